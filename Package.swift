@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "optimize",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "optimize", targets: ["optimize"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries, each behind one thin bridge used from one module.
+        .systemLibrary(name: "CAssimp", path: "Sources/Bridges/CAssimp", pkgConfig: "assimp",
+                       providers: [.apt(["libassimp-dev"])]),
+        .systemLibrary(name: "CMeshopt", path: "Sources/Bridges/CMeshopt",
+                       providers: [.apt(["libmeshoptimizer-dev"])]),
+
+        // Data flow: import → scene → stages → GLB; Pipeline composes them; the CLI and job sit on top.
+        .target(name: "Scene", path: "Sources/Scene"),
+        .target(name: "Importers", dependencies: ["Scene", "CAssimp"], path: "Sources/Importers"),
+        .target(name: "Stages", dependencies: ["Scene", "CMeshopt"], path: "Sources/Stages"),
+        .target(name: "GLB", dependencies: ["Scene"], path: "Sources/GLB"),
+        .target(name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB"], path: "Sources/Pipeline"),
+        .target(name: "AlembicImporter", dependencies: ["Scene"], path: "Sources/Plugins/Alembic"),
+        .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
+        .executableTarget(
+            name: "optimize",
+            dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI"),
+
+        .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),
+        .testTarget(name: "ImportersTests", dependencies: ["Importers"], path: "Tests/ImportersTests"),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Importers"], path: "Tests/StagesTests"),
+        .testTarget(name: "GLBTests", dependencies: ["GLB"], path: "Tests/GLBTests"),
+        .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests"),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "optimize"], path: "Tests/PipelineTests"),
+    ]
+)

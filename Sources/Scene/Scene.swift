@@ -1,0 +1,310 @@
+/// The in-memory scene every importer produces, every stage transforms and the GLB writer serializes.
+///
+/// Plain value types in glTF 2.0 conventions: Y-up, meters, right-handed, counter-clockwise front faces,
+/// column-major matrices, quaternions as (x, y, z, w). Objects refer to each other by index into the
+/// arrays of `Scene`. No C type appears here.
+public struct Scene: Sendable, Equatable {
+    public var nodes: [Node] = []
+    /// Indices of the top-level nodes, in order.
+    public var roots: [Int] = []
+    public var meshes: [Mesh] = []
+    public var materials: [Material] = []
+    public var textures: [Texture] = []
+    public var images: [Image] = []
+    public var samplers: [Sampler] = []
+    public var skins: [Skin] = []
+    public var animations: [Animation] = []
+    public var cameras: [Camera] = []
+    public var lights: [Light] = []
+    /// Problems that did not stop the import (a missing texture, an ignored feature), one line each.
+    public var warnings: [String] = []
+
+    public init() {}
+}
+
+// MARK: - Nodes
+
+public struct Node: Sendable, Equatable {
+    public var name: String = ""
+    public var transform: Transform = .identity
+    public var children: [Int] = []
+    public var mesh: Int?
+    public var skin: Int?
+    public var camera: Int?
+    public var light: Int?
+
+    public init(name: String = "") { self.name = name }
+}
+
+/// A node's local transform: either decomposed (what animations target) or a raw matrix.
+public enum Transform: Sendable, Equatable {
+    case trs(translation: SIMD3<Float>, rotation: SIMD4<Float>, scale: SIMD3<Float>)
+    case matrix(Matrix4)
+
+    public static let identity = Transform.trs(translation: .zero, rotation: SIMD4(0, 0, 0, 1), scale: .one)
+
+    /// The transform as a column-major 4×4 matrix.
+    public var matrix: Matrix4 {
+        switch self {
+        case .matrix(let m): return m
+        case let .trs(t, r, s): return Matrix4(translation: t, rotation: r, scale: s)
+        }
+    }
+
+    public var isIdentity: Bool {
+        switch self {
+        case .matrix(let m): return m == .identity
+        case let .trs(t, r, s): return t == .zero && r == SIMD4(0, 0, 0, 1) && s == .one
+        }
+    }
+}
+
+/// A column-major 4×4 matrix (`m[column * 4 + row]`), as glTF stores it.
+public struct Matrix4: Sendable, Equatable {
+    public var m: [Float]
+
+    public init(_ m: [Float]) {
+        precondition(m.count == 16, "Matrix4 needs 16 values")
+        self.m = m
+    }
+
+    public static let identity = Matrix4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])
+
+    public init(translation t: SIMD3<Float>, rotation q: SIMD4<Float>, scale s: SIMD3<Float>) {
+        let (x, y, z, w) = (q.x, q.y, q.z, q.w)
+        let c0 = SIMD3<Float>(1 - 2 * (y * y + z * z), 2 * (x * y + z * w), 2 * (x * z - y * w)) * s.x
+        let c1 = SIMD3<Float>(2 * (x * y - z * w), 1 - 2 * (x * x + z * z), 2 * (y * z + x * w)) * s.y
+        let c2 = SIMD3<Float>(2 * (x * z + y * w), 2 * (y * z - x * w), 1 - 2 * (x * x + y * y)) * s.z
+        m = [c0.x, c0.y, c0.z, 0, c1.x, c1.y, c1.z, 0, c2.x, c2.y, c2.z, 0, t.x, t.y, t.z, 1]
+    }
+
+    public subscript(row: Int, column: Int) -> Float {
+        get { m[column * 4 + row] }
+        set { m[column * 4 + row] = newValue }
+    }
+
+    public static func * (a: Matrix4, b: Matrix4) -> Matrix4 {
+        var r = [Float](repeating: 0, count: 16)
+        for c in 0..<4 {
+            for row in 0..<4 {
+                var sum: Float = 0
+                for k in 0..<4 { sum += a.m[k * 4 + row] * b.m[c * 4 + k] }
+                r[c * 4 + row] = sum
+            }
+        }
+        return Matrix4(r)
+    }
+
+    /// Transforms a point (w = 1).
+    public func transformPoint(_ p: SIMD3<Float>) -> SIMD3<Float> {
+        SIMD3(m[0] * p.x + m[4] * p.y + m[8] * p.z + m[12],
+              m[1] * p.x + m[5] * p.y + m[9] * p.z + m[13],
+              m[2] * p.x + m[6] * p.y + m[10] * p.z + m[14])
+    }
+}
+
+// MARK: - Meshes
+
+public struct Mesh: Sendable, Equatable {
+    public var name: String = ""
+    public var primitives: [Primitive] = []
+    /// Default morph-target weights, one per target of each primitive.
+    public var weights: [Float] = []
+
+    public init(name: String = "") { self.name = name }
+}
+
+public struct Primitive: Sendable, Equatable {
+    public enum Mode: Int, Sendable {
+        case points = 0, lines = 1, triangles = 4
+    }
+
+    public var mode: Mode = .triangles
+    /// Vertex indices: 3 per triangle, 2 per line, 1 per point.
+    public var indices: [UInt32] = []
+    public var vertices = VertexStreams()
+    public var material: Int?
+    public var targets: [MorphTarget] = []
+
+    public init(mode: Mode = .triangles) { self.mode = mode }
+
+    public var vertexCount: Int { vertices.positions.count }
+    /// Triangles (0 for points and lines).
+    public var triangleCount: Int { mode == .triangles ? indices.count / 3 : 0 }
+}
+
+/// Per-vertex data. Every non-empty stream has `positions.count` elements.
+public struct VertexStreams: Sendable, Equatable {
+    public var positions: [SIMD3<Float>] = []
+    public var normals: [SIMD3<Float>] = []
+    /// xyz tangent, w = handedness (±1).
+    public var tangents: [SIMD4<Float>] = []
+    /// TEXCOORD_0, TEXCOORD_1, … in glTF's orientation (v = 0 at the image's top).
+    public var texcoords: [[SIMD2<Float>]] = []
+    /// COLOR_0 as linear RGBA.
+    public var colors: [SIMD4<Float>] = []
+    public var joints: [SIMD4<UInt16>] = []
+    /// Skin weights, summing to 1.
+    public var weights: [SIMD4<Float>] = []
+
+    public init() {}
+}
+
+/// Morph-target displacements, each empty or with one element per vertex.
+public struct MorphTarget: Sendable, Equatable {
+    public var name: String = ""
+    public var positions: [SIMD3<Float>] = []
+    public var normals: [SIMD3<Float>] = []
+    public var tangents: [SIMD3<Float>] = []
+
+    public init(name: String = "") { self.name = name }
+}
+
+// MARK: - Materials and textures
+
+/// A glTF PBR metallic-roughness material.
+public struct Material: Sendable, Equatable {
+    public enum AlphaMode: String, Sendable { case opaque = "OPAQUE", mask = "MASK", blend = "BLEND" }
+
+    public var name: String = ""
+    /// Linear RGBA.
+    public var baseColorFactor: SIMD4<Float> = .one
+    public var baseColorTexture: TextureRef?
+    public var metallicFactor: Float = 1
+    public var roughnessFactor: Float = 1
+    /// Roughness in G, metalness in B.
+    public var metallicRoughnessTexture: TextureRef?
+    public var normalTexture: TextureRef?
+    public var normalScale: Float = 1
+    public var occlusionTexture: TextureRef?
+    public var occlusionStrength: Float = 1
+    public var emissiveTexture: TextureRef?
+    public var emissiveFactor: SIMD3<Float> = .zero
+    public var alphaMode: AlphaMode = .opaque
+    public var alphaCutoff: Float = 0.5
+    public var doubleSided = false
+    /// `KHR_materials_unlit`.
+    public var unlit = false
+
+    public init(name: String = "") { self.name = name }
+}
+
+public struct TextureRef: Sendable, Equatable {
+    public var texture: Int
+    /// Which TEXCOORD_n set the texture reads.
+    public var texCoord: Int
+
+    public init(texture: Int, texCoord: Int = 0) {
+        self.texture = texture
+        self.texCoord = texCoord
+    }
+}
+
+public struct Texture: Sendable, Equatable {
+    public var image: Int
+    public var sampler: Int?
+
+    public init(image: Int, sampler: Int? = nil) {
+        self.image = image
+        self.sampler = sampler
+    }
+}
+
+/// An encoded image (PNG, JPEG, WebP, …) as it will be stored in the GLB.
+public struct Image: Sendable, Equatable {
+    public var name: String = ""
+    public var mimeType: String
+    public var data: [UInt8]
+
+    public init(name: String = "", mimeType: String, data: [UInt8]) {
+        self.name = name
+        self.mimeType = mimeType
+        self.data = data
+    }
+}
+
+/// Texture filtering and wrapping, with glTF's GL enum values.
+public struct Sampler: Sendable, Equatable, Hashable {
+    public var magFilter: Int?
+    public var minFilter: Int?
+    public var wrapS: Int = Sampler.repeatWrap
+    public var wrapT: Int = Sampler.repeatWrap
+
+    public static let repeatWrap = 10497
+    public static let clampToEdge = 33071
+    public static let mirroredRepeat = 33648
+
+    public init(magFilter: Int? = nil, minFilter: Int? = nil, wrapS: Int = Sampler.repeatWrap,
+                wrapT: Int = Sampler.repeatWrap) {
+        self.magFilter = magFilter
+        self.minFilter = minFilter
+        self.wrapS = wrapS
+        self.wrapT = wrapT
+    }
+}
+
+// MARK: - Skins and animation
+
+public struct Skin: Sendable, Equatable {
+    public var name: String = ""
+    /// Joint nodes; `VertexStreams.joints` indexes into this list.
+    public var joints: [Int] = []
+    /// One per joint.
+    public var inverseBindMatrices: [Matrix4] = []
+    public var skeleton: Int?
+
+    public init(name: String = "") { self.name = name }
+}
+
+public struct Animation: Sendable, Equatable {
+    public var name: String = ""
+    public var channels: [Channel] = []
+
+    public init(name: String = "") { self.name = name }
+
+    public enum Path: String, Sendable { case translation, rotation, scale, weights }
+    public enum Interpolation: String, Sendable { case linear = "LINEAR", step = "STEP", cubicSpline = "CUBICSPLINE" }
+
+    /// One animated property of one node, with its own keyframes.
+    public struct Channel: Sendable, Equatable {
+        public var node: Int
+        public var path: Path
+        public var interpolation: Interpolation = .linear
+        /// Key times in seconds, strictly increasing.
+        public var times: [Float] = []
+        /// Flattened output values: 3 (translation, scale) or 4 (rotation) per key, or one per morph target.
+        public var values: [Float] = []
+
+        public init(node: Int, path: Path) {
+            self.node = node
+            self.path = path
+        }
+    }
+}
+
+// MARK: - Cameras and lights
+
+public enum Camera: Sendable, Equatable {
+    case perspective(name: String, yfov: Float, aspectRatio: Float?, znear: Float, zfar: Float?)
+    case orthographic(name: String, xmag: Float, ymag: Float, znear: Float, zfar: Float)
+}
+
+/// A `KHR_lights_punctual` light, shining down its node's -Z axis.
+public struct Light: Sendable, Equatable {
+    public enum Kind: String, Sendable { case directional, point, spot }
+
+    public var name: String = ""
+    public var kind: Kind
+    /// Linear RGB.
+    public var color: SIMD3<Float> = .one
+    /// Candela for point and spot lights, lux for directional lights.
+    public var intensity: Float = 1
+    public var range: Float?
+    public var innerConeAngle: Float = 0
+    public var outerConeAngle: Float = .pi / 4
+
+    public init(name: String = "", kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
+}
