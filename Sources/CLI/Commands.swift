@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import GLB
+import Pipeline
+import Scene
+
+struct Optimize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "optimize",
+        abstract: "Turn 3D files (FBX, OBJ, STL, PLY, DAE, glTF/GLB) into small, valid, web-ready GLB.",
+        discussion: Exit.table,
+        version: Pipeline.version,
+        subcommands: [Convert.self, Validate.self, Inspect.self],
+        defaultSubcommand: Convert.self)
+}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert and optimize IN into OUT.glb (the default command).",
+        discussion: Exit.table)
+
+    @Argument(help: "The input model; its format is detected from its content.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The output GLB file.")
+    var output: String
+
+    @Option(help: "Write a JSON report (counts before/after, bytes by category, stage times, peak memory).")
+    var report: String?
+
+    @Option(help: "Worker threads (default: the container's CPU limit, else the number of cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        var settings = Settings()
+        settings.threads = threads ?? 0
+        let progress = ProgressPrinter()
+        let result = try Pipeline.convert(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output),
+                                          settings: settings, progress: progress.stageFinished)
+        for warning in result.warnings { progress.warn(warning) }
+        if let report {
+            try writeAtomically(Array(try result.jsonData()), to: URL(fileURLWithPath: report))
+        }
+        progress.summary(result)
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a GLB file against the glTF 2.0 rules; exit 3 and list the problems if it breaks any.")
+
+    @Argument(help: "The GLB file to check.")
+    var file: String
+
+    func run() throws {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        } catch {
+            throw ProcessingError(.io, file: file, "cannot read: \(error.localizedDescription)")
+        }
+        let issues = validateGLB(bytes)
+        if issues.isEmpty {
+            print("\(file): valid glTF 2.0 binary (\(bytes.count) bytes)")
+            return
+        }
+        for issue in issues { printError("\(file): \(issue)") }
+        throw ExitCode(Exit.badInput)
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print what the importer reads from a file: counts of nodes, meshes, triangles, … and its bounds.")
+
+    @Argument(help: "Any supported input, or a GLB.")
+    var file: String
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let result = try Pipeline.inspect(input: URL(fileURLWithPath: file))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(InspectJSON(result)), as: UTF8.self))
+            return
+        }
+        let s = result.statistics
+        print("\(file) (\(result.format))")
+        for (label, value) in [("nodes", s.nodes), ("meshes", s.meshes), ("primitives", s.primitives),
+                               ("vertices", s.vertices), ("triangles", s.triangles),
+                               ("instanced triangles", result.instancedTriangles), ("materials", s.materials),
+                               ("textures", s.textures), ("images", s.images), ("image bytes", s.imageBytes),
+                               ("skins", s.skins), ("animations", s.animations), ("cameras", s.cameras),
+                               ("lights", s.lights)] {
+            print("  \(label.padding(toLength: 20, withPad: " ", startingAt: 0))\(value)")
+        }
+        if let lo = result.boundsMin, let hi = result.boundsMax {
+            print("  bounds              \(lo) … \(hi)")
+        }
+        for warning in result.warnings { print("  warning: \(warning)") }
+    }
+}
+
+/// The flat JSON shape of `inspect --json`.
+struct InspectJSON: Encodable {
+    struct Bounds: Encodable { var min: [Float], max: [Float] }
+    var format: String
+    var nodes, meshes, primitives, vertices, triangles, instancedTriangles: Int
+    var materials, textures, images, imageBytes, skins, animations, cameras, lights: Int
+    var bounds: Bounds?
+    var warnings: [String]
+
+    init(_ r: Inspection) {
+        let s = r.statistics
+        format = r.format
+        (nodes, meshes, primitives, vertices, triangles) = (s.nodes, s.meshes, s.primitives, s.vertices, s.triangles)
+        instancedTriangles = r.instancedTriangles
+        (materials, textures, images, imageBytes) = (s.materials, s.textures, s.images, s.imageBytes)
+        (skins, animations, cameras, lights) = (s.skins, s.animations, s.cameras, s.lights)
+        if let lo = r.boundsMin, let hi = r.boundsMax { bounds = Bounds(min: lo, max: hi) }
+        warnings = r.warnings
+    }
+}

@@ -1,0 +1,94 @@
+import AlembicImporter
+import CAssimp
+import Foundation
+import Scene
+
+/// Options for `importScene`.
+public struct ImportOptions: Sendable {
+    public init() {}
+}
+
+/// Imports any supported file into a Scene (glTF conventions). Throws ProcessingError.
+///
+/// The format comes from the file's content (`detectFormat`), whatever its extension. Assimp 5.2.5 reads it with
+/// only the post-processing the pipeline needs: triangulation, splitting points/lines/triangles into separate
+/// meshes, at most 4 bone weights per vertex and flat normals where a mesh has none. Vertices are not welded
+/// (a later stage does that). Every file besides the model is read from the model's folder only.
+/// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead.
+public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
+    let path = url.path
+    let format = try detectFormat(of: url)
+    if format == .alembic {
+        let scene = try importAlembic(from: url)
+        guard !scene.meshes.isEmpty else {
+            throw ProcessingError(.badInput, file: path, "contains no geometry (no PolyMesh or SubD in the Alembic archive)")
+        }
+        return scene
+    }
+    guard let ext = format.assimpExtension else {
+        throw ProcessingError(.badInput, file: path,
+                              "unsupported format: \(format.displayName) (no importer plugin installed)")
+    }
+    if format == .ply { try rejectPLYTriangleStrips(url) }
+
+    let sandbox = SandboxedFileIO(modelURL: url, extension: ext)
+    let scenePointer = try readWithAssimp(sandbox: sandbox, path: path)
+    defer { aiReleaseImport(scenePointer) }
+    var converter = SceneConverter(ai: scenePointer, format: format, path: path, folder: ModelFolder(modelURL: url))
+    var scene = try converter.convert()
+    for reference in sandbox.refused {
+        scene.warnings.append("file '\(reference)' requested by the loader was not read: outside the model's folder")
+    }
+    return scene
+}
+
+private let baseSteps = aiProcess_Triangulate.rawValue | aiProcess_SortByPType.rawValue
+    | aiProcess_LimitBoneWeights.rawValue | aiProcess_GenNormals.rawValue
+
+/// Runs Assimp; retries without structure validation, which rejects point clouds and face-less meshes.
+private func readWithAssimp(sandbox: SandboxedFileIO, path: String) throws -> UnsafePointer<aiScene> {
+    guard let store = aiCreatePropertyStore() else {
+        throw ProcessingError(.internal, file: path, "cannot create Assimp property store")
+    }
+    defer { aiReleasePropertyStore(store) }
+    aiSetImportPropertyInteger(store, "IMPORT_FBX_PRESERVE_PIVOTS", 0)
+    aiSetImportPropertyInteger(store, "PP_LBW_MAX_WEIGHTS", 4)
+
+    func attempt(_ steps: UInt32) -> (UnsafePointer<aiScene>?, String) {
+        sandbox.withFileIO { io in
+            let result = aiImportFileExWithProperties(sandbox.virtualPath, steps, io, store)
+            return (result, result == nil ? String(cString: aiGetErrorString()) : "")
+        }
+    }
+    let (validated, firstError) = attempt(baseSteps | aiProcess_ValidateDataStructure.rawValue)
+    if let validated { return validated }
+    if firstError.lowercased().contains("validat") || firstError.contains("mNumFaces") {
+        let (unvalidated, _) = attempt(baseSteps)
+        if let unvalidated { return unvalidated }
+        // SortByPType rejects meshes without vertices (an empty STL solid beside a real one).
+        let (unsorted, _) = attempt(baseSteps & ~aiProcess_SortByPType.rawValue)
+        if let unsorted { return unsorted }
+    }
+    throw ProcessingError(.badInput, file: path, "Assimp cannot read it: \(oneLine(firstError))")
+}
+
+private func oneLine(_ text: String) -> String {
+    let joined = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        .joined(separator: " ")
+    return joined.isEmpty ? "unknown error" : joined
+}
+
+/// Assimp 5.2.5 reads only the first triangle of a `tristrips` element, so such files are refused.
+private func rejectPLYTriangleStrips(_ url: URL) throws {
+    guard let handle = try? FileHandle(forReadingFrom: url) else { return }
+    defer { try? handle.close() }
+    let head = (try? handle.read(upToCount: 65_536)) ?? Data()
+    let text = String(decoding: head, as: UTF8.self)
+    let header = text.range(of: "end_header").map { text[..<$0.lowerBound] } ?? text[...]
+    for line in header.split(whereSeparator: \.isNewline) {
+        let words = line.split(whereSeparator: \.isWhitespace)
+        if words.count >= 2, words[0] == "element", words[1] == "tristrips" {
+            throw ProcessingError(.badInput, file: url.path, "PLY triangle strips are not supported")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import GLB
+import Scene
+
+/// What a conversion did, as `--report FILE.json` writes it.
+public struct Report: Sendable, Codable, Equatable {
+    public struct StageTiming: Sendable, Codable, Equatable {
+        public var stage: String
+        public var seconds: Double
+    }
+
+    public var input: String
+    public var output: String
+    /// The format detected from the input's content.
+    public var format: String
+    public var before: SceneStatistics
+    public var after: SceneStatistics
+    public var inputBytes: Int
+    public var outputBytes: Int
+    /// The output's bytes by category.
+    public var outputBreakdown: ByteBreakdown
+    public var stages: [StageTiming]
+    /// The process's peak resident set size at the end of the conversion.
+    public var peakRSSBytes: Int
+    public var warnings: [String]
+
+    /// The report as pretty, key-sorted JSON.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}
+
+/// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0 where unknown.
+public func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kib = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kib * 1024
+    }
+    return 0
+}

@@ -1,1 +1,0 @@
-// Placeholder until this module's first file lands; delete when adding real sources.

@@ -1,0 +1,46 @@
+import CMeshopt
+import Scene
+
+/// Options of `optimizeOrder`.
+public struct OrderOptions: Sendable, Equatable {
+    /// How much worse the vertex-cache efficiency may get to reduce overdraw (1.05 = 5 %).
+    public var overdrawThreshold: Float
+
+    public init(overdrawThreshold: Float = 1.05) { self.overdrawThreshold = overdrawThreshold }
+}
+
+/// Reorders triangles for the vertex cache and then for overdraw, and vertices (all streams and morph targets)
+/// for fetch locality, one primitive per work item. Points and lines only get the vertex-fetch order.
+public func optimizeOrder(_ scene: inout Scene, options: OrderOptions = OrderOptions(),
+                          threads: Int = defaultThreadCount()) throws -> StageReport {
+    try validateGeometry(scene)
+    return runStage("optimizeOrder", &scene) { scene in
+        let slots = primitiveSlots(scene)
+        let input = scene
+        let results = parallelMap(slots.count, threads: threads) { i in
+            optimizeOrder(input.meshes[slots[i].mesh].primitives[slots[i].primitive], options: options)
+        }
+        for (i, slot) in slots.enumerated() { scene.meshes[slot.mesh].primitives[slot.primitive] = results[i] }
+        return (nil, [])
+    }
+}
+
+/// Reorders one primitive (see `optimizeOrder(_:options:threads:)`); unused vertices are dropped.
+public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderOptions()) -> Primitive {
+    let vertexCount = primitive.vertexCount
+    guard vertexCount > 0 else { return primitive }
+    var indices = primitive.effectiveIndices
+    if primitive.mode == .triangles && !indices.isEmpty {
+        var cached = [UInt32](repeating: 0, count: indices.count)
+        meshopt_optimizeVertexCache(&cached, indices, indices.count, vertexCount)
+        primitive.withPositionFloats { positions, stride in
+            meshopt_optimizeOverdraw(&indices, cached, cached.count, positions, vertexCount, stride,
+                                     options.overdrawThreshold)
+        }
+    }
+    var remap = [UInt32](repeating: 0, count: vertexCount)
+    let unique = meshopt_optimizeVertexFetchRemap(&remap, indices, indices.count, vertexCount)
+    var sources = [Int](repeating: 0, count: unique)
+    for v in 0..<vertexCount where remap[v] != UInt32.max { sources[Int(remap[v])] = v }
+    return primitive.selectingVertices(sources, newIndices: indices.map { remap[Int($0)] })
+}

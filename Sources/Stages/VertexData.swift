@@ -1,0 +1,91 @@
+import Scene
+
+/// Checks that every primitive's streams match its vertex count and its indices are in range,
+/// so the C library never reads out of bounds.
+func validateGeometry(_ scene: Scene) throws {
+    for (m, mesh) in scene.meshes.enumerated() {
+        for (p, prim) in mesh.primitives.enumerated() {
+            let n = prim.vertexCount
+            func fail(_ problem: String) -> ProcessingError {
+                ProcessingError(.badInput, "mesh \(m) '\(mesh.name)' primitive \(p): \(problem)")
+            }
+            let v = prim.vertices
+            let counts = [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
+                + v.texcoords.map(\.count)
+                + prim.targets.flatMap { [$0.positions.count, $0.normals.count, $0.tangents.count] }
+            if counts.contains(where: { $0 != 0 && $0 != n }) {
+                throw fail("a vertex stream's length differs from its \(n) positions")
+            }
+            if let bad = prim.indices.first(where: { Int($0) >= n }) {
+                throw fail("index \(bad) out of range for \(n) vertices")
+            }
+            let perPrimitive = prim.mode == .triangles ? 3 : prim.mode == .lines ? 2 : 1
+            if prim.indices.count % perPrimitive != 0 {
+                throw fail("\(prim.indices.count) indices is not a multiple of \(perPrimitive)")
+            }
+        }
+    }
+}
+
+/// The (mesh, primitive) pairs of a scene, in order: the unit of parallel work for per-primitive stages.
+func primitiveSlots(_ scene: Scene) -> [(mesh: Int, primitive: Int)] {
+    scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (m, $0) } }
+}
+
+extension Primitive {
+    /// The index buffer, or 0..<vertexCount for an unindexed primitive.
+    var effectiveIndices: [UInt32] {
+        indices.isEmpty ? (0..<UInt32(vertexCount)).map { $0 } : indices
+    }
+
+    /// A copy holding only the vertices `sources` (old indices, in new order) with `newIndices` referring to them.
+    func selectingVertices(_ sources: [Int], newIndices: [UInt32]) -> Primitive {
+        func pick<T>(_ stream: [T]) -> [T] { stream.isEmpty ? [] : sources.map { stream[$0] } }
+        var out = self
+        out.indices = newIndices
+        out.vertices.positions = pick(vertices.positions)
+        out.vertices.normals = pick(vertices.normals)
+        out.vertices.tangents = pick(vertices.tangents)
+        out.vertices.texcoords = vertices.texcoords.map(pick)
+        out.vertices.colors = pick(vertices.colors)
+        out.vertices.joints = pick(vertices.joints)
+        out.vertices.weights = pick(vertices.weights)
+        out.targets = targets.map { t in
+            var t = t
+            t.positions = pick(t.positions)
+            t.normals = pick(t.normals)
+            t.tangents = pick(t.tangents)
+            return t
+        }
+        return out
+    }
+
+    /// Keeps only the vertices `indices` use, in ascending original order (so the result is a subset of the input).
+    func droppingUnusedVertices(_ indices: [UInt32]) -> Primitive {
+        var used = [Bool](repeating: false, count: vertexCount)
+        for i in indices { used[Int(i)] = true }
+        var newIndex = [UInt32](repeating: 0, count: vertexCount)
+        var sources: [Int] = []
+        for v in 0..<vertexCount where used[v] {
+            newIndex[v] = UInt32(sources.count)
+            sources.append(v)
+        }
+        return selectingVertices(sources, newIndices: indices.map { newIndex[Int($0)] })
+    }
+
+    /// Calls `body` with a pointer to the positions as floats and the byte stride between them.
+    func withPositionFloats<R>(_ body: (UnsafePointer<Float>, Int) -> R) -> R {
+        vertices.positions.withUnsafeBufferPointer { buffer in
+            let raw = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<SIMD3<Float>>.alignment)!)
+            return body(raw.assumingMemoryBound(to: Float.self), MemoryLayout<SIMD3<Float>>.stride)
+        }
+    }
+}
+
+/// The cross product of two vectors.
+func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
+    SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+}
+
+/// The length of a vector.
+func length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+
+/// Paths and tools the end-to-end tests use: the built `optimize` binary, the repo, the Python helpers.
+enum Tools {
+    /// The repository root (this file is Tests/PipelineTests/Support.swift).
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `optimize` executable SwiftPM built next to the test bundle (PipelineTests depends on it).
+    static let optimize: URL = {
+        let candidates = [
+            Bundle.main.executableURL?.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            repo.appendingPathComponent(".build/debug"),
+        ].compactMap { $0?.appendingPathComponent("optimize") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }()
+
+    static let scripts = repo.appendingPathComponent("Tests/Scripts")
+    static let fixtures = repo.appendingPathComponent("fixtures/models")
+    static let corpus = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+
+    /// OPTIMIZE_TEST_REQUIRE_TOOLS=1 (run-all.sh, CI): missing helper tools fail the tests instead of skipping them.
+    static let required = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
+
+    /// The venv interpreter with trimesh/pygltflib (OPTIMIZE_TEST_PYTHON, else <repo>/.venv/bin/python).
+    static let python: URL? = {
+        let path = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_PYTHON"]
+            ?? repo.appendingPathComponent(".venv/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: path) ? URL(fileURLWithPath: path) : nil
+    }()
+
+    static let chromium: URL? = which("chromium")
+    static let assimp: URL? = which("assimp")
+
+    /// Whether the readback helpers can run; a test is enabled when they can or when they are required.
+    static var readersAvailable: Bool { python != nil && assimp != nil }
+    static var browserAvailable: Bool { python != nil && chromium != nil }
+
+    static func which(_ name: String) -> URL? {
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return dirs.map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Main model files under fixtures/models, by extension, in a stable order (paths relative to the repo).
+    static func fixtureFiles() -> [String] {
+        let extensions: Set = ["fbx", "obj", "stl", "ply", "dae", "gltf", "glb"]
+        guard let walker = FileManager.default.enumerator(at: fixtures, includingPropertiesForKeys: nil) else {
+            return []
+        }
+        let prefix = repo.path + "/"
+        return walker.compactMap { $0 as? URL }
+            .filter { extensions.contains($0.pathExtension.lowercased()) }
+            .map { String($0.standardizedFileURL.path.dropFirst(prefix.count)) }
+            .sorted()
+    }
+}
+
+/// The outcome of one child process.
+struct RunResult: Sendable {
+    var status: Int32
+    /// Killed by a signal (crash), including our own kill after a timeout.
+    var signaled: Bool
+    var timedOut: Bool
+    var stdout: String
+    var stderr: String
+    var seconds: Double
+
+    /// The non-empty lines the child wrote to stderr.
+    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+    var crashed: Bool { signaled || timedOut }
+    var summary: String {
+        timedOut ? "timed out after \(Int(seconds)) s" : signaled ? "killed by signal \(status)"
+            : "exit \(status)\(stderr.isEmpty ? "" : ": " + stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+}
+
+/// Runs `executable args` with a timeout; output goes through temporary files so large output cannot block.
+func run(_ executable: URL, _ arguments: [String], timeout: Double = 120) throws -> RunResult {
+    let scratch = FileManager.default.temporaryDirectory
+        .appendingPathComponent("optimize-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+    guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
+          FileManager.default.createFile(atPath: errURL.path, contents: nil) else {
+        throw TestFailure("cannot create output files in \(scratch.path)")
+    }
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    defer { try? out.close(); try? err.close() }
+
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let start = Date()
+    try process.run()
+    var timedOut = false
+    while process.isRunning {
+        if Date().timeIntervalSince(start) > timeout {
+            timedOut = true
+            process.terminate()
+            let grace = Date()
+            while process.isRunning && Date().timeIntervalSince(grace) < 3 { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            break
+        }
+        usleep(5_000)
+    }
+    process.waitUntilExit()
+    let seconds = Date().timeIntervalSince(start)
+    return RunResult(
+        status: process.terminationStatus,
+        signaled: process.terminationReason == .uncaughtSignal,
+        timedOut: timedOut,
+        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+        seconds: seconds)
+}
+
+/// Runs the built `optimize` with `arguments`.
+func optimize(_ arguments: [String], timeout: Double = 120) throws -> RunResult {
+    try run(Tools.optimize, arguments, timeout: timeout)
+}
+
+/// A fresh, empty temporary folder; the caller removes it.
+func makeScratch(_ label: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("optimize-\(label)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Parses a JSON object printed by a child process.
+func jsonObject(_ text: String, from what: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw TestFailure("\(what) did not print a JSON object: \(text.prefix(200))")
+    }
+    return object
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An axis-aligned box read from `{"min":[x,y,z],"max":[x,y,z]}`.
+struct Box: CustomStringConvertible {
+    var min: [Double], max: [Double]
+
+    init?(_ json: Any?) {
+        guard let dict = json as? [String: Any],
+              let lo = (dict["min"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }),
+              let hi = (dict["max"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }),
+              lo.count == 3, hi.count == 3 else { return nil }
+        (min, max) = (lo, hi)
+    }
+
+    var diagonal: Double { sqrt(zip(min, max).map { ($1 - $0) * ($1 - $0) }.reduce(0, +)) }
+
+    /// The largest corner coordinate difference to `other`.
+    func distance(to other: Box) -> Double {
+        zip(min + max, other.min + other.max).map { abs($0 - $1) }.max() ?? .infinity
+    }
+
+    var description: String { "\(min)…\(max)" }
+}
+
+/// The counts `inspect --json` prints, and what the independent readers (readback.py) say about a GLB.
+struct Readback {
+    var inspect: [String: Any]
+    var readers: [String: [String: Any]]
+
+    func reader(_ name: String) -> [String: Any]? {
+        guard let r = readers[name], r["ok"] as? Bool == true else { return nil }
+        return r
+    }
+
+    static func int(_ dict: [String: Any]?, _ key: String) -> Int? { (dict?[key] as? NSNumber)?.intValue }
+}
+
+/// `optimize inspect FILE --json` as a dictionary.
+func inspect(_ file: URL) throws -> [String: Any] {
+    let result = try optimize(["inspect", file.path, "--json"])
+    guard result.status == 0, !result.crashed else { throw TestFailure("inspect \(file.path): \(result.summary)") }
+    return try jsonObject(result.stdout, from: "inspect \(file.lastPathComponent)")
+}
+
+/// readback.py's per-reader results for a GLB.
+func readback(_ glb: URL) throws -> [String: [String: Any]] {
+    guard let python = Tools.python else { throw TestFailure("no Python venv (run Tests/Scripts/setup.sh)") }
+    let result = try run(python, [Tools.scripts.appendingPathComponent("readback.py").path, glb.path], timeout: 180)
+    guard result.status == 0, !result.crashed else { throw TestFailure("readback.py \(glb.path): \(result.summary)") }
+    let object = try jsonObject(result.stdout, from: "readback.py")
+    return (object["readers"] as? [String: [String: Any]]) ?? [:]
+}
+
+/// Files left in `folder` (to check that failed runs leave no output and no temp file).
+func leftovers(in folder: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+}
