@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
         .executableTarget(
             name: "optimize",
-            dependencies: ["Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Pipeline", "Stages", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),

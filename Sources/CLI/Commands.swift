@@ -3,6 +3,7 @@ import Foundation
 import GLB
 import Pipeline
 import Scene
+import Stages
 
 struct Optimize: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,13 +32,43 @@ struct Convert: ParsableCommand {
     @Option(help: "Worker threads (default: the container's CPU limit, else the number of cores).")
     var threads: Int?
 
+    @Option(help: "Simplify: fraction of each mesh's triangles to keep, in (0, 1] (like gltfpack -si).")
+    var ratio: Float?
+
+    @Option(help: "Simplify: triangle budget for the whole scene as drawn, split across meshes by surface area.")
+    var triangles: Int?
+
+    @Option(help: "Simplify: largest deviation allowed, relative to each mesh's extent (default 0.01 when simplifying; like gltfpack -se).")
+    var error: Float?
+
+    @Flag(help: "Simplify: keep vertices on open borders in place.")
+    var lockBorders = false
+
+    @Flag(help: "Simplify: fall back to the sloppy simplifier when the regular one stalls (like gltfpack -sa).")
+    var aggressive = false
+
+    @Flag(help: "Keep vertices as imported (no welding of identical vertices).")
+    var noWeld = false
+
+    @Flag(help: "Keep triangle and vertex order as imported.")
+    var noReorder = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1]") }
+        if let triangles, triangles < 1 { throw ValidationError("--triangles must be at least 1") }
+        if let error, !(error >= 0 && error <= 1) { throw ValidationError("--error must be in [0, 1]") }
     }
 
     func run() throws {
         var settings = Settings()
         settings.threads = threads ?? 0
+        settings.weld = !noWeld
+        settings.reorder = !noReorder
+        if ratio != nil || triangles != nil || error != nil {
+            settings.simplify = SimplifyOptions(ratio: ratio, triangleBudget: triangles, targetError: error ?? 0.01,
+                                                lockBorders: lockBorders, aggressive: aggressive)
+        }
         let progress = ProgressPrinter()
         let result = try Pipeline.convert(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output),
                                           settings: settings, progress: progress.stageFinished)

@@ -12,7 +12,8 @@ public struct ImportOptions: Sendable {
 ///
 /// The format comes from the file's content (`detectFormat`), whatever its extension. Assimp 5.2.5 reads it with
 /// only the post-processing the pipeline needs: triangulation, splitting points/lines/triangles into separate
-/// meshes, at most 4 bone weights per vertex and flat normals where a mesh has none. Vertices are not welded
+/// meshes and at most 4 bone weights per vertex. Meshes without normals stay without: glTF viewers then shade
+/// them flat, as the generated normals would, while the vertices stay weldable and the file smaller. Vertices are not welded
 /// (a later stage does that). Every file besides the model is read from the model's folder only.
 /// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead.
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
@@ -43,7 +44,7 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
 }
 
 private let baseSteps = aiProcess_Triangulate.rawValue | aiProcess_SortByPType.rawValue
-    | aiProcess_LimitBoneWeights.rawValue | aiProcess_GenNormals.rawValue
+    | aiProcess_LimitBoneWeights.rawValue
 
 /// Runs Assimp; retries without structure validation, which rejects point clouds and face-less meshes.
 private func readWithAssimp(sandbox: SandboxedFileIO, path: String) throws -> UnsafePointer<aiScene> {

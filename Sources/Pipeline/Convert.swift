@@ -2,6 +2,7 @@ import Foundation
 import GLB
 import Importers
 import Scene
+import Stages
 
 /// A stage finished: its name and wall time, for progress display.
 public struct StageEvent: Sendable {
@@ -26,8 +27,23 @@ public func convert(input: URL, output: URL, settings: Settings,
     }
 
     let format = try detectFormat(of: input)
-    let scene = try timed("import") { try importScene(from: input) }
+    var scene = try timed("import") { try importScene(from: input) }
     let before = scene.statistics
+
+    var simplification: [MeshSimplification]?
+    func stage(_ run: (inout Scene) throws -> StageReport) rethrows {
+        let report = try run(&scene)
+        timings.append(.init(stage: report.name, seconds: report.seconds))
+        progress(StageEvent(stage: report.name, seconds: report.seconds))
+        if let details = report.simplify { simplification = details }
+        scene.warnings += report.notes.map { "\(report.name): \($0)" }
+    }
+    let threads = settings.effectiveThreads
+    stage { prune(&$0) }
+    if settings.deduplicate { try stage { try deduplicate(&$0) } }
+    if settings.weld { try stage { try weld(&$0, threads: threads) } }
+    if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
+    if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
 
     let encoded = try timed("encode") { try encodeGLB(scene, options: GLBOptions(generator: settings.generator)) }
     let issues = timed("validate") { validateGLB(encoded.bytes) }
@@ -41,7 +57,8 @@ public func convert(input: URL, output: URL, settings: Settings,
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
-        stages: timings, peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+        stages: timings, simplification: simplification, peakRSSBytes: peakResidentBytes(),
+        warnings: scene.warnings)
 }
 
 /// What the importer reads from a file: counts and world bounds.

@@ -1,6 +1,7 @@
 import Foundation
 import GLB
 import Scene
+import Stages
 
 /// What a conversion did, as `--report FILE.json` writes it.
 public struct Report: Sendable, Codable, Equatable {
@@ -20,6 +21,8 @@ public struct Report: Sendable, Codable, Equatable {
     /// The output's bytes by category.
     public var outputBreakdown: ByteBreakdown
     public var stages: [StageTiming]
+    /// Per mesh: requested and achieved triangles, achieved error, and why a target was missed; nil when not simplified.
+    public var simplification: [MeshSimplification]?
     /// The process's peak resident set size at the end of the conversion.
     public var peakRSSBytes: Int
     public var warnings: [String]

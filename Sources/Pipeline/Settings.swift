@@ -1,11 +1,24 @@
+import Stages
+
 /// Every option of a conversion, in one value. The CLI and the job build it; stages read their part.
 public struct Settings: Sendable, Equatable {
     /// Worker threads for the parallel stages; 0 means "from the container's CPU limit".
     public var threads = 0
+    /// Merge vertices identical in every stream; drop unused vertices and degenerate triangles (lossless).
+    public var weld = true
+    /// Share identical meshes, materials, textures, samplers and images (lossless).
+    public var deduplicate = true
+    /// Reduce triangles; nil keeps every triangle.
+    public var simplify: SimplifyOptions?
+    /// Reorder triangles and vertices for the GPU's vertex cache, overdraw and vertex fetch (lossless).
+    public var reorder = true
     /// `asset.generator` in the output.
     public var generator = "optimize \(version)"
 
     public init() {}
+
+    /// The thread count to use: `threads`, or the container's CPU limit when it is 0.
+    var effectiveThreads: Int { threads > 0 ? threads : defaultThreadCount() }
 }
 
 /// The program's version, as `--version` prints it and the GLB records it.
