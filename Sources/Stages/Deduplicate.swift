@@ -19,14 +19,7 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
 
         let materials = uniqueItems(scene.materials.map { material in
             var m = material
-            func remap(_ ref: TextureRef?) -> TextureRef? {
-                ref.map { TextureRef(texture: textures.map[$0.texture], texCoord: $0.texCoord) }
-            }
-            m.baseColorTexture = remap(m.baseColorTexture)
-            m.metallicRoughnessTexture = remap(m.metallicRoughnessTexture)
-            m.normalTexture = remap(m.normalTexture)
-            m.occlusionTexture = remap(m.occlusionTexture)
-            m.emissiveTexture = remap(m.emissiveTexture)
+            m.remapTextures { textures.map[$0] }
             return m
         }, ignoringName: \.name, hash: { h, m in
             h.combine(m.baseColorFactor)
