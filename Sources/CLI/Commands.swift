@@ -11,7 +11,7 @@ struct Optimize: ParsableCommand {
         abstract: "Turn 3D files (FBX, OBJ, STL, PLY, DAE, glTF/GLB) into small, valid, web-ready GLB.",
         discussion: Exit.table,
         version: Pipeline.version,
-        subcommands: [Convert.self, Validate.self, Inspect.self],
+        subcommands: [Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self],
         defaultSubcommand: Convert.self)
 }
 
@@ -53,6 +53,12 @@ struct Convert: ParsableCommand {
     @Flag(help: "Keep triangle and vertex order as imported.")
     var noReorder = false
 
+    @OptionGroup(title: "Textures")
+    var textureArguments: TextureArguments
+
+    @OptionGroup(title: "Geometry compression")
+    var compressionArguments: CompressionArguments
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1]") }
@@ -65,6 +71,8 @@ struct Convert: ParsableCommand {
         settings.threads = threads ?? 0
         settings.weld = !noWeld
         settings.reorder = !noReorder
+        settings.textures = textureArguments.options
+        settings.compression = compressionArguments.compression
         if ratio != nil || triangles != nil || error != nil {
             settings.simplify = SimplifyOptions(ratio: ratio, triangleBudget: triangles, targetError: error ?? 0.01,
                                                 lockBorders: lockBorders, aggressive: aggressive)
@@ -126,7 +134,7 @@ struct Inspect: ParsableCommand {
         print("\(file) (\(result.format))")
         for (label, value) in [("nodes", s.nodes), ("meshes", s.meshes), ("primitives", s.primitives),
                                ("vertices", s.vertices), ("triangles", s.triangles),
-                               ("instanced triangles", result.instancedTriangles), ("materials", s.materials),
+                               ("instanced triangles", s.instancedTriangles), ("materials", s.materials),
                                ("textures", s.textures), ("images", s.images), ("image bytes", s.imageBytes),
                                ("skins", s.skins), ("animations", s.animations), ("cameras", s.cameras),
                                ("lights", s.lights)] {
@@ -152,7 +160,7 @@ struct InspectJSON: Encodable {
         let s = r.statistics
         format = r.format
         (nodes, meshes, primitives, vertices, triangles) = (s.nodes, s.meshes, s.primitives, s.vertices, s.triangles)
-        instancedTriangles = r.instancedTriangles
+        instancedTriangles = s.instancedTriangles
         (materials, textures, images, imageBytes) = (s.materials, s.textures, s.images, s.imageBytes)
         (skins, animations, cameras, lights) = (s.skins, s.animations, s.cameras, s.lights)
         if let lo = r.boundsMin, let hi = r.boundsMax { bounds = Bounds(min: lo, max: hi) }

@@ -5,6 +5,13 @@ import Scene
 
 /// Options for `importScene`.
 public struct ImportOptions: Sendable {
+    /// Converter plugins for formats without a built-in importer; nil = `PluginRegistry.discover()`.
+    public var plugins: PluginRegistry?
+    /// Overrides the plugin manifest's time limit (seconds).
+    public var pluginTimeout: TimeInterval?
+    /// The environment plugins see (their `{env:…}` placeholders and `PATH`); nil = this process's.
+    public var environment: [String: String]?
+
     public init() {}
 }
 
@@ -15,7 +22,8 @@ public struct ImportOptions: Sendable {
 /// meshes and at most 4 bone weights per vertex. Meshes without normals stay without: glTF viewers then shade
 /// them flat, as the generated normals would, while the vertices stay weldable and the file smaller. Vertices are not welded
 /// (a later stage does that). Every file besides the model is read from the model's folder only.
-/// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead.
+/// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead; formats neither reads (USD, USDZ) go
+/// to the external converter plugin declared for them (`PluginRegistry`).
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
     let format = try detectFormat(of: url)
@@ -27,11 +35,36 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
         return scene
     }
     guard let ext = format.assimpExtension else {
+        return try importWithPlugin(url, format: format, options: options)
+    }
+    if format == .ply { try rejectPLYTriangleStrips(url) }
+    return try importWithAssimp(url, format: format, extension: ext, reportedPath: path)
+}
+
+/// Formats without a built-in importer (USD) go to the external converter the plugin registry names; its GLB is
+/// read back through the glTF importer, with the converter's warnings added.
+private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOptions) throws -> Scene {
+    let path = url.path
+    let environment = options.environment ?? ProcessInfo.processInfo.environment
+    guard let plugin = (options.plugins ?? PluginRegistry.discover(environment: environment)).plugin(for: format) else {
         throw ProcessingError(.badInput, file: path,
                               "unsupported format: \(format.displayName) (no importer plugin installed)")
     }
-    if format == .ply { try rejectPLYTriangleStrips(url) }
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("optimize-plugin-\(UUID().uuidString)")
+    do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
+        throw ProcessingError(.io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
+    }
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let (glb, warnings) = try runConverter(plugin, on: url, format: format, scratch: scratch,
+                                           timeout: options.pluginTimeout, environment: environment)
+    var scene = try importWithAssimp(glb, format: .glb, extension: "glb", reportedPath: path)
+    scene.warnings = warnings + scene.warnings
+    return scene
+}
 
+/// Reads `url` with Assimp; messages name `reportedPath` (the user's file when `url` is a converter's output).
+private func importWithAssimp(_ url: URL, format: InputFormat, extension ext: String,
+                              reportedPath path: String) throws -> Scene {
     let sandbox = SandboxedFileIO(modelURL: url, extension: ext)
     let scenePointer = try readWithAssimp(sandbox: sandbox, path: path)
     defer { aiReleaseImport(scenePointer) }

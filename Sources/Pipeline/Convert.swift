@@ -3,6 +3,7 @@ import GLB
 import Importers
 import Scene
 import Stages
+import Textures
 
 /// A stage finished: its name and wall time, for progress display.
 public struct StageEvent: Sendable {
@@ -44,8 +45,10 @@ public func convert(input: URL, output: URL, settings: Settings,
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
     if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
+    let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
+    scene.warnings += textureReport.warnings.map { "textures: \($0)" }
 
-    let encoded = try timed("encode") { try encodeGLB(scene, options: GLBOptions(generator: settings.generator)) }
+    let encoded = try timed("encode") { try encodeGLB(scene, options: GLBOptions(generator: settings.generator, compression: settings.compression)) }
     let issues = timed("validate") { validateGLB(encoded.bytes) }
     if let first = issues.first {
         throw ProcessingError(.internal, file: output.path,
@@ -57,7 +60,7 @@ public func convert(input: URL, output: URL, settings: Settings,
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
-        stages: timings, simplification: simplification, peakRSSBytes: peakResidentBytes(),
+        stages: timings, simplification: simplification, textures: textureReport.images, peakRSSBytes: peakResidentBytes(),
         warnings: scene.warnings)
 }
 
@@ -65,7 +68,6 @@ public func convert(input: URL, output: URL, settings: Settings,
 public struct Inspection: Sendable, Codable, Equatable {
     public var format: String
     public var statistics: SceneStatistics
-    public var instancedTriangles: Int
     public var boundsMin: [Float]?
     public var boundsMax: [Float]?
     public var warnings: [String]
@@ -77,7 +79,6 @@ public func inspect(input: URL) throws -> Inspection {
     let scene = try importScene(from: input)
     let bounds = scene.worldBounds()
     return Inspection(format: format.rawValue, statistics: scene.statistics,
-                      instancedTriangles: scene.instancedTriangleCount,
                       boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },
                       boundsMax: bounds.map { [$0.max.x, $0.max.y, $0.max.z] },
                       warnings: scene.warnings)

@@ -5,6 +5,8 @@ public struct SceneStatistics: Sendable, Equatable, Codable {
     public var primitives = 0
     public var vertices = 0
     public var triangles = 0
+    /// Triangles as drawn: each mesh counted once per node that instances it.
+    public var instancedTriangles = 0
     public var materials = 0
     public var textures = 0
     public var images = 0
@@ -29,6 +31,7 @@ extension Scene {
                 s.triangles += p.triangleCount
             }
         }
+        s.instancedTriangles = instancedTriangleCount
         s.materials = materials.count
         s.textures = textures.count
         s.images = images.count

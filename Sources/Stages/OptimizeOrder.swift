@@ -39,7 +39,8 @@ public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderO
         }
     }
     var remap = [UInt32](repeating: 0, count: vertexCount)
-    let unique = meshopt_optimizeVertexFetchRemap(&remap, indices, indices.count, vertexCount)
+    let padded = paddedForMeshopt(indices)
+    let unique = meshopt_optimizeVertexFetchRemap(&remap, padded, padded.count, vertexCount)
     var sources = [Int](repeating: 0, count: unique)
     for v in 0..<vertexCount where remap[v] != UInt32.max { sources[Int(remap[v])] = v }
     return primitive.selectingVertices(sources, newIndices: indices.map { remap[Int($0)] })

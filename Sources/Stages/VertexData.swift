@@ -32,6 +32,13 @@ func primitiveSlots(_ scene: Scene) -> [(mesh: Int, primitive: Int)] {
     scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (m, $0) } }
 }
 
+/// `indices` padded to a multiple of 3 by repeating its first index. meshoptimizer 0.18 asserts a multiple of 3 even
+/// in its remap functions, which only look at which vertices are used and in what order: for points and lines the
+/// padding changes neither.
+func paddedForMeshopt(_ indices: [UInt32]) -> [UInt32] {
+    indices + [UInt32](repeating: indices.first ?? 0, count: (3 - indices.count % 3) % 3)
+}
+
 extension Primitive {
     /// The index buffer, or 0..<vertexCount for an unindexed primitive.
     var effectiveIndices: [UInt32] {

@@ -50,7 +50,8 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
         let streams = (0..<streamCount).map { s in
             meshopt_Stream(data: raw.baseAddress! + s * 256, size: min(256, strideBytes - s * 256), stride: strideBytes)
         }
-        return meshopt_generateVertexRemapMulti(&remap, indices, indices.count, vertexCount, streams, streams.count)
+        let padded = paddedForMeshopt(indices)
+        return meshopt_generateVertexRemapMulti(&remap, padded, padded.count, vertexCount, streams, streams.count)
     }
 
     // Remapped index buffer without degenerate primitives.

@@ -1,14 +1,16 @@
 import Foundation
 import Testing
 
-/// Compares what independent readers see in an output GLB with what our importer read from the input.
+/// Compares what independent readers see in an output GLB with what the pipeline reported writing.
 ///
-/// Like with like: `instancedTriangles` (triangles as drawn, per node instance) is compared between the input
-/// and every reader, since stages may merge or split meshes but must not change what is drawn; per-mesh
-/// `triangles`, `nodes` and `meshes` are compared between the output's own `inspect` and the readers of the
-/// same file (inspect reads through Assimp, which may add a root node); materials between the input and the
-/// file. Node counts across the conversion may only shrink (stages may prune empty nodes). Bounds (pygltflib,
-/// trimesh) must agree within 1e-3 of the input's diagonal.
+/// `input` is our importer's view of the input (`inspect --json`) with the counts that the lossless stages may
+/// change (unused materials pruned, degenerate triangles dropped by weld) replaced by the report's `after`
+/// figures; `convertsAndReadsBack` checks separately that the report's `before` equals the importer's view and
+/// that `after` only shrinks. Like with like: `instancedTriangles` (triangles as drawn, per node instance) is
+/// compared with every reader; per-mesh `triangles`, `nodes` and `meshes` between the output's own `inspect` and
+/// the readers of the same file (inspect reads through Assimp, which may add a root node); materials between the
+/// report and the file. Node counts across the conversion may only shrink. Bounds (pygltflib, trimesh) must agree
+/// within 1e-3 of the input's diagonal.
 func readbackMismatches(input: [String: Any], output: [String: Any], readers: [String: [String: Any]]) -> [String] {
     var problems: [String] = []
     let int = Readback.int
@@ -92,8 +94,19 @@ struct FixtureTests {
         #expect(validated.status == 0, "\(fixture): validate: \(validated.summary)")
 
         let before = try inspect(input), after = try inspect(glb)
+        let written = try jsonObject(String(contentsOf: report, encoding: .utf8), from: "report")
+        let reportedBefore = try #require(written["before"] as? [String: Any])
+        let reportedAfter = try #require(written["after"] as? [String: Any])
+        var expected = before
+        for key in ["triangles", "instancedTriangles", "materials"] {
+            #expect(Readback.int(reportedBefore, key) == Readback.int(before, key),
+                    "\(fixture): report's before.\(key) differs from inspect of the input")
+            let (was, now) = (Readback.int(reportedBefore, key) ?? 0, Readback.int(reportedAfter, key) ?? 0)
+            #expect(now <= was, "\(fixture): \(key) grew from \(was) to \(now) in lossless stages")
+            expected[key] = now
+        }
         let readers = try readback(glb)
-        let problems = readbackMismatches(input: before, output: after, readers: readers)
+        let problems = readbackMismatches(input: expected, output: after, readers: readers)
         #expect(problems.isEmpty, "\(fixture): \(problems.joined(separator: "; "))")
     }
 
