@@ -59,6 +59,9 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Geometry compression")
     var compressionArguments: CompressionArguments
 
+    @OptionGroup(title: "Presets and quantization")
+    var quantizationArguments: QuantizationArguments
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1]") }
@@ -68,11 +71,13 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         var settings = Settings()
+        if let preset = quantizationArguments.preset { settings = preset.apply(to: settings) }
         settings.threads = threads ?? 0
         settings.weld = !noWeld
         settings.reorder = !noReorder
         settings.textures = textureArguments.options
-        settings.compression = compressionArguments.compression
+        if let compression = compressionArguments.compression { settings.compression = compression }
+        try quantizationArguments.apply(to: &settings)
         if ratio != nil || triangles != nil || error != nil {
             settings.simplify = SimplifyOptions(ratio: ratio, triangleBudget: triangles, targetError: error ?? 0.01,
                                                 lockBorders: lockBorders, aggressive: aggressive)

@@ -17,8 +17,11 @@ public struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
 /// Checks a GLB against the glTF 2.0 rules (container, references, node graph, buffers, accessors, attribute
 /// formats, index ranges, unit normals, skin weights, animation times, extension declarations); empty = valid.
 ///
-/// Works on any GLB and never traps on hostile input. Data in bufferViews compressed by an extension, in other
-/// buffers than the BIN chunk, or behind sparse accessors is not read.
+/// Works on any GLB and never traps on hostile input. `EXT_meshopt_compression` views are checked against the
+/// extension's rules, decoded and filtered, and their data is then checked like uncompressed data (and compared
+/// with the uncompressed copy when the file has one). Data in other buffers than the BIN chunk, compressed by
+/// other extensions, or behind sparse accessors is not read; `KHR_draco_mesh_compression` data is decoded and
+/// checked against its accessors.
 public func validateGLB(_ bytes: [UInt8]) -> [ValidationIssue] {
     var validator = GLBValidator(bytes: bytes)
     validator.run()
@@ -28,7 +31,7 @@ public func validateGLB(_ bytes: [UInt8]) -> [ValidationIssue] {
 private typealias J = JSONAccess
 
 /// Where an accessor's elements are in the file, once its bounds have been checked.
-private struct AccessorData {
+struct AccessorData {
     var start: Int
     var stride: Int
     var count: Int
@@ -38,7 +41,7 @@ private struct AccessorData {
 }
 
 /// Reads accessor components; only built over ranges that were checked to lie inside the file.
-private struct ComponentReader {
+struct ComponentReader {
     let base: UnsafeRawPointer
     let data: AccessorData
 
@@ -69,8 +72,11 @@ private struct ComponentReader {
     }
 }
 
-private struct GLBValidator {
-    let bytes: [UInt8]
+struct GLBValidator {
+    /// The file, followed by the decoded contents of compressed bufferViews (see `decodedViews`).
+    var bytes: [UInt8]
+    /// Start in `bytes` of each compressed bufferView's decoded (and filtered) data.
+    var decodedViews: [Int: Int] = [:]
     var issues: [ValidationIssue] = []
     var root: [String: Any] = [:]
     /// The BIN chunk's data range in `bytes`.
@@ -95,6 +101,7 @@ private struct GLBValidator {
         checkNodeGraph()
         checkBuffers()
         checkBufferViews()
+        checkMeshoptViews()
         checkAccessors()
         checkMeshes()
         checkSkins()
@@ -382,9 +389,14 @@ private struct GLBValidator {
                 issue(pointer, "data (\(end) bytes from the view start) exceeds bufferView \(viewIndex) of \(viewLength) bytes")
                 continue
             }
-            if let bin, binBufferUsable, J.index(view["buffer"]) == 0, !isCompressed(view), accessor["sparse"] == nil,
-               viewOffset + viewLength <= bin.count, type == "SCALAR" || type.hasPrefix("VEC") {
-                let data = AccessorData(start: bin.lowerBound + viewOffset + byteOffset, stride: stride, count: count,
+            var start: Int?
+            if let decoded = decodedViews[viewIndex] {
+                start = decoded + byteOffset
+            } else if let bin, binBufferUsable, J.index(view["buffer"]) == 0, !isCompressed(view), viewOffset + viewLength <= bin.count {
+                start = bin.lowerBound + viewOffset + byteOffset
+            }
+            if let start, accessor["sparse"] == nil, type == "SCALAR" || type.hasPrefix("VEC") {
+                let data = AccessorData(start: start, stride: stride, count: count,
                                         componentType: componentType, components: components, normalized: normalized)
                 readable[i] = data
                 checkMinMax(accessor, data, pointer: pointer)
@@ -514,6 +526,7 @@ private struct GLBValidator {
         }
         let (vertexCount, accessors) = checkAttributes(attributes, pointer: "\(pointer)/attributes", rules: attributeRules,
                                                        unknownIsIssue: true, expectedCount: nil)
+        issues += dracoPrimitiveIssues(primitive, pointer: pointer, root: root, bytes: bytes, bin: binBufferUsable ? bin : nil)
         if let position = accessors["POSITION"], let accessor = item("accessors", position),
            accessor["min"] == nil || accessor["max"] == nil {
             issue("\(pointer)/attributes/POSITION", "POSITION accessor must have min and max")

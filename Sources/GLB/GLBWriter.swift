@@ -4,8 +4,15 @@ import Scene
 public struct GLBOptions: Sendable {
     /// Written to `asset.generator`.
     public var generator: String
+    /// Integer vertex storage (`KHR_mesh_quantization`); nil keeps floats.
+    public var quantization: Quantization?
+    public var compression: Compression
 
-    public init(generator: String) { self.generator = generator }
+    public init(generator: String, quantization: Quantization? = nil, compression: Compression = .none) {
+        self.generator = generator
+        self.quantization = quantization
+        self.compression = compression
+    }
 }
 
 /// Bytes of the output by category, for the report.
@@ -38,7 +45,7 @@ public struct EncodedGLB: Sendable {
 /// `ProcessingError(.internal)` when the scene breaks its own invariants (an index out of range, a stream of the
 /// wrong length), since that is a bug in whatever produced it.
 public func encodeGLB(_ scene: Scene, options: GLBOptions) throws -> EncodedGLB {
-    var encoder = SceneEncoder(scene: scene)
+    var encoder = try SceneEncoder(scene: scene, options: options)
     let json = try encoder.encodeDocument(generator: options.generator)
     let layout = encoder.layout
 
@@ -101,16 +108,36 @@ enum GL {
     static let arrayBuffer = 34962, elementArrayBuffer = 34963
 }
 
-private struct SceneEncoder {
+struct SceneEncoder {
+    /// The scene as written: with quantization, its nodes and skins carry the position grids.
     let scene: Scene
+    let options: GLBOptions
+    let plan: QuantizationPlan?
+    /// Bytes of the uri-less placeholder buffer that required-mode compressed views point at.
+    var placeholderLength = 0
     var layout = BinaryLayout()
     var accessors: [JSONValue] = []
     var bufferViews: [JSONValue] = []
     var extensionsUsed: Set<String> = []
+    var extensionsRequired: Set<String> = []
     /// Output index of each scene mesh (nil when it had no drawable primitive and was dropped).
     var meshIndex: [Int?] = []
 
-    init(scene: Scene) { self.scene = scene }
+    init(scene: Scene, options: GLBOptions) throws {
+        var scene = scene
+        let quantization = if case .draco = options.compression { Quantization?.none } else { options.quantization }
+        plan = try quantization.map { try QuantizationPlan(scene: &scene, settings: $0) }
+        self.scene = scene
+        self.options = options
+        if plan.map({ !$0.positions.isEmpty }) ?? false {
+            extensionsUsed.insert("KHR_mesh_quantization")
+            extensionsRequired.insert("KHR_mesh_quantization")
+        }
+        if plan.map({ !$0.texcoords.isEmpty }) ?? false {
+            extensionsUsed.insert("KHR_texture_transform")
+            extensionsRequired.insert("KHR_texture_transform")
+        }
+    }
 
     mutating func encodeDocument(generator: String) throws -> JSONValue {
         let meshes = try encodeMeshes()
@@ -133,6 +160,7 @@ private struct SceneEncoder {
         var root = JSONObjectBuilder()
         root.set("asset", .object([("generator", .string(generator)), ("version", .string("2.0"))]))
         root.set("extensionsUsed", nonEmpty(extensionsUsed.sorted().map { .string($0) }))
+        root.set("extensionsRequired", nonEmpty(extensionsRequired.sorted().map { .string($0) }))
         root.set("extensions", rootExtensions.isEmpty ? nil : rootExtensions.value)
         root.set("scene", .int(0))
         root.set("scenes", .array([scene.roots.isEmpty ? .object([]) : .object([("nodes", .ints(scene.roots))])]))
@@ -147,16 +175,22 @@ private struct SceneEncoder {
         root.set("cameras", nonEmpty(cameras))
         root.set("accessors", nonEmpty(accessors))
         root.set("bufferViews", nonEmpty(bufferViews))
-        if layout.length > 0 {
-            root.set("buffers", .array([.object([("byteLength", .int(layout.length))])]))
-        }
+        root.set("buffers", buffersJSON)
         return root.value
     }
 
     // MARK: Buffer views and accessors
 
+    /// A bufferView; with a `codec` and compression on, its bytes are materialized and meshopt-compressed.
     mutating func addView(length: Int, category: ByteCategory, target: Int? = nil, stride: Int? = nil,
-                          fill: @escaping BinaryLayout.Fill) -> Int {
+                          codec: ViewCodec? = nil, fill: @escaping BinaryLayout.Fill) -> Int {
+        if let codec, compressing, length > 0 {
+            let data = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                fill(UnsafeMutableRawPointer(buffer.baseAddress!))
+                initialized = length
+            }
+            return addCompressedView(data, category: category, target: target, stride: stride, codec: codec)
+        }
         let offset = layout.append(length: length, category: category, fill: fill)
         var view = JSONObjectBuilder()
         view.set("buffer", .int(0))
@@ -186,7 +220,7 @@ private struct SceneEncoder {
                                      _ transform: @escaping (T) -> SIMD4<Float>) -> Int {
         let stride = components * 4
         let view = addView(length: array.count * stride, category: .geometry, target: GL.arrayBuffer, stride: stride,
-                           fill: floatFill(array, components: components, transform))
+                           codec: .attributes(stride: stride, filter: .none), fill: floatFill(array, components: components, transform))
         return addAccessor(view: view, componentType: GL.float, count: array.count, type: type, min: min, max: max)
     }
 
@@ -207,7 +241,7 @@ private struct SceneEncoder {
                 guard primitive.targets.count == targetCount else {
                     throw ProcessingError(.internal, "\(place): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)")
                 }
-                primitives.append(try encodePrimitive(primitive, place: place))
+                primitives.append(try encodePrimitive(primitive, mesh: m, place: place))
             }
             var json = JSONObjectBuilder()
             json.set("name", mesh.name.isEmpty ? nil : .string(mesh.name))
@@ -230,7 +264,7 @@ private struct SceneEncoder {
         return result
     }
 
-    mutating func encodePrimitive(_ primitive: Primitive, place: String) throws -> JSONValue {
+    mutating func encodePrimitive(_ primitive: Primitive, mesh: Int, place: String) throws -> JSONValue {
         let v = primitive.vertices
         let n = v.positions.count
         func checkCount(_ count: Int, _ name: String) throws {
@@ -248,39 +282,62 @@ private struct SceneEncoder {
             throw ProcessingError(.internal, "\(place): JOINTS_0 and WEIGHTS_0 must come together")
         }
         if let material = primitive.material { try check(material, scene.materials.count, "\(place) material") }
+        if case .draco(let settings) = options.compression,
+           let json = try encodeDracoPrimitive(primitive, settings: settings, place: place) {
+            return json
+        }
 
         var attributes: [(String, JSONValue)] = []
         let (lo, hi) = try bounds(v.positions, place: place, what: "POSITION")
-        attributes.append(("POSITION", .int(addVertexFloats(v.positions, components: 3, type: "VEC3", min: lo, max: hi) {
-            SIMD4($0, 0)
-        })))
+        let grid = plan?.positions[mesh]
+        if let grid {
+            attributes.append(("POSITION", .int(addQuantizedPositions(v.positions, grid: grid))))
+        } else {
+            attributes.append(("POSITION", .int(addVertexFloats(v.positions, components: 3, type: "VEC3", min: lo, max: hi) {
+                SIMD4($0, 0)
+            })))
+        }
         if !v.normals.isEmpty {
-            attributes.append(("NORMAL", .int(addVertexFloats(v.normals, components: 3, type: "VEC3") { SIMD4(unitNormal($0), 0) })))
+            attributes.append(("NORMAL", .int(grid != nil
+                ? addQuantizedDirections(v.normals.map { SIMD4(unitNormal($0), 0) }, components: 3)
+                : addVertexFloats(v.normals, components: 3, type: "VEC3") { SIMD4(unitNormal($0), 0) })))
         }
         if !v.tangents.isEmpty {
-            attributes.append(("TANGENT", .int(addVertexFloats(v.tangents, components: 4, type: "VEC4", unitTangent))))
+            attributes.append(("TANGENT", .int(grid != nil
+                ? addQuantizedDirections(v.tangents.map(unitTangent), components: 4)
+                : addVertexFloats(v.tangents, components: 4, type: "VEC4", unitTangent))))
         }
         for (i, set) in v.texcoords.enumerated() where !set.isEmpty {
+            if let uvGrid = primitive.material.flatMap({ plan?.texcoords[$0]?[i] }) {
+                attributes.append(("TEXCOORD_\(i)", .int(addQuantizedTexcoords(set, grid: uvGrid))))
+                continue
+            }
             attributes.append(("TEXCOORD_\(i)", .int(addVertexFloats(set, components: 2, type: "VEC2") {
                 SIMD4(lowHalf: finite($0), highHalf: .zero)
             })))
         }
         if !v.colors.isEmpty {
-            attributes.append(("COLOR_0", .int(addVertexFloats(v.colors, components: 4, type: "VEC4") { finite($0) })))
+            attributes.append(("COLOR_0", .int(plan != nil
+                ? addQuantizedColors(v.colors)
+                : addVertexFloats(v.colors, components: 4, type: "VEC4") { finite($0) })))
         }
         if !v.joints.isEmpty {
             let maxJoint = v.joints.reduce(UInt16(0)) { Swift.max($0, $1.max()) }
             let view: Int, componentType: Int
             if maxJoint < 256 {
                 let bytes = v.joints.map { SIMD4<UInt8>(truncatingIfNeeded: $0) }
-                view = addView(length: n * 4, category: .geometry, target: GL.arrayBuffer, stride: 4, fill: rawCopy(bytes))
+                view = addView(length: n * 4, category: .geometry, target: GL.arrayBuffer, stride: 4,
+                               codec: .attributes(stride: 4, filter: .none), fill: rawCopy(bytes))
                 componentType = GL.unsignedByte
             } else {
-                view = addView(length: n * 8, category: .geometry, target: GL.arrayBuffer, stride: 8, fill: rawCopy(v.joints))
+                view = addView(length: n * 8, category: .geometry, target: GL.arrayBuffer, stride: 8,
+                               codec: .attributes(stride: 8, filter: .none), fill: rawCopy(v.joints))
                 componentType = GL.unsignedShort
             }
             attributes.append(("JOINTS_0", .int(addAccessor(view: view, componentType: componentType, count: n, type: "VEC4"))))
-            attributes.append(("WEIGHTS_0", .int(addVertexFloats(v.weights, components: 4, type: "VEC4", normalizedWeights))))
+            attributes.append(("WEIGHTS_0", .int(plan != nil
+                ? addQuantizedWeights(v.weights, normalize: normalizedWeights)
+                : addVertexFloats(v.weights, components: 4, type: "VEC4", normalizedWeights))))
         }
 
         var json = JSONObjectBuilder()
@@ -292,7 +349,7 @@ private struct SceneEncoder {
         json.set("mode", primitive.mode == .triangles ? nil : .int(primitive.mode.rawValue))
         if !primitive.targets.isEmpty {
             json.set("targets", .array(try primitive.targets.enumerated().map { t, target in
-                try encodeTarget(target, vertexCount: n, place: "\(place) target \(t)")
+                try encodeTarget(target, vertexCount: n, grid: grid, place: "\(place) target \(t)")
             }))
         }
         return json.value
@@ -311,16 +368,18 @@ private struct SceneEncoder {
         let view: Int, componentType: Int
         if n <= 65_535 {
             let shorts = indices.map { UInt16(truncatingIfNeeded: $0) }
-            view = addView(length: shorts.count * 2, category: .geometry, target: GL.elementArrayBuffer, fill: rawCopy(shorts))
+            view = addView(length: shorts.count * 2, category: .geometry, target: GL.elementArrayBuffer,
+                           codec: primitive.mode == .triangles ? .triangles(indexSize: 2) : .indices(indexSize: 2), fill: rawCopy(shorts))
             componentType = GL.unsignedShort
         } else {
-            view = addView(length: indices.count * 4, category: .geometry, target: GL.elementArrayBuffer, fill: rawCopy(indices))
+            view = addView(length: indices.count * 4, category: .geometry, target: GL.elementArrayBuffer,
+                           codec: primitive.mode == .triangles ? .triangles(indexSize: 4) : .indices(indexSize: 4), fill: rawCopy(indices))
             componentType = GL.unsignedInt
         }
         return addAccessor(view: view, componentType: componentType, count: indices.count, type: "SCALAR")
     }
 
-    mutating func encodeTarget(_ target: MorphTarget, vertexCount n: Int, place: String) throws -> JSONValue {
+    mutating func encodeTarget(_ target: MorphTarget, vertexCount n: Int, grid: PositionGrid?, place: String) throws -> JSONValue {
         for (count, name) in [(target.positions.count, "POSITION"), (target.normals.count, "NORMAL"), (target.tangents.count, "TANGENT")]
         where count != 0 && count != n {
             throw ProcessingError(.internal, "\(place): \(name) has \(count) elements, the primitive has \(n) vertices")
@@ -334,9 +393,8 @@ private struct SceneEncoder {
             }
         } else {
             let (lo, hi) = try bounds(target.positions, place: place, what: "POSITION")
-            attributes.append(("POSITION", .int(addVertexFloats(target.positions, components: 3, type: "VEC3", min: lo, max: hi) {
-                SIMD4($0, 0)
-            })))
+            attributes.append(("POSITION", .int(grid.map { addQuantizedTargetPositions(target.positions, grid: $0) }
+                ?? addVertexFloats(target.positions, components: 3, type: "VEC3", min: lo, max: hi) { SIMD4($0, 0) })))
         }
         if !target.normals.isEmpty {
             attributes.append(("NORMAL", .int(addVertexFloats(target.normals, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
@@ -376,7 +434,8 @@ private struct SceneEncoder {
                     throw ProcessingError(.internal, "skin \(s): \(skin.inverseBindMatrices.count) inverse bind matrices for \(skin.joints.count) joints")
                 }
                 let floats = skin.inverseBindMatrices.flatMap { $0.m.map(finite) }
-                let view = addView(length: floats.count * 4, category: .skin, fill: rawCopy(floats))
+                let view = addView(length: floats.count * 4, category: .skin, codec: .attributes(stride: 64, filter: .none),
+                                   fill: rawCopy(floats))
                 json.set("inverseBindMatrices", .int(addAccessor(view: view, componentType: GL.float, count: skin.joints.count, type: "MAT4")))
             }
             json.set("joints", .ints(skin.joints))
@@ -416,15 +475,13 @@ private struct SceneEncoder {
                 if let shared = inputs[key] {
                     input = shared
                 } else {
-                    let view = addView(length: times.count * 4, category: .animation, fill: rawCopy(times))
-                    input = addAccessor(view: view, componentType: GL.float, count: times.count, type: "SCALAR",
-                                        min: [times[0]], max: [times[times.count - 1]])
+                    input = addAnimationFloats(times, components: 1, type: "SCALAR", path: nil, cubic: false,
+                                               min: [times[0]], max: [times[times.count - 1]])
                     inputs[key] = input
                 }
                 let values = channel.values.map(finite)
-                let outputView = addView(length: values.count * 4, category: .animation, fill: rawCopy(values))
-                let output = addAccessor(view: outputView, componentType: GL.float,
-                                         count: values.count / (channel.path == .weights ? 1 : components), type: type)
+                let output = addAnimationFloats(values, components: channel.path == .weights ? 1 : components, type: type,
+                                                path: channel.path, cubic: channel.interpolation == .cubicSpline)
                 var sampler = JSONObjectBuilder()
                 sampler.set("input", .int(input))
                 sampler.set("interpolation", channel.interpolation == .linear ? nil : .string(channel.interpolation.rawValue))
@@ -499,6 +556,12 @@ private struct SceneEncoder {
             json.set("index", .int(ref.texture))
             json.set("texCoord", ref.texCoord == 0 ? nil : .int(ref.texCoord))
             if let (key, value, defaultValue) = extra, value != defaultValue { json.set(key, .float(value)) }
+            if let grid = plan?.texcoords[index]?[ref.texCoord] {
+                let scale = grid.textureScale
+                json.set("extensions", .object([("KHR_texture_transform", .object([
+                    ("offset", .floats([grid.offset.x, grid.offset.y])), ("scale", .floats([scale.x, scale.y])),
+                ]))]))
+            }
             return json.value
         }
         var pbr = JSONObjectBuilder()
@@ -527,13 +590,26 @@ private struct SceneEncoder {
         return json.value
     }
 
-    func encodeTextures() throws -> [JSONValue] {
+    /// A texture with `webpSource` gets `EXT_texture_webp`; without a PNG/JPEG fallback the extension is required.
+    mutating func encodeTextures() throws -> [JSONValue] {
         try scene.textures.enumerated().map { t, texture in
             try check(texture.image, scene.images.count, "texture \(t) image")
             if let sampler = texture.sampler { try check(sampler, scene.samplers.count, "texture \(t) sampler") }
             var json = JSONObjectBuilder()
             json.set("sampler", texture.sampler.map { .int($0) })
-            json.set("source", .int(texture.image))
+            if let webp = texture.webpSource {
+                try check(webp, scene.images.count, "texture \(t) WebP image")
+                extensionsUsed.insert("EXT_texture_webp")
+                if webp == texture.image { extensionsRequired.insert("EXT_texture_webp") }
+                json.set("extensions", .object([("EXT_texture_webp", .object([("source", .int(webp))]))]))
+            }
+            if texture.webpSource != texture.image {
+                guard ["image/png", "image/jpeg"].contains(scene.images[texture.image].mimeType) else {
+                    throw ProcessingError(.internal, "texture \(t): source image is \(scene.images[texture.image].mimeType), "
+                                          + "not PNG or JPEG")
+                }
+                json.set("source", .int(texture.image))
+            }
             return json.value
         }
     }
@@ -593,19 +669,19 @@ private struct SceneEncoder {
 private func nonEmpty(_ values: [JSONValue]) -> JSONValue? { values.isEmpty ? nil : .array(values) }
 
 /// `v` scaled to unit length, or `fallback` when `v` is zero or not finite.
-private func unitNormal(_ v: SIMD3<Float>, fallback: SIMD3<Float> = SIMD3(0, 0, 1)) -> SIMD3<Float> {
+func unitNormal(_ v: SIMD3<Float>, fallback: SIMD3<Float> = SIMD3(0, 0, 1)) -> SIMD3<Float> {
     let length = (v * v).sum().squareRoot()
     guard length.isFinite, length > 1e-20 else { return fallback }
     return v / length
 }
 
 /// A unit tangent with handedness ±1; degenerate tangents become +X.
-private func unitTangent(_ t: SIMD4<Float>) -> SIMD4<Float> {
+func unitTangent(_ t: SIMD4<Float>) -> SIMD4<Float> {
     SIMD4(unitNormal(SIMD3(t.x, t.y, t.z), fallback: SIMD3(1, 0, 0)), t.w < 0 ? -1 : 1)
 }
 
 /// Non-negative weights summing to 1; all-zero weights put everything on the first joint.
-private func normalizedWeights(_ w: SIMD4<Float>) -> SIMD4<Float> {
+func normalizedWeights(_ w: SIMD4<Float>) -> SIMD4<Float> {
     let clamped = SIMD4<Float>((0..<4).map { w[$0].isFinite && w[$0] > 0 ? w[$0] : 0 })
     let sum = clamped.sum()
     guard sum > 0, sum.isFinite else { return SIMD4(1, 0, 0, 0) }

@@ -19,8 +19,10 @@ import Scene
 ///
 /// Images: embedded textures (`*N` references or matched by file name) keep their compressed bytes; uncompressed
 /// embedded texels are encoded as PNG; `data:` URIs are decoded; other references are files resolved inside the
-/// model's folder (`ModelFolder`). Only PNG and JPEG (recognized by their bytes) are kept; anything else becomes a
-/// warning and the material keeps its factors. Identical references and identical bytes share one image.
+/// model's folder (`ModelFolder`). PNG, JPEG, WebP, BMP (recognized by their bytes) and TGA (by its `.tga` name and a
+/// plausible header) are kept; the texture stage turns WebP, BMP and TGA into what glTF carries, even when
+/// textures are otherwise kept as they are. Anything else becomes a warning and the material keeps its factors.
+/// Identical references and identical bytes share one image.
 struct MaterialConverter {
     let ai: UnsafePointer<aiScene>
     let sourceIsGLTF: Bool
@@ -166,7 +168,7 @@ struct MaterialConverter {
             warnings.append("texture '\(reference)' not loaded: \(failure.reason); the material keeps its factors")
             result = nil
         case .success(let (name, bytes)):
-            if let mime = imageMIMEType(bytes) {
+            if let mime = imageMIMEType(bytes, name: name.isEmpty ? reference : name) {
                 if let existing = imageByBytes[bytes] {
                     result = existing
                 } else {
@@ -285,10 +287,16 @@ func fileName(_ reference: String) -> String {
     String(reference.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? "")
 }
 
-/// "image/png" or "image/jpeg" from the leading bytes, else nil.
-func imageMIMEType(_ bytes: [UInt8]) -> String? {
+/// "image/png", "image/jpeg", "image/webp" or "image/bmp" from the leading bytes; "image/x-tga" for a file named
+/// `*.tga` whose header has a known TGA image type; else nil.
+func imageMIMEType(_ bytes: [UInt8], name: String = "") -> String? {
     if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
     if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+    if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "image/webp" }
+    if bytes.count >= 26, bytes.starts(with: Array("BM".utf8)) { return "image/bmp" }
+    if name.lowercased().hasSuffix(".tga"), bytes.count >= 18, bytes[1] <= 1, [1, 2, 3, 9, 10, 11].contains(bytes[2]) {
+        return "image/x-tga"
+    }
     return nil
 }
 

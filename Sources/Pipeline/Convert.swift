@@ -48,7 +48,7 @@ public func convert(input: URL, output: URL, settings: Settings,
     let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
     scene.warnings += textureReport.warnings.map { "textures: \($0)" }
 
-    let encoded = try timed("encode") { try encodeGLB(scene, options: GLBOptions(generator: settings.generator, compression: settings.compression)) }
+    let encoded = try timed("encode") { try encodeGLB(scene, options: GLBOptions(generator: settings.generator, quantization: settings.quantization, compression: settings.compression)) }
     let issues = timed("validate") { validateGLB(encoded.bytes) }
     if let first = issues.first {
         throw ProcessingError(.internal, file: output.path,

@@ -2,6 +2,7 @@ import Foundation
 import GLB
 import Scene
 import Stages
+import Textures
 
 /// What a conversion did, as `--report FILE.json` writes it.
 public struct Report: Sendable, Codable, Equatable {
@@ -23,6 +24,8 @@ public struct Report: Sendable, Codable, Equatable {
     public var stages: [StageTiming]
     /// Per mesh: requested and achieved triangles, achieved error, and why a target was missed; nil when not simplified.
     public var simplification: [MeshSimplification]?
+    /// Per source image: use, bytes and size before and after, and what the texture stage did with it.
+    public var textures: [ImageReport] = []
     /// The process's peak resident set size at the end of the conversion.
     public var peakRSSBytes: Int
     public var warnings: [String]

@@ -1,4 +1,6 @@
+import GLB
 import Stages
+import Textures
 
 /// Every option of a conversion, in one value. The CLI and the job build it; stages read their part.
 public struct Settings: Sendable, Equatable {
@@ -12,6 +14,12 @@ public struct Settings: Sendable, Equatable {
     public var simplify: SimplifyOptions?
     /// Reorder triangles and vertices for the GPU's vertex cache, overdraw and vertex fetch (lossless).
     public var reorder = true
+    /// Texture decoding, resizing and re-encoding; `.keep` format still turns BMP/TGA into PNG.
+    public var textures = TextureOptions()
+    /// Integer vertex storage, `KHR_mesh_quantization` (`--quantize`, `--position-bits`, …); nil keeps floats.
+    public var quantization: Quantization?
+    /// Geometry compression in the GLB (`--compress`).
+    public var compression: Compression = .none
     /// `asset.generator` in the output.
     public var generator = "optimize \(version)"
 

@@ -201,12 +201,17 @@ public struct TextureRef: Sendable, Equatable {
 }
 
 public struct Texture: Sendable, Equatable {
+    /// The PNG or JPEG image glTF's `source` names; equal to `webpSource` when the WebP has no fallback.
     public var image: Int
     public var sampler: Int?
+    /// A WebP image for `EXT_texture_webp`. When it equals `image` there is no PNG/JPEG fallback: the writer omits
+    /// `source` and marks the extension required.
+    public var webpSource: Int?
 
-    public init(image: Int, sampler: Int? = nil) {
+    public init(image: Int, sampler: Int? = nil, webpSource: Int? = nil) {
         self.image = image
         self.sampler = sampler
+        self.webpSource = webpSource
     }
 }
 

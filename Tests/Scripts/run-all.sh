@@ -9,3 +9,4 @@ cd "$repo"
 bash Tests/Scripts/setup.sh
 swift build
 OPTIMIZE_TEST_PYTHON="$repo/.venv/bin/python" OPTIMIZE_TEST_REQUIRE_TOOLS=1 swift test
+bash Tests/Scripts/container-check.sh

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Job
+import Pipeline
+
+/// `optimize job`: the Kubernetes Job worker (S3 in, S3 out, with Step Functions / webhook reporting).
+struct JobCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "job",
+        abstract: "Run one conversion job: fetch the input (S3 or local), convert it in a child process, upload the GLB.",
+        discussion: """
+            Fields come from flags, then --spec FILE.json, then the environment (OPTIMIZE_JOB_INPUT/OUTPUT/METADATA/\
+            PREVIEW/TASK_TOKEN/WEBHOOK/PRESET, the VAMS names inputS3AssetFilePath, outputS3AssetFilesPath, \
+            outputS3AssetMetadataPath, outputS3AssetPreviewPath, inputParameters, externalSfnTaskToken, and JOB_ID). \
+            An output ending in / is a prefix: the file is named BASE-glb.glb (BASE.glb for a GLB input). Convert \
+            options go after --, e.g. `optimize job --input s3://b/in.fbx --output s3://b/out/ -- --ratio 0.5`. \
+            Webhook events are signed with OPTIMIZE_WEBHOOK_SECRET (X-Optimize-Signature: sha256=HMAC). Logs are JSON \
+            lines on stderr; a one-line JSON summary goes to the termination log.
+
+            \(JobExit.table)
+            """)
+
+    @Option(help: "The input: s3://bucket/key or a local path.")
+    var input: String?
+
+    @Option(help: "The output: s3://bucket/key, a prefix ending in /, or a local path.")
+    var output: String?
+
+    @Option(help: "A JSON job spec (input, output, options, preset, metadata, preview, taskToken, webhook, timeout, heartbeat, or the VAMS field names).")
+    var spec: String?
+
+    @Option(help: "A convert preset, passed on as `--preset NAME` (see `optimize convert --help`).")
+    var preset: String?
+
+    @Option(help: "Prefix (ending in /) for <output file>.metadata.json in the VAMS metadata shape.")
+    var metadata: String?
+
+    @Option(help: "Prefix (ending in /) for a preview image (accepted; no preview is rendered).")
+    var preview: String?
+
+    @Option(help: "Step Functions task token (prefer the externalSfnTaskToken environment variable).")
+    var taskToken: String?
+
+    @Option(help: "Seconds between Step Functions heartbeats (default 60).")
+    var heartbeat: Double?
+
+    @Option(help: "URL that receives JSON events (started, stage, succeeded, failed).")
+    var webhook: String?
+
+    @Option(help: "Wall-clock limit for the conversion in seconds (default 3000); a hung importer is killed.")
+    var timeout: Double?
+
+    @Option(help: "Seconds between SIGTERM and SIGKILL when the conversion must stop (default 2).")
+    var killGrace: Double?
+
+    @Option(help: "Folder for the job's scratch folder (default $TMPDIR or /tmp).")
+    var scratch: String?
+
+    @Option(help: "Where the one-line JSON summary goes (default /dev/termination-log; skipped if not writable).")
+    var terminationLog: String?
+
+    @Option(help: "A label for logs and events (default $JOB_ID).")
+    var jobID: String?
+
+    @Argument(parsing: .postTerminator, help: "Options for `optimize convert`, after --.")
+    var convertOptions: [String] = []
+
+    func run() throws {
+        let env = ProcessInfo.processInfo.environment
+        var flags = JobSpecSource()
+        (flags.input, flags.output, flags.preset) = (input, output, preset)
+        (flags.metadataPrefix, flags.previewPrefix, flags.taskToken) = (metadata, preview, taskToken)
+        (flags.heartbeatSeconds, flags.webhookURL, flags.timeoutSeconds) = (heartbeat, webhook, timeout)
+        (flags.killGraceSeconds, flags.scratchDirectory, flags.terminationLogPath) = (killGrace, scratch, terminationLog)
+        flags.jobID = jobID
+        if !convertOptions.isEmpty { flags.options = convertOptions }
+
+        var log = JobLog(secrets: JobLog.secrets(in: env, taskToken: taskToken ?? env["externalSfnTaskToken"]))
+        let jobSpec: JobSpec
+        do {
+            let fromEnvironment = try JobSpecSource.environment(env)
+            let fromFile = try spec.map(JobSpecSource.file) ?? JobSpecSource()
+            jobSpec = try flags.overriding(fromFile.overriding(fromEnvironment)).resolve(environment: env)
+            log = JobLog(secrets: JobLog.secrets(in: env, taskToken: jobSpec.taskToken))
+            do {
+                _ = try Convert.parse(["input", "-o", "output.glb"] + jobSpec.convertOptions)
+            } catch {
+                throw JobFailure(.usage, "convert options: \(Convert.message(for: error))")
+            }
+        } catch let failure as JobFailure {
+            throw ExitCode(reportSpecFailure(failure, terminationLogPath: terminationLog, log: log))
+        }
+
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        let runner = JobRunner(spec: jobSpec, environment: env, executable: executable, version: Pipeline.version, log: log)
+
+        // SIGTERM (kubelet) and SIGINT: stop the work and report "interrupted".
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                log.log("signal", level: "warning", ["signal": signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"])
+                runner.interrupt()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            box.result = await runner.run()
+            done.signal()
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+        let code = box.result?.exitCode ?? 70
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// Hands the job's result from its task to the waiting main thread (written once, read after the semaphore).
+private final class ResultBox: @unchecked Sendable {
+    var result: JobResult?
+}

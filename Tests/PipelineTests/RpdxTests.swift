@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+/// `optimize rpdx` (the RapidPipeline command line VAMS runs) and `optimize s3 cp` argument handling.
+/// The full VAMS command line in the image layout, against a local S3, runs in Tests/Scripts/container-check.sh.
+@Suite struct RpdxTests {
+    static let fbx = Tools.fixtures.appendingPathComponent("fbx/global_settings.fbx")
+
+    func triangles(_ glb: URL) throws -> Int {
+        let result = try optimize(["inspect", "--json", glb.path])
+        #expect(result.status == 0, "\(result.summary)")
+        return (try jsonObject(result.stdout, from: "inspect")["triangles"] as? NSNumber)?.intValue ?? -1
+    }
+
+    func shell(_ command: String, in directory: URL) throws -> RunResult {
+        try run(URL(fileURLWithPath: "/bin/sh"), ["-c", "cd '\(directory.path)' && \(command)"])
+    }
+
+    @Test func mapsDecimationAndWarnsOncePerIgnoredSetting() throws {
+        let dir = try makeScratch("rpdx-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("rp_config.json")
+        try Data("""
+            {"version": 1.4,
+             "optimize": {"3dModelOptimizationMethod": {"meshAndMaterialOptimization": {"decimator": {
+                "target": {"faces": {"percentage": 50}, "deviation": {"percentage": 1}}, "preserveTopology": false}}}},
+             "export": [{"fileName": "", "format": {"glb": {"draco": {}}}}]}
+            """.utf8).write(to: config)
+        let plain = dir.appendingPathComponent("plain.glb"), reduced = dir.appendingPathComponent("chair-glb.glb")
+        #expect(try optimize(["rpdx", "-i", Self.fbx.path, "-e", plain.path]).status == 0)
+        let result = try optimize(["rpdx", "--read_config", config.path, "-i", Self.fbx.path, "-c", "-e", reduced.path])
+        #expect(result.status == 0, "\(result.summary)")
+        let warnings = result.stderrLines.filter { $0.hasPrefix("warning: rpdx:") }
+        #expect(warnings.count == 2, "\(warnings)")
+        #expect(warnings.contains { $0.contains("ignoring export[0].format.glb.draco ") })
+        #expect(warnings.contains { $0.contains("decimator.preserveTopology") })
+        #expect(try optimize(["validate", reduced.path]).status == 0)
+        #expect(try triangles(reduced) < triangles(plain))
+    }
+
+    @Test func settingsApplyOnlyWithCompress() throws {
+        let dir = try makeScratch("rpdx-no-c")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("rp_config.json")
+        let decimate = #"{"optimize":{"3dModelOptimizationMethod":{"meshAndMaterialOptimization":{"decimator":{"target":{"faces":{"value":10}}}}}}}"#
+        try Data(decimate.utf8).write(to: config)
+        let plain = dir.appendingPathComponent("a.glb"), withoutC = dir.appendingPathComponent("b.glb")
+        #expect(try optimize(["rpdx", "-i", Self.fbx.path, "-e", plain.path]).status == 0)
+        let result = try optimize(["rpdx", "--read_config", config.path, "-i", Self.fbx.path, "-e", withoutC.path])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("not applied without -c"))
+        #expect(try triangles(withoutC) == triangles(plain))
+    }
+
+    @Test func defaultOutputNamesFollowVAMS() throws {
+        let dir = try makeScratch("rpdx-names")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: Self.fbx, to: dir.appendingPathComponent("chair.fbx"))
+        let fbx = try shell("'\(Tools.optimize.path)' rpdx -i chair.fbx -c", in: dir)
+        #expect(fbx.status == 0, "\(fbx.summary)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("chair-glb.glb").path))
+        // Same extension: VAMS names the output like the input, so it is replaced in place (atomically).
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("chair-glb.glb"),
+                                         to: dir.appendingPathComponent("pump.glb"))
+        let glb = try shell("'\(Tools.optimize.path)' rpdx -i pump.glb -c -e pump.glb", in: dir)
+        #expect(glb.status == 0, "\(glb.summary)")
+        #expect(try optimize(["validate", dir.appendingPathComponent("pump.glb").path]).status == 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(names == ["chair-glb.glb", "chair.fbx", "pump.glb"])
+    }
+
+    @Test func rejectsBadConfigsAndExports() throws {
+        let dir = try makeScratch("rpdx-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = dir.appendingPathComponent("broken.json"), zero = dir.appendingPathComponent("zero.json")
+        try Data("{not json".utf8).write(to: broken)
+        try Data(#"{"optimize":{"3dModelOptimizationMethod":{"meshAndMaterialOptimization":{"decimator":{"target":{"faces":{"percentage":0}}}}}}}"#.utf8)
+            .write(to: zero)
+        let out = dir.appendingPathComponent("x.glb").path
+        for config in [broken, zero] {
+            let result = try optimize(["rpdx", "--read_config", config.path, "-i", Self.fbx.path, "-c", "-e", out])
+            #expect(result.status == 3, "\(result.summary)")
+            #expect(result.stderrLines.count == 1 && result.stderr.contains(config.path))
+        }
+        #expect(try optimize(["rpdx", "-i", Self.fbx.path, "-e", dir.appendingPathComponent("x.gltf").path]).status == 2)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func s3CopyNeedsExactlyOneS3Side() throws {
+        for (source, destination) in [("a.glb", "b.glb"), ("s3://bucket-a/k", "s3://bucket-b/k"),
+                                      ("s3://bucket-a/prefix/", "."), ("s3://Bad_Bucket/k", ".")] {
+            let result = try optimize(["s3", "cp", source, destination])
+            #expect(result.status == 2, "\(source) \(destination): \(result.summary)")
+        }
+    }
+}

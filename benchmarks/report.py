@@ -1,0 +1,287 @@
+"""Writes benchmarks/RESULTS.md and benchmarks/plots/*.png from the records run.py collected (results.json)."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _find(records, **keys):
+    return [r for r in records if all(r.get(k) == v for k, v in keys.items())]
+
+
+def _one(records, **keys):
+    found = _find(records, **keys)
+    return found[0] if found else None
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def _fmt(value, digits=2):
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _mib(value):
+    return None if value is None else value / 2 ** 20
+
+
+def _geomean(values):
+    values = [v for v in values if v is not None and v > 0]
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else None
+
+
+def slope(points):
+    """Least-squares slope of log(y) over log(x)."""
+    points = [(x, y) for x, y in points if x and y]
+    if len(points) < 2:
+        return None
+    x, y = np.log([p[0] for p in points]), np.log([p[1] for p in points])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def write(results: dict, folder: str) -> None:
+    records = results["records"]
+    plots = os.path.join(folder, "plots")
+    os.makedirs(plots, exist_ok=True)
+    lines = []
+    add = lines.append
+    m, v = results["machine"], results["versions"]
+    add("# Benchmark results\n")
+    add("Regenerate everything (inputs, runs, this file, plots) with `bash benchmarks/run.sh` (release build + "
+        "`.venv/bin/python benchmarks/run.py --full`); `--report-only` rewrites this file and the plots from "
+        "`benchmarks/results.json`.\n")
+    add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
+        f"Tools: optimize {v['optimize']}, {v['gltfpack']}, assimp {v['assimp']}.\n")
+    add(f"Each number is the median of {results['reps']} runs (1 run for inputs over 300 MB and for the ratio "
+        "sweep); ratios compare tools within this one run. Wall time, user+sys CPU and peak RSS are those of the "
+        "child process (os.wait4 rusage; RSS through GNU time, see run.py). Triangles are counted from the output "
+        "GLB's JSON. `optimize` runs with `--threads 2` unless stated.\n")
+    add("## What was compared\n")
+    add("| tool | command | notes |\n|---|---|---|")
+    add("| optimize | `optimize IN -o OUT.glb --threads 2 --report R.json [--ratio R]` | float32 attributes, "
+        "no compression |")
+    if "optimize --quantize" in results["optimize_variants"]:
+        add("| optimize --quantize | `optimize IN -o OUT.glb [--ratio R] --quantize` | KHR_mesh_quantization with "
+            "default bits (14/8/12, like gltfpack's default): the like-for-like peer of plain gltfpack |")
+    for variant in results["optimize_variants"]:
+        if variant not in ("optimize", "optimize --quantize"):
+            add(f"| {variant} | `{variant.replace('optimize', 'optimize IN -o OUT.glb [--ratio R]', 1)}` | "
+                "compressed: bytes only (fidelity not decoded) |")
+    add("| gltfpack | `gltfpack -i IN -o OUT.glb [-si R]` | default quantization (KHR_mesh_quantization: 14-bit "
+        "positions, 8-bit normals, 12-bit UVs) |")
+    add("| gltfpack -c / -cc | `gltfpack -i IN -o OUT.glb [-si R] -c` (`-cc`) | EXT_meshopt_compression: bytes "
+        "only; the geometry equals the uncompressed run's |")
+    add("| assimp export | `assimp export IN OUT.glb -fglb2` | conversion baseline (ratio 1 only) |")
+    add("")
+    add("Variants of optimize are taken from `optimize convert --help` at run time (every `--compress` value, "
+        f"`--preset web` when offered); this run had: {', '.join(results['optimize_variants'])}. Plain optimize "
+        "writes float32 attributes while gltfpack quantizes by default, so uncompressed byte ratios are not "
+        "like-for-like; the compressed columns show what compression adds.\n")
+    add("Blender was not run: it is not installed, and a headless Blender import/decimate/export round trip "
+        "measures Blender's Python start-up more than geometry work.\n")
+    add("Fidelity (`fidelity.py`, tested by `test_fidelity.py`): symmetric Hausdorff and RMS distance between the "
+        "input surface and the output surface read back by trimesh (independent of both tools), as % of the "
+        "input's bounding-box diagonal, from 100,000 (ladder) or 50,000 (models) area samples plus up to as many vertices (for the maxima) per surface with "
+        "exact point-to-triangle distances to candidate triangles found through a k-d tree. Distances are never "
+        "below the true ones; the Hausdorff maximum can miss spikes narrower than the sample spacing. Note that "
+        "gltfpack's error includes its 14-bit position quantization.\n")
+
+    # Ladder table.
+    ladder = results["ladder"]
+    packed = next((v for v in ("optimize --preset web", "optimize --compress meshopt")
+                   if v in results["optimize_variants"]), None)
+    quantized = "optimize --quantize" if "optimize --quantize" in results["optimize_variants"] else "optimize"
+    add(f"## Scaling: one mesh, {results['base']} subdivided and displaced\n")
+    add("Inputs are generated into `.build/bench-inputs` (`generate.py`: each triangle split k×k with shared edge "
+        "points, then displaced along normals); they are not committed.\n")
+    add("| input | triangles | ratio | optimize s | gltfpack s | time × | optimize MiB | gltfpack MiB | RSS × | "
+        f"optimize bytes | {quantized} bytes | gltfpack bytes | bytes × | {packed or 'optimize compressed'} bytes | "
+        f"gltfpack -cc bytes | optimize HD % | {quantized} HD % | gltfpack HD % | optimize RMS % | {quantized} RMS % | "
+        "gltfpack RMS % |")
+    add("|" + "---|" * 21)
+    for source in ladder:
+        for ratio in (1.0, 0.5, 0.1):
+            o = _one(records, input=source, variant="optimize", ratio=ratio, group="ladder")
+            g = _one(records, input=source, variant="gltfpack", ratio=ratio, group="ladder")
+            cc = _one(records, input=source, variant="gltfpack -cc", ratio=ratio, group="ladder")
+            oc = _one(records, input=source, variant=packed, ratio=ratio, group="ladder") if packed else None
+            q = _one(records, input=source, variant=quantized, ratio=ratio, group="ladder") or {}
+            if not o or not g:
+                continue
+            add("| " + " | ".join([
+                os.path.basename(source), _fmt(o.get("triangles_in")), f"{ratio:g}",
+                _fmt(o["wall"]), _fmt(g["wall"]), _fmt(_ratio(o["wall"], g["wall"])),
+                _fmt(_mib(o["rss"]), 0), _fmt(_mib(g["rss"]), 0), _fmt(_ratio(o["rss"], g["rss"])),
+                _fmt(o.get("bytes")), _fmt(q.get("bytes")), _fmt(g.get("bytes")),
+                _fmt(_ratio(q.get("bytes"), g.get("bytes"))),
+                _fmt(oc.get("bytes") if oc else None), _fmt(cc.get("bytes") if cc else None),
+                _fmt(o.get("hausdorff_pct"), 4), _fmt(q.get("hausdorff_pct"), 4), _fmt(g.get("hausdorff_pct"), 4),
+                _fmt(o.get("rms_pct"), 4), _fmt(q.get("rms_pct"), 4), _fmt(g.get("rms_pct"), 4)]) + " |")
+    add("")
+    sizes = {r["input"]: r.get("triangles_in") for r in _find(records, group="ladder", variant="optimize")}
+    for variant in ("optimize", "gltfpack"):
+        points = [(sizes.get(r["input"]), r["wall"]) for r in _find(records, group="ladder", variant=variant,
+                                                                     ratio=0.5)]
+        add(f"- {variant}: wall time grows as triangles^{_fmt(slope(points))} (log-log fit, ratio 0.5, "
+            f"{len(points)} sizes).")
+    add("")
+
+    # Summary ratios.
+    add("## Ratios optimize / gltfpack (geometric mean over inputs)\n")
+    add(f"Time and memory: plain optimize vs plain gltfpack. Bytes and error: {quantized} vs plain gltfpack "
+        f"({'both quantized' if quantized != 'optimize' else 'float32 vs quantized'}, uncompressed); "
+        f"compressed bytes: {packed or '–'} vs gltfpack -cc.\n")
+    add("| set | ratio | wall time × | peak RSS × | bytes × | compressed bytes × | Hausdorff optimize % | "
+        "Hausdorff gltfpack % | RMS optimize % | RMS gltfpack % | inputs |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|")
+    for group in ("models", "ladder"):
+        for ratio in (1.0, 0.5, 0.1):
+            rows = []
+            for o in _find(records, group=group, variant="optimize", ratio=ratio):
+                g = _one(records, group=group, variant="gltfpack", ratio=ratio, input=o["input"])
+                q = _one(records, group=group, variant=quantized, ratio=ratio, input=o["input"])
+                if g and q and "bytes" in o and "bytes" in g and "bytes" in q:
+                    oc = _one(records, group=group, variant=packed, ratio=ratio, input=o["input"]) if packed else None
+                    cc = _one(records, group=group, variant="gltfpack -cc", ratio=ratio, input=o["input"])
+                    rows.append((o, q, g, oc, cc))
+            if not rows:
+                continue
+
+            def median(values):
+                values = [v for v in values if v is not None]
+                return statistics.median(values) if values else None
+
+            add("| " + " | ".join([
+                group, f"{ratio:g}",
+                _fmt(_geomean([o["wall"] / g["wall"] for o, _, g, _, _ in rows])),
+                _fmt(_geomean([o["rss"] / g["rss"] for o, _, g, _, _ in rows if g["rss"]])),
+                _fmt(_geomean([q["bytes"] / g["bytes"] for _, q, g, _, _ in rows])),
+                _fmt(_geomean([oc["bytes"] / cc["bytes"] for _, _, _, oc, cc in rows
+                               if oc and cc and "bytes" in oc and "bytes" in cc])),
+                _fmt(median([q.get("hausdorff_pct") for _, q, _, _, _ in rows]), 4),
+                _fmt(median([g.get("hausdorff_pct") for _, _, g, _, _ in rows]), 4),
+                _fmt(median([q.get("rms_pct") for _, q, _, _, _ in rows]), 4),
+                _fmt(median([g.get("rms_pct") for _, _, g, _, _ in rows]), 4),
+                str(len(rows))]) + " |")
+    add("\nError columns are medians. `models` = fixtures plus the corpus's OBJ/glTF/GLB rows that are not "
+        "broken; textured models differ in bytes for reasons other than geometry (gltfpack keeps images as "
+        "external references, optimize embeds them).\n")
+
+    # Threads.
+    add("## Parallel speed-up (multi-mesh scene)\n")
+    t1 = _one(records, group="threads", threads=1)
+    t2 = _one(records, group="threads", threads=2)
+    if t1 and t2:
+        add(f"`{results['multi']}`: 16 copies of one mesh as separate meshes ({_fmt(t1.get('triangles_in'))} "
+            "triangles), `optimize --ratio 0.5`.\n")
+        add("| threads | wall s | CPU s | peak MiB |\n|---|---|---|---|")
+        for r in (t1, t2):
+            add(f"| {r['threads']} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {_fmt(_mib(r['rss']), 0)} |")
+        add(f"\nSpeed-up 1 → 2 threads: {_fmt(_ratio(t1['wall'], t2['wall']))}×.\n")
+        stages = [s for s in t1.get("stages", {})]
+        if stages:
+            add("| stage | 1 thread s | 2 threads s |\n|---|---|---|")
+            for s in stages:
+                add(f"| {s} | {_fmt(t1['stages'][s], 3)} | {_fmt(t2.get('stages', {}).get(s), 3)} |")
+            add("")
+
+    # Stage breakdown for the largest ladder input.
+    big = [r for r in _find(records, group="ladder", variant="optimize", ratio=0.5) if "stages" in r]
+    if big:
+        add("## Where optimize spends its time (ratio 0.5, from `--report`)\n")
+        names = list(big[0]["stages"])
+        add("| input | triangles | " + " | ".join(names) + " | total wall |")
+        add("|---|---|" + "---|" * (len(names) + 1))
+        for r in big:
+            add(f"| {os.path.basename(r['input'])} | {_fmt(r.get('triangles_in'))} | "
+                + " | ".join(_fmt(r["stages"].get(n), 3) for n in names) + f" | {_fmt(r['wall'])} |")
+        add("")
+
+    # All runs.
+    add("## Every run\n")
+    add("| set | input | tool | ratio | thr | exit | wall s | CPU s | MiB | bytes | tris | valid | HD % | RMS % |")
+    add("|" + "---|" * 14)
+    for r in records:
+        add("| " + " | ".join([r["group"], os.path.basename(r["input"]), r["variant"], f"{r['ratio']:g}",
+                               str(r["threads"]), str(r["exit"]), _fmt(r["wall"], 3), _fmt(r["cpu"], 3),
+                               _fmt(_mib(r["rss"]), 0), _fmt(r.get("bytes")), _fmt(r.get("triangles")),
+                               _fmt(r.get("valid")), _fmt(r.get("hausdorff_pct"), 4),
+                               _fmt(r.get("rms_pct"), 4)]) + " |")
+    add("")
+    add("`valid` is `optimize validate` on the output; peers' outputs can fail it for their own reasons (zero-length "
+        "normals copied from the input, images referenced by a URI outside the GLB). The exact command of every run "
+        "is in `results.json`.\n")
+    if results["failures"]:
+        add("## Failures\n")
+        for f in results["failures"]:
+            add(f"- {f}")
+        add("")
+    with open(os.path.join(folder, "RESULTS.md"), "w") as f:
+        f.write("\n".join(lines))
+
+    _plots(records, ladder, plots)
+
+
+def _plots(records, ladder, folder):
+    colors = {"optimize": "tab:blue", "gltfpack": "tab:orange", "gltfpack -cc": "tab:green",
+              "assimp export": "tab:gray"}
+    spare = iter(["tab:purple", "tab:brown", "tab:pink", "tab:olive"])
+    for r in records:
+        if r["group"] == "ladder" and r["variant"].startswith("optimize ") and r["variant"] not in colors:
+            colors[r["variant"]] = next(spare, "black")
+    sizes = {}
+    for source in ladder:
+        r = _one(records, input=source, variant="optimize", group="ladder", ratio=1.0)
+        if r and r.get("triangles_in"):
+            sizes[source] = r["triangles_in"]
+    for key, label, name in (("wall", "wall time (s)", "time_vs_triangles.png"),
+                             ("rss", "peak RSS (MiB)", "memory_vs_triangles.png")):
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for variant, color in colors.items():
+            for ratio, style in ((1.0, "--"), (0.5, "-"), (0.1, ":")):
+                pts = sorted((sizes[r["input"]], r[key] / (2 ** 20 if key == "rss" else 1))
+                             for r in _find(records, group="ladder", variant=variant, ratio=ratio)
+                             if r["input"] in sizes and r["exit"] == 0)
+                if pts:
+                    ax.plot(*zip(*pts), style, marker="o", color=color, label=f"{variant} ratio {ratio:g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("input triangles")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(folder, name), dpi=110)
+        plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, key, label in ((axes[0], "hausdorff_pct", "Hausdorff (% of bbox diagonal)"),
+                           (axes[1], "rms_pct", "RMS (% of bbox diagonal)")):
+        for variant in ("optimize", "gltfpack"):
+            for source in ladder:
+                pts = sorted((r["ratio"], r[key]) for r in records if r["input"] == source
+                             and r["variant"] == variant and key in r)
+                if len(pts) > 1:
+                    ax.plot(*zip(*pts), marker="o", color=colors[variant], alpha=0.8,
+                            label=f"{variant} {os.path.basename(source)}")
+        ax.set_xscale("log")
+        ax.set_xlabel("triangle ratio kept")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(os.path.join(folder, "error_vs_ratio.png"), dpi=110)
+    plt.close(fig)

@@ -1,0 +1,360 @@
+"""Benchmark harness: `optimize` side by side with gltfpack and `assimp export` on the same inputs.
+
+  .venv/bin/python benchmarks/run.py --full    # everything; writes benchmarks/RESULTS.md, results.json, plots/
+  .venv/bin/python benchmarks/run.py --quick   # small inputs, a few minutes; fails only on errors/invalid output
+
+`bash benchmarks/run.sh` builds the release binary first and runs --full. Every child is measured with os.wait4
+(wall time, user+sys CPU, peak RSS); outputs are checked with `optimize validate` and their triangles counted from
+the GLB JSON; fidelity (fidelity.py) compares output and input surfaces with an independent reader (trimesh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import fidelity  # noqa: E402
+import generate  # noqa: E402
+
+CORPUS = os.path.join(os.path.dirname(REPO), "shared", "corpus")
+MODEL_EXTENSIONS = (".obj", ".gltf", ".glb")
+
+
+# ---------------------------------------------------------------- running and measuring one child
+
+
+def measure(command: list[str], log: str, timeout: float) -> dict:
+    """Runs `command`, returning exit status, wall seconds, user+sys CPU seconds and peak RSS bytes of the child.
+
+    The child is started through GNU time (`/usr/bin/time`, ~2 MB) rather than straight from Python: on Linux a
+    process's peak RSS (ru_maxrss) starts from that of the process it was forked from, so a child forked from this
+    several-hundred-MB interpreter would report at least our size. CPU comes from os.wait4's rusage (which includes
+    the waited-for grandchild); peak RSS is the child's own ru_maxrss as GNU time reads it from its wait4.
+    """
+    rss_file = log + ".rss"
+    with open(log, "wb") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_file, "--"] + command, stdout=out,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                child.kill()
+                pid, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.002)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+    with open(log, "rb") as f:
+        tail = f.read()[-600:].decode("utf-8", "replace").strip()
+    with open(rss_file) as f:
+        lines = [line for line in f.read().split() if line.isdigit()]
+    return {"exit": child.returncode, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss": int(lines[-1]) * 1024 if lines else 0, "log": tail}
+
+
+def glb_triangles(path: str) -> int:
+    """Triangles drawn by a GLB, from its JSON (index or POSITION counts; works for compressed buffers too)."""
+    with open(path, "rb") as f:
+        header = f.read(20)
+        length = struct.unpack("<I", header[12:16])[0]
+        doc = json.loads(f.read(length))
+    accessors, meshes, nodes = doc.get("accessors", []), doc.get("meshes", []), doc.get("nodes", [])
+
+    def mesh_triangles(index: int) -> int:
+        total = 0
+        for primitive in meshes[index].get("primitives", []):
+            if primitive.get("mode", 4) != 4:
+                continue
+            accessor = primitive.get("indices", primitive["attributes"].get("POSITION"))
+            total += accessors[accessor]["count"] // 3
+        return total
+
+    def walk(node: int) -> int:
+        n = nodes[node]
+        return (mesh_triangles(n["mesh"]) if "mesh" in n else 0) + sum(walk(c) for c in n.get("children", []))
+
+    scene = doc.get("scenes", [{}])[doc.get("scene", 0)] if doc.get("scenes") else {"nodes": []}
+    return sum(walk(n) for n in scene.get("nodes", []))
+
+
+class Tools:
+    """The command lines of the compared tools; optimize's variants are chosen from its --help at run time."""
+
+    def __init__(self, optimize: str):
+        self.optimize = optimize
+        help_text = subprocess.run([optimize, "convert", "--help"], capture_output=True, text=True).stdout
+        self.optimize_variants = {"optimize": []}
+        if "--quantize" in help_text:
+            self.optimize_variants["optimize --quantize"] = ["--quantize"]
+        codecs = re.search(r"--compress <\w+>.*?\(values: ([^;)]*)", help_text, re.DOTALL)
+        for codec in (codecs.group(1).replace(",", " ").split() if codecs else []):
+            if codec != "none":
+                self.optimize_variants[f"optimize --compress {codec}"] = ["--compress", codec]
+        if "--preset" in help_text:
+            self.optimize_variants["optimize --preset web"] = ["--preset", "web"]
+        self.versions = {
+            "optimize": subprocess.run([optimize, "--version"], capture_output=True, text=True).stdout.strip(),
+            "gltfpack": subprocess.run(["gltfpack", "-v"], capture_output=True, text=True).stdout.strip(),
+            "assimp": next((line.strip() for line in subprocess.run(["assimp", "version"], capture_output=True,
+                                                                    text=True).stdout.splitlines()
+                            if line.startswith("Version")), "?"),
+        }
+
+    def command(self, variant: str, source: str, output: str, ratio: float, threads: int, report: str) -> list[str]:
+        if variant.startswith("optimize"):
+            extra = ["--ratio", f"{ratio:g}"] if ratio < 1 else []
+            return ([self.optimize, source, "-o", output, "--threads", str(threads), "--report", report] + extra
+                    + self.optimize_variants[variant])
+        if variant.startswith("gltfpack"):
+            extra = ["-si", f"{ratio:g}"] if ratio < 1 else []
+            return ["gltfpack", "-i", source, "-o", output] + extra + variant.split()[1:]
+        if variant == "assimp export":
+            return ["assimp", "export", source, output, "-fglb2"]
+        raise ValueError(variant)
+
+
+def variants(tools: Tools, ratio: float, compressed: bool) -> list[str]:
+    """The tool variants run at `ratio`: uncompressed (optimize plain and quantized, gltfpack) always, compressed
+    ones when asked; assimp only at 1."""
+    names = ["optimize"] + [v for v in tools.optimize_variants if v == "optimize --quantize"] + ["gltfpack"]
+    if compressed:
+        names += [v for v in tools.optimize_variants if v not in names] + ["gltfpack -c", "gltfpack -cc"]
+    if ratio >= 1:
+        names.append("assimp export")
+    return names
+
+
+# ---------------------------------------------------------------- one benchmark case
+
+
+class Bench:
+    def __init__(self, tools: Tools, work: str, reps: int, samples: int, log):
+        self.tools, self.work, self.reps, self.samples, self.log = tools, work, reps, samples, log
+        self.records: list[dict] = []
+        self.failures: list[str] = []
+        self._reference: tuple[str, fidelity.Surface] | None = None
+
+    def reference(self, source: str) -> fidelity.Surface:
+        """The input surface read by trimesh, prepared once per input."""
+        if self._reference is None or self._reference[0] != source:
+            self._reference = None
+            mesh = fidelity.load_surface(source)
+            self._reference = (source, fidelity.Surface(mesh, self.samples, 1))
+        return self._reference[1]
+
+    def run(self, group: str, source: str, variant: str, ratio: float, threads: int = 2, reps: int | None = None,
+            measure_fidelity: bool = True) -> dict:
+        reps = reps or self.reps
+        name = os.path.splitext(os.path.basename(source))[0]
+        tag = f"{name}-{variant.replace(' ', '_').replace('-', '')}-r{ratio:g}-t{threads}"
+        output = os.path.join(self.work, tag + ".glb")
+        report = os.path.join(self.work, tag + ".report.json")
+        command = self.tools.command(variant, source, output, ratio, threads, report)
+        runs = []
+        for _ in range(reps):
+            if os.path.exists(output):
+                os.remove(output)
+            runs.append(measure(command, os.path.join(self.work, tag + ".log"), timeout=3600))
+            if runs[-1]["exit"] != 0:
+                break
+        record = {"group": group, "input": os.path.relpath(source, REPO) if source.startswith(REPO) else source,
+                  "variant": variant, "ratio": ratio, "threads": threads, "reps": len(runs),
+                  "command": " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(command)),
+                  "exit": runs[-1]["exit"]}
+        for key in ("wall", "cpu", "rss"):
+            record[key] = statistics.median(r[key] for r in runs)
+        ok = record["exit"] == 0 and os.path.exists(output)
+        if not ok:
+            record["error"] = runs[-1]["log"][-300:]
+            self.failures.append(f"{variant} {source} (ratio {ratio}): exit {record['exit']}: {record['error']}")
+        else:
+            record["bytes"] = os.path.getsize(output)
+            record["triangles"] = glb_triangles(output)
+            check = subprocess.run([self.tools.optimize, "validate", output], capture_output=True, text=True)
+            record["valid"] = check.returncode == 0
+            if not record["valid"]:
+                record["validation"] = (check.stdout + check.stderr).strip()[-300:]
+                if variant.startswith("optimize"):
+                    self.failures.append(f"{variant} {source}: invalid output: {record['validation']}")
+            if variant.startswith("optimize") and os.path.exists(report):
+                with open(report) as f:
+                    data = json.load(f)
+                record["triangles_in"] = data["before"]["triangles"]
+                record["stages"] = {s["stage"]: s["seconds"] for s in data.get("stages", [])}
+            compressed = " -c" in variant or "--compress" in variant or "--preset" in variant
+            if measure_fidelity and not compressed and variant != "assimp export":
+                try:
+                    record.update(fidelity.compare(self.reference(source),
+                                                   fidelity.Surface(fidelity.load_surface(output), self.samples, 2)))
+                except Exception as error:  # an input trimesh cannot read: record it, keep benchmarking
+                    record["fidelity_error"] = f"{type(error).__name__}: {error}"[:200]
+        self.records.append(record)
+        self.log(record)
+        return record
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def fixture_inputs() -> list[str]:
+    root = os.path.join(REPO, "fixtures", "models")
+    found = []
+    for folder, _, files in os.walk(root):
+        found += [os.path.join(folder, f) for f in files if f.lower().endswith(MODEL_EXTENSIONS)]
+    return sorted(found)
+
+
+def corpus_inputs() -> list[str]:
+    """OBJ/glTF/GLB corpus rows that are not tagged broken and that Assimp 5.2.5 reads (empty without the corpus)."""
+    manifest = os.path.join(CORPUS, "MANIFEST.tsv")
+    if not os.path.exists(manifest):
+        return []
+    with open(manifest) as f:
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    header = rows[0]
+    col = {name: header.index(name) for name in ("path", "format", "tags", "assimp_5_2_5", "triangles")}
+    picked = []
+    for row in rows[1:]:
+        tags = row[col["tags"]].split(",")
+        if (row[col["format"]] in ("obj", "gltf") and "broken" not in tags and "points" not in tags
+                and row[col["assimp_5_2_5"]] == "OK" and row[col["triangles"]] not in ("", "0")):
+            picked.append(os.path.join(CORPUS, row[col["path"]]))
+    return sorted(picked)
+
+
+# ---------------------------------------------------------------- modes
+
+
+def quick(tools: Tools, work: str) -> int:
+    """Small inputs through every tool once; non-zero when a run fails or an optimize output is invalid."""
+    check = subprocess.run([sys.executable, os.path.join(HERE, "test_fidelity.py")], cwd=HERE)
+    bench = Bench(tools, work, reps=1, samples=20_000, log=print_record)
+    _, (sphere,) = generate.ladder(os.path.join(work, "inputs"), None, [2])
+    for source in fixture_inputs() + [sphere]:
+        for ratio in (1.0, 0.5):
+            for variant in variants(tools, ratio, compressed=True):
+                bench.run("quick", source, variant, ratio, measure_fidelity=(source == sphere))
+    if check.returncode != 0:
+        bench.failures.append("test_fidelity.py failed")
+    for failure in bench.failures:
+        print("FAIL", failure, file=sys.stderr)
+    print(f"quick benchmark: {len(bench.records)} runs, {len(bench.failures)} failures")
+    return 1 if bench.failures else 0
+
+
+def full(tools: Tools, work: str, reps: int) -> dict:
+    inputs_folder = os.path.join(REPO, ".build", "bench-inputs")
+    factors = [1, 2, 4, 8, 12]
+    label, ladder = generate.ladder(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, factors)
+    multi = generate.multi_mesh(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, k=2, copies=16)
+    bench = Bench(tools, work, reps=reps, samples=100_000, log=print_record)
+
+    bench.samples = 50_000                                      # small models: centroids already cover them
+    for source in fixture_inputs() + corpus_inputs():
+        for ratio in (1.0, 0.5):
+            for variant in variants(tools, ratio, compressed=(ratio == 0.5)):
+                bench.run("models", source, variant, ratio)
+    bench.samples = 100_000
+    for source in ladder:
+        big = os.path.getsize(source) > 300_000_000
+        for ratio in (1.0, 0.5, 0.1):
+            for variant in variants(tools, ratio, compressed=(ratio == 0.5)):
+                bench.run("ladder", source, variant, ratio, reps=1 if big else reps)
+    sweep = ladder[1]
+    for ratio in (0.25, 0.05, 0.02):
+        for variant in ("optimize", "gltfpack"):
+            bench.run("sweep", sweep, variant, ratio, reps=1)
+    for threads in (1, 2):
+        bench.run("threads", multi, "optimize", 0.5, threads=threads, measure_fidelity=False)
+    return {"records": bench.records, "failures": bench.failures, "base": label,
+            "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),
+            "machine": machine(), "versions": tools.versions, "reps": reps,
+            "optimize_variants": list(tools.optimize_variants)}
+
+
+def machine() -> dict:
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        memory = int(f.readline().split()[1]) * 1024
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory / 2 ** 30, 1),
+            "os": platform.platform(), "python": platform.python_version()}
+
+
+def print_record(record: dict) -> None:
+    fields = [record["variant"], os.path.basename(record["input"]), f"r={record['ratio']:g}",
+              f"t={record['threads']}", f"exit={record['exit']}", f"wall={record['wall']:.3f}s",
+              f"rss={record['rss'] / 2 ** 20:.0f}MiB"]
+    if "bytes" in record:
+        fields += [f"bytes={record['bytes']}", f"tris={record['triangles']}", f"valid={record['valid']}"]
+    if "hausdorff_pct" in record:
+        fields += [f"hd={record['hausdorff_pct']:.4f}%", f"rms={record['rms_pct']:.4f}%"]
+    print(" ".join(fields), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true", help="small inputs; exit 1 on a failed run or invalid output")
+    mode.add_argument("--full", action="store_true", help="everything; writes RESULTS.md, results.json, plots/")
+    mode.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md and plots from results.json")
+    parser.add_argument("--optimize", default=os.path.join(REPO, ".build", "release", "optimize"),
+                        help="the optimize binary (default: .build/release/optimize)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per run (median); 1 above 300 MB inputs")
+    args = parser.parse_args()
+    results_path = os.path.join(HERE, "results.json")
+    if args.report_only:
+        with open(results_path) as f:
+            import report
+            report.write(json.load(f), HERE)
+        return 0
+    for tool in ("gltfpack", "assimp", "/usr/bin/time"):
+        if shutil.which(tool) is None:
+            print(f"run.py: {tool} is not installed (bash Tests/Scripts/setup.sh)", file=sys.stderr)
+            return 2
+    if not os.access(args.optimize, os.X_OK):
+        print(f"run.py: {args.optimize}: no optimize binary (swift build -c release)", file=sys.stderr)
+        return 2
+    if args.quick:
+        with tempfile.TemporaryDirectory(prefix="optimize-bench-") as work:
+            return quick(Tools(args.optimize), work)
+    work = os.path.join(REPO, ".build", "bench-outputs")
+    os.makedirs(work, exist_ok=True)
+    # Run a private copy: a rebuild during the hour-long run must neither change nor be blocked by the binary.
+    binary = os.path.join(work, "optimize")
+    shutil.copy2(args.optimize, binary)
+    tools = Tools(binary)
+    results = full(tools, work, args.reps)
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    import report
+    report.write(results, HERE)
+    for failure in results["failures"]:
+        print("FAIL", failure, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerates benchmarks/RESULTS.md, results.json and plots/: release build, then every benchmark run (about an hour
+# on 2 cores; generated inputs are cached in .build/bench-inputs). Pass --quick for the small smoke run instead.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+swift build -c release --product optimize
+exec "$repo/.venv/bin/python" benchmarks/run.py "${@:---full}"
