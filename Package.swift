@@ -30,7 +30,7 @@ let package = Package(
         // Data flow: import → scene → stages → GLB; Pipeline composes them; the CLI and job sit on top.
         .target(name: "Scene", path: "Sources/Scene"),
         .target(name: "Importers", dependencies: ["Scene", "CAssimp", "AlembicImporter"], path: "Sources/Importers"),
-        .target(name: "Stages", dependencies: ["Scene", "CMeshopt"], path: "Sources/Stages"),
+        .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
         .target(name: "Textures", dependencies: ["Scene", "CPNG", "CTurboJPEG", "CWebP"], path: "Sources/Textures"),
@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Job", dependencies: ["S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
         .executableTarget(
             name: "optimize",
-            dependencies: ["Pipeline", "Stages", "Textures", "S3", "Job", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),

@@ -265,19 +265,19 @@ def full(tools: Tools, work: str, reps: int) -> dict:
     factors = [1, 2, 4, 8, 12]
     label, ladder = generate.ladder(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, factors)
     multi = generate.multi_mesh(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, k=2, copies=16)
-    bench = Bench(tools, work, reps=reps, samples=100_000, log=print_record)
+    bench = Bench(tools, work, reps=reps, samples=50_000, log=print_record)
 
-    bench.samples = 50_000                                      # small models: centroids already cover them
+    bench.samples = 10_000                                      # small models: centroids already cover them
     for source in fixture_inputs() + corpus_inputs():
         for ratio in (1.0, 0.5):
             for variant in variants(tools, ratio, compressed=(ratio == 0.5)):
                 bench.run("models", source, variant, ratio)
-    bench.samples = 100_000
+    bench.samples = 50_000
     for source in ladder:
         big = os.path.getsize(source) > 300_000_000
         for ratio in (1.0, 0.5, 0.1):
             for variant in variants(tools, ratio, compressed=(ratio == 0.5)):
-                bench.run("ladder", source, variant, ratio, reps=1 if big else reps)
+                bench.run("ladder", source, variant, ratio, reps=1 if big else reps, measure_fidelity=ratio < 1)
     sweep = ladder[1]
     for ratio in (0.25, 0.05, 0.02):
         for variant in ("optimize", "gltfpack"):

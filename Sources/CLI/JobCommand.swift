@@ -63,6 +63,14 @@ struct JobCommand: ParsableCommand {
     @Option(help: "A label for logs and events (default $JOB_ID).")
     var jobID: String?
 
+    @Option(help: ArgumentHelp("Outputs larger than this go up as a multipart upload (default 16777216, or $OPTIMIZE_MULTIPART_THRESHOLD).",
+                               valueName: "bytes"))
+    var multipartThreshold: Int64?
+
+    @Option(help: ArgumentHelp("Multipart part size, 5242880 (5 MiB) to 5 GiB (default 8388608, or $OPTIMIZE_MULTIPART_PART_SIZE).",
+                               valueName: "bytes"))
+    var partSize: Int64?
+
     @Argument(parsing: .postTerminator, help: "Options for `optimize convert`, after --.")
     var convertOptions: [String] = []
 
@@ -73,7 +81,7 @@ struct JobCommand: ParsableCommand {
         (flags.metadataPrefix, flags.previewPrefix, flags.taskToken) = (metadata, preview, taskToken)
         (flags.heartbeatSeconds, flags.webhookURL, flags.timeoutSeconds) = (heartbeat, webhook, timeout)
         (flags.killGraceSeconds, flags.scratchDirectory, flags.terminationLogPath) = (killGrace, scratch, terminationLog)
-        flags.jobID = jobID
+        (flags.jobID, flags.multipartThreshold, flags.partSize) = (jobID, multipartThreshold, partSize)
         if !convertOptions.isEmpty { flags.options = convertOptions }
 
         var log = JobLog(secrets: JobLog.secrets(in: env, taskToken: taskToken ?? env["externalSfnTaskToken"]))

@@ -47,7 +47,7 @@ struct Rpdx: ParsableCommand {
                 printError("warning: rpdx: \(readConfig): processing settings not applied without -c")
             }
         }
-        var convert = try Convert.parse(arguments)
+        let convert = try Convert.parse(arguments)
         try convert.run()
     }
 
@@ -118,11 +118,12 @@ struct RapidPipelineConfig: Equatable {
                 if !mapExport(path, value) { ignored.append(path) }
             }
         }
-        if compressDraco { convertArguments += ["--compress", "draco"] }
+        if dracoRequested == true { convertArguments += ["--compress", "draco"] }
         for (option, side) in textureMax.sorted(by: { $0.key < $1.key }) { convertArguments += [option, String(side)] }
     }
 
-    private var compressDraco = false
+    /// Whether the export asks for Draco (nil: not mentioned).
+    private var dracoRequested: Bool?
     private var textureMax: [String: Int] = [:]
 
     /// Export and texture settings (names from RapidPipeline's published examples): a `draco` object or flag under
@@ -131,15 +132,15 @@ struct RapidPipelineConfig: Equatable {
     private mutating func mapExport(_ path: String, _ value: JSONValue) -> Bool {
         let parts = path.split(separator: ".").map(String.init)
         if path.hasPrefix("export["), let draco = parts.firstIndex(of: "draco") {
-            switch (parts.count - draco, value) {
-            case (1, .object), (1, .bool(true)), (2, .bool(true)) where parts.last == "enable" || parts.count - draco == 1:
-                compressDraco = true
-                return true
-            case (1, .bool(false)), (2, .bool(false)) where parts.last == "enable" || parts.count - draco == 1:
-                return true
+            let rest = parts[(draco + 1)...]
+            switch (rest.first, value) {
+            case (nil, .object): dracoRequested = dracoRequested ?? true  // "draco": {} (defaults)
+            case let (nil, .bool(on)), let ("enable", .bool(on)): dracoRequested = on
             default:
+                dracoRequested = dracoRequested ?? true  // quantization and other details: compression is on, the detail is ignored
                 return false
             }
+            return true
         }
         if parts.last == "reencodeTextures", case let .string(format) = value {
             let formats = ["auto": "auto", "jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp"]

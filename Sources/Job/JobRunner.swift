@@ -79,7 +79,10 @@ public final class JobRunner: @unchecked Sendable {
         do {
             if needsS3 {
                 do {
-                    s3 = try S3Client.fromEnvironment(environment)
+                    var configuration = try S3Configuration.fromEnvironment(environment)
+                    configuration.multipartThreshold = spec.multipartThreshold
+                    configuration.partSize = spec.partSize
+                    s3 = S3Client(configuration: configuration, credentials: try defaultCredentialProvider(environment: environment))
                 } catch let error as S3Error {
                     throw JobFailure(error.kind == .credentials ? .permission : .usage, error.message)
                 }

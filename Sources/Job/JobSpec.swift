@@ -76,6 +76,10 @@ public struct JobSpec: Sendable, Equatable {
     public var terminationLogPath: String
     /// A label for logs and events (`JOB_ID`).
     public var jobID: String?
+    /// Outputs larger than this many bytes go up as a multipart upload.
+    public var multipartThreshold: Int64
+    /// Bytes per multipart part (S3's 5 MiB minimum to 5 GiB maximum).
+    public var partSize: Int64
 
     /// Options the job sets itself and a spec may not pass through.
     static let reservedOptions: Set<String> = ["-o", "--output", "--report", "-h", "--help", "--version"]
@@ -110,10 +114,13 @@ public struct JobSpecSource: Sendable {
     public var scratchDirectory: String?
     public var terminationLogPath: String?
     public var jobID: String?
+    public var multipartThreshold: Int64?
+    public var partSize: Int64?
 
     public init() {}
 
-    /// Fields from the environment: `OPTIMIZE_JOB_*`, the VAMS names, `externalSfnTaskToken`, `JOB_ID`.
+    /// Fields from the environment: `OPTIMIZE_JOB_*`, the VAMS names, `externalSfnTaskToken`, `JOB_ID`,
+    /// `OPTIMIZE_MULTIPART_THRESHOLD` and `OPTIMIZE_MULTIPART_PART_SIZE` (bytes).
     public static func environment(_ env: [String: String]) throws -> JobSpecSource {
         func value(_ names: String...) -> String? {
             names.lazy.compactMap { env[$0].flatMap { $0.isEmpty ? nil : $0 } }.first
@@ -127,6 +134,12 @@ public struct JobSpecSource: Sendable {
         source.webhookURL = value("OPTIMIZE_JOB_WEBHOOK")
         source.preset = value("OPTIMIZE_JOB_PRESET")
         source.jobID = value("JOB_ID")
+        for (name, field) in [("OPTIMIZE_MULTIPART_THRESHOLD", \JobSpecSource.multipartThreshold),
+                              ("OPTIMIZE_MULTIPART_PART_SIZE", \JobSpecSource.partSize)] {
+            guard let text = value(name) else { continue }
+            guard let bytes = Int64(text) else { throw JobFailure(.usage, "\(name): \"\(text)\" is not a whole number of bytes") }
+            source[keyPath: field] = bytes
+        }
         if let parameters = value("inputParameters") {
             try source.applyParameters(parameters, field: "inputParameters")
         }
@@ -243,6 +256,8 @@ public struct JobSpecSource: Sendable {
         merged.scratchDirectory = scratchDirectory ?? other.scratchDirectory
         merged.terminationLogPath = terminationLogPath ?? other.terminationLogPath
         merged.jobID = jobID ?? other.jobID
+        merged.multipartThreshold = multipartThreshold ?? other.multipartThreshold
+        merged.partSize = partSize ?? other.partSize
         return merged
     }
 
@@ -300,6 +315,13 @@ public struct JobSpecSource: Sendable {
         if let taskToken, taskToken.isEmpty || taskToken.utf8.count > 1024 {
             throw JobFailure(.usage, "task token: must be 1 to 1024 characters")
         }
+        let defaults = S3Configuration()
+        let threshold = multipartThreshold ?? defaults.multipartThreshold
+        guard threshold > 0 else { throw JobFailure(.usage, "multipart threshold: must be more than 0 bytes") }
+        let part = partSize ?? defaults.partSize
+        guard (S3Configuration.minimumPartSize...S3Configuration.maximumPartSize).contains(part) else {
+            throw JobFailure(.usage, "part size: \(part) bytes is outside S3's limits (\(S3Configuration.minimumPartSize) to \(S3Configuration.maximumPartSize) bytes)")
+        }
         return JobSpec(input: input, output: output, convertOptions: convertOptions,
                        metadataPrefix: try prefix(metadataPrefix, field: "metadata"),
                        previewPrefix: try prefix(previewPrefix, field: "preview"),
@@ -307,7 +329,8 @@ public struct JobSpecSource: Sendable {
                        webhookSecret: env["OPTIMIZE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
                        timeoutSeconds: timeout, killGraceSeconds: grace,
                        scratchDirectory: scratchDirectory ?? env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp",
-                       terminationLogPath: terminationLogPath ?? "/dev/termination-log", jobID: jobID)
+                       terminationLogPath: terminationLogPath ?? "/dev/termination-log", jobID: jobID,
+                       multipartThreshold: threshold, partSize: part)
     }
 }
 

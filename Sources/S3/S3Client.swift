@@ -56,8 +56,14 @@ public struct S3Client: Sendable {
     // MARK: - Operations
 
     /// HEAD: size, ETag, content type and user metadata.
+    /// A 403 is followed by a one-byte GET to learn S3's error code (HEAD answers have no body to carry it).
     public func head(_ location: S3Location) async throws -> ObjectInfo {
-        let response = try await send("HEAD", location, operation: "HEAD")
+        let response: Response
+        do {
+            response = try await send("HEAD", location, operation: "HEAD")
+        } catch let error as S3Error where error.status == 403 && error.code == nil {
+            throw await diagnose(error, at: location)
+        }
         var metadata: [String: String] = [:]
         for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {
             metadata[String(name.dropFirst("x-amz-meta-".count))] = value
@@ -65,6 +71,16 @@ public struct S3Client: Sendable {
         return ObjectInfo(size: response.headers["content-length"].flatMap { Int64($0) } ?? 0,
                           eTag: response.headers["etag"], contentType: response.headers["content-type"],
                           metadata: metadata)
+    }
+
+    /// The error a one-byte GET of `location` reports, when it names a code; else `error`.
+    private func diagnose(_ error: S3Error, at location: S3Location) async -> S3Error {
+        do {
+            _ = try await send("GET", location, headers: [HTTPField("Range", "bytes=0-0")], operation: "HEAD")
+        } catch let detailed as S3Error where detailed.code != nil && !detailed.isTransient {
+            return detailed
+        } catch {}
+        return error
     }
 
     /// PUT of an in-memory object (up to 5 GiB; meant for small ones).

@@ -60,6 +60,9 @@ public struct S3Error: Error, Sendable, Equatable, CustomStringConvertible {
         case "SignatureDoesNotMatch": what = "\(operation): the signature does not match (wrong secret key?)"
         case "InvalidAccessKeyId": what = "\(operation): the access key id is unknown"
         case "ExpiredToken": what = "\(operation): the session token has expired"
+        // HEAD answers have no body, hence no code.
+        case nil where status == 403: what = "\(operation): forbidden (access denied or wrong credentials)"
+        case nil where status == 404: what = "\(operation): not found"
         default: what = "\(operation) failed"
         }
         return S3Error(transient ? .transient : .permanent, location: location, status: status, code: code, what)

@@ -13,8 +13,12 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
         scene.samplers = samplers.kept
 
         let textures = uniqueItems(scene.textures.map { texture in
-            Texture(image: images.map[texture.image], sampler: texture.sampler.map { samplers.map[$0] })
-        }, hash: { h, texture in h.combine(texture.image); h.combine(texture.sampler) })
+            var t = texture
+            t.image = images.map[texture.image]
+            t.webpSource = texture.webpSource.map { images.map[$0] }
+            t.sampler = texture.sampler.map { samplers.map[$0] }
+            return t
+        }, hash: { h, texture in h.combine(texture.image); h.combine(texture.webpSource); h.combine(texture.sampler) })
         scene.textures = textures.kept
 
         let materials = uniqueItems(scene.materials.map { material in

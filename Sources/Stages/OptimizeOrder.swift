@@ -1,4 +1,4 @@
-import CMeshopt
+import Meshopt
 import Scene
 
 /// Options of `optimizeOrder`.
@@ -31,16 +31,11 @@ public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderO
     guard vertexCount > 0 else { return primitive }
     var indices = primitive.effectiveIndices
     if primitive.mode == .triangles && !indices.isEmpty {
-        var cached = [UInt32](repeating: 0, count: indices.count)
-        meshopt_optimizeVertexCache(&cached, indices, indices.count, vertexCount)
-        primitive.withPositionFloats { positions, stride in
-            meshopt_optimizeOverdraw(&indices, cached, cached.count, positions, vertexCount, stride,
-                                     options.overdrawThreshold)
-        }
+        let cached = MeshoptOptimizer.optimizeVertexCache(indices, vertexCount: vertexCount)
+        indices = MeshoptOptimizer.optimizeOverdraw(cached, positions: primitive.vertices.positions,
+                                                    threshold: options.overdrawThreshold)
     }
-    var remap = [UInt32](repeating: 0, count: vertexCount)
-    let padded = paddedForMeshopt(indices)
-    let unique = meshopt_optimizeVertexFetchRemap(&remap, padded, padded.count, vertexCount)
+    let (remap, unique) = MeshoptOptimizer.optimizeVertexFetchRemap(paddedForMeshopt(indices), vertexCount: vertexCount)
     var sources = [Int](repeating: 0, count: unique)
     for v in 0..<vertexCount where remap[v] != UInt32.max { sources[Int(remap[v])] = v }
     return primitive.selectingVertices(sources, newIndices: indices.map { remap[Int($0)] })

@@ -24,12 +24,13 @@ public func prune(_ scene: inout Scene) -> StageReport {
             scene.materials[m].remapTextures { textures.map[$0]! }
         }
 
-        let images = keep(scene.images.count, used: scene.textures.map(\.image))
+        let images = keep(scene.images.count, used: scene.textures.flatMap { [$0.image] + [$0.webpSource].compactMap { $0 } })
         let samplers = keep(scene.samplers.count, used: scene.textures.compactMap(\.sampler))
         scene.images = images.kept.map { scene.images[$0] }
         scene.samplers = samplers.kept.map { scene.samplers[$0] }
         for t in scene.textures.indices {
             scene.textures[t].image = images.map[scene.textures[t].image]!
+            scene.textures[t].webpSource = scene.textures[t].webpSource.map { images.map[$0]! }
             scene.textures[t].sampler = scene.textures[t].sampler.map { samplers.map[$0]! }
         }
         return (nil, [])

@@ -1,4 +1,4 @@
-import CMeshopt
+import Meshopt
 import Foundation
 import Scene
 
@@ -280,13 +280,8 @@ private func collapseSeparately(_ prims: [Primitive], target: Int, error: Float)
 
 /// meshopt_simplify on one index buffer.
 private func collapse(_ p: Primitive, targetTriangles: Int, error: Float, lock: Bool) -> ([UInt32], Float) {
-    var out = [UInt32](repeating: 0, count: p.indices.count)
-    var resultError: Float = 0
-    let count = p.withPositionFloats { positions, stride in
-        meshopt_simplify(&out, p.indices, p.indices.count, positions, p.vertexCount, stride, targetTriangles * 3,
-                         error, lock ? UInt32(meshopt_SimplifyLockBorder) : 0, &resultError)
-    }
-    return (Array(out.prefix(count)), resultError)
+    MeshoptOptimizer.simplify(p.indices, positions: p.vertices.positions, targetIndexCount: targetTriangles * 3,
+                              targetError: error, lockBorder: lock)
 }
 
 /// meshopt_simplifySloppy on each primitive alone, targets split by triangle count.
@@ -295,14 +290,10 @@ private func sloppySeparately(_ prims: [Primitive], target: Int, error: Float) -
     var worst: Float = 0
     let indices = prims.map { p in
         let share = Int((Double(target) * Double(p.triangleCount) / Double(total)).rounded())
-        var out = [UInt32](repeating: 0, count: p.indices.count)
-        var resultError: Float = 0
-        let count = p.withPositionFloats { positions, stride in
-            meshopt_simplifySloppy(&out, p.indices, p.indices.count, positions, p.vertexCount, stride, share * 3,
-                                   error, &resultError)
-        }
+        let (kept, resultError) = MeshoptOptimizer.simplifySloppy(p.indices, positions: p.vertices.positions,
+                                                                  targetIndexCount: share * 3, targetError: error)
         worst = max(worst, resultError)
-        return Array(out.prefix(count))
+        return kept
     }
     return (indices, worst)
 }

@@ -79,14 +79,6 @@ extension Primitive {
         }
         return selectingVertices(sources, newIndices: indices.map { newIndex[Int($0)] })
     }
-
-    /// Calls `body` with a pointer to the positions as floats and the byte stride between them.
-    func withPositionFloats<R>(_ body: (UnsafePointer<Float>, Int) -> R) -> R {
-        vertices.positions.withUnsafeBufferPointer { buffer in
-            let raw = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<SIMD3<Float>>.alignment)!)
-            return body(raw.assumingMemoryBound(to: Float.self), MemoryLayout<SIMD3<Float>>.stride)
-        }
-    }
 }
 
 /// The cross product of two vectors.

@@ -1,4 +1,4 @@
-import CMeshopt
+import Meshopt
 import Scene
 
 /// Options of `weld`.
@@ -41,18 +41,11 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
     guard vertexCount > 0 else { return primitive }
     let (words, wordsPerVertex) = packVertices(primitive)
     let strideBytes = wordsPerVertex * 4
-    let streamCount = (strideBytes + 255) / 256
-    guard streamCount <= 16 else { return nil }
+    guard (strideBytes + 255) / 256 <= MeshoptOptimizer.maximumRemapStreams else { return nil }
 
     let indices = primitive.effectiveIndices
-    var remap = [UInt32](repeating: 0, count: vertexCount)
-    let unique = words.withUnsafeBytes { raw in
-        let streams = (0..<streamCount).map { s in
-            meshopt_Stream(data: raw.baseAddress! + s * 256, size: min(256, strideBytes - s * 256), stride: strideBytes)
-        }
-        let padded = paddedForMeshopt(indices)
-        return meshopt_generateVertexRemapMulti(&remap, padded, padded.count, vertexCount, streams, streams.count)
-    }
+    let (remap, unique) = MeshoptOptimizer.generateVertexRemap(paddedForMeshopt(indices), vertexCount: vertexCount,
+                                                               vertices: words, stride: strideBytes)
 
     // Remapped index buffer without degenerate primitives.
     let perPrimitive = primitive.mode == .triangles ? 3 : primitive.mode == .lines ? 2 : 1

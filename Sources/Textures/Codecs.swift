@@ -107,6 +107,9 @@ private func decodePNG(_ bytes: [UInt8]) throws -> Bitmap {
             throw CodecError("PNG: \(pngMessage(image))")
         }
         image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
+        // Untagged 16-bit files hold the same encoding as 8-bit ones (sRGB color, or raw data): reduce them
+        // without libpng's default assumption that they are linear.
+        image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
         var pixels = [UInt8](repeating: 0, count: Int(image.width) * Int(image.height) * 4)
         let ok = pixels.withUnsafeMutableBytes { out in
             png_image_finish_read(&image, nil, out.baseAddress, Int32(image.width) * 4, nil)

@@ -68,7 +68,7 @@ public func processTextures(_ scene: inout Scene, options: TextureOptions, threa
         }
         for (k, index) in batch.enumerated() { results[index] = done[k] }
     }
-    markPixelDuplicates(&results, images: images, options: options)
+    markPixelDuplicates(&results, images: images, uses: uses, options: options)
     return rebuild(&scene, uses: uses, results: results)
 }
 
@@ -291,14 +291,14 @@ private func concurrentMap<T>(_ count: Int, threads: Int, _ body: (Int) -> T) ->
 
 // MARK: - Deduplication and scene rebuild
 
-/// Images with identical decoded pixels and the same use become duplicates of the first (confirmed by decoding
+/// Images with identical decoded pixels and the same use (class and alpha) become duplicates of the first (confirmed by decoding
 /// both again, so a digest collision cannot merge different pictures).
-func markPixelDuplicates(_ results: inout [ImageResult?], images: [Image], options: TextureOptions) {
+func markPixelDuplicates(_ results: inout [ImageResult?], images: [Image], uses: [ImageUse?], options: TextureOptions) {
     var firstByKey: [String: [Int]] = [:]
     for index in results.indices {
         guard let result = results[index], let digest = result.digest else { continue }
         if case .failed = result.outcome { continue }
-        let key = "\(digest) \(result.report.use) \(result.report.sizeBefore)"
+        let key = "\(digest) \(result.report.use) \(uses[index]?.alphaRead ?? false) \(result.report.sizeBefore)"
         let candidates = firstByKey[key, default: []]
         let sameBytes = { (a: Int) in images[a].data == images[index].data }
         if let match = candidates.first(where: { sameBytes($0) || samePixels(images[$0], images[index], options) }) {

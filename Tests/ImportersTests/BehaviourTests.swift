@@ -86,12 +86,12 @@ private let cubeOBJ = """
         expectBadInput(try folder.write("broken.glb", bytes), containing: "Assimp")
     }
 
-    @Test func usdIsDetectedButUnsupportedAndAlembicGoesToItsPlugin() throws {
+    /// USD goes to its converter plugin (PluginTests, USDImporterTests); Alembic to the native reader.
+    @Test func usdIsDetectedAndAlembicGoesToItsPlugin() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         let usda = try folder.write("stage", "#usda 1.0\n(\n    upAxis = \"Y\"\n)\n")
         #expect(try detectFormat(of: usda) == .usd)
-        expectBadInput(usda, containing: "unsupported format: USD (no importer plugin installed)")
         let usdc = try folder.write("crate.bin", Data("PXR-USDC".utf8) + Data(repeating: 0, count: 80))
         #expect(try detectFormat(of: usdc) == .usd)
         let ogawa = try folder.write("cache", Data("Ogawa".utf8) + Data([0xFF, 0, 1]) + Data(repeating: 0, count: 64))

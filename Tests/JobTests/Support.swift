@@ -41,10 +41,12 @@ final class Helper: @unchecked Sendable {
     let stdin = Pipe()
     let info: [String: Any]
 
-    init(_ script: String, _ arguments: [String]) throws {
+    /// `environment` is added to the test process's own.
+    init(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         let stdout = Pipe()
         process.executableURL = URL(fileURLWithPath: JobTools.python)
         process.arguments = [script] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardInput = stdin
         process.standardOutput = stdout
         try process.run()

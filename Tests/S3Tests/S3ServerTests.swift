@@ -44,6 +44,13 @@ struct S3ServerTests {
         #expect(error?.status == 403)
         #expect(error?.code == "SignatureDoesNotMatch")
         #expect(!(error?.description.contains(credentials.secretAccessKey) ?? true))
+        // HEAD answers carry no error code: the client asks again with a one-byte GET to name the problem.
+        try await Moto.client().put(Data("x".utf8), to: S3Location(bucket: "errors", key: "exists"))
+        let headError = await #expect(throws: S3Error.self) {
+            try await client.head(S3Location(bucket: "errors", key: "exists"))
+        }
+        #expect(headError?.kind == .permanent && headError?.status == 403)
+        #expect(headError?.code == "SignatureDoesNotMatch", "\(headError?.description ?? "")")
         #expect(Date().timeIntervalSince(start) < 5)
     }
 

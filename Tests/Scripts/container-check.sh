@@ -32,9 +32,12 @@ root="$repo/.build/runtime-root"
 rm -rf "$root"
 mkdir -p "$root"
 packages=$(check closure)
+# Debian 12's merged /usr, as in the image: /bin, /lib, /lib64, /sbin are links into /usr.
+mkdir -p "$root"/usr/{bin,lib,lib64,sbin}
+for dir in bin lib lib64 sbin; do ln -s "usr/$dir" "$root/$dir"; done
 # Every file the packages install except documentation; directories come along (--no-recursion keeps it exact).
-dpkg -L $packages | sort -u | grep -Ev '^/usr/share/(doc|man|info|locale|lintian|bug)(/|$)' |
-    tar -cf - --no-recursion -T - 2>/dev/null | tar -xf - -C "$root"
+dpkg -L $packages | sort -u | grep -Ev '^/(bin|lib|lib64|sbin)$|^/usr/share/(doc|man|info|locale|lintian|bug)(/|$)' |
+    tar -cf - --no-recursion -T - 2>/dev/null | tar -xf - --keep-directory-symlink -C "$root"
 install -D -m 0755 "$binary" "$root/usr/local/bin/optimize"
 install -m 0755 container/bin/aws container/bin/optimize-index "$root/usr/local/bin/"
 install -D -m 0755 container/bin/rpdx "$root/rpdx/rpdx"

@@ -396,7 +396,8 @@ def compare(compressed_path, plain_path):
         elif flt == "OCTAHEDRAL":
             error, limit = np.abs(a - b).max(initial=0), 0.04
         else:
-            error = (np.abs(a - b) / np.maximum(np.abs(b), 1e-6)).max(initial=0)
+            # One exponent per element (the filter's stride): error relative to the element's largest component.
+            error = (np.abs(a - b) / np.maximum(np.abs(b).max(axis=1, keepdims=True), 1e-30)).max(initial=0)
             limit = 2.0 ** -14
         if error > limit:
             problems.append(f"accessor {i} ({flt}): differs by {error} (limit {limit})")

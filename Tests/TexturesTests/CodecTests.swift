@@ -93,3 +93,10 @@ struct CodecTests {
         #expect(png.digest != solid.digest)
     }
 }
+
+struct SixteenBitTests {
+    @Test func sixteenBitPNGIsReducedWithoutAGammaChange() throws {
+        let bitmap = try decodeImage(try Paths.bytes("gray16.png"), .png, maxPixels: 16)
+        #expect(bitmap.pixels == [64, 64, 64, 255, 191, 191, 191, 255])
+    }
+}

@@ -6,8 +6,8 @@
   setup PORT BUCKET...       the same setup against an already running moto server (used by s3-server.sh)
   list PORT AK SK BUCKET     print JSON {keys: [...], uploads: [...]} (objects and unfinished multipart uploads)
   proxy UPSTREAM_PORT RULES  fault-injecting HTTP proxy in front of moto; RULES is a JSON list of
-                             {"method", "contains", "action": slowdown|reset|truncate|deny|error200|expired,
-                             "times"}; prints its port;
+                             {"method", "contains", "action": slowdown|reset|truncate|deny|error200|expired|delay,
+                             "times"} (delay: wait "seconds", default 3, then forward); prints its port;
                              GET /__faults answers the faults applied so far; stops when stdin closes.
                              It also answers STS AssumeRoleWithWebIdentity (see web_identity) using
                              ADMIN_ACCESS_KEY/ADMIN_SECRET_KEY from the environment
@@ -101,8 +101,16 @@ def list_bucket(port, ak, sk, bucket):
     print(json.dumps({"keys": keys, "uploads": uploads}))
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that hang up early (cancelled or aborted transfers) are expected: no traceback for them."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(handler_class):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    server = QuietServer(("127.0.0.1", 0), handler_class)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(json.dumps({"port": server.server_address[1]}), flush=True)
@@ -126,6 +134,7 @@ def run_proxy(upstream, rules):
                     if r["times"] > 0 and r["method"] == self.command and r["contains"] in self.path:
                         r["times"] -= 1
                         applied.append(f'{r["action"]} {self.command}')
+                        self.delay_seconds = r.get("seconds", 3)
                         return r["action"]
             return None
 
@@ -153,6 +162,8 @@ def run_proxy(upstream, rules):
                 os.close(self.connection.detach())
                 self.close_connection = True
                 return
+            if action == "delay":
+                time.sleep(self.delay_seconds)
             upstream_conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
             upstream_conn.request(self.command, self.path, body=body, headers=headers)

@@ -1,0 +1,79 @@
+import CMeshopt
+
+/// meshoptimizer's mesh optimization and simplification calls the stages use, over Swift arrays.
+///
+/// Index arrays are triangle lists (or any list for the remap functions) with indices below `vertexCount`;
+/// positions are one `SIMD3<Float>` per vertex.
+public enum MeshoptOptimizer {
+    /// The most meshoptimizer's multi-stream remap takes: streams of at most 256 bytes each.
+    public static let maximumRemapStreams = 16
+
+    /// Identical vertices (over the `stride`-byte records in `vertices`) share one index: returns the remap table
+    /// (old vertex → new vertex, `UInt32.max` for unreferenced) and the unique vertex count.
+    /// `stride` must be at most `maximumRemapStreams × 256` bytes.
+    public static func generateVertexRemap(_ indices: [UInt32], vertexCount: Int, vertices: [UInt32], stride: Int) -> (remap: [UInt32], unique: Int) {
+        let streamCount = (stride + 255) / 256
+        precondition(streamCount <= maximumRemapStreams && vertices.count * 4 == vertexCount * stride, "bad vertex layout for remap")
+        var remap = [UInt32](repeating: 0, count: vertexCount)
+        let unique = vertices.withUnsafeBytes { raw in
+            let streams = (0..<streamCount).map { s in
+                meshopt_Stream(data: raw.baseAddress! + s * 256, size: min(256, stride - s * 256), stride: stride)
+            }
+            return meshopt_generateVertexRemapMulti(&remap, indices, indices.count, vertexCount, streams, streams.count)
+        }
+        return (remap, unique)
+    }
+
+    /// Triangle order for the post-transform vertex cache.
+    public static func optimizeVertexCache(_ indices: [UInt32], vertexCount: Int) -> [UInt32] {
+        var out = [UInt32](repeating: 0, count: indices.count)
+        meshopt_optimizeVertexCache(&out, indices, indices.count, vertexCount)
+        return out
+    }
+
+    /// Triangle order for less overdraw, allowing the vertex cache to get `threshold` times worse.
+    public static func optimizeOverdraw(_ indices: [UInt32], positions: [SIMD3<Float>], threshold: Float) -> [UInt32] {
+        var out = [UInt32](repeating: 0, count: indices.count)
+        withFloats(positions) { meshopt_optimizeOverdraw(&out, indices, indices.count, $0, positions.count, $1, threshold) }
+        return out
+    }
+
+    /// Vertex order by first use: the remap table (unused vertices get `UInt32.max`) and the used vertex count.
+    public static func optimizeVertexFetchRemap(_ indices: [UInt32], vertexCount: Int) -> (remap: [UInt32], unique: Int) {
+        var remap = [UInt32](repeating: 0, count: vertexCount)
+        let unique = meshopt_optimizeVertexFetchRemap(&remap, indices, indices.count, vertexCount)
+        return (remap, unique)
+    }
+
+    /// Edge-collapse simplification towards `targetIndexCount` within `targetError` (relative to the mesh extent);
+    /// returns the new indices and the error reached.
+    public static func simplify(_ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int, targetError: Float,
+                                lockBorder: Bool) -> (indices: [UInt32], error: Float) {
+        var out = [UInt32](repeating: 0, count: indices.count)
+        var error: Float = 0
+        let count = withFloats(positions) {
+            meshopt_simplify(&out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError,
+                             lockBorder ? UInt32(meshopt_SimplifyLockBorder) : 0, &error)
+        }
+        return (Array(out.prefix(count)), error)
+    }
+
+    /// Topology-ignoring simplification towards `targetIndexCount` within `targetError`.
+    public static func simplifySloppy(_ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int,
+                                      targetError: Float) -> (indices: [UInt32], error: Float) {
+        var out = [UInt32](repeating: 0, count: indices.count)
+        var error: Float = 0
+        let count = withFloats(positions) {
+            meshopt_simplifySloppy(&out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError, &error)
+        }
+        return (Array(out.prefix(count)), error)
+    }
+
+    /// The positions as a float pointer and byte stride (a valid pointer even when empty).
+    private static func withFloats<R>(_ positions: [SIMD3<Float>], _ body: (UnsafePointer<Float>, Int) -> R) -> R {
+        positions.withUnsafeBufferPointer { buffer in
+            let raw = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<SIMD3<Float>>.alignment)!)
+            return body(raw.assumingMemoryBound(to: Float.self), MemoryLayout<SIMD3<Float>>.stride)
+        }
+    }
+}
