@@ -116,3 +116,22 @@ final class LockedLines: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+@Test func multipartSettingsComeFromFlagsThenTheEnvironment() throws {
+    var flags = JobSpecSource()
+    (flags.input, flags.output) = ("/tmp/in.fbx", "s3://b-ok/out.glb")
+    let defaults = try flags.resolve(environment: [:])
+    #expect(defaults.multipartThreshold == 16 << 20 && defaults.partSize == 8 << 20)
+    let env = ["OPTIMIZE_MULTIPART_THRESHOLD": "6000000", "OPTIMIZE_MULTIPART_PART_SIZE": "7000000"]
+    let fromEnvironment = try flags.overriding(JobSpecSource.environment(env)).resolve(environment: env)
+    #expect(fromEnvironment.multipartThreshold == 6_000_000 && fromEnvironment.partSize == 7_000_000)
+    flags.partSize = 5 << 20
+    let overridden = try flags.overriding(JobSpecSource.environment(env)).resolve(environment: env)
+    #expect(overridden.multipartThreshold == 6_000_000 && overridden.partSize == 5 << 20)
+    flags.partSize = (5 << 20) - 1
+    let error = #expect(throws: JobFailure.self) { try flags.resolve(environment: [:]) }
+    #expect(error?.kind == .usage && error?.reason.contains("part size") == true)
+    flags.partSize = nil
+    flags.multipartThreshold = 0
+    #expect(throws: JobFailure.self) { try flags.resolve(environment: [:]) }
+}

@@ -42,6 +42,26 @@ import Testing
         #expect(try triangles(reduced) < triangles(plain))
     }
 
+    @Test func mapsTextureSettings() throws {
+        let dir = try makeScratch("rpdx-textures")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let textured = Tools.fixtures.appendingPathComponent("fbx/blender_293_embedded_textures_7400_binary.fbx")
+        let config = dir.appendingPathComponent("rp_config.json")
+        try Data(#"{"optimize":{"3dModelOptimizationMethod":{"meshAndMaterialOptimization":{"decimator":{"materialOptimization":{"textureResolution":{"baseColor":16,"normal":16}}}}}},"export":[{"reencodeTextures":"png","format":{"glb":{"draco":{"enable":false}}}}]}"#.utf8)
+            .write(to: config)
+        let plain = dir.appendingPathComponent("a.glb"), small = dir.appendingPathComponent("b.glb")
+        #expect(try optimize(["rpdx", "-i", textured.path, "-e", plain.path]).status == 0)
+        let result = try optimize(["rpdx", "--read_config", config.path, "-i", textured.path, "-c", "-e", small.path])
+        #expect(result.status == 0, "\(result.summary)")
+        #expect(!result.stderr.contains("warning: rpdx:"), "every setting maps: \(result.stderr)")
+        func imageBytes(_ url: URL) throws -> Int {
+            let json = try jsonObject(try optimize(["inspect", "--json", url.path]).stdout, from: "inspect")
+            return (json["imageBytes"] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(try imageBytes(small) < imageBytes(plain))
+        #expect(!String(decoding: try Data(contentsOf: small), as: UTF8.self).contains("KHR_draco_mesh_compression"))
+    }
+
     @Test func settingsApplyOnlyWithCompress() throws {
         let dir = try makeScratch("rpdx-no-c")
         defer { try? FileManager.default.removeItem(at: dir) }
