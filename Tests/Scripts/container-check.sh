@@ -6,7 +6,7 @@
 #      packages, their dependencies or debian:bookworm-slim base packages, and no Swift runtime library;
 #   3. a staging root (.build/runtime-root) with just those packages' files and the image's layout
 #      (/usr/local/bin/{optimize,aws,optimize-index}, /rpdx/rpdx) runs, under chroot: --version, a conversion
-#      that validates, and the VAMS command line (`aws s3 cp … && /rpdx/rpdx … && aws s3 cp …`) against a local
+#      that validates, the Indexed-Job fan-out (optimize-index → optimize job on a local list), and the VAMS command line (`aws s3 cp … && /rpdx/rpdx … && aws s3 cp …`) against a local
 #      moto S3, whose output is checked with boto3 and `optimize validate`.
 # Needs root (chroot) or unprivileged user namespaces (unshare -r). Exits non-zero on the first failure.
 set -euo pipefail
