@@ -94,7 +94,7 @@ def write(results: dict, folder: str) -> None:
         "measures Blender's Python start-up more than geometry work.\n")
     add("Fidelity (`fidelity.py`, tested by `test_fidelity.py`): symmetric Hausdorff and RMS distance between the "
         "input surface and the output surface read back by trimesh (independent of both tools), as % of the "
-        "input's bounding-box diagonal, from 50,000 (ladder; not measured at ratio 1) or 10,000 (models) area samples plus up to as many vertices (for the maxima) per surface, every triangle centroid as a locator with "
+        "input's bounding-box diagonal, from 50,000 (ladder) or 10,000 (models) area samples (not measured at ratio 1, a plain conversion) plus up to as many vertices (for the maxima) per surface, every triangle centroid as a locator with "
         "exact point-to-triangle distances to candidate triangles found through a k-d tree. Distances are never "
         "below the true ones; the Hausdorff maximum can miss spikes narrower than the sample spacing. Note that "
         "gltfpack's error includes its 14-bit position quantization.\n")

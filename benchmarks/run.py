@@ -75,7 +75,7 @@ def glb_triangles(path: str) -> int:
     with open(path, "rb") as f:
         header = f.read(20)
         length = struct.unpack("<I", header[12:16])[0]
-        doc = json.loads(f.read(length))
+        doc = json.loads(f.read(length).decode("utf-8", "replace"))  # assimp can write invalid UTF-8 names
     accessors, meshes, nodes = doc.get("accessors", []), doc.get("meshes", []), doc.get("nodes", [])
 
     def mesh_triangles(index: int) -> int:
@@ -151,6 +151,19 @@ class Bench:
         self.records: list[dict] = []
         self.failures: list[str] = []
         self._reference: tuple[str, fidelity.Surface] | None = None
+        # --full journals every finished run, so an interrupted run resumes (--fresh starts over).
+        self.journal: str | None = None
+        self.cache: dict[str, dict] = {}
+
+    def resume(self, journal: str, fresh: bool) -> None:
+        self.journal = journal
+        if fresh and os.path.exists(journal):
+            os.remove(journal)
+        if os.path.exists(journal):
+            with open(journal) as f:
+                for line in f:
+                    entry = json.loads(line)
+                    self.cache[entry["key"]] = entry["record"]
 
     def reference(self, source: str) -> fidelity.Surface:
         """The input surface read by trimesh, prepared once per input."""
@@ -163,6 +176,10 @@ class Bench:
     def run(self, group: str, source: str, variant: str, ratio: float, threads: int = 2, reps: int | None = None,
             measure_fidelity: bool = True) -> dict:
         reps = reps or self.reps
+        key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples])
+        if key in self.cache:                                   # finished in an interrupted earlier run
+            self.records.append(self.cache[key])
+            return self.cache[key]
         name = os.path.splitext(os.path.basename(source))[0]
         tag = f"{name}-{variant.replace(' ', '_').replace('-', '')}-r{ratio:g}-t{threads}"
         output = os.path.join(self.work, tag + ".glb")
@@ -187,7 +204,10 @@ class Bench:
             self.failures.append(f"{variant} {source} (ratio {ratio}): exit {record['exit']}: {record['error']}")
         else:
             record["bytes"] = os.path.getsize(output)
-            record["triangles"] = glb_triangles(output)
+            try:
+                record["triangles"] = glb_triangles(output)
+            except (ValueError, KeyError, IndexError, struct.error) as error:
+                record["triangles_error"] = f"{type(error).__name__}: {error}"[:200]
             check = subprocess.run([self.tools.optimize, "validate", output], capture_output=True, text=True)
             record["valid"] = check.returncode == 0
             if not record["valid"]:
@@ -208,6 +228,9 @@ class Bench:
                     record["fidelity_error"] = f"{type(error).__name__}: {error}"[:200]
         self.records.append(record)
         self.log(record)
+        if self.journal:
+            with open(self.journal, "a") as f:
+                f.write(json.dumps({"key": key, "record": record}) + "\n")
         return record
 
 
@@ -260,18 +283,19 @@ def quick(tools: Tools, work: str) -> int:
     return 1 if bench.failures else 0
 
 
-def full(tools: Tools, work: str, reps: int) -> dict:
+def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
     inputs_folder = os.path.join(REPO, ".build", "bench-inputs")
     factors = [1, 2, 4, 8, 12]
     label, ladder = generate.ladder(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, factors)
     multi = generate.multi_mesh(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, k=2, copies=16)
     bench = Bench(tools, work, reps=reps, samples=50_000, log=print_record)
+    bench.resume(os.path.join(work, "journal.jsonl"), fresh)
 
     bench.samples = 10_000                                      # small models: centroids already cover them
     for source in fixture_inputs() + corpus_inputs():
         for ratio in (1.0, 0.5):
             for variant in variants(tools, ratio, compressed=(ratio == 0.5)):
-                bench.run("models", source, variant, ratio)
+                bench.run("models", source, variant, ratio, measure_fidelity=ratio < 1)
     bench.samples = 50_000
     for source in ladder:
         big = os.path.getsize(source) > 300_000_000
@@ -322,6 +346,7 @@ def main() -> int:
     mode.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md and plots from results.json")
     parser.add_argument("--optimize", default=os.path.join(REPO, ".build", "release", "optimize"),
                         help="the optimize binary (default: .build/release/optimize)")
+    parser.add_argument("--fresh", action="store_true", help="--full: ignore runs journaled by an interrupted run")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per run (median); 1 above 300 MB inputs")
     args = parser.parse_args()
     results_path = os.path.join(HERE, "results.json")
@@ -346,7 +371,7 @@ def main() -> int:
     binary = os.path.join(work, "optimize")
     shutil.copy2(args.optimize, binary)
     tools = Tools(binary)
-    results = full(tools, work, args.reps)
+    results = full(tools, work, args.reps, args.fresh)
     with open(results_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
     import report

@@ -108,7 +108,7 @@ import Testing
         let input = try folder.write("m.usda", "#usda 1.0\n")
         let start = Date()
         let failure = error { try importScene(from: input, options: options(registry, timeout: 1)) }
-        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(Date().timeIntervalSince(start) < 25, "the converter ran to its end (30 s): the time limit did not stop it")
         #expect(failure?.kind == .badInput)
         #expect(failure?.message == "Scripted plugin timed out after 1 s and was stopped")
     }
