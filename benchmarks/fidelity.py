@@ -118,6 +118,7 @@ class Surface:
             repeated = np.repeat(block, faces.shape[1], axis=0)
             closest = trimesh.triangles.closest_point(triangles, repeated)
             d = np.linalg.norm(closest - repeated, axis=1).reshape(len(block), -1)
+            d[~np.isfinite(d)] = np.inf                         # degenerate (zero-area) candidate triangles
             result[start:start + chunk] = d.min(axis=1)
         return result
 

@@ -53,6 +53,9 @@ struct Convert: ParsableCommand {
     @Flag(help: "Keep triangle and vertex order as imported.")
     var noReorder = false
 
+    @Flag(help: "Draw sibling copies of a mesh as one node with EXT_mesh_gpu_instancing (required; like gltfpack -mi).")
+    var instancing = false
+
     @OptionGroup(title: "Textures")
     var textureArguments: TextureArguments
 
@@ -75,6 +78,7 @@ struct Convert: ParsableCommand {
         settings.threads = threads ?? 0
         settings.weld = !noWeld
         settings.reorder = !noReorder
+        settings.instancing = instancing
         settings.textures = textureArguments.options
         if let compression = compressionArguments.compression { settings.compression = compression }
         try quantizationArguments.apply(to: &settings)

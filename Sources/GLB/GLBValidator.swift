@@ -104,6 +104,7 @@ struct GLBValidator {
         checkMeshoptViews()
         checkAccessors()
         checkMeshes()
+        checkInstancing()
         checkSkins()
         checkAnimations()
         checkImages()
@@ -636,6 +637,38 @@ struct GLBValidator {
             return nil
         }
         if let (element, sum) = bad { issue(pointer, "weights of vertex \(element) sum to \(sum), not 1") }
+    }
+
+    // MARK: Instancing
+
+    /// `EXT_mesh_gpu_instancing`: the node draws a mesh; attributes have the allowed formats and one count;
+    /// rotations are unit quaternions.
+    mutating func checkInstancing() {
+        for (n, value) in items("nodes").enumerated() {
+            guard let node = J.object(value), let instancing = J.object(J.object(node["extensions"])?["EXT_mesh_gpu_instancing"]) else {
+                continue
+            }
+            let pointer = "/nodes/\(n)/extensions/EXT_mesh_gpu_instancing"
+            if node["mesh"] == nil { issue(pointer, "an instanced node must have a mesh") }
+            guard let attributes = J.object(instancing["attributes"]), !attributes.isEmpty else {
+                issue("\(pointer)/attributes", "instancing needs at least one attribute")
+                continue
+            }
+            let (_, accessors) = checkAttributes(attributes, pointer: "\(pointer)/attributes", rules: ValidationRules.instancingAttributes,
+                                                 unknownIsIssue: true, expectedCount: nil)
+            guard let rotation = accessors["ROTATION"], let data = readable[rotation], data.components == 4 else { continue }
+            let tolerance = data.componentType == GL.float ? 1e-3 : 2e-2
+            let bad: (Int, Double)? = read(data) { r in
+                for e in 0..<data.count {
+                    let length = (0..<4).reduce(0.0) { $0 + r.value(e, $1) * r.value(e, $1) }.squareRoot()
+                    if !(abs(length - 1) <= tolerance) { return (e, length) }
+                }
+                return nil
+            }
+            if let (element, length) = bad {
+                issue("\(pointer)/attributes/ROTATION", "rotation of instance \(element) has length \(length); it must be a unit quaternion")
+            }
+        }
     }
 
     // MARK: Skins, animations, images

@@ -540,12 +540,40 @@ struct SceneEncoder {
                 try check(skin, scene.skins.count, "\(place) skin")
                 json.set("skin", .int(skin))
             }
+            var extensions = JSONObjectBuilder()
+            if !node.instances.isEmpty, mesh != nil {
+                extensions.set("EXT_mesh_gpu_instancing", .object([("attributes", .object(encodeInstances(node.instances)))]))
+            }
             if let light = node.light {
                 try check(light, scene.lights.count, "\(place) light")
-                json.set("extensions", .object([("KHR_lights_punctual", .object([("light", .int(light))]))]))
+                extensions.set("KHR_lights_punctual", .object([("light", .int(light))]))
             }
+            json.set("extensions", extensions.isEmpty ? nil : extensions.value)
             return json.value
         }
+    }
+
+    /// `EXT_mesh_gpu_instancing` attribute accessors (float, unit quaternions); an attribute that is the default
+    /// for every instance is left out. The extension is marked required: without it a viewer draws one copy.
+    mutating func encodeInstances(_ instances: [InstanceTransform]) -> [(String, JSONValue)] {
+        extensionsUsed.insert("EXT_mesh_gpu_instancing")
+        extensionsRequired.insert("EXT_mesh_gpu_instancing")
+        let translations = instances.map { finite($0.translation) }
+        let rotations = instances.map { unitQuaternion($0.rotation) }
+        let scales = instances.map { finite($0.scale) }
+        var attributes: [(String, JSONValue)] = []
+        func add<T>(_ name: String, _ values: [T], components: Int, type: String, _ transform: @escaping (T) -> SIMD4<Float>) {
+            let view = addView(length: values.count * components * 4, category: .geometry,
+                               fill: floatFill(values, components: components, transform))
+            attributes.append((name, .int(addAccessor(view: view, componentType: GL.float, count: values.count, type: type))))
+        }
+        if rotations.contains(where: { $0 != SIMD4(0, 0, 0, 1) }) { add("ROTATION", rotations, components: 4, type: "VEC4") { $0 } }
+        if scales.contains(where: { $0 != .one }) { add("SCALE", scales, components: 3, type: "VEC3") { SIMD4($0, 0) } }
+        // The extension needs at least one attribute: TRANSLATION is written when nothing else is.
+        if attributes.isEmpty || translations.contains(where: { $0 != .zero }) {
+            add("TRANSLATION", translations, components: 3, type: "VEC3") { SIMD4($0, 0) }
+        }
+        return attributes.sorted { $0.0 < $1.0 }
     }
 
     mutating func encodeMaterial(_ material: Material, index: Int) throws -> JSONValue {
@@ -678,6 +706,13 @@ func unitNormal(_ v: SIMD3<Float>, fallback: SIMD3<Float> = SIMD3(0, 0, 1)) -> S
 /// A unit tangent with handedness ±1; degenerate tangents become +X.
 func unitTangent(_ t: SIMD4<Float>) -> SIMD4<Float> {
     SIMD4(unitNormal(SIMD3(t.x, t.y, t.z), fallback: SIMD3(1, 0, 0)), t.w < 0 ? -1 : 1)
+}
+
+/// `q` scaled to unit length; zero or non-finite quaternions become the identity rotation.
+func unitQuaternion(_ q: SIMD4<Float>) -> SIMD4<Float> {
+    let length = (q * q).sum().squareRoot()
+    guard length.isFinite, length > 1e-20 else { return SIMD4(0, 0, 0, 1) }
+    return q / length
 }
 
 /// Non-negative weights summing to 1; all-zero weights put everything on the first joint.

@@ -4,8 +4,9 @@ import Scene
 ///
 /// - Positions: UNSIGNED_SHORT on a uniform grid over each mesh's bounds; the grid's offset and scale are folded
 ///   into the referencing nodes (a node that also moves children, cameras, lights, joints or is animated gets
-///   a new child node carrying the mesh), and into the inverse bind matrices for skinned meshes. Morph POSITION
-///   deltas use the same grid (SHORT, or float grid units when a delta is too large).
+///   a new child node carrying the mesh), into each instance of an instanced node, and into the inverse bind
+///   matrices for skinned meshes. Morph POSITION deltas use the same grid (SHORT, or float grid units when a delta
+///   is too large).
 /// - Texture coordinates: normalized UNSIGNED_SHORT over the bounds of each material's UV set, undone by a
 ///   `KHR_texture_transform` on the material's textures (declared required: without it UVs would be wrong).
 ///   Sets no texture of the material reads stay float.
@@ -172,6 +173,15 @@ struct QuantizationPlan {
                 continue
             }
             let node = scene.nodes[i]
+            if !node.instances.isEmpty {
+                // Instance transforms apply to the mesh before the node's: the grid goes into each of them.
+                scene.nodes[i].instances = node.instances.map { instance in
+                    guard case let .trs(t, r, s) = Self.fold(.trs(translation: instance.translation, rotation: instance.rotation,
+                                                                   scale: instance.scale), grid) else { return instance }
+                    return InstanceTransform(translation: t, rotation: r, scale: s)
+                }
+                continue
+            }
             let foldable = node.children.isEmpty && node.camera == nil && node.light == nil
                 && !joints.contains(i) && !animated.contains(i)
             if foldable {

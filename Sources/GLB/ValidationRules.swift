@@ -29,6 +29,7 @@ enum ValidationRules {
         Reference(collection: "nodes", path: "skin", target: .root("skins")),
         Reference(collection: "nodes", path: "camera", target: .root("cameras")),
         Reference(collection: "nodes", path: "extensions/KHR_lights_punctual/light", target: .root("extensions/KHR_lights_punctual/lights")),
+        Reference(collection: "nodes", path: "extensions/EXT_mesh_gpu_instancing/attributes/*", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/attributes/*", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/indices", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/material", target: .root("materials")),
@@ -90,6 +91,13 @@ enum ValidationRules {
         "POSITION": Attribute(types: ["VEC3"], formats: [float]),
         "NORMAL": Attribute(types: ["VEC3"], formats: [float]),
         "TANGENT": Attribute(types: ["VEC3"], formats: [float]),
+    ]
+
+    /// `EXT_mesh_gpu_instancing` attributes (the formats the extension allows without `KHR_mesh_quantization`).
+    static let instancingAttributes: [String: Attribute] = [
+        "TRANSLATION": Attribute(types: ["VEC3"], formats: [float]),
+        "ROTATION": Attribute(types: ["VEC4"], formats: Set([float] + normalized(GL.byte, GL.short))),
+        "SCALE": Attribute(types: ["VEC3"], formats: [float]),
     ]
 
     /// Extra formats an extension allows, by semantic, for vertex attributes and for morph targets.

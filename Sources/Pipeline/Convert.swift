@@ -32,23 +32,27 @@ public func convert(input: URL, output: URL, settings: Settings,
     let before = scene.statistics
 
     var simplification: [MeshSimplification]?
+    var notes: [String] = []
     func stage(_ run: (inout Scene) throws -> StageReport) rethrows {
         let report = try run(&scene)
         timings.append(.init(stage: report.name, seconds: report.seconds))
         progress(StageEvent(stage: report.name, seconds: report.seconds))
         if let details = report.simplify { simplification = details }
-        scene.warnings += report.notes.map { "\(report.name): \($0)" }
+        notes += report.notes.map { "\(report.name): \($0)" }
     }
     let threads = settings.effectiveThreads
     stage { prune(&$0) }
     if settings.deduplicate { try stage { try deduplicate(&$0) } }
+    if settings.instancing { stage { instanceMeshes(&$0) } }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
     if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
     let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
     scene.warnings += textureReport.warnings.map { "textures: \($0)" }
 
-    let encoded = try timed("encode") { try encodeGLB(scene, options: GLBOptions(generator: settings.generator, quantization: settings.quantization, compression: settings.compression)) }
+    let options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
+                             compression: settings.compression)
+    let encoded = try timed("encode") { try encodeGLB(scene, options: options) }
     let issues = timed("validate") { validateGLB(encoded.bytes) }
     if let first = issues.first {
         throw ProcessingError(.internal, file: output.path,
@@ -60,8 +64,8 @@ public func convert(input: URL, output: URL, settings: Settings,
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
-        stages: timings, simplification: simplification, textures: textureReport.images, peakRSSBytes: peakResidentBytes(),
-        warnings: scene.warnings)
+        stages: timings, notes: notes, simplification: simplification, textures: textureReport.images,
+        peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
 }
 
 /// What the importer reads from a file: counts and world bounds.

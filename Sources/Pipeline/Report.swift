@@ -22,6 +22,8 @@ public struct Report: Sendable, Codable, Equatable {
     /// The output's bytes by category.
     public var outputBreakdown: ByteBreakdown
     public var stages: [StageTiming]
+    /// What the stages did or skipped beyond their counts (e.g. "instance: folded 8 nodes into 1 instanced node").
+    public var notes: [String]
     /// Per mesh: requested and achieved triangles, achieved error, and why a target was missed; nil when not simplified.
     public var simplification: [MeshSimplification]?
     /// Per source image: use, bytes and size before and after, and what the texture stage did with it.

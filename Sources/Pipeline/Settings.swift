@@ -10,6 +10,8 @@ public struct Settings: Sendable, Equatable {
     public var weld = true
     /// Share identical meshes, materials, textures, samplers and images (lossless).
     public var deduplicate = true
+    /// Fold sibling nodes drawing the same mesh into one `EXT_mesh_gpu_instancing` node (`--instancing`).
+    public var instancing = false
     /// Reduce triangles; nil keeps every triangle.
     public var simplify: SimplifyOptions?
     /// Reorder triangles and vertices for the GPU's vertex cache, overdraw and vertex fetch (lossless).

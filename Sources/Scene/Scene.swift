@@ -32,8 +32,27 @@ public struct Node: Sendable, Equatable {
     public var skin: Int?
     public var camera: Int?
     public var light: Int?
+    /// `EXT_mesh_gpu_instancing`: when not empty, the node draws its mesh once per instance, each instance's
+    /// transform applied to the mesh before the node's own world transform. Empty = drawn once, not instanced.
+    public var instances: [InstanceTransform] = []
 
     public init(name: String = "") { self.name = name }
+}
+
+/// One copy of an instanced node's mesh: a decomposed transform in the node's local space.
+public struct InstanceTransform: Sendable, Equatable {
+    public var translation: SIMD3<Float>
+    /// Unit quaternion (x, y, z, w).
+    public var rotation: SIMD4<Float>
+    public var scale: SIMD3<Float>
+
+    public init(translation: SIMD3<Float> = .zero, rotation: SIMD4<Float> = SIMD4(0, 0, 0, 1), scale: SIMD3<Float> = .one) {
+        self.translation = translation
+        self.rotation = rotation
+        self.scale = scale
+    }
+
+    public var matrix: Matrix4 { Matrix4(translation: translation, rotation: rotation, scale: scale) }
 }
 
 /// A node's local transform: either decomposed (what animations target) or a raw matrix.

@@ -5,7 +5,7 @@ public struct SceneStatistics: Sendable, Equatable, Codable {
     public var primitives = 0
     public var vertices = 0
     public var triangles = 0
-    /// Triangles as drawn: each mesh counted once per node that instances it.
+    /// Triangles as drawn: each mesh counted once per node that draws it, times the node's instance count.
     public var instancedTriangles = 0
     public var materials = 0
     public var textures = 0
@@ -43,11 +43,11 @@ extension Scene {
         return s
     }
 
-    /// Triangles as drawn: each mesh counted once per node that instances it.
+    /// Triangles as drawn: each mesh counted once per node that draws it, times the node's instance count.
     public var instancedTriangleCount: Int {
         nodes.reduce(0) { total, node in
             guard let m = node.mesh else { return total }
-            return total + meshes[m].primitives.reduce(0) { $0 + $1.triangleCount }
+            return total + max(node.instances.count, 1) * meshes[m].primitives.reduce(0) { $0 + $1.triangleCount }
         }
     }
 
@@ -65,17 +65,20 @@ extension Scene {
         return world
     }
 
-    /// The axis-aligned bounds of all mesh vertices in world space (rest pose), or nil for no geometry.
+    /// The axis-aligned bounds of all mesh vertices in world space (rest pose, every instance), or nil for no geometry.
     public func worldBounds() -> (min: SIMD3<Float>, max: SIMD3<Float>)? {
         let world = worldTransforms()
         var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
         for (i, node) in nodes.enumerated() {
             guard let m = node.mesh else { continue }
-            for p in meshes[m].primitives {
-                for v in p.vertices.positions {
-                    let w = world[i].transformPoint(v)
-                    lo = pointwiseMin(lo, w)
-                    hi = pointwiseMax(hi, w)
+            let placements = node.instances.isEmpty ? [world[i]] : node.instances.map { world[i] * $0.matrix }
+            for placement in placements {
+                for p in meshes[m].primitives {
+                    for v in p.vertices.positions {
+                        let w = placement.transformPoint(v)
+                        lo = pointwiseMin(lo, w)
+                        hi = pointwiseMax(hi, w)
+                    }
                 }
             }
         }

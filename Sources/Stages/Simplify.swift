@@ -92,11 +92,12 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
     var areaScale = [Double](repeating: 0, count: scene.meshes.count)
     for (n, node) in scene.nodes.enumerated() {
         guard let m = node.mesh else { continue }
-        instances[m] += 1
-        let w = world[n]
-        let det = w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2]) - w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
-            + w[0, 2] * (w[1, 0] * w[2, 1] - w[2, 0] * w[1, 1])
-        areaScale[m] += pow(Double(abs(det)), 2.0 / 3.0)
+        for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
+            instances[m] += 1
+            let det = w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2]) - w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
+                + w[0, 2] * (w[1, 0] * w[2, 1] - w[2, 0] * w[1, 1])
+            areaScale[m] += pow(Double(abs(det)), 2.0 / 3.0)
+        }
     }
     var weight = scene.meshes.indices.map { m in areaScale[m] * surfaceArea(scene.meshes[m]) }
 
@@ -123,7 +124,7 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
 private func rebalance(_ input: Scene, budget: Int, targets: inout [Int?], results: inout [(Mesh, MeshResult)?],
                        options: SimplifyOptions, threads: Int) {
     var instances = [Int](repeating: 0, count: input.meshes.count)
-    for node in input.nodes { if let m = node.mesh { instances[m] += 1 } }
+    for node in input.nodes { if let m = node.mesh { instances[m] += max(node.instances.count, 1) } }
     let original = input.meshes.map { $0.primitives.reduce(0) { $0 + $1.triangleCount } }
     for _ in 0..<2 {
         let achieved = input.meshes.indices.map { results[$0]?.1.achieved ?? original[$0] }
