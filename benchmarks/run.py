@@ -196,8 +196,8 @@ class Bench:
                   "variant": variant, "ratio": ratio, "threads": threads, "reps": len(runs),
                   "command": " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(command)),
                   "exit": runs[-1]["exit"]}
-        for key in ("wall", "cpu", "rss"):
-            record[key] = statistics.median(r[key] for r in runs)
+        for measure_name in ("wall", "cpu", "rss"):
+            record[measure_name] = statistics.median(r[measure_name] for r in runs)
         ok = record["exit"] == 0 and os.path.exists(output)
         if not ok:
             record["error"] = runs[-1]["log"][-300:]
