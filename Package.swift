@@ -29,7 +29,9 @@ let package = Package(
 
         // Data flow: import → scene → stages → GLB; Pipeline composes them; the CLI and job sit on top.
         .target(name: "Scene", path: "Sources/Scene"),
-        .target(name: "Importers", dependencies: ["Scene", "CAssimp", "AlembicImporter"], path: "Sources/Importers"),
+        // Starting child processes (plugins, the job's conversion child): posix_spawn in one place.
+        .target(name: "Spawn", path: "Sources/Spawn"),
+        .target(name: "Importers", dependencies: ["Scene", "Spawn", "CAssimp", "AlembicImporter"], path: "Sources/Importers"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -37,7 +39,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures"], path: "Sources/Pipeline"),
         .target(name: "AlembicImporter", dependencies: ["Scene"], path: "Sources/Plugins/Alembic"),
         .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
-        .target(name: "Job", dependencies: ["S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
+        .target(name: "Job", dependencies: ["Spawn", "S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
         .executableTarget(
             name: "optimize",
             dependencies: ["Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -1,5 +1,6 @@
 import Foundation
 import Scene
+import Spawn
 
 /// What a finished child process left behind.
 struct ChildResult {
@@ -19,8 +20,14 @@ func runChild(_ arguments: [String], timeout: TimeInterval, scratch: URL,
         throw ChildError.notFound(arguments[0])
     }
     let outURL = scratch.appendingPathComponent("stdout.txt"), errURL = scratch.appendingPathComponent("stderr.txt")
-    let pid = try spawn(executable.path, arguments: arguments, environment: environment,
-                        stdout: outURL.path, stderr: errURL.path)
+    let pid: pid_t
+    do {
+        pid = try spawnInGroup(executable.path, argv: arguments,
+                               environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                               stdout: outURL.path, stderr: errURL.path)
+    } catch {
+        throw ProcessingError(.io, file: executable.path, "cannot start: \(error)")
+    }
     var status: Int32 = 0
     func reaped() -> Bool {
         let result = waitpid(pid, &status, WNOHANG)
@@ -49,36 +56,6 @@ func runChild(_ arguments: [String], timeout: TimeInterval, scratch: URL,
                        signaled: signal != 0, stdout: read(outURL), stderr: read(errURL))
 }
 
-/// posix_spawn with stdin from /dev/null, stdout and stderr to new files, default signal handling, a new group.
-private func spawn(_ executable: String, arguments: [String], environment: [String: String],
-                   stdout: String, stderr: String) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t(), allSignals = sigset_t()
-    sigemptyset(&noSignals)
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-    let argv = arguments.map { strdup($0) } + [nil]
-    let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-    guard result == 0 else {
-        throw ProcessingError(.io, file: executable, "cannot start: \(String(cString: strerror(result)))")
-    }
-    return pid
-}
 
 enum ChildError: Error {
     case notFound(String)

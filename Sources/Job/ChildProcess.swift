@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,14 @@ struct ChildProcess {
 
     /// Throws `CancellationError` (after the child is reaped) when the task was cancelled.
     func run() async throws -> ChildOutcome {
-        let pid = try spawn()
+        let pid: pid_t
+        do {
+            // Our own SIGTERM/SIGINT are ignored (a dispatch source handles them): the child gets the defaults back.
+            pid = try spawnInGroup(executable, argv: [executable] + arguments, environment: environment,
+                                   stdout: stdoutPath, stderr: stderrPath)
+        } catch {
+            throw JobFailure(.internal, "cannot start the conversion child \(executable): \(error)")
+        }
         let start = Date()
         var status: Int32 = 0
         var stopping: (deadline: Date, killed: Bool)?
@@ -59,42 +67,6 @@ struct ChildProcess {
         if timedOut { return .timedOut(seconds: timeout) }
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
-    }
-
-    private func spawn() throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Our own SIGTERM/SIGINT are ignored (a dispatch source handles them): give the child the defaults back.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard result == 0 else {
-            throw JobFailure(.internal, "cannot start the conversion child \(executable): \(String(cString: strerror(result)))")
-        }
-        return pid
     }
 }
 

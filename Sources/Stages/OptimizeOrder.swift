@@ -15,12 +15,7 @@ public func optimizeOrder(_ scene: inout Scene, options: OrderOptions = OrderOpt
                           threads: Int = defaultThreadCount()) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("optimizeOrder", &scene) { scene in
-        let slots = primitiveSlots(scene)
-        let input = scene
-        let results = parallelMap(slots.count, threads: threads) { i in
-            optimizeOrder(input.meshes[slots[i].mesh].primitives[slots[i].primitive], options: options)
-        }
-        for (i, slot) in slots.enumerated() { scene.meshes[slot.mesh].primitives[slot.primitive] = results[i] }
+        _ = transformPrimitives(&scene, threads: threads) { optimizeOrder($0, options: options) }
         return (nil, [])
     }
 }
@@ -35,7 +30,7 @@ public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderO
         indices = MeshoptOptimizer.optimizeOverdraw(cached, positions: primitive.vertices.positions,
                                                     threshold: options.overdrawThreshold)
     }
-    let (remap, unique) = MeshoptOptimizer.optimizeVertexFetchRemap(paddedForMeshopt(indices), vertexCount: vertexCount)
+    let (remap, unique) = MeshoptOptimizer.optimizeVertexFetchRemap(indices, vertexCount: vertexCount)
     var sources = [Int](repeating: 0, count: unique)
     for v in 0..<vertexCount where remap[v] != UInt32.max { sources[Int(remap[v])] = v }
     return primitive.selectingVertices(sources, newIndices: indices.map { remap[Int($0)] })

@@ -27,16 +27,21 @@ func validateGeometry(_ scene: Scene) throws {
     }
 }
 
-/// The (mesh, primitive) pairs of a scene, in order: the unit of parallel work for per-primitive stages.
-func primitiveSlots(_ scene: Scene) -> [(mesh: Int, primitive: Int)] {
-    scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (m, $0) } }
-}
-
-/// `indices` padded to a multiple of 3 by repeating its first index. meshoptimizer 0.18 asserts a multiple of 3 even
-/// in its remap functions, which only look at which vertices are used and in what order: for points and lines the
-/// padding changes neither.
-func paddedForMeshopt(_ indices: [UInt32]) -> [UInt32] {
-    indices + [UInt32](repeating: indices.first ?? 0, count: (3 - indices.count % 3) % 3)
+/// Replaces every primitive of the scene by `transform` of it, one primitive per work item on at most `threads`
+/// workers (results are placed by index, so the scene is the same for any thread count). A primitive for which
+/// `transform` returns nil stays as it was; the (mesh, primitive) pairs of those are returned.
+func transformPrimitives(_ scene: inout Scene, threads: Int,
+                         _ transform: @Sendable (Primitive) -> Primitive?) -> [(mesh: Int, primitive: Int)] {
+    let slots = scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (mesh: m, primitive: $0) } }
+    let input = scene.meshes
+    let results = parallelMap(slots.count, threads: threads) { i in
+        transform(input[slots[i].mesh].primitives[slots[i].primitive])
+    }
+    var unchanged: [(mesh: Int, primitive: Int)] = []
+    for (i, slot) in slots.enumerated() {
+        if let result = results[i] { scene.meshes[slot.mesh].primitives[slot.primitive] = result } else { unchanged.append(slot) }
+    }
+    return unchanged
 }
 
 extension Primitive {

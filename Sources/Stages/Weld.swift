@@ -17,20 +17,8 @@ public func weld(_ scene: inout Scene, options: WeldOptions = WeldOptions(),
                  threads: Int = defaultThreadCount()) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("weld", &scene) { scene in
-        let slots = primitiveSlots(scene)
-        let input = scene
-        let results = parallelMap(slots.count, threads: threads) { i in
-            weld(input.meshes[slots[i].mesh].primitives[slots[i].primitive], options: options)
-        }
-        var notes: [String] = []
-        for (i, slot) in slots.enumerated() {
-            if let welded = results[i] {
-                scene.meshes[slot.mesh].primitives[slot.primitive] = welded
-            } else {
-                notes.append("mesh \(slot.mesh) primitive \(slot.primitive): not welded, vertices larger than 4096 bytes")
-            }
-        }
-        return (nil, notes)
+        let unwelded = transformPrimitives(&scene, threads: threads) { weld($0, options: options) }
+        return (nil, unwelded.map { "mesh \($0.mesh) primitive \($0.primitive): not welded, vertices larger than 4096 bytes" })
     }
 }
 
@@ -44,7 +32,7 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
     guard (strideBytes + 255) / 256 <= MeshoptOptimizer.maximumRemapStreams else { return nil }
 
     let indices = primitive.effectiveIndices
-    let (remap, unique) = MeshoptOptimizer.generateVertexRemap(paddedForMeshopt(indices), vertexCount: vertexCount,
+    let (remap, unique) = MeshoptOptimizer.generateVertexRemap(indices, vertexCount: vertexCount,
                                                                vertices: words, stride: strideBytes)
 
     // Remapped index buffer without degenerate primitives.

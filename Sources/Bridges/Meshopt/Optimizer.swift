@@ -19,7 +19,8 @@ public enum MeshoptOptimizer {
             let streams = (0..<streamCount).map { s in
                 meshopt_Stream(data: raw.baseAddress! + s * 256, size: min(256, stride - s * 256), stride: stride)
             }
-            return meshopt_generateVertexRemapMulti(&remap, indices, indices.count, vertexCount, streams, streams.count)
+            let padded = paddedToTriangles(indices)
+            return meshopt_generateVertexRemapMulti(&remap, padded, padded.count, vertexCount, streams, streams.count)
         }
         return (remap, unique)
     }
@@ -41,8 +42,17 @@ public enum MeshoptOptimizer {
     /// Vertex order by first use: the remap table (unused vertices get `UInt32.max`) and the used vertex count.
     public static func optimizeVertexFetchRemap(_ indices: [UInt32], vertexCount: Int) -> (remap: [UInt32], unique: Int) {
         var remap = [UInt32](repeating: 0, count: vertexCount)
-        let unique = meshopt_optimizeVertexFetchRemap(&remap, indices, indices.count, vertexCount)
+        let padded = paddedToTriangles(indices)
+        let unique = meshopt_optimizeVertexFetchRemap(&remap, padded, padded.count, vertexCount)
         return (remap, unique)
+    }
+
+    /// `indices` padded to a multiple of 3 by repeating its first index. meshoptimizer 0.18 asserts a multiple of 3
+    /// even in its remap functions, which only look at which vertices are used and in what order: for points and
+    /// lines the padding changes neither.
+    private static func paddedToTriangles(_ indices: [UInt32]) -> [UInt32] {
+        indices.count % 3 == 0 ? indices
+            : indices + [UInt32](repeating: indices.first ?? 0, count: 3 - indices.count % 3)
     }
 
     /// Edge-collapse simplification towards `targetIndexCount` within `targetError` (relative to the mesh extent);
