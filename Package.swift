@@ -31,7 +31,12 @@ let package = Package(
         .target(name: "Scene", path: "Sources/Scene"),
         // Starting child processes (plugins, the job's conversion child): posix_spawn in one place.
         .target(name: "Spawn", path: "Sources/Spawn"),
-        .target(name: "Importers", dependencies: ["Scene", "Spawn", "CAssimp", "AlembicImporter"], path: "Sources/Importers"),
+        // Reading helpers every native importer shares: memory-mapped files, bounds-checked binary reading, the
+        // model-folder path guard.
+        .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
+        // Format detection and routing (native readers, Assimp in Assimp/, plugins).
+        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter"],
+                path: "Sources/Importers", exclude: ["Support"]),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -46,7 +51,7 @@ let package = Package(
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),
-        .testTarget(name: "ImportersTests", dependencies: ["Importers"], path: "Tests/ImportersTests"),
+        .testTarget(name: "ImportersTests", dependencies: ["Importers", "ImportSupport"], path: "Tests/ImportersTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Importers"], path: "Tests/StagesTests"),
         .testTarget(name: "GLBTests", dependencies: ["GLB"], path: "Tests/GLBTests"),
         .testTarget(name: "DracoTests", dependencies: ["Draco", "GLB", "Importers"], path: "Tests/DracoTests",

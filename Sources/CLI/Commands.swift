@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GLB
+import Importers
 import Pipeline
 import Scene
 import Stages
@@ -31,6 +32,9 @@ struct Convert: ParsableCommand {
 
     @Option(help: "Worker threads (default: the container's CPU limit, else the number of cores).")
     var threads: Int?
+
+    @Option(help: "Reader for formats that have a native one: native (default) or assimp (for comparison).")
+    var importer: ImporterChoice = .native
 
     @Option(help: "Simplify: fraction of each mesh's triangles to keep, in (0, 1] (like gltfpack -si).")
     var ratio: Float?
@@ -76,6 +80,7 @@ struct Convert: ParsableCommand {
         var settings = Settings()
         if let preset = quantizationArguments.preset { settings = preset.apply(to: settings) }
         settings.threads = threads ?? 0
+        settings.importer = importer
         settings.weld = !noWeld
         settings.reorder = !noReorder
         settings.instancing = instancing
@@ -128,11 +133,14 @@ struct Inspect: ParsableCommand {
     @Argument(help: "Any supported input, or a GLB.")
     var file: String
 
+    @Option(help: "Reader for formats that have a native one: native (default) or assimp.")
+    var importer: ImporterChoice = .native
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     func run() throws {
-        let result = try Pipeline.inspect(input: URL(fileURLWithPath: file))
+        let result = try Pipeline.inspect(input: URL(fileURLWithPath: file), importer: importer)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -176,3 +184,5 @@ struct InspectJSON: Encodable {
         warnings = r.warnings
     }
 }
+
+extension ImporterChoice: ExpressibleByArgument {}

@@ -1,10 +1,21 @@
 import AlembicImporter
 import CAssimp
 import Foundation
+import ImportSupport
 import Scene
+
+/// Which reader a format goes through where there is a choice.
+public enum ImporterChoice: String, Sendable, CaseIterable {
+    /// Our own reader where the format has one (see `InputFormat.hasNativeReader`), else Assimp or a plugin.
+    case native
+    /// Assimp for every format it reads (for comparison and as a fallback).
+    case assimp
+}
 
 /// Options for `importScene`.
 public struct ImportOptions: Sendable {
+    /// Native reader or Assimp, where a format has both.
+    public var importer: ImporterChoice = .native
     /// Converter plugins for formats without a built-in importer; nil = `PluginRegistry.discover()`.
     public var plugins: PluginRegistry?
     /// Overrides the plugin manifest's time limit (seconds).
@@ -27,6 +38,9 @@ public struct ImportOptions: Sendable {
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
     let format = try detectFormat(of: url)
+    if options.importer == .native, let scene = try importNative(url, format: format) {
+        return scene
+    }
     if format == .alembic {
         let scene = try importAlembic(from: url)
         guard !scene.meshes.isEmpty else {
@@ -39,6 +53,13 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
     }
     if format == .ply { try rejectPLYTriangleStrips(url) }
     return try importWithAssimp(url, format: format, extension: ext, reportedPath: path)
+}
+
+/// Reads `url` with the native reader for `format`; nil when the format has none (Assimp or a plugin reads it).
+private func importNative(_ url: URL, format: InputFormat) throws -> Scene? {
+    switch format {
+    default: return nil
+    }
 }
 
 /// Formats without a built-in importer (USD) go to the external converter the plugin registry names; its GLB is

@@ -28,7 +28,9 @@ public func convert(input: URL, output: URL, settings: Settings,
     }
 
     let format = try detectFormat(of: input)
-    var scene = try timed("import") { try importScene(from: input) }
+    var importOptions = ImportOptions()
+    importOptions.importer = settings.importer
+    var scene = try timed("import") { try importScene(from: input, options: importOptions) }
     let before = scene.statistics
 
     var simplification: [MeshSimplification]?
@@ -78,9 +80,11 @@ public struct Inspection: Sendable, Codable, Equatable {
 }
 
 /// Imports a file and describes it (any supported input, including a GLB we wrote).
-public func inspect(input: URL) throws -> Inspection {
+public func inspect(input: URL, importer: ImporterChoice = .native) throws -> Inspection {
     let format = try detectFormat(of: input)
-    let scene = try importScene(from: input)
+    var options = ImportOptions()
+    options.importer = importer
+    let scene = try importScene(from: input, options: options)
     let bounds = scene.worldBounds()
     return Inspection(format: format.rawValue, statistics: scene.statistics,
                       boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },

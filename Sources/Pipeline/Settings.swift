@@ -1,4 +1,5 @@
 import GLB
+import Importers
 import Stages
 import Textures
 
@@ -6,6 +7,8 @@ import Textures
 public struct Settings: Sendable, Equatable {
     /// Worker threads for the parallel stages; 0 means "from the container's CPU limit".
     public var threads = 0
+    /// Native readers (the default) or Assimp for the formats that have both (`--importer`).
+    public var importer: ImporterChoice = .native
     /// Merge vertices identical in every stream; drop unused vertices and degenerate triangles (lossless).
     public var weld = true
     /// Share identical meshes, materials, textures, samplers and images (lossless).

@@ -2,6 +2,7 @@ import Foundation
 import Scene
 import Testing
 @testable import Importers
+import ImportSupport
 
 /// A 2×2 RGBA PNG made by the importer's own encoder.
 private let tinyPNG = Data(encodePNG(width: 2, height: 2, rgba: [UInt8](repeating: 200, count: 16)))

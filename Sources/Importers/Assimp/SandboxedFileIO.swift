@@ -1,5 +1,6 @@
 import CAssimp
 import Foundation
+import ImportSupport
 
 /// The file system Assimp sees during one import (`aiFileIO`).
 ///

@@ -1,5 +1,6 @@
 import CAssimp
 import Foundation
+import ImportSupport
 import Scene
 
 /// Converts one imported `aiScene` into a `Scene`.

@@ -1,5 +1,6 @@
 import CAssimp
 import Foundation
+import ImportSupport
 import Scene
 
 /// Converts Assimp materials to glTF PBR metallic-roughness and loads the images they use.

@@ -5,15 +5,15 @@ import Foundation
 /// Paths written by other tools are tolerated: Windows backslashes, absolute Windows or foreign paths (the file
 /// name is looked up beside the model), and letter-case mismatches. Symbolic links are resolved before the
 /// containment check, so a link cannot lead outside the folder either.
-struct ModelFolder: Sendable {
+public struct ModelFolder: Sendable {
     /// The resolved folder, without a trailing slash.
-    let root: String
+    public let root: String
 
-    init(modelURL: URL) {
+    public init(modelURL: URL) {
         root = modelURL.deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
     }
 
-    enum Resolution: Equatable {
+    public enum Resolution: Equatable, Sendable {
         case found(String)
         case missing
         case outside
@@ -21,7 +21,7 @@ struct ModelFolder: Sendable {
 
     /// Resolves `reference` (relative to the folder, or absolute) to an existing file inside the folder.
     /// An absolute path outside the folder falls back to its file name beside the model, else is `.outside`.
-    func resolve(_ reference: String) -> Resolution {
+    public func resolve(_ reference: String) -> Resolution {
         var text = reference.replacingOccurrences(of: "\\", with: "/")
         if text.hasPrefix("file://") { text = String(text.dropFirst(7)) }
         text = text.removingPercentEncoding ?? text
