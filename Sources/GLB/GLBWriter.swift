@@ -433,7 +433,7 @@ struct SceneEncoder {
                 guard skin.inverseBindMatrices.count == skin.joints.count else {
                     throw ProcessingError(.internal, "skin \(s): \(skin.inverseBindMatrices.count) inverse bind matrices for \(skin.joints.count) joints")
                 }
-                let floats = skin.inverseBindMatrices.flatMap { $0.m.map(finite) }
+                let floats = skin.inverseBindMatrices.flatMap { $0.columnMajor.map(finite) }
                 let view = addView(length: floats.count * 4, category: .skin, codec: .attributes(stride: 64, filter: .none),
                                    fill: rawCopy(floats))
                 json.set("inverseBindMatrices", .int(addAccessor(view: view, componentType: GL.float, count: skin.joints.count, type: "MAT4")))
@@ -524,7 +524,7 @@ struct SceneEncoder {
             json.set("children", nonEmpty(node.children.map { .int($0) }))
             switch node.transform {
             case .matrix(let m):
-                json.set("matrix", m == .identity ? nil : .floats(m.m.map(finite)))
+                json.set("matrix", m == .identity ? nil : .floats(m.columnMajor.map(finite)))
             case let .trs(t, r, s):
                 json.set("rotation", r == SIMD4(0, 0, 0, 1) ? nil : .floats([r.x, r.y, r.z, r.w].map(finite)))
                 json.set("scale", s == .one ? nil : .floats([s.x, s.y, s.z].map(finite)))

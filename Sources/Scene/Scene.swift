@@ -78,47 +78,70 @@ public enum Transform: Sendable, Equatable {
     }
 }
 
-/// A column-major 4×4 matrix (`m[column * 4 + row]`), as glTF stores it.
-public struct Matrix4: Sendable, Equatable {
-    public var m: [Float]
+/// A 4×4 matrix stored as four inline columns (no heap storage), as glTF lays it out column-major.
+public struct Matrix4: Sendable, Equatable, Hashable {
+    public var c0, c1, c2, c3: SIMD4<Float>
 
-    public init(_ m: [Float]) {
-        precondition(m.count == 16, "Matrix4 needs 16 values")
-        self.m = m
+    public init(columns c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>) {
+        (self.c0, self.c1, self.c2, self.c3) = (c0, c1, c2, c3)
     }
 
-    public static let identity = Matrix4([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])
+    /// From 16 values in column-major order (`values[column * 4 + row]`), as glTF and most file formats store them.
+    public init(_ values: [Float]) {
+        precondition(values.count == 16, "Matrix4 needs 16 values")
+        self.init(columns: SIMD4(values[0..<4]), SIMD4(values[4..<8]), SIMD4(values[8..<12]), SIMD4(values[12..<16]))
+    }
+
+    public static let identity = Matrix4(columns: SIMD4(1, 0, 0, 0), SIMD4(0, 1, 0, 0), SIMD4(0, 0, 1, 0), SIMD4(0, 0, 0, 1))
 
     public init(translation t: SIMD3<Float>, rotation q: SIMD4<Float>, scale s: SIMD3<Float>) {
         let (x, y, z, w) = (q.x, q.y, q.z, q.w)
         let c0 = SIMD3<Float>(1 - 2 * (y * y + z * z), 2 * (x * y + z * w), 2 * (x * z - y * w)) * s.x
         let c1 = SIMD3<Float>(2 * (x * y - z * w), 1 - 2 * (x * x + z * z), 2 * (y * z + x * w)) * s.y
         let c2 = SIMD3<Float>(2 * (x * z + y * w), 2 * (y * z - x * w), 1 - 2 * (x * x + y * y)) * s.z
-        m = [c0.x, c0.y, c0.z, 0, c1.x, c1.y, c1.z, 0, c2.x, c2.y, c2.z, 0, t.x, t.y, t.z, 1]
+        self.init(columns: SIMD4(c0, 0), SIMD4(c1, 0), SIMD4(c2, 0), SIMD4(t, 1))
+    }
+
+    /// The 16 values in column-major order, as glTF writes them.
+    public var columnMajor: [Float] { [c0, c1, c2, c3].flatMap { [$0.x, $0.y, $0.z, $0.w] } }
+
+    public subscript(column: Int) -> SIMD4<Float> {
+        get {
+            switch column {
+            case 0: return c0
+            case 1: return c1
+            case 2: return c2
+            default: return c3
+            }
+        }
+        set {
+            switch column {
+            case 0: c0 = newValue
+            case 1: c1 = newValue
+            case 2: c2 = newValue
+            default: c3 = newValue
+            }
+        }
     }
 
     public subscript(row: Int, column: Int) -> Float {
-        get { m[column * 4 + row] }
-        set { m[column * 4 + row] = newValue }
+        get { self[column][row] }
+        set { self[column][row] = newValue }
+    }
+
+    /// Transforms a column vector: `a * v`.
+    public static func * (a: Matrix4, v: SIMD4<Float>) -> SIMD4<Float> {
+        a.c0 * v.x + a.c1 * v.y + a.c2 * v.z + a.c3 * v.w
     }
 
     public static func * (a: Matrix4, b: Matrix4) -> Matrix4 {
-        var r = [Float](repeating: 0, count: 16)
-        for c in 0..<4 {
-            for row in 0..<4 {
-                var sum: Float = 0
-                for k in 0..<4 { sum += a.m[k * 4 + row] * b.m[c * 4 + k] }
-                r[c * 4 + row] = sum
-            }
-        }
-        return Matrix4(r)
+        Matrix4(columns: a * b.c0, a * b.c1, a * b.c2, a * b.c3)
     }
 
     /// Transforms a point (w = 1).
     public func transformPoint(_ p: SIMD3<Float>) -> SIMD3<Float> {
-        SIMD3(m[0] * p.x + m[4] * p.y + m[8] * p.z + m[12],
-              m[1] * p.x + m[5] * p.y + m[9] * p.z + m[13],
-              m[2] * p.x + m[6] * p.y + m[10] * p.z + m[14])
+        let r = c0 * p.x + c1 * p.y + c2 * p.z + c3
+        return SIMD3(r.x, r.y, r.z)
     }
 }
 

@@ -108,9 +108,9 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
     var options = AlembicOptions()
     #expect(try importAlembic(from: url, options: options).nodes[0].transform.isIdentity)
     options.sampleIndex = 1
-    #expect(try importAlembic(from: url, options: options).nodes[0].transform.matrix.m[12] == 5)
+    #expect(try importAlembic(from: url, options: options).nodes[0].transform.matrix[0, 3] == 5)
     options.sampleIndex = 99
-    #expect(try importAlembic(from: url, options: options).nodes[0].transform.matrix.m[12] == 7)
+    #expect(try importAlembic(from: url, options: options).nodes[0].transform.matrix[0, 3] == 7)
 }
 
 @Test func nonInheritingXformIsMadeRelativeToItsParent() throws {

@@ -144,7 +144,7 @@ struct CompressionTests {
         let grid = PositionGrid(bounds: SIMD3(-1, 0, 0), SIMD3(1, 2, 0), bits: 14)
         let ibm = readAccessor(rigJSON, rigBin, rigJSON.array("skins")[0]["inverseBindMatrices"] as! Int)
         for (j, matrix) in rig.skins[0].inverseBindMatrices.enumerated() {
-            let expected = (matrix * grid.transform.matrix).m.map(Double.init)
+            let expected = (matrix * grid.transform.matrix).columnMajor.map(Double.init)
             #expect(zip(ibm[j], expected).allSatisfy { abs($0 - $1) < 1e-6 })
         }
     }

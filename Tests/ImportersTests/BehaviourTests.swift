@@ -237,10 +237,10 @@ private let cubeOBJ = """
         #expect(huesitos.roots.count == 1)
         let root = huesitos.nodes[huesitos.roots[0]]
         #expect(root.name == "FBX axis and unit conversion")
-        #expect(root.transform.matrix.m[0] == 0.01)  // centimeters → meters
+        #expect(root.transform.matrix[0, 0] == 0.01)  // centimeters → meters
         // global_settings.fbx declares UnitScaleFactor 500 (5 m per unit).
         let global = try importScene(from: Paths.fixture("fbx/global_settings.fbx"))
-        #expect(abs(global.nodes[global.roots[0]].transform.matrix.m[5] - 5) < 1e-5)
+        #expect(abs(global.nodes[global.roots[0]].transform.matrix[1, 1] - 5) < 1e-5)
     }
 
     @Test func embeddedFBXTexturesKeepTheirBytes() throws {

@@ -100,7 +100,7 @@ struct USDImporterTests {
         #expect(scene.instancedTriangleCount == 10)
         #expect(scene.meshes.count <= 2)  // shared geometry is written once per prototype
         let placed = zip(scene.nodes, scene.worldTransforms()).filter { $0.0.mesh != nil }
-            .map { [$0.1.m[12], $0.1.m[13]] }
+            .map { [$0.1[0, 3], $0.1[1, 3]] }
         #expect(placed.sorted { ($0[0], $0[1]) < ($1[0], $1[1]) } == [[0, 0], [0, 5], [0, 10], [10, 0], [20, 0]])
     }
 

@@ -33,7 +33,7 @@ private func drawn(_ scene: Scene) -> [String] {
     for (n, node) in scene.nodes.enumerated() {
         guard let m = node.mesh else { continue }
         let placements = node.instances.isEmpty ? [world[n]] : node.instances.map { world[n] * $0.matrix }
-        result += placements.map { p in "\(m): " + p.m.map { String(format: "%.4f", $0) }.joined(separator: " ") }
+        result += placements.map { p in "\(m): " + p.columnMajor.map { String(format: "%.4f", $0) }.joined(separator: " ") }
     }
     return result.sorted()
 }

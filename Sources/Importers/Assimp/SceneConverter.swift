@@ -105,9 +105,9 @@ struct SceneConverter {
         let original = m.matrix4
         if original == .identity { return (.identity, trs) }
         let recomposed = Matrix4(translation: trs.0, rotation: trs.1, scale: trs.2)
-        let magnitude = original.m.reduce(Float(1)) { max($0, abs($1)) }
-        let matches = zip(original.m, recomposed.m).allSatisfy { abs($0 - $1) <= 1e-4 * magnitude }
-        let finite = original.m.allSatisfy(\.isFinite)
+        let magnitude = original.columnMajor.reduce(Float(1)) { max($0, abs($1)) }
+        let matches = zip(original.columnMajor, recomposed.columnMajor).allSatisfy { abs($0 - $1) <= 1e-4 * magnitude }
+        let finite = original.columnMajor.allSatisfy(\.isFinite)
         return (matches && finite ? .trs(translation: trs.0, rotation: trs.1, scale: trs.2) : .matrix(original), trs)
     }
 
