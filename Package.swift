@@ -28,30 +28,32 @@ let package = Package(
                        providers: [.apt(["libwebp-dev"])]),
 
         // Data flow: import → scene → stages → GLB; Pipeline composes them; the CLI and job sit on top.
-        .target(name: "Scene", path: "Sources/Scene"),
+        // The documented exit codes, defined once for the CLI and the job.
+        .target(name: "ExitStatus", path: "Sources/ExitStatus"),
+        .target(name: "Scene", dependencies: ["ExitStatus"], path: "Sources/Scene"),
         // Starting child processes (plugins, the job's conversion child): posix_spawn in one place.
         .target(name: "Spawn", path: "Sources/Spawn"),
         // Reading helpers every native importer shares: memory-mapped files, bounds-checked binary reading, the
         // model-folder path guard.
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
-        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter"],
+        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter", "Textures"],
                 path: "Sources/Importers", exclude: ["Support"]),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
-        .target(name: "Textures", dependencies: ["Scene", "CPNG", "CTurboJPEG", "CWebP"], path: "Sources/Textures"),
+        .target(name: "Textures", dependencies: ["Scene", "Stages", "CPNG", "CTurboJPEG", "CWebP"], path: "Sources/Textures"),
         .target(name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures"], path: "Sources/Pipeline"),
         .target(name: "AlembicImporter", dependencies: ["Scene"], path: "Sources/Plugins/Alembic"),
         .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
-        .target(name: "Job", dependencies: ["Spawn", "S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
+        .target(name: "Job", dependencies: ["ExitStatus", "Spawn", "S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
         .executableTarget(
             name: "optimize",
-            dependencies: ["Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ExitStatus", "Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),
-        .testTarget(name: "ImportersTests", dependencies: ["Importers", "ImportSupport"], path: "Tests/ImportersTests"),
+        .testTarget(name: "ImportersTests", dependencies: ["Importers", "ImportSupport", "Textures"], path: "Tests/ImportersTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Importers"], path: "Tests/StagesTests"),
         .testTarget(name: "GLBTests", dependencies: ["GLB"], path: "Tests/GLBTests"),
         .testTarget(name: "DracoTests", dependencies: ["Draco", "GLB", "Importers"], path: "Tests/DracoTests",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExitStatus
 import Foundation
 import GLB
 import Importers
@@ -10,7 +11,7 @@ struct Optimize: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "optimize",
         abstract: "Turn 3D files (FBX, OBJ, STL, PLY, DAE, glTF/GLB) into small, valid, web-ready GLB.",
-        discussion: Exit.table,
+        discussion: ExitStatus.convertTable,
         version: Pipeline.version,
         subcommands: [Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self],
         defaultSubcommand: Convert.self)
@@ -19,7 +20,7 @@ struct Optimize: ParsableCommand {
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert and optimize IN into OUT.glb (the default command).",
-        discussion: Exit.table)
+        discussion: ExitStatus.convertTable)
 
     @Argument(help: "The input model; its format is detected from its content.")
     var input: String
@@ -42,7 +43,7 @@ struct Convert: ParsableCommand {
     @Option(help: "Simplify: triangle budget for the whole scene as drawn, split across meshes by surface area.")
     var triangles: Int?
 
-    @Option(help: "Simplify: largest deviation allowed, relative to each mesh's extent (default 0.01 when simplifying; like gltfpack -se).")
+    @Option(help: "Simplify: largest deviation allowed, relative to each mesh's extent (default \(SimplifyOptions().targetError) when simplifying; like gltfpack -se).")
     var error: Float?
 
     @Flag(help: "Simplify: keep vertices on open borders in place.")
@@ -88,8 +89,10 @@ struct Convert: ParsableCommand {
         if let compression = compressionArguments.compression { settings.compression = compression }
         try quantizationArguments.apply(to: &settings)
         if ratio != nil || triangles != nil || error != nil {
-            settings.simplify = SimplifyOptions(ratio: ratio, triangleBudget: triangles, targetError: error ?? 0.01,
-                                                lockBorders: lockBorders, aggressive: aggressive)
+            var simplify = SimplifyOptions(ratio: ratio, triangleBudget: triangles, lockBorders: lockBorders,
+                                           aggressive: aggressive)
+            if let error { simplify.targetError = error }
+            settings.simplify = simplify
         }
         let progress = ProgressPrinter()
         let result = try Pipeline.convert(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output),
@@ -122,7 +125,7 @@ struct Validate: ParsableCommand {
             return
         }
         for issue in issues { printError("\(file): \(issue)") }
-        throw ExitCode(Exit.badInput)
+        throw ExitCode(ExitStatus.badInput.rawValue)
     }
 }
 

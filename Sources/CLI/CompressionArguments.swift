@@ -10,22 +10,22 @@ struct CompressionArguments: ParsableArguments {
     @Option(help: "Geometry compression: none; meshopt (EXT_meshopt_compression of vertex, index, skin and animation data, like gltfpack -c/-cc; see --meshopt-fallback); or draco (KHR_draco_mesh_compression, required: readers need a Draco decoder). Default: the preset's, else none.")
     var compress: Method?
 
-    @Option(help: "Draco: position quantization bits, 1-30 (default 14).")
+    @Option(help: "Draco: position quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().positionBits)).")
     var dracoPositionBits: Int?
 
-    @Option(help: "Draco: normal quantization bits, 1-30 (default 10).")
+    @Option(help: "Draco: normal quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().normalBits)).")
     var dracoNormalBits: Int?
 
-    @Option(help: "Draco: texture coordinate quantization bits, 1-30 (default 12).")
+    @Option(help: "Draco: texture coordinate quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().texcoordBits)).")
     var dracoTexcoordBits: Int?
 
-    @Option(help: "Draco: vertex color quantization bits, 1-30 (default 8).")
+    @Option(help: "Draco: vertex color quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().colorBits)).")
     var dracoColorBits: Int?
 
-    @Option(help: "Draco: quantization bits of other float attributes (tangents, skin weights), 1-30 (default 12).")
+    @Option(help: "Draco: quantization bits of other float attributes (tangents, skin weights), \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().genericBits)).")
     var dracoGenericBits: Int?
 
-    @Option(help: "Draco: compression level, 0 (fastest) to 10 (smallest) (default 7).")
+    @Option(help: "Draco: compression level, \(DracoSettings.levelRange.lowerBound) (fastest) to \(DracoSettings.levelRange.upperBound) (smallest) (default \(DracoSettings().compressionLevel)).")
     var dracoLevel: Int?
 
     private var dracoOptions: [(String, Int?, ClosedRange<Int>)] {

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Dispatch
+import ExitStatus
 import Foundation
 import Job
 import Pipeline
 
 /// `optimize job`: the Kubernetes Job worker (S3 in, S3 out, with Step Functions / webhook reporting).
-struct JobCommand: ParsableCommand {
+struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
         abstract: "Run one conversion job: fetch the input (S3 or local), convert it in a child process, upload the GLB.",
@@ -18,7 +19,7 @@ struct JobCommand: ParsableCommand {
             Webhook events are signed with OPTIMIZE_WEBHOOK_SECRET (X-Optimize-Signature: sha256=HMAC). Logs are JSON \
             lines on stderr; a one-line JSON summary goes to the termination log.
 
-            \(JobExit.table)
+            \(ExitStatus.jobTable)
             """)
 
     @Option(help: "The input: s3://bucket/key or a local path.")
@@ -74,7 +75,7 @@ struct JobCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "Options for `optimize convert`, after --.")
     var convertOptions: [String] = []
 
-    func run() throws {
+    func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var flags = JobSpecSource()
         (flags.input, flags.output, flags.preset) = (input, output, preset)
@@ -116,20 +117,8 @@ struct JobCommand: ParsableCommand {
             source.resume()
             sources.append(source)
         }
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            box.result = await runner.run()
-            done.signal()
-        }
-        done.wait()
+        let code = await runner.run().exitCode
         sources.forEach { $0.cancel() }
-        let code = box.result?.exitCode ?? 70
         if code != 0 { throw ExitCode(code) }
     }
-}
-
-/// Hands the job's result from its task to the waiting main thread (written once, read after the semaphore).
-private final class ResultBox: @unchecked Sendable {
-    var result: JobResult?
 }

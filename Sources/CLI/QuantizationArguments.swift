@@ -12,16 +12,16 @@ struct QuantizationArguments: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Store vertex data as integers (KHR_mesh_quantization, like gltfpack's default; --no-quantize is like gltfpack -noq). Default: the preset's, else off; a --*-bits option turns it on.")
     var quantize: Bool?
 
-    @Option(help: "Quantize: position bits, 1-16 (default 14; like gltfpack -vp).")
+    @Option(help: "Quantize: position bits, \(Quantization.bitRange.lowerBound)-\(Quantization.bitRange.upperBound) (default \(Quantization().positionBits); like gltfpack -vp).")
     var positionBits: Int?
 
-    @Option(help: "Quantize: texture coordinate bits, 1-16 (default 12; like gltfpack -vt).")
+    @Option(help: "Quantize: texture coordinate bits, \(Quantization.bitRange.lowerBound)-\(Quantization.bitRange.upperBound) (default \(Quantization().texcoordBits); like gltfpack -vt).")
     var texcoordBits: Int?
 
-    @Option(help: "Quantize: normal and tangent bits, 4-16 (default 8; like gltfpack -vn).")
+    @Option(help: "Quantize: normal and tangent bits, \(Quantization.normalBitRange.lowerBound)-\(Quantization.normalBitRange.upperBound) (default \(Quantization().normalBits); like gltfpack -vn).")
     var normalBits: Int?
 
-    @Option(help: "Quantize: vertex color bits, 1-16 (default 8; like gltfpack -vc).")
+    @Option(help: "Quantize: vertex color bits, \(Quantization.bitRange.lowerBound)-\(Quantization.bitRange.upperBound) (default \(Quantization().colorBits); like gltfpack -vc).")
     var colorBits: Int?
 
     @Flag(help: "With meshopt compression, also keep uncompressed data so readers without EXT_meshopt_compression work (larger; like gltfpack -cf).")

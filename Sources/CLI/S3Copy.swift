@@ -13,7 +13,7 @@ struct S3Command: ParsableCommand {
 }
 
 /// `optimize s3 cp SRC DST`: one file, either direction, with `aws s3 cp` naming rules.
-struct S3Copy: ParsableCommand {
+struct S3Copy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cp",
         abstract: "Copy one file: s3://BUCKET/KEY to a local path, or a local file to s3://BUCKET/KEY.",
@@ -31,7 +31,7 @@ struct S3Copy: ParsableCommand {
     @Argument(help: "A local path or directory, or s3://BUCKET/KEY (or a prefix ending in /).")
     var destination: String
 
-    func run() throws {
+    func run() async throws {
         let transfer = try S3Transfer.plan(source: source, destination: destination)
         let client: S3Client
         do {
@@ -39,7 +39,7 @@ struct S3Copy: ParsableCommand {
         } catch let error as S3Error {
             throw ProcessingError(.io, "S3 configuration: \(error)")
         }
-        let line = try runBlocking { try await transfer.run(with: client) }
+        let line = try await transfer.run(with: client)
         printError(line)
     }
 }
@@ -115,21 +115,4 @@ enum S3Transfer: Equatable {
             throw ProcessingError(error.kind == .tooLarge ? .resourceLimit : .io, "\(error)")
         }
     }
-}
-
-/// Runs async work from a synchronous command and waits for it (the CLI's entry point is synchronous).
-func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-/// Carries a result from the task to the waiting thread; the semaphore orders the write before the read.
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }

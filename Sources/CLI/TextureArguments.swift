@@ -21,11 +21,11 @@ struct TextureArguments: ParsableArguments {
     @Flag(help: "Shrink texture sides to powers of two.")
     var texturePot = false
 
-    @Option(help: "JPEG quality, 1-100.")
-    var jpegQuality = 85
+    @Option(help: "JPEG quality, \(TextureOptions.jpegQualityRange.lowerBound)-\(TextureOptions.jpegQualityRange.upperBound).")
+    var jpegQuality = TextureOptions().jpegQuality
 
-    @Option(help: "WebP quality, 0-100.")
-    var webpQuality = 85
+    @Option(help: "WebP quality, \(TextureOptions.webpQualityRange.lowerBound)-\(TextureOptions.webpQualityRange.upperBound).")
+    var webpQuality = TextureOptions().webpQuality
 
     @Flag(help: "With --texture-format webp, also keep a PNG/JPEG image for viewers without EXT_texture_webp.")
     var webpFallback = false
@@ -38,8 +38,9 @@ struct TextureArguments: ParsableArguments {
                               ("--texture-max-normal", textureMaxNormal), ("--texture-max-data", textureMaxData)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
-        if !(1...100).contains(jpegQuality) { throw ValidationError("--jpeg-quality must be in 1...100") }
-        if !(0...100).contains(webpQuality) { throw ValidationError("--webp-quality must be in 0...100") }
+        let (jpeg, webp) = (TextureOptions.jpegQualityRange, TextureOptions.webpQualityRange)
+        if !jpeg.contains(jpegQuality) { throw ValidationError("--jpeg-quality must be in \(jpeg.lowerBound)...\(jpeg.upperBound)") }
+        if !webp.contains(webpQuality) { throw ValidationError("--webp-quality must be in \(webp.lowerBound)...\(webp.upperBound)") }
         if maxImagePixels < 1 { throw ValidationError("--max-image-pixels must be at least 1") }
         if webpFallback && textureFormat != .webp { throw ValidationError("--webp-fallback needs --texture-format webp") }
     }

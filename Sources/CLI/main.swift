@@ -1,24 +1,29 @@
 import ArgumentParser
 import Foundation
+import ExitStatus
 import Scene
 
 // Runs the command and maps every failure to one line on stderr and a documented exit code.
 do {
     var command = try Optimize.parseAsRoot()
-    try command.run()
-    exit(Exit.ok)
+    if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+    } else {
+        try command.run()
+    }
+    exit(ExitStatus.success.rawValue)
 } catch let error as ProcessingError {
     printError("optimize: \(error)")
-    exit(Exit.code(for: error))
+    exit(error.kind.exitStatus.rawValue)
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
     let code = Optimize.exitCode(for: error)
     if code == .success {
         print(Optimize.fullMessage(for: error))
-        exit(Exit.ok)
+        exit(ExitStatus.success.rawValue)
     }
     printError(Optimize.fullMessage(for: error))
     printError("usage: optimize IN -o OUT.glb [options]   (see optimize --help)")
-    exit(Exit.usage)
+    exit(ExitStatus.usage.rawValue)
 }

@@ -36,8 +36,12 @@ public struct ImportOptions: Sendable {
 /// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead; formats neither reads (USD, USDZ) go
 /// to the external converter plugin declared for them (`PluginRegistry`).
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
+    try importScene(from: url, format: try detectFormat(of: url), options: options)
+}
+
+/// Imports `url` as `format` (what `detectFormat` said of it, for callers that already asked).
+public func importScene(from url: URL, format: InputFormat, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
-    let format = try detectFormat(of: url)
     if options.importer == .native, let scene = try importNative(url, format: format) {
         return scene
     }

@@ -1,3 +1,4 @@
+import ExitStatus
 import Crypto
 import Foundation
 import S3
@@ -258,12 +259,15 @@ public final class JobRunner: @unchecked Sendable {
     static func failure(for outcome: ChildOutcome, reason: String?, input: String) -> JobFailure? {
         let detail = reason.map { ": \($0)" } ?? ""
         switch outcome {
-        case .exited(0): return nil
-        case .exited(2): return JobFailure(.usage, "the conversion options were rejected\(detail)")
-        case .exited(3): return JobFailure(.badInput, reason ?? "\(input): unsupported, corrupt or invalid input")
-        case .exited(4): return JobFailure(.io, reason ?? "the conversion could not read or write a local file")
-        case .exited(5): return JobFailure(.resourceLimit, reason ?? "the conversion exceeded a resource limit")
-        case .exited(let code): return JobFailure(.internal, "the conversion failed with exit code \(code)\(detail)")
+        case .exited(let code):
+            switch ExitStatus(rawValue: code) {
+            case .success: return nil
+            case .usage: return JobFailure(.usage, "the conversion options were rejected\(detail)")
+            case .badInput: return JobFailure(.badInput, reason ?? "\(input): unsupported, corrupt or invalid input")
+            case .io: return JobFailure(.io, reason ?? "the conversion could not read or write a local file")
+            case .resourceLimit: return JobFailure(.resourceLimit, reason ?? "the conversion exceeded a resource limit")
+            default: return JobFailure(.internal, "the conversion failed with exit code \(code)\(detail)")
+            }
         case .signaled(SIGKILL):
             return JobFailure(.resourceLimit, "the conversion was killed by SIGKILL (out of memory?)")
         case .signaled(let signal):
@@ -305,22 +309,16 @@ public final class JobRunner: @unchecked Sendable {
     /// Key figures from the child's `--report` JSON.
     private func readReport(_ path: String) throws -> [String: any Sendable] {
         guard let data = FileManager.default.contents(atPath: path),
-              let report = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+              let report = try? JSONDecoder().decode(ConversionReport.self, from: data) else {
             throw JobFailure(.internal, "the conversion succeeded but wrote no readable report")
         }
-        let before = report["before"] as? [String: Any] ?? [:]
-        let after = report["after"] as? [String: Any] ?? [:]
-        func int(_ value: Any?) -> Int { (value as? NSNumber)?.intValue ?? 0 }
-        var summary: [String: any Sendable] = [
-            "format": report["format"] as? String ?? "unknown",
-            "inputBytes": int(report["inputBytes"]), "outputBytes": int(report["outputBytes"]),
-            "trianglesBefore": int(before["triangles"]), "trianglesAfter": int(after["triangles"]),
-            "verticesBefore": int(before["vertices"]), "verticesAfter": int(after["vertices"]),
-            "meshes": int(after["meshes"]), "materials": int(after["materials"]), "textures": int(after["textures"]),
-            "animations": int(after["animations"]), "warnings": (report["warnings"] as? [Any])?.count ?? 0,
+        return [
+            "format": report.format, "inputBytes": report.inputBytes, "outputBytes": report.outputBytes,
+            "trianglesBefore": report.before.triangles, "trianglesAfter": report.after.triangles,
+            "verticesBefore": report.before.vertices, "verticesAfter": report.after.vertices,
+            "meshes": report.after.meshes, "materials": report.after.materials, "textures": report.after.textures,
+            "animations": report.after.animations, "warnings": report.warnings.count, "peakRSSBytes": report.peakRSSBytes,
         ]
-        summary["peakRSSBytes"] = int(report["peakRSSBytes"])
-        return summary
     }
 
     private func placeLocally(_ source: String, at destination: String) throws {
@@ -516,4 +514,25 @@ func sha256OfFile(_ path: String) throws -> String? {
 /// `2`, `0.5`: seconds without a trailing `.0`.
 func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+}
+
+/// The part of the conversion's `--report` JSON (Pipeline's `Report`) the job reads: only counts and sizes, so the
+/// job stays independent of the scene model.
+struct ConversionReport: Decodable {
+    struct Counts: Decodable {
+        var triangles: Int
+        var vertices: Int
+        var meshes: Int
+        var materials: Int
+        var textures: Int
+        var animations: Int
+    }
+
+    var format: String
+    var inputBytes: Int
+    var outputBytes: Int
+    var before: Counts
+    var after: Counts
+    var warnings: [String]
+    var peakRSSBytes: Int
 }

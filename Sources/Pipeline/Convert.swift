@@ -30,7 +30,7 @@ public func convert(input: URL, output: URL, settings: Settings,
     let format = try detectFormat(of: input)
     var importOptions = ImportOptions()
     importOptions.importer = settings.importer
-    var scene = try timed("import") { try importScene(from: input, options: importOptions) }
+    var scene = try timed("import") { try importScene(from: input, format: format, options: importOptions) }
     let before = scene.statistics
 
     var simplification: [MeshSimplification]?
@@ -49,8 +49,12 @@ public func convert(input: URL, output: URL, settings: Settings,
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
     if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
-    let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
-    scene.warnings += textureReport.warnings.map { "textures: \($0)" }
+    var textureImages: [ImageReport] = []
+    stage { scene in
+        let report = processTextures(&scene, options: settings.textures, threads: threads)
+        textureImages = report.images
+        return report.stage
+    }
 
     let options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
                              compression: settings.compression)
@@ -66,7 +70,7 @@ public func convert(input: URL, output: URL, settings: Settings,
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
-        stages: timings, notes: notes, simplification: simplification, textures: textureReport.images,
+        stages: timings, notes: notes, simplification: simplification, textures: textureImages,
         peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
 }
 
@@ -84,7 +88,7 @@ public func inspect(input: URL, importer: ImporterChoice = .native) throws -> In
     let format = try detectFormat(of: input)
     var options = ImportOptions()
     options.importer = importer
-    let scene = try importScene(from: input, options: options)
+    let scene = try importScene(from: input, format: format, options: options)
     let bounds = scene.worldBounds()
     return Inspection(format: format.rawValue, statistics: scene.statistics,
                       boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },

@@ -1,3 +1,5 @@
+import ExitStatus
+
 /// Why a conversion failed, in the categories the exit codes distinguish.
 ///
 /// Every stage throws this; the CLI maps `kind` to an exit code and prints `description` as one line.
@@ -29,5 +31,17 @@ public struct ProcessingError: Error, Sendable, Equatable, CustomStringConvertib
         let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
         guard let file else { return oneLine }
         return "\(file): \(oneLine)"
+    }
+}
+
+extension ProcessingError.Kind {
+    /// The exit code a failure of this kind ends the process with.
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .badInput: .badInput
+        case .io: .io
+        case .resourceLimit: .resourceLimit
+        case .internal: .internal
+        }
     }
 }

@@ -12,7 +12,7 @@ public struct OrderOptions: Sendable, Equatable {
 /// Reorders triangles for the vertex cache and then for overdraw, and vertices (all streams and morph targets)
 /// for fetch locality, one primitive per work item. Points and lines only get the vertex-fetch order.
 public func optimizeOrder(_ scene: inout Scene, options: OrderOptions = OrderOptions(),
-                          threads: Int = defaultThreadCount()) throws -> StageReport {
+                          threads: Int) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("optimizeOrder", &scene) { scene in
         _ = transformPrimitives(&scene, threads: threads) { optimizeOrder($0, options: options) }

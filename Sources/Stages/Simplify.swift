@@ -53,7 +53,7 @@ private func meets(_ achieved: Int, _ requested: Int) -> Bool { Double(achieved)
 /// meshoptimizer welds vertices by position internally, so UV and normal seams stay closed. Output indices refer
 /// to the original vertices (unused ones are then dropped): skinned and morphed meshes stay valid.
 public func simplify(_ scene: inout Scene, options: SimplifyOptions,
-                     threads: Int = defaultThreadCount()) throws -> StageReport {
+                     threads: Int) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("simplify", &scene) { scene in
         var targets = simplifyTargets(scene, options: options)

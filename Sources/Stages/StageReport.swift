@@ -24,7 +24,7 @@ public struct StageReport: Sendable, Equatable, Codable {
 }
 
 /// Runs `body` on `scene` and reports its wall time and the scene's statistics before and after.
-func runStage(_ name: String, _ scene: inout Scene,
+public func runStage(_ name: String, _ scene: inout Scene,
               _ body: (inout Scene) throws -> (simplify: [MeshSimplification]?, notes: [String])) rethrows -> StageReport {
     let before = scene.statistics
     let clock = ContinuousClock()

@@ -85,11 +85,3 @@ extension Primitive {
         return selectingVertices(sources, newIndices: indices.map { newIndex[Int($0)] })
     }
 }
-
-/// The cross product of two vectors.
-func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
-    SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
-}
-
-/// The length of a vector.
-func length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }

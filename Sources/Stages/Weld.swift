@@ -14,7 +14,7 @@ public struct WeldOptions: Sendable, Equatable {
 /// Merges vertices that are bitwise identical in every stream of every primitive, drops unused vertices and
 /// degenerate triangles (and lines), one primitive per work item.
 public func weld(_ scene: inout Scene, options: WeldOptions = WeldOptions(),
-                 threads: Int = defaultThreadCount()) throws -> StageReport {
+                 threads: Int) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("weld", &scene) { scene in
         let unwelded = transformPrimitives(&scene, threads: threads) { weld($0, options: options) }

@@ -149,6 +149,11 @@ struct Channels {
     var alpha: Bool
 }
 
+/// Encodes as a compressed 8-bit PNG, dropping color or alpha channels the pixels do not use (lossless).
+public func encodePNG(_ bitmap: Bitmap) throws -> [UInt8] {
+    try encodePNG(bitmap, Channels(gray: bitmap.isGrayscale, alpha: bitmap.usesAlpha))
+}
+
 /// Encodes as PNG (8-bit gray, gray+alpha, RGB or RGBA as `channels` says).
 func encodePNG(_ bitmap: Bitmap, _ channels: Channels) throws -> [UInt8] {
     let components = (channels.gray ? 1 : 3) + (channels.alpha ? 1 : 0)

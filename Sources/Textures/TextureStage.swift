@@ -1,5 +1,6 @@
 import Dispatch
 import Scene
+import Stages
 
 /// What the texture stage does with each image.
 public struct TextureOptions: Sendable, Equatable {
@@ -18,8 +19,12 @@ public struct TextureOptions: Sendable, Equatable {
     public var maxSizeByClass: [TextureClass: Int] = [:]
     /// Shrink each side to a power of two (never enlarging).
     public var powerOfTwo = false
+    /// JPEG quality, in `jpegQualityRange`.
     public var jpegQuality = 85
+    /// WebP quality, in `webpQualityRange`.
     public var webpQuality = 85
+    public static let jpegQualityRange = 1...100
+    public static let webpQualityRange = 0...100
     /// With WebP, also keep a PNG/JPEG `source` for viewers without `EXT_texture_webp`.
     public var webpFallback = false
     /// Images whose header declares more pixels are not decoded: warning, and their textures are dropped.
@@ -57,13 +62,32 @@ public struct ImageReport: Sendable, Codable, Equatable {
 /// through `EXT_texture_webp`, WebP); imported WebP images are written with `EXT_texture_webp`.
 /// An image that cannot be decoded, or declares more than `maxImagePixels`, is dropped with a warning: the
 /// materials using it keep their factors. Output bytes do not depend on `threads`.
-public func processTextures(_ scene: inout Scene, options: TextureOptions, threads: Int) -> (images: [ImageReport], warnings: [String]) {
+/// Problems (an image that cannot be decoded, a folded texture) are appended to `scene.warnings`.
+public func processTextures(_ scene: inout Scene, options: TextureOptions, threads: Int) -> TextureStageReport {
+    var images: [ImageReport] = []
+    let stage = runStage("textures", &scene) { scene in
+        let (reports, warnings) = processImages(&scene, options: options, threads: threads)
+        images = reports
+        scene.warnings += warnings.map { "textures: \($0)" }
+        return (nil, [])
+    }
+    return TextureStageReport(stage: stage, images: images)
+}
+
+/// What `processTextures` did: its stage timing and statistics, and one report per source image.
+public struct TextureStageReport: Sendable {
+    public var stage: StageReport
+    public var images: [ImageReport]
+}
+
+private func processImages(_ scene: inout Scene, options: TextureOptions, threads: Int)
+    -> (images: [ImageReport], warnings: [String]) {
     let uses = imageUses(scene)
     let jobs = scene.images.indices.filter { uses[$0] != nil }
     var results = [ImageResult?](repeating: nil, count: scene.images.count)
     let images = scene.images
     for batch in batches(jobs, images: images, options: options, threads: threads) {
-        let done = concurrentMap(batch.count, threads: threads) { k in
+        let done = parallelMap(batch.count, threads: threads) { k in
             processImage(images[batch[k]], use: uses[batch[k]]!, options: options)
         }
         for (k, index) in batch.enumerated() { results[index] = done[k] }
@@ -270,23 +294,6 @@ func batches(_ jobs: [Int], images: [Image], options: TextureOptions, threads: I
     }
     if !current.isEmpty { result.append(current) }
     return result
-}
-
-/// `body` for every index on at most `threads` workers; results in index order whatever the thread count.
-private func concurrentMap<T>(_ count: Int, threads: Int, _ body: (Int) -> T) -> [T] {
-    let workers = max(1, min(threads, count))
-    if workers == 1 { return (0..<count).map(body) }
-    let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-    slots.initialize(repeating: nil)
-    defer { slots.deinitialize().deallocate() }
-    withoutActuallyEscaping(body) { body in
-        nonisolated(unsafe) let shared = slots
-        nonisolated(unsafe) let work = body
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: count, by: workers) { shared[index] = work(index) }
-        }
-    }
-    return slots.map { $0! }
 }
 
 // MARK: - Deduplication and scene rebuild

@@ -34,3 +34,13 @@ private func storedZip(name: String, data: [UInt8]) -> [UInt8] {
         + le32(UInt32(local.count)) + le16(0)
     return local + central + end
 }
+
+/// The zip (and PNG) CRC-32 of `bytes`.
+private func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+        c ^= UInt32(byte)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    return c ^ 0xFFFF_FFFF
+}

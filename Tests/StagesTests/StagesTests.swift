@@ -86,7 +86,7 @@ import Testing
         #expect(abs(targets[0] / (3 * targets[1]) - 100.0 / 3.0) / (100.0 / 3.0) < 0.01)
         #expect(abs(targets[0] + 3 * targets[1] - Double(budget)) <= 3)
 
-        let report = try simplify(&scene, options: options)
+        let report = try simplify(&scene, options: options, threads: 2)
         #expect(abs(Double(scene.instancedTriangleCount) / Double(budget) - 1) <= 0.02)
         let results = try #require(report.simplify)
         #expect(results.count == 2)
@@ -111,7 +111,7 @@ import Testing
         let sphere = Geometry.uvSphere(rings: 32, segments: 64)
         #expect(Check.openEdges([sphere]) == 0)
         var scene = Geometry.scene([Geometry.mesh("sphere", [sphere])])
-        _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.25, targetError: Self.looseError))
+        _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.25, targetError: Self.looseError), threads: 2)
         let out = scene.meshes[0].primitives[0]
         #expect(out.triangleCount < sphere.triangleCount / 3)
         #expect(Check.isValid(out))
@@ -146,7 +146,7 @@ import Testing
         bottom.material = 1
         var scene = Geometry.scene([Geometry.mesh("two materials", [top, bottom])])
         scene.materials = [Material(name: "a"), Material(name: "b")]
-        _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.25, targetError: Self.looseError))
+        _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.25, targetError: Self.looseError), threads: 2)
         let out = scene.meshes[0].primitives
         #expect(out.count == 2)
         #expect(out.map(\.material) == [0, 1])
@@ -165,8 +165,8 @@ import Testing
         target.positions = p.vertices.positions.map { SIMD3(0, -$0.y * 0.5, 0) }
         p.targets = [target]
         var scene = Geometry.scene([Geometry.mesh("skinned", [p])])
-        _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.3, targetError: Self.looseError))
-        _ = try optimizeOrder(&scene)
+        _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.3, targetError: Self.looseError), threads: 2)
+        _ = try optimizeOrder(&scene, threads: 2)
         let out = scene.meshes[0].primitives[0]
         #expect(out.triangleCount < p.triangleCount / 2)
         #expect(Check.isValid(out))
@@ -178,7 +178,7 @@ import Testing
 
     @Test func errorLimitIsReportedAsTheReason() throws {
         var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 32, segments: 64)])])
-        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.01, targetError: 0.001))
+        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.01, targetError: 0.001), threads: 2)
         let result = try #require(report.simplify?.first)
         #expect(result.achievedTriangles > (result.requestedTriangles ?? 0) * 2)
         #expect(result.error <= 0.001)
@@ -199,10 +199,10 @@ import Testing
         var scene = Geometry.scene([Geometry.mesh("grid", [grid])])
         var locked = scene
         let lockedReport = try simplify(&locked, options: SimplifyOptions(ratio: 0.02, targetError: Self.looseError,
-                                                                          lockBorders: true))
+                                                                          lockBorders: true), threads: 2)
         #expect(lockedReport.simplify?.first?.reason == "border locked")
         let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.02, targetError: Self.looseError,
-                                                                   lockBorders: true, aggressive: true))
+                                                                   lockBorders: true, aggressive: true), threads: 2)
         let result = try #require(report.simplify?.first)
         #expect(result.method == "sloppy")
         #expect(result.achievedTriangles < lockedReport.simplify!.first!.achievedTriangles)
@@ -211,7 +211,7 @@ import Testing
 
     @Test func errorOnlyModeHasNoTargetAndNoReason() throws {
         var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 64, segments: 128)])])
-        let report = try simplify(&scene, options: SimplifyOptions(targetError: 0.01))
+        let report = try simplify(&scene, options: SimplifyOptions(targetError: 0.01), threads: 2)
         let result = try #require(report.simplify?.first)
         #expect(result.requestedTriangles == nil)
         #expect(result.reason == nil)
@@ -224,7 +224,7 @@ import Testing
         lines.vertices.positions = (0..<10).map { SIMD3(Float($0), 0, 0) }
         lines.indices = (0..<9).flatMap { [UInt32($0), UInt32($0 + 1)] }
         var scene = Geometry.scene([Geometry.mesh("lines", [lines])])
-        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.1))
+        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.1), threads: 2)
         #expect(scene.meshes[0].primitives[0] == lines)
         #expect(report.simplify == [])
     }
@@ -339,22 +339,10 @@ import Testing
         #expect(parallelMap(100, threads: 7) { $0 * $0 } == (0..<100).map { $0 * $0 })
     }
 
-    @Test func cgroupLimitsParse() {
-        #expect(cgroupV2CPULimit("max 100000\n") == nil)
-        #expect(cgroupV2CPULimit("200000 100000\n") == 2)
-        #expect(cgroupV2CPULimit("150000 100000") == 2)
-        #expect(cgroupV2CPULimit("50000 100000") == 1)
-        #expect(cgroupV2CPULimit("garbage") == nil)
-        #expect(cgroupV1CPULimit(quota: "-1\n", period: "100000\n") == nil)
-        #expect(cgroupV1CPULimit(quota: "400000\n", period: "100000\n") == 4)
-        #expect(defaultThreadCount() >= 1)
-        #expect(defaultThreadCount() <= ProcessInfo.processInfo.activeProcessorCount)
-    }
-
     @Test func badIndicesAreRejected() {
         var p = Geometry.cube(normals: false)
         p.indices[5] = 99
         var scene = Geometry.scene([Geometry.mesh("broken", [p])])
-        #expect(throws: ProcessingError.self) { try weld(&scene) }
+        #expect(throws: ProcessingError.self) { try weld(&scene, threads: 2) }
     }
 }

@@ -2,6 +2,7 @@ import CAssimp
 import Foundation
 import ImportSupport
 import Scene
+import Textures
 
 /// Converts Assimp materials to glTF PBR metallic-roughness and loads the images they use.
 ///
@@ -243,7 +244,10 @@ struct MaterialConverter {
             rgba[i * 4 + 3] = texel.a
         }
         let pngName = name.isEmpty ? name : (name as NSString).deletingPathExtension + ".png"
-        return .success((pngName, encodePNG(width: width, height: height, rgba: rgba)))
+        guard width > 0, height > 0, let png = try? encodePNG(Bitmap(width: width, height: height, pixels: rgba)) else {
+            return .failure(LoadFailure(reason: "embedded texture cannot be encoded as PNG"))
+        }
+        return .success((pngName, png))
     }
 
     // MARK: Material properties

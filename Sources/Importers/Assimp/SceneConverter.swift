@@ -224,7 +224,7 @@ struct SceneConverter {
             let n = streams.normals
             streams.tangents = (0..<count).map { i in
                 let t = unitOrUp(tangents[i].simd)
-                let handedness: Float = dotProduct(crossProduct(n[i], t), bitangents[i].simd) < 0 ? -1 : 1
+                let handedness: Float = dot(cross(n[i], t), bitangents[i].simd) < 0 ? -1 : 1
                 return SIMD4(t, handedness)
             }
         }
@@ -426,7 +426,7 @@ struct SceneConverter {
                                          up: SIMD3<Float>) -> Int {
         let rotation = orientation(forward: forward, up: up)
         let identity = SIMD4<Float>(0, 0, 0, 1)
-        let needsChild = position != .zero || abs(dotProduct(rotation, identity)) < 0.99999
+        let needsChild = position != .zero || abs(dot(rotation, identity)) < 0.99999
         let occupied = suffix == "camera" ? scene.nodes[node].camera != nil : scene.nodes[node].light != nil
         guard needsChild || occupied else { return node }
         var child = Node(name: scene.nodes[node].name + "." + suffix)
@@ -460,7 +460,7 @@ struct SceneConverter {
                     var q = SIMD4<Float>(key.mValue.x, key.mValue.y, key.mValue.z, key.mValue.w)
                     let length = (q * q).sum().squareRoot()
                     q = length > 0 && length.isFinite ? q / length : SIMD4(0, 0, 0, 1)
-                    if dotProduct(q, previous) < 0 { q = -q }  // keep neighbouring keys on the same hemisphere
+                    if dot(q, previous) < 0 { q = -q }  // keep neighbouring keys on the same hemisphere
                     previous = q
                     return (key.mTime, [q.x, q.y, q.z, q.w])
                 }
@@ -550,7 +550,7 @@ struct SceneConverter {
         let right = axis("CoordAxis", "CoordAxisSign", default: 0)
         let up = axis("UpAxis", "UpAxisSign", default: 1)
         let front = axis("FrontAxis", "FrontAxisSign", default: 2)
-        let distinct = dotProduct(right, up) == 0 && dotProduct(up, front) == 0 && dotProduct(right, front) == 0
+        let distinct = dot(right, up) == 0 && dot(up, front) == 0 && dot(right, front) == 0
         var unit = Float(meta["UnitScaleFactor"] ?? 1) / 100
         if !(unit.isFinite && unit > 0) { unit = 0.01 }
         let (r, u, f) = distinct ? (right, up, front) : (SIMD3<Float>(1, 0, 0), SIMD3<Float>(0, 1, 0), SIMD3<Float>(0, 0, 1))
@@ -560,7 +560,7 @@ struct SceneConverter {
         for row in 0..<3 { for column in 0..<3 { m[row, column] = rows[row][column] } }
         guard m != .identity else { return }
         var root = Node(name: "FBX axis and unit conversion")
-        let determinant = dotProduct(r, crossProduct(u, f))
+        let determinant = dot(r, cross(u, f))
         if determinant > 0, let q = Self.quaternion(columns: (SIMD3(r.x, u.x, f.x), SIMD3(r.y, u.y, f.y), SIMD3(r.z, u.z, f.z))) {
             root.transform = .trs(translation: .zero, rotation: q, scale: SIMD3(repeating: unit))
         } else {
@@ -585,13 +585,13 @@ struct SceneConverter {
     /// The rotation taking -Z to `forward` and +Y towards `up` (identity when degenerate).
     private func orientation(forward: SIMD3<Float>, up: SIMD3<Float>) -> SIMD4<Float> {
         let identity = SIMD4<Float>(0, 0, 0, 1)
-        let f = norm(forward), u = norm(up)
+        let f = length(forward), u = length(up)
         guard f > 0, f.isFinite, u.isFinite else { return identity }
         let z = -forward / f
         var upVector = u > 0 ? up / u : SIMD3<Float>(0, 1, 0)
-        if abs(dotProduct(upVector, z)) > 0.9999 { upVector = abs(z.y) < 0.9 ? SIMD3(0, 1, 0) : SIMD3(1, 0, 0) }
-        let x = normalized(crossProduct(upVector, z))
-        let y = crossProduct(z, x)
+        if abs(dot(upVector, z)) > 0.9999 { upVector = abs(z.y) < 0.9 ? SIMD3(0, 1, 0) : SIMD3(1, 0, 0) }
+        let x = normalize(cross(upVector, z))
+        let y = cross(z, x)
         return Self.quaternion(columns: (x, y, z)) ?? identity
     }
 
@@ -615,7 +615,7 @@ struct SceneConverter {
             let s = (1 + m22 - m00 - m11).squareRoot() * 2
             q = SIMD4((m02 + m20) / s, (m12 + m21) / s, s / 4, (m10 - m01) / s)
         }
-        let length = norm(q)
+        let length = length(q)
         guard length > 0, length.isFinite else { return nil }
         q /= length
         return q.w < 0 ? -q : q
@@ -623,18 +623,10 @@ struct SceneConverter {
 }
 
 private func unitOrUp(_ v: SIMD3<Float>) -> SIMD3<Float> {
-    let length = norm(v)
+    let length = length(v)
     return length > 0 && length.isFinite ? v / length : SIMD3(0, 0, 1)
 }
 
 private func finiteOrZero(_ v: SIMD3<Float>) -> SIMD3<Float> {
     v.x.isFinite && v.y.isFinite && v.z.isFinite ? v : .zero
-}
-
-// Small vector helpers.
-func dotProduct<V: SIMD>(_ a: V, _ b: V) -> V.Scalar where V.Scalar: FloatingPoint { (a * b).sum() }
-func norm<V: SIMD>(_ v: V) -> V.Scalar where V.Scalar: FloatingPoint { dotProduct(v, v).squareRoot() }
-func normalized(_ v: SIMD3<Float>) -> SIMD3<Float> { v / norm(v) }
-func crossProduct(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
-    SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
 }
