@@ -61,8 +61,10 @@ let package = Package(
         .testTarget(name: "TexturesTests", dependencies: ["Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
-        .testTarget(name: "JobTests", dependencies: ["Job"], path: "Tests/JobTests", exclude: ["Support"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),
+        // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "JobTests", dependencies: ["Job", "TestSupport"], path: "Tests/JobTests", exclude: ["Support"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "optimize"], path: "Tests/PipelineTests"),
     ]
 )

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import S3
 import Testing
 
 /// Issue 8's acceptance at the level of `optimize job`: the real binary as a child process against moto on 127.0.0.1
 /// (auth on), directly or through the fault-injecting proxy of Tests/S3Tests/Support/s3_test_helper.py.
-@Suite(.serialized, .enabled(if: JobTools.motoInstalled, ".venv/bin/moto_server missing"))
+@Suite(.serialized, .enabled(if: TestPaths.motoInstalled, ".venv/bin/moto_server missing"))
 struct JobAcceptanceTests {
     static let fiveMiB = String(S3Configuration.minimumPartSize)
 
@@ -47,7 +48,7 @@ struct JobAcceptanceTests {
     /// The proxy refuses part 2 on every attempt: the job fails with a permission error, aborts the upload, and
     /// neither an object nor an open multipart upload is left (as boto3 lists them).
     @Test func refusedPartLeavesNoObjectAndNoOpenUpload() async throws {
-        let proxy = try Helper(JobTools.s3Helper, ["proxy", String(try Servers.s3.get().port),
+        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port),
                                                    #"[{"method": "PUT", "contains": "partNumber=2", "action": "deny", "times": 1000}]"#])
         var env = try Servers.environment()
         env["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:\(proxy.port)"
@@ -64,7 +65,7 @@ struct JobAcceptanceTests {
     /// SIGTERM while the parts are in flight (the proxy holds them 10 s): the job stops at once, aborts the upload,
     /// and reports "interrupted".
     @Test func sigtermDuringMultipartUploadLeavesNothing() async throws {
-        let proxy = try Helper(JobTools.s3Helper, ["proxy", String(try Servers.s3.get().port),
+        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port),
                                                    #"[{"method": "PUT", "contains": "partNumber=", "action": "delay", "seconds": 10, "times": 1000}]"#])
         var env = try Servers.environment()
         env["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:\(proxy.port)"
@@ -101,7 +102,7 @@ struct JobAcceptanceTests {
              {"method": "PUT", "contains": "/job-out/faults/", "action": "slowdown", "times": 2},
              {"method": "PUT", "contains": "/job-out/faults/", "action": "reset", "times": 1}]
             """
-        let proxy = try Helper(JobTools.s3Helper, ["proxy", String(try Servers.s3.get().port), rules])
+        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port), rules])
         var env = try Servers.environment()
         env.removeValue(forKey: "AWS_ENDPOINT_URL_S3")
         env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(proxy.port)"
@@ -154,7 +155,7 @@ struct JobAcceptanceTests {
         let input = S3Location(bucket: "job-in", key: "irsa/huesitos.fbx")
         try await Servers.client().upload(file: JobTools.fixture, to: input)
         let admin = try Servers.credentials()
-        let sts = try Helper(JobTools.s3Helper, ["proxy", String(try Servers.s3.get().port), "[]"],
+        let sts = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port), "[]"],
                              environment: ["ADMIN_ACCESS_KEY": admin.accessKeyID, "ADMIN_SECRET_KEY": admin.secretAccessKey])
         let token = "projected-token-\(UUID().uuidString)"
         let tokenFile = try JobTools.temporaryDirectory() + "/token"
@@ -177,7 +178,7 @@ struct JobAcceptanceTests {
         let admin = try Servers.credentials()
         let authorization = "pod-token-\(UUID().uuidString)"
         let answer = #"{"AccessKeyId": "\#(admin.accessKeyID)", "SecretAccessKey": "\#(admin.secretAccessKey)", "Expiration": "2099-01-01T00:00:00Z"}"#
-        let endpoint = try Helper(JobTools.s3Helper, ["creds", authorization, answer])
+        let endpoint = try HelperProcess(TestPaths.s3Helper, ["creds", authorization, answer])
         var env = try credentialFreeEnvironment()
         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(endpoint.port)/v1/credentials"
         env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = authorization
@@ -209,7 +210,7 @@ struct JobAcceptanceTests {
 }
 
 /// The faults a proxy applied so far (`"ACTION METHOD"`, and `"web-identity TOKEN"` for STS).
-func proxyLog(_ proxy: Helper) throws -> [String] {
+func proxyLog(_ proxy: HelperProcess) throws -> [String] {
     let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(proxy.port)/__faults")!)
     return try JSONSerialization.jsonObject(with: data) as? [String] ?? []
 }
@@ -218,7 +219,7 @@ extension Servers {
     /// Keys and unfinished multipart uploads in `bucket`, as boto3 (an independent client) lists them.
     static func list(_ bucket: String) throws -> (keys: [String], uploads: [String]) {
         let credentials = try credentials()
-        let object = try Helper.call(JobTools.s3Helper, ["list", String(try s3.get().port), credentials.accessKeyID,
+        let object = try HelperProcess.call(TestPaths.s3Helper, ["list", String(try s3.get().port), credentials.accessKeyID,
                                                          credentials.secretAccessKey, bucket])
         return (object["keys"] as? [String] ?? [], object["uploads"] as? [String] ?? [])
     }

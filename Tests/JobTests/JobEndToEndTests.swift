@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
+import TestSupport
 import S3
 import Testing
 
 let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
 
 @Test func motoIsInstalledWhenRequired() {
-    #expect(!requireTools || JobTools.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing")
+    #expect(!requireTools || TestPaths.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing")
 }
 
 /// Local input and output: no S3 needed.
@@ -49,13 +50,13 @@ let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TO
 }
 
 /// Against moto on 127.0.0.1 (S3 with signature checks on; Step Functions executing state machines).
-@Suite(.serialized, .enabled(if: JobTools.motoInstalled, ".venv/bin/moto_server missing"))
+@Suite(.serialized, .enabled(if: TestPaths.motoInstalled, ".venv/bin/moto_server missing"))
 struct S3JobTests {
     @Test func roundTripThroughS3WithAwkwardKeysAndIdempotentRerun() async throws {
         let client = try Servers.client()
         let input = S3Location(bucket: "job-in", key: "assets/ünï model+v=1 (2).fbx")
         try await client.upload(file: JobTools.fixture, to: input)
-        let webhook = try Helper(JobTools.jobHelper, ["webhook"])
+        let webhook = try HelperProcess(JobTools.jobHelper, ["webhook"])
         let secret = "whsec-\(UUID().uuidString)"
         var env = try Servers.environment()
         env["OPTIMIZE_WEBHOOK_SECRET"] = secret
@@ -163,12 +164,12 @@ struct S3JobTests {
         let client = try Servers.client()
         let input = S3Location(bucket: "job-in", key: "sfn/huesitos.fbx")
         try await client.upload(file: JobTools.fixture, to: input)
-        let started = try Helper.call(JobTools.jobHelper, ["sfn-start", String(sfnPort), "30"])
+        let started = try HelperProcess.call(JobTools.jobHelper, ["sfn-start", String(sfnPort), "30"])
         var env = try Servers.environment(sfn: true)
         env["externalSfnTaskToken"] = try #require(started["token"] as? String)
         let run = try runJob(["--input", input.description, "--output", "s3://job-out/sfn/"], environment: env)
         #expect(run.exitCode == 0, "\(run.stderr)")
-        let execution = try Helper.call(JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
+        let execution = try HelperProcess.call(JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
         #expect(execution["status"] as? String == "SUCCEEDED", "\(execution)")
         let output = try #require((execution["output"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
         #expect(output["output"] as? String == "s3://job-out/sfn/huesitos-glb.glb")
@@ -184,14 +185,14 @@ struct S3JobTests {
         let client = try Servers.client()
         let input = S3Location(bucket: "job-in", key: "sfn/hang.ply")
         try await client.upload(file: path, to: input)
-        let started = try Helper.call(JobTools.jobHelper, ["sfn-start", String(sfnPort), "2"])
+        let started = try HelperProcess.call(JobTools.jobHelper, ["sfn-start", String(sfnPort), "2"])
         var env = try Servers.environment(sfn: true)
         env["externalSfnTaskToken"] = try #require(started["token"] as? String)
         let run = try runJob(["--input", input.description, "--output", "s3://job-out/sfn/", "--timeout", "5",
                               "--heartbeat", "0.5"], environment: env)
         #expect(run.exitCode == 3, "\(run.stderr)")
         #expect(run.events.filter { $0["event"] as? String == "heartbeat" && $0["level"] as? String == "info" }.count >= 3)
-        let execution = try Helper.call(JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
+        let execution = try HelperProcess.call(JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
         #expect(execution["status"] as? String == "FAILED", "\(execution)")
         #expect(execution["error"] as? String == "Optimize.BadInput", "\(execution)")
         // moto drops the cause; the job's own log shows Step Functions accepted it.
@@ -225,7 +226,7 @@ func expectNoSecrets(_ run: JobRun, env: [String: String], extra: [String]) {
 
 /// Step Functions calls against the auth-on moto server, which checks SigV4 signatures (service "states"):
 /// accepted with the right secret, refused with a wrong one.
-@Suite(.enabled(if: JobTools.motoInstalled, ".venv/bin/moto_server missing"))
+@Suite(.enabled(if: TestPaths.motoInstalled, ".venv/bin/moto_server missing"))
 struct StepFunctionsSigningTests {
     @Test func callbacksAreSignedForStates() throws {
         let directory = try JobTools.temporaryDirectory()
@@ -250,7 +251,7 @@ struct StepFunctionsSigningTests {
     @Test func taskTimedOutStopsHeartbeatsAndCallbacks() throws {
         guard let path = JobTools.corpusFile("fuzz__assimp_hang.ply") else { return }
         let answer = #"{"__type":"com.amazonaws.swf.service.model.v20120126#TaskTimedOut","message":"Task Timed Out"}"#
-        let states = try Helper(JobTools.jobHelper, ["webhook", "400", answer])
+        let states = try HelperProcess(JobTools.jobHelper, ["webhook", "400", answer])
         let directory = try JobTools.temporaryDirectory()
         var env = try Servers.environment()
         env["AWS_ENDPOINT_URL_SFN"] = "http://127.0.0.1:\(states.port)"

@@ -1,14 +1,11 @@
 import Foundation
 import S3
+import TestSupport
 
 /// Paths, helper servers and a runner for `optimize job` child processes.
 enum JobTools {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let python = repo.appendingPathComponent(".venv/bin/python").path
-    static let s3Helper = repo.appendingPathComponent("Tests/S3Tests/Support/s3_test_helper.py").path
+    static let repo = TestPaths.repo
     static let jobHelper = repo.appendingPathComponent("Tests/JobTests/Support/job_test_helper.py").path
-    static var motoInstalled: Bool { FileManager.default.isExecutableFile(atPath: repo.appendingPathComponent(".venv/bin/moto_server").path) }
     static let fixture = repo.appendingPathComponent("fixtures/models/fbx/huesitos.fbx").path
     static let corpus = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus/files/ply").path
 
@@ -35,59 +32,11 @@ enum JobTools {
     }
 }
 
-/// A Python helper that prints one JSON line and serves until its stdin closes.
-final class Helper: @unchecked Sendable {
-    let process = Process()
-    let stdin = Pipe()
-    let info: [String: Any]
-
-    /// `environment` is added to the test process's own.
-    init(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        let stdout = Pipe()
-        process.executableURL = URL(fileURLWithPath: JobTools.python)
-        process.arguments = [script] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let info = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
-            throw S3Error(.permanent, "test helper \(arguments.first ?? script) did not start")
-        }
-        self.info = info
-    }
-
-    var port: Int { info["port"] as! Int }
-
-    deinit { try? stdin.fileHandleForWriting.close() }
-
-    /// Runs a one-shot helper command and parses the JSON it prints.
-    static func call(_ script: String, _ arguments: [String]) throws -> [String: Any] {
-        let process = Process()
-        let out = Pipe()
-        process.executableURL = URL(fileURLWithPath: JobTools.python)
-        process.arguments = [script] + arguments
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw S3Error(.permanent, "helper \(arguments.first ?? "") printed no JSON object")
-        }
-        return object
-    }
-}
-
 /// One moto S3 server (auth on) and one moto Step Functions server for the whole run.
 enum Servers {
     static let buckets = ["job-in", "job-out"]
-    static let s3: Result<Helper, Error> = Result { try Helper(JobTools.s3Helper, ["moto"] + buckets) }
-    static let sfn: Result<Helper, Error> = Result { try Helper(JobTools.jobHelper, ["sfn-server"]) }
+    static let s3: Result<HelperProcess, Error> = Result { try HelperProcess.moto(buckets: buckets) }
+    static let sfn: Result<HelperProcess, Error> = Result { try HelperProcess(JobTools.jobHelper, ["sfn-server"]) }
 
     static func credentials() throws -> AWSCredentials {
         let info = try s3.get().info

@@ -1,15 +1,16 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import S3
 
 let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
 
 @Test func motoIsInstalledWhenRequired() {
-    #expect(!requireTools || HelperProcess.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing (run Tests/Scripts/setup.sh)")
+    #expect(!requireTools || TestPaths.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing (run Tests/Scripts/setup.sh)")
 }
 
 /// Against a real moto server on 127.0.0.1 with signature checks on.
-@Suite(.enabled(if: HelperProcess.motoInstalled, ".venv/bin/moto_server missing"))
+@Suite(.enabled(if: TestPaths.motoInstalled, ".venv/bin/moto_server missing"))
 struct S3ServerTests {
     @Test func roundTripOfAwkwardKeys() async throws {
         let client = try Moto.client()
@@ -103,7 +104,7 @@ struct S3ServerTests {
         let rule = action == "deny"
             ? #"[{"method": "PUT", "contains": "partNumber=2", "action": "deny", "times": 1}]"#
             : #"[{"method": "POST", "contains": "uploadId=", "action": "error200", "times": 1}]"#
-        let proxy = try HelperProcess(["proxy", String(moto.port), rule])
+        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(moto.port), rule])
         defer { proxy.stop() }
         let client = try Moto.client(port: proxy.port, threshold: 5 << 20, partSize: 5 << 20)
         let source = try temporaryFile("in.bin", bytes: 11 << 20)
@@ -124,7 +125,7 @@ struct S3ServerTests {
     @Test func webIdentityCredentials() async throws {
         let moto = try Moto.server()
         let admin = try Moto.credentials()
-        let sts = try HelperProcess(["proxy", String(moto.port), "[]"],
+        let sts = try HelperProcess(TestPaths.s3Helper, ["proxy", String(moto.port), "[]"],
                                     environment: ["ADMIN_ACCESS_KEY": admin.accessKeyID, "ADMIN_SECRET_KEY": admin.secretAccessKey])
         defer { sts.stop() }
         let tokenFile = try temporaryFile("token")
@@ -147,7 +148,7 @@ struct S3ServerTests {
         let moto = try Moto.server()
         let admin = try Moto.credentials()
         let answer = #"{"AccessKeyId": "\#(admin.accessKeyID)", "SecretAccessKey": "\#(admin.secretAccessKey)", "Expiration": "2099-01-01T00:00:00Z"}"#
-        let server = try HelperProcess(["creds", "pod-identity-token", answer])
+        let server = try HelperProcess(TestPaths.s3Helper, ["creds", "pod-identity-token", answer])
         defer { server.stop() }
         let tokenFile = try temporaryFile("token")
         try "pod-identity-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
@@ -179,7 +180,7 @@ struct S3ServerTests {
          {"method": "GET", "contains": "/faults/", "action": "truncate", "times": 2},
          {"method": "GET", "contains": "/faults/", "action": "expired", "times": 1}]
         """
-        let proxy = try HelperProcess(["proxy", String(moto.port), rules])
+        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(moto.port), rules])
         defer { proxy.stop() }
         let counting = CountingCredentials(try Moto.credentials())
         let client = try Moto.client(port: proxy.port, credentials: counting)

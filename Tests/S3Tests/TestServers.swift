@@ -1,54 +1,11 @@
 import Foundation
 @testable import S3
-
-/// Test servers run by Tests/S3Tests/Support/s3_test_helper.py under <repo>/.venv; each stops when its stdin closes
-/// (at the latest when the test process exits).
-final class HelperProcess: @unchecked Sendable {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let python = repo.appendingPathComponent(".venv/bin/python").path
-    static let script = repo.appendingPathComponent("Tests/S3Tests/Support/s3_test_helper.py").path
-    static var motoInstalled: Bool { FileManager.default.isExecutableFile(atPath: repo.appendingPathComponent(".venv/bin/moto_server").path) }
-
-    let process = Process()
-    let stdin = Pipe()
-    /// The JSON object the helper printed on its first line.
-    let info: [String: Any]
-
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        let stdout = Pipe()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Self.script] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let info = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
-            throw S3Error(.permanent, "test helper \(arguments.first ?? "") did not start")
-        }
-        self.info = info
-    }
-
-    var port: Int { info["port"] as! Int }
-
-    func stop() {
-        try? stdin.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-
-    deinit { try? stdin.fileHandleForWriting.close() }
-}
+import TestSupport
 
 /// One moto server for the whole run, with auth on and the test buckets created.
 enum Moto {
     static let buckets = ["round-trip", "errors", "multipart", "web-identity", "container", "faults"]
-    static let shared: Result<HelperProcess, Error> = Result { try HelperProcess(["moto"] + buckets) }
+    static let shared: Result<HelperProcess, Error> = Result { try HelperProcess.moto(buckets: buckets) }
 
     static func server() throws -> HelperProcess { try shared.get() }
 
@@ -69,17 +26,12 @@ enum Moto {
     /// Keys and unfinished multipart uploads in `bucket`, as boto3 (an independent client) sees them.
     static func list(_ bucket: String) throws -> (keys: [String], uploads: [String]) {
         let credentials = try credentials()
-        let process = Process()
-        let out = Pipe()
-        process.executableURL = URL(fileURLWithPath: HelperProcess.python)
-        process.arguments = [HelperProcess.script, "list", String(try server().port), credentials.accessKeyID,
-                             credentials.secretAccessKey, bucket]
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let object = try JSONSerialization.jsonObject(with: data) as! [String: [String]]
-        return (object["keys"]!, object["uploads"]!)
+        let object = try HelperProcess.call(TestPaths.s3Helper, ["list", String(try server().port), credentials.accessKeyID,
+                                                                  credentials.secretAccessKey, bucket])
+        guard let keys = object["keys"] as? [String], let uploads = object["uploads"] as? [String] else {
+            throw HelperError(description: "list printed no keys/uploads")
+        }
+        return (keys, uploads)
     }
 }
 

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Where the repository and its test tools are.
+public enum TestPaths {
+    public static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    /// The venv `Tests/Scripts/setup.sh` prepares.
+    public static let python = repo.appendingPathComponent(".venv/bin/python").path
+    /// Local S3 (moto), fault-injecting proxy, credential endpoints, listing with boto3.
+    public static let s3Helper = repo.appendingPathComponent("Tests/S3Tests/Support/s3_test_helper.py").path
+    public static var motoInstalled: Bool {
+        FileManager.default.isExecutableFile(atPath: repo.appendingPathComponent(".venv/bin/moto_server").path)
+    }
+}
+
+/// A helper that did not start or answer.
+public struct HelperError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) { self.description = description }
+}
+
+/// A Python test helper (a server on 127.0.0.1) that prints one JSON line and serves until its stdin closes, at the
+/// latest when the test process exits.
+public final class HelperProcess: @unchecked Sendable {
+    public let process = Process()
+    private let stdin = Pipe()
+    /// The JSON object the helper printed on its first line.
+    public let info: [String: Any]
+
+    /// Starts `script` with the venv's Python; `environment` is added to the test process's own.
+    public init(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let stdout = Pipe()
+        process.executableURL = URL(fileURLWithPath: TestPaths.python)
+        process.arguments = [script] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        guard let info = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+            throw HelperError(description: "test helper \(arguments.first ?? script) did not start")
+        }
+        self.info = info
+    }
+
+    public var port: Int { info["port"] as! Int }
+
+    /// Closes the helper's stdin and waits for it to end.
+    public func stop() {
+        try? stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    deinit { try? stdin.fileHandleForWriting.close() }
+
+    /// Runs a one-shot helper command and parses the JSON object it prints.
+    public static func call(_ script: String, _ arguments: [String]) throws -> [String: Any] {
+        let process = Process()
+        let out = Pipe()
+        process.executableURL = URL(fileURLWithPath: TestPaths.python)
+        process.arguments = [script] + arguments
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw HelperError(description: "helper \(arguments.first ?? script) printed no JSON object")
+        }
+        return object
+    }
+
+    /// A moto S3 server with auth on and `buckets` created.
+    public static func moto(buckets: [String]) throws -> HelperProcess {
+        try HelperProcess(TestPaths.s3Helper, ["moto"] + buckets)
+    }
+}
