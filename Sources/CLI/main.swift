@@ -6,8 +6,8 @@ import Scene
 // Runs the command and maps every failure to one line on stderr and a documented exit code.
 do {
     var command = try Optimize.parseAsRoot()
-    if var asyncCommand = command as? AsyncParsableCommand {
-        try await asyncCommand.run()
+    if let asyncCommand = command as? any AsyncParsableCommand {
+        try await runAsync(asyncCommand)
     } else {
         try command.run()
     }
@@ -26,4 +26,10 @@ do {
     printError(Optimize.fullMessage(for: error))
     printError("usage: optimize IN -o OUT.glb [options]   (see optimize --help)")
     exit(ExitStatus.usage.rawValue)
+}
+
+/// Runs an async command (`job`, `s3 cp`) through its async `run()`.
+func runAsync<Command: AsyncParsableCommand>(_ command: Command) async throws {
+    var command = command
+    try await command.run()
 }

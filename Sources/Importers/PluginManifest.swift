@@ -5,8 +5,8 @@ import Scene
 ///
 /// ```json
 /// { "name": "USD", "version": "1.0.0", "formats": ["usd", "usdz"],
-///   "command": ["{env:OPTIMIZE_USD_PYTHON=python3}", "{plugin}/usd_to_glb.py", "{input}", "{output}"],
-///   "check": ["{env:OPTIMIZE_USD_PYTHON=python3}", "{plugin}/usd_to_glb.py", "--check"],
+///   "command": ["{plugin}/run.sh", "{input}", "{output}"],
+///   "check": ["{plugin}/run.sh", "--check"],
 ///   "output": "glb", "timeoutSeconds": 900 }
 /// ```
 ///

@@ -113,6 +113,31 @@ struct USDImporterTests {
         #expect(abs(bounds.max.x - 0.03) < 1e-6)  // the unauthored metersPerUnit is 0.01; the hole (x 5…6) is gone
     }
 
+    @Test func floatMetersPerUnitIsRead() throws {
+        let folder = try USDTools.makeFixtures()
+        defer { folder.cleanup() }
+        let bounds = try #require(try USDTools.importUSD(folder.url.appendingPathComponent("float_units.usdc")).worldBounds())
+        #expect(abs(bounds.max.x - 1) < 1e-5 && abs(bounds.max.y - 1) < 1e-5)
+    }
+
+    /// After the README's setup (usd-core in <repo>/.venv), USD works with no environment variable: the plugin's
+    /// launcher finds the venv itself (the system python3 here has no pxr).
+    @Test func pluginFindsTheSetupVenvWithoutEnvironment() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPTIMIZE_USD_PYTHON"] = nil
+        environment["OPTIMIZE_PLUGIN_PATH"] = nil
+        let registry = PluginRegistry.discover(environment: environment)
+        let rows = supportedFormats(registry: registry, environment: environment).filter { $0.format.hasPrefix("USD") }
+        #expect(rows.count == 2 && rows.allSatisfy(\.available))
+        let folder = try USDTools.makeFixtures()
+        defer { folder.cleanup() }
+        var options = ImportOptions()
+        options.plugins = registry
+        options.environment = environment
+        let scene = try importScene(from: folder.url.appendingPathComponent("cube.usda"), options: options)
+        #expect(scene.instancedTriangleCount == 12)
+    }
+
     @Test func brokenLayerFailsCleanly() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

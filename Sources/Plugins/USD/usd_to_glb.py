@@ -15,6 +15,7 @@ Skinned meshes are written at their authored (rest) points; skeletons and animat
 Warnings go to stderr as "warning: ..." lines.
 """
 import json
+import math
 import struct
 import sys
 
@@ -505,7 +506,7 @@ class Converter:
         correction = Gf.Matrix4d(1.0)
         if UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.z:
             correction = Gf.Matrix4d(1, 0, 0, 0, 0, 0, -1, 0, 0, 1, 0, 0, 0, 0, 0, 1)
-        scale = UsdGeom.GetStageMetersPerUnit(stage)
+        scale = stage_meters_per_unit(stage)
         self.root = correction * Gf.Matrix4d().SetScale(Gf.Vec3d(scale, scale, scale))
 
     def run(self):
@@ -577,6 +578,20 @@ class Converter:
         if values != [1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0]:
             node["matrix"] = values  # Gf row-vector rows = glTF column-major columns
         self.glb.doc["scenes"][0]["nodes"].append(self.glb.add("nodes", node))
+
+
+def stage_meters_per_unit(stage):
+    """The root layer's metersPerUnit of any numeric type (some writers store a float where USD expects a double),
+    else the schema's fallback."""
+    root = stage.GetRootLayer().pseudoRoot
+    if root.HasInfo("metersPerUnit"):
+        try:
+            value = float(root.GetInfo("metersPerUnit"))
+        except (TypeError, ValueError):
+            value = 0.0
+        if math.isfinite(value) and value > 0:
+            return value
+    return UsdGeom.GetFallbackMetersPerUnit() if hasattr(UsdGeom, "GetFallbackMetersPerUnit") else 0.01
 
 
 def main(argv):
