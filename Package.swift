@@ -53,18 +53,18 @@ let package = Package(
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),
-        .testTarget(name: "ImportersTests", dependencies: ["Importers", "ImportSupport", "Textures"], path: "Tests/ImportersTests"),
+        .testTarget(name: "ImportersTests", dependencies: ["TestSupport", "Importers", "ImportSupport", "Textures"], path: "Tests/ImportersTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Importers"], path: "Tests/StagesTests"),
         .testTarget(name: "GLBTests", dependencies: ["GLB"], path: "Tests/GLBTests"),
-        .testTarget(name: "DracoTests", dependencies: ["Draco", "GLB", "Importers"], path: "Tests/DracoTests",
+        .testTarget(name: "DracoTests", dependencies: ["TestSupport", "Draco", "GLB", "Importers"], path: "Tests/DracoTests",
                     exclude: ["dracopy_decode.py"]),
-        .testTarget(name: "TexturesTests", dependencies: ["Textures", "Pipeline", "GLB", "Importers", "optimize"],
+        .testTarget(name: "TexturesTests", dependencies: ["TestSupport", "Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JobTests", dependencies: ["Job", "TestSupport"], path: "Tests/JobTests", exclude: ["Support"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "optimize"], path: "Tests/PipelineTests"),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "optimize"], path: "Tests/PipelineTests"),
     ]
 )

@@ -1,30 +1,20 @@
 import Foundation
+import TestSupport
 import Importers
 import Scene
 import Testing
 import Draco
 
 enum Paths {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = repo.appendingPathComponent("fixtures/models")
+    static let repo = TestPaths.repo
+    static let fixtures = TestPaths.fixtures
     static let here = repo.appendingPathComponent("Tests/DracoTests")
 
-    /// OPTIMIZE_TEST_REQUIRE_TOOLS=1 (run-all.sh): missing helper tools fail the tests instead of skipping them.
-    static let toolsRequired = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
+    static let toolsRequired = TestPaths.toolsRequired
 
-    /// The venv interpreter with DracoPy and trimesh (OPTIMIZE_TEST_PYTHON, else <repo>/.venv/bin/python).
-    static let python: URL? = {
-        let path = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_PYTHON"]
-            ?? repo.appendingPathComponent(".venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: path) ? URL(fileURLWithPath: path) : nil
-    }()
+    static let python = TestPaths.testPython
 
-    static let assimp: URL? = {
-        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return dirs.map { URL(fileURLWithPath: String($0)).appendingPathComponent("assimp") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
+    static let assimp = TestPaths.which("assimp")
 }
 
 /// Runs a program to completion; returns its exit status and its stdout (followed by stderr when it failed).

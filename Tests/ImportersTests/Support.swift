@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import Scene
 
 /// Paths shared by the importer tests.
 enum Paths {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let fixtures = repo.appendingPathComponent("fixtures/models")
+    static let repo = TestPaths.repo
+    static let fixtures = TestPaths.fixtures
     /// `<repo>/../shared/corpus`, nil when absent.
     static let corpus: URL? = {
         let url = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")

@@ -9,16 +9,7 @@ enum JobTools {
     static let fixture = repo.appendingPathComponent("fixtures/models/fbx/huesitos.fbx").path
     static let corpus = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus/files/ply").path
 
-    /// The `optimize` binary SwiftPM built next to the test bundle.
-    static let optimize: String = {
-        let candidates = [
-            Bundle.main.executableURL?.deletingLastPathComponent(),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-            repo.appendingPathComponent(".build/debug"),
-        ].compactMap { $0?.appendingPathComponent("optimize").path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
-    }()
+    static let optimize = TestPaths.optimize.path
 
     static func corpusFile(_ name: String) -> String? {
         let path = (corpus as NSString).appendingPathComponent(name)

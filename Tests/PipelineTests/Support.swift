@@ -1,36 +1,21 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Paths and tools the end-to-end tests use: the built `optimize` binary, the repo, the Python helpers.
 enum Tools {
-    /// The repository root (this file is Tests/PipelineTests/Support.swift).
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repo = TestPaths.repo
 
-    /// The `optimize` executable SwiftPM built next to the test bundle (PipelineTests depends on it).
-    static let optimize: URL = {
-        let candidates = [
-            Bundle.main.executableURL?.deletingLastPathComponent(),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-            repo.appendingPathComponent(".build/debug"),
-        ].compactMap { $0?.appendingPathComponent("optimize") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
-    }()
-
+    static let optimize = TestPaths.optimize
     static let scripts = repo.appendingPathComponent("Tests/Scripts")
     static let fixtures = repo.appendingPathComponent("fixtures/models")
     static let corpus = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
 
     /// OPTIMIZE_TEST_REQUIRE_TOOLS=1 (run-all.sh, CI): missing helper tools fail the tests instead of skipping them.
-    static let required = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
+    static let required = TestPaths.toolsRequired
 
     /// The venv interpreter with trimesh/pygltflib (OPTIMIZE_TEST_PYTHON, else <repo>/.venv/bin/python).
-    static let python: URL? = {
-        let path = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_PYTHON"]
-            ?? repo.appendingPathComponent(".venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: path) ? URL(fileURLWithPath: path) : nil
-    }()
+    static let python = TestPaths.testPython
 
     static let chromium: URL? = which("chromium")
     static let assimp: URL? = which("assimp")
@@ -39,11 +24,7 @@ enum Tools {
     static var readersAvailable: Bool { python != nil && assimp != nil }
     static var browserAvailable: Bool { python != nil && chromium != nil }
 
-    static func which(_ name: String) -> URL? {
-        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return dirs.map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static func which(_ name: String) -> URL? { TestPaths.which(name) }
 
     /// Main model files under fixtures/models, by extension, in a stable order (paths relative to the repo).
     static func fixtureFiles() -> [String] {

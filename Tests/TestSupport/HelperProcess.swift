@@ -4,8 +4,35 @@ import Foundation
 public enum TestPaths {
     public static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
+    public static let fixtures = repo.appendingPathComponent("fixtures/models")
     /// The venv `Tests/Scripts/setup.sh` prepares.
     public static let python = repo.appendingPathComponent(".venv/bin/python").path
+    /// The Python with the test readers (trimesh, pygltflib, DracoPy, Pillow): OPTIMIZE_TEST_PYTHON, else the venv's;
+    /// nil when it is missing.
+    public static let testPython: URL? = {
+        let path = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_PYTHON"] ?? python
+        return FileManager.default.isExecutableFile(atPath: path) ? URL(fileURLWithPath: path) : nil
+    }()
+    /// OPTIMIZE_TEST_REQUIRE_TOOLS=1 (run-all.sh, CI): missing helper tools fail the tests instead of skipping them.
+    public static let toolsRequired = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
+
+    /// The `optimize` executable SwiftPM built next to the test bundle.
+    public static let optimize: URL = {
+        let candidates = [
+            Bundle.main.executableURL?.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            repo.appendingPathComponent(".build/debug"),
+        ].compactMap { $0?.appendingPathComponent("optimize") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }()
+
+    /// An executable on PATH, or nil.
+    public static func which(_ name: String) -> URL? {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            .map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
     /// Local S3 (moto), fault-injecting proxy, credential endpoints, listing with boto3.
     public static let s3Helper = repo.appendingPathComponent("Tests/S3Tests/Support/s3_test_helper.py").path
     public static var motoInstalled: Bool {

@@ -1,32 +1,18 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Fixture paths, the built binary and the venv Python for the texture tests.
 enum Paths {
-    /// The repository root (this file is Tests/TexturesTests/Support.swift).
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repo = TestPaths.repo
 
     static func fixture(_ name: String) -> URL { repo.appendingPathComponent("fixtures/textures/\(name)") }
 
     static func bytes(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: fixture(name))) }
 
-    /// The `optimize` executable SwiftPM built (TexturesTests depends on it).
-    static let optimize: URL = {
-        let candidates = [
-            Bundle.main.executableURL?.deletingLastPathComponent(),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            repo.appendingPathComponent(".build/debug"),
-        ].compactMap { $0?.appendingPathComponent("optimize") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
-    }()
+    static let optimize = TestPaths.optimize
 
-    /// The venv interpreter with Pillow and pygltflib (OPTIMIZE_TEST_PYTHON, else <repo>/.venv/bin/python).
-    static let python: URL? = {
-        let path = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_PYTHON"]
-            ?? repo.appendingPathComponent(".venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: path) ? URL(fileURLWithPath: path) : nil
-    }()
+    static let python = TestPaths.testPython
 
     /// A fresh scratch folder.
     static func scratch() throws -> URL {
