@@ -63,7 +63,7 @@ let package = Package(
                     exclude: ["dracopy_decode.py"]),
         .testTarget(name: "TexturesTests", dependencies: ["Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
-        .testTarget(name: "MeshImportersTests", dependencies: ["OBJImporter", "STLImporter", "PLYImporter", "Importers",
+        .testTarget(name: "MeshImportersTests", dependencies: ["OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
                                                              "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         .testTarget(name: "JobTests", dependencies: ["Job"], path: "Tests/JobTests", exclude: ["Support"]),

@@ -168,8 +168,6 @@ struct PLYHeader {
 protocol PLYValues {
     /// The bytes left (for checking counts before allocating).
     var remaining: Int { get }
-    /// Whether only whitespace (ASCII) or nothing is left.
-    var onlyWhitespaceLeft: Bool { get }
     mutating func number(_ type: ScalarType) throws -> Double
     mutating func integer(_ type: ScalarType) throws -> Int
 }
@@ -178,7 +176,6 @@ struct BinaryValues: PLYValues {
     var cursor: BinaryCursor
 
     var remaining: Int { cursor.remaining }
-    var onlyWhitespaceLeft: Bool { cursor.remaining == 0 }
 
     @inline(__always)
     mutating func number(_ type: ScalarType) throws -> Double {
@@ -213,11 +210,6 @@ struct ASCIIValues: PLYValues {
     let path: String
 
     var remaining: Int { scanner.end - scanner.offset }
-    var onlyWhitespaceLeft: Bool {
-        var copy = scanner
-        while copy.offset < copy.end, [32, 9, 10, 13].contains(copy.base[copy.offset]) { copy.offset += 1 }
-        return copy.isAtEnd
-    }
 
     private mutating func skipWhitespace() {
         while scanner.offset < scanner.end {
@@ -299,7 +291,7 @@ struct PLYBody {
                     if element.name == "face" { try readFaces(element, &values, read: &read) } else {
                         try readStrips(element, &values, read: &read)
                     }
-                } catch let error as ProcessingError where values.remaining == 0 || values.onlyWhitespaceLeft {
+                } catch let error as ProcessingError where error.message.hasPrefix("truncated") {
                     // Cut short: keep the complete items read so far.
                     if element.name == "face" {
                         let kept = before.1 + polygonSizes[before.0...].reduce(0) { $0 + Int($1) }
@@ -449,9 +441,9 @@ struct PLYBody {
                 }
                 let count = try listCount(countType, property.type, &values)
                 strip.removeAll(keepingCapacity: true)
-                for _ in 0...count {
-                    let vertex = strip.count < count ? try values.integer(property.type) : -1
-                    if vertex < 0 || strip.count == count {
+                for item in 0...count {
+                    let vertex = item < count ? try values.integer(property.type) : -1
+                    if vertex < 0 {
                         // -1 restarts the strip (and the list's end closes it).
                         for k in stride(from: 2, to: strip.count, by: 1) {
                             let (a, b, c) = k % 2 == 0 ? (strip[k - 2], strip[k - 1], strip[k]) : (strip[k - 1], strip[k - 2], strip[k])

@@ -78,7 +78,7 @@ public struct PolygonTriangulator {
             area += (xs[j] - xs[i]) * (ys[j] + ys[i])
             j = i
         }
-        return -area
+        return area
     }
 
     /// Twice the signed area of the triangle (a, b, c): positive when it turns left.
