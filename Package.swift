@@ -37,8 +37,13 @@ let package = Package(
         // model-folder path guard.
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
-        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter", "Textures"],
-                path: "Sources/Importers", exclude: ["Support"]),
+        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter",
+                                                  "OBJImporter", "STLImporter", "PLYImporter", "Textures"],
+                path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY"]),
+        // Native streaming readers for OBJ (+MTL), STL and PLY.
+        .target(name: "OBJImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/OBJ"),
+        .target(name: "STLImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/STL"),
+        .target(name: "PLYImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/PLY"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -60,6 +65,8 @@ let package = Package(
                     exclude: ["dracopy_decode.py"]),
         .testTarget(name: "TexturesTests", dependencies: ["TestSupport", "Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
+        .testTarget(name: "MeshImportersTests", dependencies: ["OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
+                                                             "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -110,6 +110,8 @@ class Tools:
                 self.optimize_variants[f"optimize --compress {codec}"] = ["--compress", codec]
         if "--preset" in help_text:
             self.optimize_variants["optimize --preset web"] = ["--preset", "web"]
+            if "--importer" in help_text:
+                self.optimize_variants["optimize --preset web --importer assimp"] = ["--preset", "web", "--importer", "assimp"]
         self.versions = {
             "optimize": subprocess.run([optimize, "--version"], capture_output=True, text=True).stdout.strip(),
             "gltfpack": subprocess.run(["gltfpack", "-v"], capture_output=True, text=True).stdout.strip(),
@@ -308,6 +310,16 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
             bench.run("sweep", sweep, variant, ratio, reps=1)
     for threads in (1, 2):
         bench.run("threads", multi, "optimize", 0.5, threads=threads, measure_fidelity=False)
+    # Large inputs: the scan at about 1, 2, 5 and 10 M triangles as OBJ, binary PLY, binary STL and GLB; gltfpack
+    # reads only OBJ and glTF, so PLY and STL rows are compared with its run on the OBJ twin.
+    large = generate.large_set(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, [4, 5, 9, 12])
+    for source in large:
+        twin = source if source.endswith((".obj", ".glb")) else os.path.splitext(source)[0] + ".obj"
+        for variant in [v for v in ("optimize --preset web", "optimize --preset web --importer assimp")
+                        if v in tools.optimize_variants]:
+            bench.run("large", source, variant, 0.5, reps=1, measure_fidelity=False)
+        if twin == source:
+            bench.run("large", source, "gltfpack -cc", 0.5, reps=1, measure_fidelity=False)
     return {"records": bench.records, "failures": bench.failures, "base": label,
             "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),
             "machine": machine(), "versions": tools.versions, "reps": reps,

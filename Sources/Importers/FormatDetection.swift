@@ -20,6 +20,14 @@ public enum InputFormat: String, Sendable, CaseIterable {
         }
     }
 
+    /// Whether a native reader (Sources/Importers/OBJ, STL, PLY) reads this format unless `--importer assimp`.
+    var hasNativeReader: Bool {
+        switch self {
+        case .obj, .stl, .ply: return true
+        default: return false
+        }
+    }
+
     /// A human-readable name for messages.
     var displayName: String {
         switch self {

@@ -2,6 +2,9 @@ import AlembicImporter
 import CAssimp
 import Foundation
 import ImportSupport
+import OBJImporter
+import PLYImporter
+import STLImporter
 import Scene
 
 /// Which reader a format goes through where there is a choice.
@@ -22,6 +25,9 @@ public struct ImportOptions: Sendable {
     public var pluginTimeout: TimeInterval?
     /// The environment plugins see (their `{env:…}` placeholders and `PATH`); nil = this process's.
     public var environment: [String: String]?
+    /// Worker threads for the native readers that parse in parallel; 0 = the active processor count. The scene
+    /// read is the same for any value.
+    public var threads = 0
 
     public init() {}
 }
@@ -42,7 +48,7 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
 /// Imports `url` as `format` (what `detectFormat` said of it, for callers that already asked).
 public func importScene(from url: URL, format: InputFormat, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
-    if options.importer == .native, let scene = try importNative(url, format: format) {
+    if options.importer == .native, let scene = try importNative(url, format: format, threads: options.threads) {
         return scene
     }
     if format == .alembic {
@@ -60,8 +66,12 @@ public func importScene(from url: URL, format: InputFormat, options: ImportOptio
 }
 
 /// Reads `url` with the native reader for `format`; nil when the format has none (Assimp or a plugin reads it).
-private func importNative(_ url: URL, format: InputFormat) throws -> Scene? {
+private func importNative(_ url: URL, format: InputFormat, threads: Int) throws -> Scene? {
+    let threads = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
     switch format {
+    case .obj: return try importOBJ(from: url, threads: threads)
+    case .stl: return try importSTL(from: url)
+    case .ply: return try importPLY(from: url)
     default: return nil
     }
 }

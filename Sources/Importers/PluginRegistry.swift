@@ -78,6 +78,10 @@ public func supportedFormats(registry: PluginRegistry = .discover(),
         if format == .alembic {
             return FormatSupport(format: format.displayName, importer: "Alembic (native)", available: true, detail: "")
         }
+        if format.hasNativeReader {
+            return FormatSupport(format: format.displayName, importer: "native (\(assimp) with --importer assimp)",
+                                 available: true, detail: "")
+        }
         if format.assimpExtension != nil {
             return FormatSupport(format: format.displayName, importer: assimp, available: true, detail: "")
         }

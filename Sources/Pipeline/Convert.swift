@@ -30,6 +30,7 @@ public func convert(input: URL, output: URL, settings: Settings,
     let format = try detectFormat(of: input)
     var importOptions = ImportOptions()
     importOptions.importer = settings.importer
+    importOptions.threads = settings.effectiveThreads
     var scene = try timed("import") { try importScene(from: input, format: format, options: importOptions) }
     let before = scene.statistics
 

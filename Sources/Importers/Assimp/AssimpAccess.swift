@@ -62,8 +62,3 @@ func numericMetadata(_ metadata: UnsafeMutablePointer<aiMetadata>?) -> [String: 
     }
     return result
 }
-
-/// sRGB-encoded component → linear.
-func srgbToLinear(_ c: Float) -> Float {
-    c <= 0.04045 ? c / 12.92 : Float(pow(Double((c + 0.055) / 1.055), 2.4))
-}

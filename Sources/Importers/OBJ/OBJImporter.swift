@@ -1,0 +1,383 @@
+import Foundation
+import ImportSupport
+import Scene
+
+/// Reads a Wavefront OBJ file (and its MTL libraries) into a Scene: one node and one mesh with one primitive per
+/// material and kind (triangles from `f`, lines from `l` and two-corner faces, points from `p` and one-corner
+/// faces), in order of first use.
+///
+/// The mapped file is cut into fixed 1 MiB pieces at line ends, independent of `threads`; the pieces are counted,
+/// then parsed in parallel straight into the shared vertex arrays (each piece knows where its vertices start).
+/// Faces are then triangulated (`PolygonTriangulator`: concave polygons of any size) and welded per primitive in
+/// parallel: one vertex per distinct position/UV/normal index triple, numbered in order of first use. The output
+/// is the same for any thread count.
+///
+/// Indices may be negative (relative to the vertices read so far) and refer to any vertex of the file; 0, or one
+/// past the end, is a bad-input error naming the line's byte offset, as are NaN or infinite positions that a face
+/// uses. Vertex colors (`v x y z r g b`) are taken as sRGB and linearized, like Assimp's path does; a vertex without
+/// a color is white. A primitive keeps normals only when every corner has one. A file with vertices but no
+/// elements is a point cloud. Free-form geometry is ignored.
+public func importOBJ(from url: URL, threads: Int) throws -> Scene {
+    let file = try MappedFile(url)
+    let path = url.path
+    let pieces = cutIntoPieces(file.bytes)
+    let counts = countVertices(file.bytes, pieces: pieces, threads: threads)
+    var start = VertexCounts()
+    let starts = counts.map { count -> VertexCounts in
+        defer { start.add(count) }
+        return start
+    }
+    let total = start
+    guard total.positions <= Int(UInt32.max - 1), total.texcoords <= Int(UInt32.max - 1),
+          total.normals <= Int(UInt32.max - 1) else {
+        throw ProcessingError(.resourceLimit, file: path, "more than 4 billion vertices")
+    }
+
+    let data = VertexData(total)
+    defer { data.deallocate() }
+    let parsed = Slots<ParsedPiece>(pieces.count)
+    parallelFor(pieces.count, threads: threads) { index in
+        var parser = PieceParser(bytes: file.bytes, range: pieces[index], start: starts[index], total: total,
+                                 data: data, path: path)
+        parsed[index] = parser.parse()
+    }
+    var pieceResults: [ParsedPiece] = []
+    pieceResults.reserveCapacity(pieces.count)
+    for index in 0..<pieces.count {
+        let piece = parsed.take(index)!
+        if let error = piece.error { throw error }
+        pieceResults.append(piece)
+    }
+    let colors = data.gatherColors(pieceResults, count: total.positions)
+
+    var libraries = MaterialLibraries(folder: ModelFolder(modelURL: url), modelPath: path)
+    for piece in pieceResults { for name in piece.libraries { libraries.load(name) } }
+    let plan = PrimitivePlan(pieceResults, materialNames: &libraries)
+
+    let uvTransforms = plan.keys.map { libraries.uvTransform(of: $0.material) }
+    let primitives = Slots<Primitive>(plan.keys.count)
+    let failures = Slots<ProcessingError>(plan.keys.count)
+    let workers = max(1, min(threads, plan.keys.count))
+    parallelFor(workers, threads: workers) { worker in
+        var builder = PrimitiveBuilder(data: data, colors: colors, positionCount: total.positions, path: path)
+        for key in stride(from: worker, to: plan.keys.count, by: workers) {
+            do {
+                primitives[key] = try builder.build(plan.keys[key], segments: plan.segments[key], pieces: pieceResults,
+                                                    uvTransform: uvTransforms[key])
+            } catch let error as ProcessingError {
+                failures[key] = error
+            } catch {
+                failures[key] = ProcessingError(.internal, file: path, "\(error)")
+            }
+        }
+    }
+    for key in plan.keys.indices { if let failure = failures[key] { throw failure } }
+
+    var scene = Scene()
+    let name = pieceResults.lazy.compactMap(\.objectName).first ?? url.deletingPathExtension().lastPathComponent
+    var mesh = Mesh(name: name)
+    var materialIndex: [Int: Int] = [:]
+    for key in plan.keys.indices {
+        guard var primitive = primitives.take(key), !primitive.indices.isEmpty else { continue }
+        if let slot = plan.keys[key].material, let material = libraries.material(slot) {
+            if materialIndex[slot] == nil {
+                materialIndex[slot] = scene.materials.count
+                scene.materials.append(material)
+            }
+            primitive.material = materialIndex[slot]
+        }
+        mesh.primitives.append(primitive)
+    }
+    if mesh.primitives.isEmpty, total.positions > 0 {
+        // Only vertices: a point cloud.
+        var points = Primitive(mode: .points)
+        points.vertices.positions = Array(data.positions)
+        guard points.vertices.positions.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite }) else {
+            throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
+        }
+        points.vertices.colors = colors
+        points.indices = (0..<UInt32(total.positions)).map { $0 }
+        mesh.primitives = [points]
+    }
+    guard !mesh.primitives.isEmpty else {
+        throw ProcessingError(.badInput, file: path, "contains no geometry")
+    }
+    scene.images = libraries.images
+    scene.samplers = libraries.samplers
+    scene.textures = libraries.textures
+    scene.warnings = libraries.warnings
+    scene.meshes = [mesh]
+    var node = Node(name: name)
+    node.mesh = 0
+    scene.nodes = [node]
+    scene.roots = [0]
+    return scene
+}
+
+// MARK: - Pieces and counting
+
+/// Bytes per piece before moving to the next line end.
+private let pieceSize = 1 << 20
+
+/// Splits the text into ranges that start at line starts, about `pieceSize` apart.
+private func cutIntoPieces(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+    var starts = [0]
+    var position = pieceSize
+    while position < bytes.count {
+        var scanner = TextScanner(bytes, from: position - 1)
+        scanner.skipLine()
+        guard scanner.offset < bytes.count else { break }
+        if scanner.offset > starts.last! { starts.append(scanner.offset) }
+        position = max(scanner.offset + 1, position + pieceSize)
+    }
+    return starts.indices.map { i in starts[i]..<(i + 1 < starts.count ? starts[i + 1] : bytes.count) }
+}
+
+struct VertexCounts {
+    var positions = 0, texcoords = 0, normals = 0
+
+    mutating func add(_ other: VertexCounts) {
+        positions += other.positions
+        texcoords += other.texcoords
+        normals += other.normals
+    }
+}
+
+private func countVertices(_ bytes: UnsafeRawBufferPointer, pieces: [Range<Int>], threads: Int) -> [VertexCounts] {
+    let slots = Slots<VertexCounts>(pieces.count)
+    parallelFor(pieces.count, threads: threads) { index in
+        var scanner = TextScanner(bytes, from: pieces[index].lowerBound, to: pieces[index].upperBound)
+        var counts = VertexCounts()
+        let p = scanner.base
+        while !scanner.isAtEnd {
+            scanner.skipSpaces()
+            let i = scanner.offset
+            if i + 1 < scanner.end, p[i] == 118 {  // v
+                let c = p[i + 1]
+                if c == 32 || c == 9 { counts.positions += 1 }
+                else if i + 2 < scanner.end, p[i + 2] == 32 || p[i + 2] == 9 {
+                    if c == 116 { counts.texcoords += 1 } else if c == 110 { counts.normals += 1 }
+                }
+            }
+            scanner.skipLine()
+        }
+        slots[index] = counts
+    }
+    return (0..<pieces.count).map { slots[$0]! }
+}
+
+// MARK: - Shared vertex arrays
+
+/// The file's positions, texture coordinates and normals, filled in place by the piece parsers.
+final class VertexData: @unchecked Sendable {
+    let positions: UnsafeMutableBufferPointer<SIMD3<Float>>
+    let texcoords: UnsafeMutableBufferPointer<SIMD2<Float>>
+    let normals: UnsafeMutableBufferPointer<SIMD3<Float>>
+
+    init(_ counts: VertexCounts) {
+        positions = .allocate(capacity: counts.positions)
+        texcoords = .allocate(capacity: counts.texcoords)
+        normals = .allocate(capacity: counts.normals)
+    }
+
+    func deallocate() {
+        positions.deallocate()
+        texcoords.deallocate()
+        normals.deallocate()
+    }
+
+    /// One linear RGBA color per position when any vertex has one (white elsewhere), else empty.
+    func gatherColors(_ pieces: [ParsedPiece], count: Int) -> [SIMD4<Float>] {
+        guard pieces.contains(where: { !$0.colorIndices.isEmpty }) else { return [] }
+        var colors = [SIMD4<Float>](repeating: .one, count: count)
+        for piece in pieces {
+            for (index, color) in zip(piece.colorIndices, piece.colorValues) {
+                func channel(_ v: Float) -> Float { srgbToLinear(v.isFinite ? min(max(v, 0), 1) : 1) }
+                colors[Int(index)] = SIMD4(channel(color.x), channel(color.y), channel(color.z), 1)
+            }
+        }
+        return colors
+    }
+}
+
+// MARK: - Parsing one piece
+
+/// What kind of element a face, line or point statement makes.
+enum ElementKind: UInt32 {
+    case face = 0, line = 1, point = 2
+}
+
+/// Faces, lines and points of one piece, with corner indices already resolved to the whole file's vertices.
+struct ParsedPiece {
+    /// Per corner: the position index; texture-coordinate and normal indices (`absent` where the corner has none)
+    /// are stored only once some corner of the piece has one.
+    var cornerPositions: [UInt32] = []
+    var cornerTexcoords: [UInt32] = []
+    var cornerNormals: [UInt32] = []
+    /// Per element: kind << 30 | corner count.
+    var elements: [UInt32] = []
+    /// `usemtl` statements: the element they precede and the material name.
+    var materialChanges: [(element: Int, name: String)] = []
+    var libraries: [String] = []
+    var objectName: String?
+    var colorIndices: [UInt32] = []
+    var colorValues: [SIMD3<Float>] = []
+    var error: ProcessingError?
+}
+
+/// Marks a corner without a texture coordinate or normal.
+let absent = UInt32.max
+private let maxCorners = (1 << 30) - 1
+
+private struct PieceParser {
+    var scanner: TextScanner
+    let start: VertexCounts
+    let total: VertexCounts
+    let data: VertexData
+    let path: String
+    var counts = VertexCounts()
+    var piece = ParsedPiece()
+
+    init(bytes: UnsafeRawBufferPointer, range: Range<Int>, start: VertexCounts, total: VertexCounts,
+         data: VertexData, path: String) {
+        scanner = TextScanner(bytes, from: range.lowerBound, to: range.upperBound)
+        self.start = start
+        self.total = total
+        self.data = data
+        self.path = path
+    }
+
+    mutating func parse() -> ParsedPiece {
+        do {
+            while !scanner.isAtEnd { try statement() }
+        } catch let error as ProcessingError {
+            piece.error = error
+        } catch {
+            piece.error = ProcessingError(.internal, file: path, "\(error)")
+        }
+        return piece
+    }
+
+    private func fail(_ message: String, at offset: Int) -> ProcessingError {
+        ProcessingError(.badInput, file: path, "\(message) (statement at byte \(offset))")
+    }
+
+    private mutating func statement() throws {
+        let lineStart = scanner.offset
+        let keyword = scanner.word()
+        let p = scanner.base
+        switch keyword.count {
+        case 0:
+            break
+        case 1:
+            switch p[keyword.lowerBound] {
+            case 118: try position(lineStart)  // v
+            case 102: try element(.face, lineStart)  // f
+            case 108: try element(.line, lineStart)  // l
+            case 112: try element(.point, lineStart)  // p
+            case 111:  // o
+                if piece.objectName == nil { piece.objectName = scanner.restOfLine(); return }
+            default: break
+            }
+        case 2 where p[keyword.lowerBound] == 118:
+            if p[keyword.lowerBound + 1] == 116 {  // vt
+                let u = scanner.float() ?? 0, v = scanner.float() ?? 0
+                data.texcoords[start.texcoords + counts.texcoords] = SIMD2(u, v)
+                counts.texcoords += 1
+            } else if p[keyword.lowerBound + 1] == 110 {  // vn
+                guard let x = scanner.float(), let y = scanner.float(), let z = scanner.float() else {
+                    throw fail("a normal needs three numbers", at: lineStart)
+                }
+                data.normals[start.normals + counts.normals] = SIMD3(x, y, z)
+                counts.normals += 1
+            }
+        case 6:
+            if scanner.matches(keyword, "usemtl") {
+                piece.materialChanges.append((piece.elements.count, scanner.restOfLine()))
+                return
+            }
+            if scanner.matches(keyword, "mtllib") {
+                let names = scanner.restOfLine()
+                if !names.isEmpty { piece.libraries.append(names) }
+                return
+            }
+        default:
+            break
+        }
+        scanner.skipLine()
+    }
+
+    private mutating func position(_ lineStart: Int) throws {
+        guard let x = scanner.float(), let y = scanner.float(), let z = scanner.float() else {
+            throw fail("a vertex needs three numbers", at: lineStart)
+        }
+        let index = start.positions + counts.positions
+        data.positions[index] = SIMD3(x, y, z)
+        counts.positions += 1
+        guard let a = scanner.float() else { return }
+        guard let b = scanner.float(), let c = scanner.float() else { return }  // x y z w
+        // x y z r g b, or x y z w r g b.
+        let color = scanner.float().map { SIMD3(b, c, $0) } ?? SIMD3(a, b, c)
+        piece.colorIndices.append(UInt32(index))
+        piece.colorValues.append(color)
+    }
+
+    private mutating func element(_ kind: ElementKind, _ lineStart: Int) throws {
+        let p = scanner.base
+        var count = 0
+        while true {
+            scanner.skipSpaces()
+            guard let rawPosition = parseInteger(p, &scanner.offset, scanner.end) else {
+                if scanner.atLineEnd() || p[scanner.offset] == 35 { break }  // end or a comment
+                throw fail("malformed \(kind == .face ? "face" : kind == .line ? "line" : "point") corner", at: lineStart)
+            }
+            let position = try resolve(rawPosition, start.positions + counts.positions, total.positions, "vertex", lineStart)
+            var texcoord = absent, normal = absent
+            if scanner.offset < scanner.end, p[scanner.offset] == 47 {  // /
+                scanner.offset += 1
+                if let raw = parseInteger(p, &scanner.offset, scanner.end) {
+                    texcoord = try resolve(raw, start.texcoords + counts.texcoords, total.texcoords,
+                                           "texture coordinate", lineStart)
+                }
+                if scanner.offset < scanner.end, p[scanner.offset] == 47 {
+                    scanner.offset += 1
+                    if let raw = parseInteger(p, &scanner.offset, scanner.end) {
+                        normal = try resolve(raw, start.normals + counts.normals, total.normals, "normal", lineStart)
+                    }
+                }
+            }
+            // Skip anything glued to the corner (a third slash, stray text).
+            while scanner.offset < scanner.end, !isWhitespaceByte(p[scanner.offset]) { scanner.offset += 1 }
+            append(position, texcoord, normal)
+            count += 1
+        }
+        guard count > 0 else { return }
+        guard count <= maxCorners else { throw fail("too many corners in one element", at: lineStart) }
+        piece.elements.append(kind.rawValue << 30 | UInt32(count))
+    }
+
+    @inline(__always)
+    private mutating func append(_ position: UInt32, _ texcoord: UInt32, _ normal: UInt32) {
+        if texcoord != absent, piece.cornerTexcoords.isEmpty, !piece.cornerPositions.isEmpty {
+            piece.cornerTexcoords = Array(repeating: absent, count: piece.cornerPositions.count)
+        }
+        if normal != absent, piece.cornerNormals.isEmpty, !piece.cornerPositions.isEmpty {
+            piece.cornerNormals = Array(repeating: absent, count: piece.cornerPositions.count)
+        }
+        piece.cornerPositions.append(position)
+        if !piece.cornerTexcoords.isEmpty || texcoord != absent { piece.cornerTexcoords.append(texcoord) }
+        if !piece.cornerNormals.isEmpty || normal != absent { piece.cornerNormals.append(normal) }
+    }
+
+    /// A 1-based (or negative, relative) OBJ index → a 0-based index into the whole file's list.
+    @inline(__always)
+    private func resolve(_ raw: Int, _ seen: Int, _ count: Int, _ what: String, _ lineStart: Int) throws -> UInt32 {
+        let index = raw > 0 ? raw - 1 : seen + raw
+        guard raw != 0, index >= 0, index < count else {
+            throw fail("\(what) index \(raw) is out of range (the file has \(count))", at: lineStart)
+        }
+        return UInt32(index)
+    }
+}
+
+@inline(__always) private func isWhitespaceByte(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 || c == 11 || c == 12 }

@@ -1,0 +1,178 @@
+import Foundation
+import Scene
+import Testing
+
+/// Paths shared by the mesh importer tests.
+enum Paths {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let shared = repo.deletingLastPathComponent().appendingPathComponent("shared")
+    /// `<repo>/../shared/corpus`, nil when absent.
+    static let corpus: URL? = {
+        let url = shared.appendingPathComponent("corpus")
+        return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
+    }()
+
+    /// The `optimize` executable SwiftPM built next to the test bundle (this target depends on it).
+    static let optimize: URL = {
+        let candidates = [
+            Bundle.main.executableURL?.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            repo.appendingPathComponent(".build/debug"),
+        ].compactMap { $0?.appendingPathComponent("optimize") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
+    }()
+}
+
+/// One OBJ/STL/PLY row of the corpus MANIFEST.tsv.
+struct ManifestRow: Sendable, CustomStringConvertible {
+    var path: String
+    var format: String
+    var triangles: Int?
+    var assimp: String
+    var tags: Set<String>
+
+    var broken: Bool { tags.contains("broken") || path.contains("fuzz__") }
+    var description: String { path }
+
+    static let meshRows: [ManifestRow] = {
+        guard let corpus = Paths.corpus,
+              let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+        else { return [] }
+        let rows = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        guard let header = rows.first, let p = header.firstIndex(of: "path"), let f = header.firstIndex(of: "format"),
+              let t = header.firstIndex(of: "triangles"), let a = header.firstIndex(of: "assimp_5_2_5"),
+              let g = header.firstIndex(of: "tags") else { return [] }
+        return rows.dropFirst().compactMap { cells in
+            guard cells.count > max(p, f, t, a, g), ["obj", "stl", "ply"].contains(cells[f]) else { return nil }
+            return ManifestRow(path: cells[p], format: cells[f], triangles: Int(cells[t]), assimp: cells[a],
+                               tags: Set(cells[g].split(separator: ",").map(String.init)))
+        }
+    }()
+
+    var url: URL { Paths.corpus!.appendingPathComponent(path) }
+}
+
+/// A fresh temporary folder, removed by `cleanup()`.
+struct TemporaryFolder {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-importers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    @discardableResult
+    func write(_ relative: String, _ text: String) throws -> URL { try write(relative, Data(text.utf8)) }
+
+    @discardableResult
+    func write(_ relative: String, _ data: Data) throws -> URL {
+        let file = url.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: file)
+        return file
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Little helpers for building binary files.
+extension Data {
+    mutating func append<T: FixedWidthInteger>(_ value: T, bigEndian: Bool = false) {
+        var v = bigEndian ? value.bigEndian : value.littleEndian
+        Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
+    }
+
+    mutating func append(_ value: Float, bigEndian: Bool = false) { append(value.bitPattern, bigEndian: bigEndian) }
+    mutating func append(_ value: Double, bigEndian: Bool = false) { append(value.bitPattern, bigEndian: bigEndian) }
+    mutating func append(_ text: String) { append(contentsOf: Array(text.utf8)) }
+}
+
+/// Geometry summaries used to compare two reads of the same model.
+struct Summary: Equatable, CustomStringConvertible {
+    var triangles = 0
+    var lines = 0
+    var points = 0
+    var minimum = SIMD3<Float>(repeating: .infinity)
+    var maximum = SIMD3<Float>(repeating: -.infinity)
+    /// Total area of the triangles.
+    var area: Double = 0
+
+    init(_ scene: Scene) {
+        var worlds = [Matrix4](repeating: .identity, count: scene.nodes.count)
+        var stack = scene.roots.map { ($0, Matrix4.identity) }
+        while let (node, parent) = stack.popLast() {
+            worlds[node] = parent * scene.nodes[node].transform.matrix
+            stack += scene.nodes[node].children.map { ($0, worlds[node]) }
+        }
+        for (index, node) in scene.nodes.enumerated() {
+            guard let mesh = node.mesh else { continue }
+            for primitive in scene.meshes[mesh].primitives {
+                let p = primitive.vertices.positions.map { worlds[index].transformPoint($0) }
+                switch primitive.mode {
+                case .triangles:
+                    triangles += primitive.indices.count / 3
+                    for t in stride(from: 0, to: primitive.indices.count - 2, by: 3) {
+                        let a = SIMD3<Double>(p[Int(primitive.indices[t])]), b = SIMD3<Double>(p[Int(primitive.indices[t + 1])])
+                        let c = SIMD3<Double>(p[Int(primitive.indices[t + 2])])
+                        let u = b - a, v = c - a
+                        let n = SIMD3(u.y * v.z - u.z * v.y, u.z * v.x - u.x * v.z, u.x * v.y - u.y * v.x)
+                        area += (n * n).sum().squareRoot() / 2
+                    }
+                case .lines: lines += primitive.indices.count / 2
+                case .points: points += primitive.indices.count
+                }
+                for i in primitive.indices {
+                    minimum = pointwiseMin(minimum, p[Int(i)])
+                    maximum = pointwiseMax(maximum, p[Int(i)])
+                }
+            }
+        }
+    }
+
+    var diagonal: Float { let d = maximum - minimum; return (d * d).sum().squareRoot() }
+
+    var description: String {
+        "triangles \(triangles), lines \(lines), points \(points), bounds \(minimum)…\(maximum), area \(area)"
+    }
+}
+
+/// The outcome of one child process.
+struct RunResult {
+    var status: Int32
+    var signaled: Bool
+    var timedOut: Bool
+    var stderr: String
+
+    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+}
+
+/// Runs `optimize arguments` with a timeout; stderr goes through a file.
+func optimize(_ arguments: [String], timeout: Double = 120) throws -> RunResult {
+    let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-importers-\(UUID().uuidString).err")
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errURL) }
+    let err = try FileHandle(forWritingTo: errURL)
+    defer { try? err.close() }
+    let process = Process()
+    process.executableURL = Paths.optimize
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let start = Date()
+    try process.run()
+    var timedOut = false
+    while process.isRunning {
+        if Date().timeIntervalSince(start) > timeout {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+            break
+        }
+        usleep(5_000)
+    }
+    process.waitUntilExit()
+    return RunResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                     timedOut: timedOut, stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
