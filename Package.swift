@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/Bridges/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/Bridges/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CWebP", path: "Sources/Bridges/CWebP", pkgConfig: "libwebp",
                        providers: [.apt(["libwebp-dev"])]),
 
@@ -35,8 +36,10 @@ let package = Package(
         // model-folder path guard.
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
-        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter"],
-                path: "Sources/Importers", exclude: ["Support"]),
+        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter", "FBXImporter"],
+                path: "Sources/Importers", exclude: ["Support", "FBX"]),
+        // Native FBX reader (binary and ASCII); Assimp reads what it reports it cannot.
+        .target(name: "FBXImporter", dependencies: ["Scene", "ImportSupport", "CZlib"], path: "Sources/Importers/FBX"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -58,6 +61,8 @@ let package = Package(
                     exclude: ["dracopy_decode.py"]),
         .testTarget(name: "TexturesTests", dependencies: ["Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
+        .testTarget(name: "FBXImporterTests", dependencies: ["FBXImporter", "Importers", "ImportSupport"],
+                    path: "Tests/FBXImporterTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         .testTarget(name: "JobTests", dependencies: ["Job"], path: "Tests/JobTests", exclude: ["Support"]),
         .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),

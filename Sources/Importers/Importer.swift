@@ -1,5 +1,6 @@
 import AlembicImporter
 import CAssimp
+import FBXImporter
 import Foundation
 import ImportSupport
 import Scene
@@ -38,8 +39,13 @@ public struct ImportOptions: Sendable {
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
     let format = try detectFormat(of: url)
-    if options.importer == .native, let scene = try importNative(url, format: format) {
-        return scene
+    var fallbackWarnings: [String] = []
+    if options.importer == .native {
+        do {
+            if let scene = try importNative(url, format: format) { return scene }
+        } catch let unsupported as FBXUnsupported {
+            fallbackWarnings.append("native FBX reader cannot read this file (\(unsupported.reason)); read with Assimp instead")
+        }
     }
     if format == .alembic {
         let scene = try importAlembic(from: url)
@@ -52,12 +58,16 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
         return try importWithPlugin(url, format: format, options: options)
     }
     if format == .ply { try rejectPLYTriangleStrips(url) }
-    return try importWithAssimp(url, format: format, extension: ext, reportedPath: path)
+    var scene = try importWithAssimp(url, format: format, extension: ext, reportedPath: path)
+    scene.warnings = fallbackWarnings + scene.warnings
+    return scene
 }
 
 /// Reads `url` with the native reader for `format`; nil when the format has none (Assimp or a plugin reads it).
+/// Throws `FBXUnsupported` when the FBX reader declines a well-formed file (Assimp then reads it).
 private func importNative(_ url: URL, format: InputFormat) throws -> Scene? {
     switch format {
+    case .fbx: return try importFBX(from: url)
     default: return nil
     }
 }
