@@ -82,7 +82,7 @@ import Testing
         #expect(outcomes["badInput", default: 0] > 0 && outcomes["read", default: 0] > 0)
         // Bounded memory: the whole run stays far below what a lying count would allocate.
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         #expect(usage.ru_maxrss < 1_000_000, "peak RSS \(usage.ru_maxrss) KiB")
         print("FBX fuzz: \(total) runs: \(outcomes.sorted { $0.key < $1.key }), peak RSS \(usage.ru_maxrss / 1024) MiB")
     }

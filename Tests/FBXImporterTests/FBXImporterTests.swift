@@ -71,7 +71,7 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         // Default UnitScaleFactor 1 (centimeters): one conversion root scaling by 0.01.
         let (lo, hi) = worldBounds(scene)
         #expect(close(lo, .zero) && close(hi, SIMD3(repeating: 0.01)), "\(lo) \(hi)")
-        #expect(scene.nodes.map(\.name).sorted() == ["CubeModel", "FBX axis and unit conversion"])
+        #expect(scene.nodes.map(\.name).sorted() == ["CubeModel", "FBX axis and unit conversion", "RootNode"])
     }
 
     @Test func asciiMatchesBinary() throws {

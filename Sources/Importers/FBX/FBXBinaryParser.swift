@@ -55,8 +55,8 @@ func parseBinaryFBX(_ bytes: UnsafeRawBufferPointer, file: String) throws -> FBX
         }
         var record = BinaryCursor(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), offset: cursor.offset, file: file)
         let name = String(decoding: try record.slice(nameLength, "record name"), as: UTF8.self)
+        guard valueBytes <= end - record.offset else { throw record.truncated("values of '\(name)'") }
         let valuesEnd = record.offset + valueBytes
-        guard valueBytes >= 0, valuesEnd <= end else { throw record.truncated("values of '\(name)'") }
         try record.require(valueCount, of: 1, "values of '\(name)'")
         var values: [FBXValue] = []
         values.reserveCapacity(valueCount)
