@@ -111,6 +111,34 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         #expect(Swift.abs(areas.dropFirst(4).reduce(0, +) - 5) < 1e-5)
     }
 
+    @Test func largeConcavePolygonIsEarClipped() throws {
+        // A comb with 1,500 teeth (6,002 corners): every tooth gap is a concavity a fan would fill.
+        let teeth = 1_500
+        // Walk the bottom edge left to right, then each tooth back right to left: base y ∈ [-1, 0], teeth up to 10.
+        var corners: [SIMD2<Double>] = [SIMD2(0, -1), SIMD2(Double(2 * teeth - 1), -1)]
+        for t in (0..<teeth).reversed() {
+            let x = Double(2 * t)
+            corners += [SIMD2(x + 1, 0), SIMD2(x + 1, 10), SIMD2(x, 10), SIMD2(x, 0)]
+        }
+        corners.removeLast()  // (0, 0) lies on the edge back to (0, -1)
+        let v: [Double] = corners.flatMap { c -> [Double] in [c.x, c.y, 0] }
+        let polygon = (0..<Int32(corners.count - 1)).map { $0 } + [~Int32(corners.count - 1)]
+        let document = fbxDocument(objects: [model(1, "Comb"), geometry(2, "Comb", vertices: v, polygons: polygon)],
+                                   connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)],
+                                   globals: [prop("UnitScaleFactor", "double", [100.0])])
+        let primitive = try #require(try read(binaryFBX(document, compress: true)).meshes.first?.primitives.first)
+        #expect(primitive.triangleCount == corners.count - 2)
+        let p = primitive.vertices.positions
+        var area: Float = 0
+        for t in 0..<primitive.triangleCount {
+            let (a, b, c) = (p[Int(primitive.indices[3 * t])], p[Int(primitive.indices[3 * t + 1])], p[Int(primitive.indices[3 * t + 2])])
+            let twice: Float = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
+            area += twice / 2
+        }
+        let expected = Float(2 * teeth - 1) + Float(teeth * 10)  // base strip + teeth
+        #expect(Swift.abs(area - expected) < 1e-3 * expected, "area \(area), expected \(expected)")
+    }
+
     @Test func transformChainWithPivotsAndPreRotation() throws {
         // T·Roff·Rp·Rpre·R·Rpost⁻¹·Rp⁻¹·Soff·Sp·S·Sp⁻¹ for a known case: rotating 90° about Z around pivot (1,0,0),
         // then translating by (0,0,5); the pre-rotation and post-rotation cancel.

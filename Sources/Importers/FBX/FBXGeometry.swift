@@ -6,6 +6,7 @@ import Scene
 struct FBXMeshes {
     private var cache: [MeshKey: Int] = [:]
     private var materials = FBXMaterials()
+    private var earBudget = earTestBudget
 
     private struct MeshKey: Hashable {
         var geometry: FBXKey
@@ -135,7 +136,7 @@ struct FBXMeshes {
         var map: [VertexKey: UInt32] = [:]
     }
 
-    private func readMesh(_ b: inout FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix,
+    private mutating func readMesh(_ b: inout FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix,
                           slots: [Int]) throws -> Mesh {
         let doc = b.doc
         let rawPositions = doc.numbers(geometry, "Vertices")
@@ -234,7 +235,7 @@ struct FBXMeshes {
                     local.append(index)
                 }
             }
-            for (a, b2, c) in triangulate(corners.map { points[$0.v] }) {
+            for (a, b2, c) in triangulate(corners.map { points[$0.v] }, budget: &self.earBudget) {
                 builders[builderKey]!.primitive.indices.append(contentsOf: [local[a], local[b2], local[c]])
             }
         }
@@ -291,12 +292,13 @@ func srgbToLinear(_ c: Float) -> Float {
 
 // MARK: Triangulation
 
-/// Polygons with more corners than this are fanned (ear clipping is quadratic).
-private let earClippingLimit = 4096
+/// How many ear tests one file's polygons may take in all (ear clipping is quadratic in a polygon's corners);
+/// past it, the rest of a polygon is fanned, so a hostile file cannot make triangulation hang.
+let earTestBudget = 1_000_000_000
 
 /// Triangles (corner indices, counter-clockwise like the polygon) of a planar-ish polygon: ear clipping in the plane
 /// of its Newell normal, so concave polygons come out right. Degenerate polygons are fanned.
-func triangulate(_ p: [SIMD3<Double>]) -> [(Int, Int, Int)] {
+func triangulate(_ p: [SIMD3<Double>], budget: inout Int) -> [(Int, Int, Int)] {
     let n = p.count
     if n == 3 { return [(0, 1, 2)] }
     var normal = SIMD3<Double>.zero
@@ -305,7 +307,7 @@ func triangulate(_ p: [SIMD3<Double>]) -> [(Int, Int, Int)] {
         normal += SIMD3((a.y - b.y) * (a.z + b.z), (a.z - b.z) * (a.x + b.x), (a.x - b.x) * (a.y + b.y))
     }
     let fan = (1..<(n - 1)).map { (0, $0, $0 + 1) }
-    guard n <= earClippingLimit, length(normal) > 0, length(normal).isFinite else { return fan }
+    guard length(normal) > 0, length(normal).isFinite else { return fan }
     // Project onto the plane most perpendicular to the normal, keeping the polygon counter-clockwise.
     let a = SIMD3(Swift.abs(normal.x), Swift.abs(normal.y), Swift.abs(normal.z))
     let (u, v, sign): (Int, Int, Double) = a.x >= a.y && a.x >= a.z ? (1, 2, normal.x)
@@ -324,7 +326,10 @@ func triangulate(_ p: [SIMD3<Double>]) -> [(Int, Int, Int)] {
         let prev = remaining[(i + m - 1) % m], cur = remaining[i % m], next = remaining[(i + 1) % m]
         let (pa, pb, pc) = (flat[prev], flat[cur], flat[next])
         var isEar = cross2(pa, pb, pc) > 0
-        if isEar {
+        if isEar, budget <= 0 {
+            // Out of budget: keep the convex corners as they come.
+        } else if isEar {
+            budget -= remaining.count
             for other in remaining where other != prev && other != cur && other != next {
                 let q = flat[other]
                 if cross2(pa, pb, q) >= 0 && cross2(pb, pc, q) >= 0 && cross2(pc, pa, q) >= 0 {
@@ -333,7 +338,7 @@ func triangulate(_ p: [SIMD3<Double>]) -> [(Int, Int, Int)] {
                 }
             }
         }
-        if isEar || sinceLastEar >= m {
+        if isEar || sinceLastEar >= m || budget <= 0 {
             triangles.append((prev, cur, next))
             remaining.remove(at: i % m)
             i = (i % m) == 0 ? 0 : (i % m) - 1
