@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/Bridges/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/Bridges/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CWebP", path: "Sources/Bridges/CWebP", pkgConfig: "libwebp",
                        providers: [.apt(["libwebp-dev"])]),
 
@@ -38,12 +39,14 @@ let package = Package(
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
         .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter",
-                                                  "OBJImporter", "STLImporter", "PLYImporter", "Textures"],
-                path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY"]),
+                                                  "OBJImporter", "STLImporter", "PLYImporter", "FBXImporter", "Textures"],
+                path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY", "FBX"]),
         // Native streaming readers for OBJ (+MTL), STL and PLY.
         .target(name: "OBJImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/OBJ"),
         .target(name: "STLImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/STL"),
         .target(name: "PLYImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/PLY"),
+        // Native FBX reader (binary and ASCII); Assimp reads what it reports it cannot.
+        .target(name: "FBXImporter", dependencies: ["Scene", "ImportSupport", "CZlib"], path: "Sources/Importers/FBX"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -67,6 +70,8 @@ let package = Package(
                     path: "Tests/TexturesTests"),
         .testTarget(name: "MeshImportersTests", dependencies: ["OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
                                                              "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
+        .testTarget(name: "FBXImporterTests", dependencies: ["FBXImporter", "Importers", "ImportSupport"],
+                    path: "Tests/FBXImporterTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

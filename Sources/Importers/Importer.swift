@@ -1,5 +1,6 @@
 import AlembicImporter
 import CAssimp
+import FBXImporter
 import Foundation
 import ImportSupport
 import OBJImporter
@@ -48,8 +49,13 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
 /// Imports `url` as `format` (what `detectFormat` said of it, for callers that already asked).
 public func importScene(from url: URL, format: InputFormat, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
-    if options.importer == .native, let scene = try importNative(url, format: format, threads: options.threads) {
-        return scene
+    var fallbackWarnings: [String] = []
+    if options.importer == .native {
+        do {
+            if let scene = try importNative(url, format: format, threads: options.threads) { return scene }
+        } catch let unsupported as FBXUnsupported {
+            fallbackWarnings.append("native FBX reader cannot read this file (\(unsupported.reason)); read with Assimp instead")
+        }
     }
     if format == .alembic {
         let scene = try importAlembic(from: url)
@@ -62,13 +68,17 @@ public func importScene(from url: URL, format: InputFormat, options: ImportOptio
         return try importWithPlugin(url, format: format, options: options)
     }
     if format == .ply { try rejectPLYTriangleStrips(url) }
-    return try importWithAssimp(url, format: format, extension: ext, reportedPath: path)
+    var scene = try importWithAssimp(url, format: format, extension: ext, reportedPath: path)
+    scene.warnings = fallbackWarnings + scene.warnings
+    return scene
 }
 
 /// Reads `url` with the native reader for `format`; nil when the format has none (Assimp or a plugin reads it).
+/// Throws `FBXUnsupported` when the FBX reader declines a well-formed file (Assimp then reads it).
 private func importNative(_ url: URL, format: InputFormat, threads: Int) throws -> Scene? {
     let threads = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
     switch format {
+    case .fbx: return try importFBX(from: url)
     case .obj: return try importOBJ(from: url, threads: threads)
     case .stl: return try importSTL(from: url)
     case .ply: return try importPLY(from: url)

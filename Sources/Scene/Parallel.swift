@@ -2,18 +2,52 @@ import Dispatch
 
 /// Runs `body` for every index in `0..<count` on at most `threads` workers and returns the results in index order.
 ///
-/// Each result goes into its own slot, so the output is identical for any thread count. The one parallel loop of
-/// the stages and the texture stage; the caller picks `threads` (see `Settings.threads`).
+/// Each result goes into its own slot, so the output is identical for any thread count. With `parallelFor` and
+/// `Slots`, the one parallel loop of the readers, the stages and the texture stage; the caller picks `threads`.
 public func parallelMap<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    let slots = Slots<T>(count)
+    parallelFor(count, threads: threads) { slots[$0] = body($0) }
+    return (0..<count).map { slots.take($0)! }
+}
+
+/// Runs `body(index)` for every index in `0..<count` on at most `threads` workers (worker w takes w, w + workers,
+/// …). Each index is handled exactly once, so results written to per-index slots do not depend on `threads`.
+public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     let workers = max(1, min(threads, count))
-    if workers == 1 { return (0..<count).map(body) }
-    let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-    slots.initialize(repeating: nil)
-    defer { slots.deinitialize().deallocate() }
-    nonisolated(unsafe) let shared = slots
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        // Static striding: worker w handles w, w + workers, … — every slot is written by exactly one worker.
-        for index in stride(from: worker, to: count, by: workers) { shared[index] = body(index) }
+    if workers == 1 {
+        for index in 0..<count { body(index) }
+        return
     }
-    return slots.map { $0! }
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let work = body
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: count, by: workers) { work(index) }
+        }
+    }
+}
+
+/// Per-index result slots that parallel workers fill (each index by exactly one worker), read back in order.
+public final class Slots<T>: @unchecked Sendable {
+    private var storage: UnsafeMutableBufferPointer<T?>
+
+    public init(_ count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+
+    deinit { storage.deinitialize().deallocate() }
+
+    public subscript(index: Int) -> T? {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    /// Removes and returns the value at `index`.
+    public func take(_ index: Int) -> T? {
+        let value = storage[index]
+        storage[index] = nil
+        return value
+    }
+
+    public var count: Int { storage.count }
 }

@@ -1,0 +1,298 @@
+import Foundation
+import ImportSupport
+import Scene
+
+/// What the native FBX reader reports for a well-formed file using something it does not read (skinning,
+/// animation, …): the caller may read the file with another importer instead. Corrupt input is a
+/// `ProcessingError(.badInput)` instead, never this.
+public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// Reads a binary or ASCII FBX into a Scene (glTF conventions: meters, Y-up).
+///
+/// Mapping:
+/// - Every `Model` reachable from the scene root through `Connections` → one node; its FBX transform chain
+///   (translation, rotation offset/pivot, pre-rotation, rotation in its `RotationOrder`, inverse post-rotation,
+///   scaling offset/pivot, scaling; `InheritType` Rrs drops the parent's scale) → TRS, or a matrix when it shears.
+///   Geometric transforms are baked into the mesh's vertices.
+/// - Each `Geometry` → one Mesh with one triangle primitive per material slot, polygons triangulated by ear
+///   clipping, vertices welded (one per distinct position/normal/tangent/UV/color tuple).
+/// - Materials (Lambert/Phong) follow the Assimp path's rules (see `FBXMaterials`).
+/// - `GlobalSettings` axes and unit: one extra root node "FBX axis and unit conversion", as the Assimp path adds.
+/// - FBX 7.x files with skins, blend shapes, animation, cameras or lights throw `FBXUnsupported`; in FBX 6.x and
+///   older (which Assimp cannot read) those parts are dropped with a warning instead.
+public func importFBX(from url: URL) throws -> Scene {
+    let file = try MappedFile(url)
+    let document = file.bytes.starts(with: fbxBinaryMagic)
+        ? try parseBinaryFBX(file.bytes, file: file.path)
+        : try parseASCIIFBX(file.bytes, file: file.path)
+    var builder = FBXSceneBuilder(document: document, folder: ModelFolder(modelURL: url))
+    return try builder.build()
+}
+
+/// Identifies an FBX object: 7.x files use 64-bit ids, 6.x files unique "Class::Name" strings.
+enum FBXKey: Hashable {
+    case id(Int64)
+    case name(String)
+}
+
+struct FBXObject {
+    var node: Int
+    /// "Model", "Geometry", "Material", … (the node name under `Objects`).
+    var kind: String
+    var name: String
+    /// "Mesh", "LimbNode", "Null", "Skin", … (the last value).
+    var subclass: String
+}
+
+struct FBXConnection {
+    var child: FBXKey
+    var parent: FBXKey
+    /// The property name of an "OP" connection (texture → material slot).
+    var property: String?
+}
+
+/// Splits "Name\0\u{1}Class" (binary) or "Class::Name" (ASCII) into (class, name).
+func splitObjectName(_ raw: String) -> (kind: String, name: String) {
+    if let range = raw.range(of: "\u{0}\u{1}") {
+        return (String(raw[range.upperBound...]), String(raw[..<range.lowerBound]))
+    }
+    if let range = raw.range(of: "::") { return (String(raw[..<range.lowerBound]), String(raw[range.upperBound...])) }
+    return ("", raw)
+}
+
+/// 6.x key for an object name in either spelling: "Class::Name".
+private func nameKey(_ raw: String) -> FBXKey {
+    let (kind, name) = splitObjectName(raw)
+    return .name(kind.isEmpty ? name : kind + "::" + name)
+}
+
+struct FBXSceneBuilder {
+    let doc: FBXDocument
+    let folder: ModelFolder
+    var scene = Scene()
+    var objects: [FBXKey: FBXObject] = [:]
+    var objectOrder: [FBXKey] = []
+    var childrenOf: [FBXKey: [FBXConnection]] = [:]
+    var parentsOf: [FBXKey: [FBXConnection]] = [:]
+    /// Property templates from `Definitions`, by object kind ("Model", "Material", …).
+    var templates: [String: [String: [FBXValue]]] = [:]
+    private var warned = Set<String>()
+    let isLegacy: Bool
+    static let root = FBXKey.id(0)
+
+    init(document: FBXDocument, folder: ModelFolder) {
+        doc = document
+        self.folder = folder
+        isLegacy = document.version > 0 && document.version < 7000
+    }
+
+    mutating func warn(_ message: String) {
+        if warned.insert(message).inserted { scene.warnings.append(message) }
+    }
+
+    /// Object properties over their template's defaults.
+    func properties(_ object: FBXObject) -> [String: [FBXValue]] {
+        let own = doc.properties(of: object.node)
+        guard let template = templates[object.kind] else { return own }
+        return template.merging(own) { $1 }
+    }
+
+    mutating func build() throws -> Scene {
+        guard doc.child(nil, "Objects") != nil || doc.child(nil, "Model") != nil else {
+            throw doc.badInput("not an FBX file (no Objects section)")
+        }
+        readDefinitions()
+        readObjects()
+        readConnections()
+        try checkSupported()
+        let modelNodes = buildHierarchy()
+        var meshes = FBXMeshes()
+        try meshes.build(&self, modelNodes: modelNodes)
+        guard scene.meshes.contains(where: { $0.primitives.contains { $0.vertexCount > 0 } }) else {
+            throw doc.badInput("contains no geometry")
+        }
+        applyAxisAndUnitConversion()
+        return scene
+    }
+
+    // MARK: Objects and connections
+
+    private mutating func readDefinitions() {
+        guard let definitions = doc.child(nil, "Definitions") else { return }
+        for type in doc.children(definitions, "ObjectType") {
+            guard let kind = doc[type].values.first?.text, let template = doc.child(type, "PropertyTemplate") else { continue }
+            templates[kind] = doc.properties(of: template)
+        }
+    }
+
+    /// `Objects` children; FBX 5 and older keep Models at the top level instead.
+    private mutating func readObjects() {
+        let list = doc.child(nil, "Objects").map { doc[$0].children } ?? doc.roots.filter { doc[$0].name == "Model" }
+        for index in list {
+            let node = doc[index]
+            let values = node.values
+            let key: FBXKey
+            let raw: String
+            if let id = values.first?.int, values.count >= 2 {
+                key = .id(id)
+                raw = values[1].text ?? ""
+            } else if let name = values.first?.text {
+                key = nameKey(name)
+                raw = name
+            } else {
+                continue
+            }
+            let subclass = values.count >= 2 ? (values.last?.text ?? "") : ""
+            let name = splitObjectName(raw).name
+            if objects[key] == nil { objectOrder.append(key) }
+            objects[key] = FBXObject(node: index, kind: node.name, name: name, subclass: subclass)
+        }
+    }
+
+    private mutating func readConnections() {
+        guard let section = doc.child(nil, "Connections") else { return }
+        for index in doc[section].children where doc[index].name == "C" || doc[index].name == "Connect" {
+            let values = doc[index].values
+            guard values.count >= 3, let type = values[0].text else { continue }
+            func key(_ v: FBXValue) -> FBXKey? {
+                if let id = v.int { return .id(id) }
+                guard let text = v.text else { return nil }
+                let k = nameKey(text)
+                return k == .name("Model::Scene") ? Self.root : k
+            }
+            guard let child = key(values[1]), let parent = key(values[2]) else { continue }
+            let property = type == "OP" && values.count >= 4 ? values[3].text : nil
+            let connection = FBXConnection(child: child, parent: parent, property: property)
+            childrenOf[parent, default: []].append(connection)
+            parentsOf[child, default: []].append(connection)
+        }
+    }
+
+    /// The objects connected below `key`, optionally of one kind, in file order.
+    func children(of key: FBXKey, kind: String? = nil) -> [(FBXKey, FBXObject, String?)] {
+        (childrenOf[key] ?? []).compactMap { c in
+            guard let object = objects[c.child], kind == nil || object.kind == kind else { return nil }
+            return (c.child, object, c.property)
+        }
+    }
+
+    /// Parts the native reader does not convert yet: 7.x files with them go to Assimp, 6.x files drop them.
+    private mutating func checkSupported() throws {
+        var unsupported: [String] = []
+        func has(_ kind: String, _ subclasses: Set<String>? = nil) -> Bool {
+            objects.values.contains { $0.kind == kind && (subclasses == nil || subclasses!.contains($0.subclass)) }
+        }
+        if has("Deformer", ["Skin", "Cluster"]) { unsupported.append("skinning") }
+        if has("Deformer", ["BlendShape", "BlendShapeChannel"]) || has("Geometry", ["Shape"]) { unsupported.append("blend shapes") }
+        if objects.values.contains(where: { $0.kind == "AnimationCurve" && !doc.integers($0.node, "KeyTime").isEmpty }) {
+            unsupported.append("animation")
+        }
+        if has("NodeAttribute", ["Camera", "Light"]) || has("Model", ["Camera", "Light"]) { unsupported.append("cameras or lights") }
+        guard !unsupported.isEmpty else { return }
+        let list = unsupported.joined(separator: ", ")
+        if isLegacy {
+            warn("FBX \(doc.version) \(list) not converted by the native reader; dropped")
+        } else {
+            throw FBXUnsupported("\(list) (not read natively yet)")
+        }
+    }
+
+    // MARK: Nodes
+
+    /// Creates one node per Model reachable from the root; returns (model key, node index) pairs in node order.
+    private mutating func buildHierarchy() -> [(FBXKey, Int)] {
+        var result: [(FBXKey, Int)] = []
+        var visited = Set<FBXKey>()
+        var scales: [Int: DMatrix] = [:]
+        // (model, parent node)
+        var stack: [(FBXKey, Int)] = []
+        var rootModels = children(of: Self.root, kind: "Model").map(\.0)
+        // Models connected to nothing (6.x files may leave the scene root implicit) also hang from the root.
+        for key in objectOrder where objects[key]?.kind == "Model" {
+            if !(parentsOf[key] ?? []).contains(where: { objects[$0.parent]?.kind == "Model" || $0.parent == Self.root }) {
+                rootModels.append(key)
+            }
+        }
+        // One "RootNode" above the models, as the Assimp path has (both paths give the same node tree).
+        scene.nodes.append(Node(name: "RootNode"))
+        scene.roots = [0]
+        for key in rootModels.reversed() { stack.append((key, 0)) }
+        while let (key, parent) = stack.popLast() {
+            guard visited.insert(key).inserted, let object = objects[key] else { continue }
+            let props = properties(object)
+            let (local, scale) = localTransform(props)
+            var matrix = local
+            if props.int("InheritType") == 2, let parentScale = scales[parent]?.inverse {
+                matrix = parentScale * local
+            }
+            let index = scene.nodes.count
+            var node = Node(name: object.name)
+            node.transform = matrix.transform
+            scene.nodes.append(node)
+            scales[index] = scale
+            scene.nodes[parent].children.append(index)
+            result.append((key, index))
+            for (child, _, _) in children(of: key, kind: "Model").reversed() { stack.append((child, index)) }
+        }
+        return result
+    }
+
+    /// The FBX local transform T·Roff·Rp·Rpre·R·Rpost⁻¹·Rp⁻¹·Soff·Sp·S·Sp⁻¹, and its S.
+    private func localTransform(_ p: [String: [FBXValue]]) -> (DMatrix, DMatrix) {
+        func v(_ name: String, _ fallback: SIMD3<Double> = .zero) -> SIMD3<Double> { p.vector(name) ?? fallback }
+        let t = DMatrix.translation(v("Lcl Translation"))
+        let r = DMatrix.rotation(degrees: v("Lcl Rotation"), order: p.int("RotationOrder") ?? 0)
+        let s = DMatrix.scale(v("Lcl Scaling", .one))
+        let pre = DMatrix.rotation(degrees: v("PreRotation"))
+        let post = DMatrix.rotation(degrees: v("PostRotation")).inverse ?? .identity
+        let rOff = DMatrix.translation(v("RotationOffset")), rPivot = v("RotationPivot")
+        let sOff = DMatrix.translation(v("ScalingOffset")), sPivot = v("ScalingPivot")
+        let m = t * rOff * .translation(rPivot) * pre * r * post * .translation(-rPivot)
+            * sOff * .translation(sPivot) * s * .translation(-sPivot)
+        return (m, s)
+    }
+
+    /// Geometric translation·rotation·scaling of a model: applied to its geometry only.
+    func geometricTransform(_ model: FBXObject) -> DMatrix {
+        let p = properties(model)
+        let t = p.vector("GeometricTranslation") ?? .zero
+        let r = p.vector("GeometricRotation") ?? .zero
+        let s = p.vector("GeometricScaling") ?? .one
+        return .translation(t) * .rotation(degrees: r) * .scale(s)
+    }
+
+    // MARK: Axes and units
+
+    /// Same rule as the Assimp path: rows are the file's right, up and front axes, scaled by UnitScaleFactor / 100.
+    private mutating func applyAxisAndUnitConversion() {
+        var settings: [String: [FBXValue]] = [:]
+        if let global = doc.child(nil, "GlobalSettings") { settings = doc.properties(of: global) }
+        func axis(_ key: String, _ signKey: String, default value: Int) -> SIMD3<Double> {
+            let index = settings.int(key) ?? value
+            let sign: Double = (settings.double(signKey) ?? 1) < 0 ? -1 : 1
+            var v = SIMD3<Double>.zero
+            v[(0...2).contains(index) ? index : value] = sign
+            return v
+        }
+        let right = axis("CoordAxis", "CoordAxisSign", default: 0)
+        let up = axis("UpAxis", "UpAxisSign", default: 1)
+        let front = axis("FrontAxis", "FrontAxisSign", default: 2)
+        let distinct = (right * up).sum() == 0 && (up * front).sum() == 0 && (right * front).sum() == 0
+        var unit = (settings.double("UnitScaleFactor") ?? 1) / 100
+        if !(unit.isFinite && unit > 0) { unit = 0.01 }
+        let (r, u, f) = distinct ? (right, up, front) : (SIMD3<Double>(1, 0, 0), SIMD3<Double>(0, 1, 0), SIMD3<Double>(0, 0, 1))
+        // M·right = +X, M·up = +Y, M·front = +Z: the rows of M are r, u, f.
+        let m = DMatrix(c: (SIMD4(r.x, u.x, f.x, 0) * unit, SIMD4(r.y, u.y, f.y, 0) * unit,
+                            SIMD4(r.z, u.z, f.z, 0) * unit, SIMD4(0, 0, 0, 1)))
+        guard m != .identity else { return }
+        var root = Node(name: "FBX axis and unit conversion")
+        root.transform = m.transform
+        root.children = scene.roots
+        scene.nodes.append(root)
+        scene.roots = [scene.nodes.count - 1]
+    }
+}
