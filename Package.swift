@@ -35,8 +35,10 @@ let package = Package(
         // model-folder path guard.
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
-        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter"],
-                path: "Sources/Importers", exclude: ["Support"]),
+        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter", "GLTFImporter"],
+                path: "Sources/Importers", exclude: ["Support", "GLTF"]),
+        // The native glTF 2.0 / GLB reader (Draco and meshopt decoding through their bridges).
+        .target(name: "GLTFImporter", dependencies: ["Scene", "ImportSupport", "Meshopt", "Draco"], path: "Sources/Importers/GLTF"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -58,6 +60,8 @@ let package = Package(
                     exclude: ["dracopy_decode.py"]),
         .testTarget(name: "TexturesTests", dependencies: ["Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
+        .testTarget(name: "GLTFImporterTests", dependencies: ["GLTFImporter", "Importers", "GLB", "Pipeline", "optimize"],
+                    path: "Tests/GLTFImporterTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         .testTarget(name: "JobTests", dependencies: ["Job"], path: "Tests/JobTests", exclude: ["Support"]),
         .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),

@@ -1,6 +1,7 @@
 import AlembicImporter
 import CAssimp
 import Foundation
+import GLTFImporter
 import ImportSupport
 import Scene
 
@@ -58,6 +59,7 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
 /// Reads `url` with the native reader for `format`; nil when the format has none (Assimp or a plugin reads it).
 private func importNative(_ url: URL, format: InputFormat) throws -> Scene? {
     switch format {
+    case .gltf, .glb: return try importGLTF(from: url)
     default: return nil
     }
 }
@@ -78,7 +80,13 @@ private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOp
     defer { try? FileManager.default.removeItem(at: scratch) }
     let (glb, warnings) = try runConverter(plugin, on: url, format: format, scratch: scratch,
                                            timeout: options.pluginTimeout, environment: environment)
-    var scene = try importWithAssimp(glb, format: .glb, extension: "glb", reportedPath: path)
+    var scene: Scene
+    do {
+        scene = try importGLTF(from: glb)
+    } catch var error as ProcessingError {
+        error.file = path
+        throw error
+    }
     scene.warnings = warnings + scene.warnings
     return scene
 }

@@ -35,6 +35,8 @@ public struct Node: Sendable, Equatable {
     /// `EXT_mesh_gpu_instancing`: when not empty, the node draws its mesh once per instance, each instance's
     /// transform applied to the mesh before the node's own world transform. Empty = drawn once, not instanced.
     public var instances: [InstanceTransform] = []
+    /// The input's `extras`, written back unchanged.
+    public var extras: ExtensionValue?
 
     public init(name: String = "") { self.name = name }
 }
@@ -152,6 +154,8 @@ public struct Mesh: Sendable, Equatable {
     public var primitives: [Primitive] = []
     /// Default morph-target weights, one per target of each primitive.
     public var weights: [Float] = []
+    /// The input's `extras` (without `targetNames`, which live in `MorphTarget.name`).
+    public var extras: ExtensionValue?
 
     public init(name: String = "") { self.name = name }
 }
@@ -227,6 +231,11 @@ public struct Material: Sendable, Equatable {
     public var doubleSided = false
     /// `KHR_materials_unlit`.
     public var unlit = false
+    /// Other `KHR_materials_*` extensions (clearcoat, sheen, specular, transmission, volume, ior, …) by name, their
+    /// objects as read; texture references inside them are `ExtensionValue.texture`.
+    public var extensions: [String: ExtensionValue] = [:]
+    /// The input's `extras`.
+    public var extras: ExtensionValue?
 
     public init(name: String = "") { self.name = name }
 }
@@ -235,10 +244,13 @@ public struct TextureRef: Sendable, Equatable {
     public var texture: Int
     /// Which TEXCOORD_n set the texture reads.
     public var texCoord: Int
+    /// `KHR_texture_transform`; nil = none.
+    public var transform: TextureTransform?
 
-    public init(texture: Int, texCoord: Int = 0) {
+    public init(texture: Int, texCoord: Int = 0, transform: TextureTransform? = nil) {
         self.texture = texture
         self.texCoord = texCoord
+        self.transform = transform
     }
 }
 
@@ -249,11 +261,14 @@ public struct Texture: Sendable, Equatable {
     /// A WebP image for `EXT_texture_webp`. When it equals `image` there is no PNG/JPEG fallback: the writer omits
     /// `source` and marks the extension required.
     public var webpSource: Int?
+    /// A KTX2 image for `KHR_texture_basisu`, kept as read. When it equals `image` there is no PNG/JPEG fallback.
+    public var basisuSource: Int?
 
-    public init(image: Int, sampler: Int? = nil, webpSource: Int? = nil) {
+    public init(image: Int, sampler: Int? = nil, webpSource: Int? = nil, basisuSource: Int? = nil) {
         self.image = image
         self.sampler = sampler
         self.webpSource = webpSource
+        self.basisuSource = basisuSource
     }
 }
 

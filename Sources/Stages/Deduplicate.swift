@@ -16,9 +16,10 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
             var t = texture
             t.image = images.map[texture.image]
             t.webpSource = texture.webpSource.map { images.map[$0] }
+            t.basisuSource = texture.basisuSource.map { images.map[$0] }
             t.sampler = texture.sampler.map { samplers.map[$0] }
             return t
-        }, hash: { h, texture in h.combine(texture.image); h.combine(texture.webpSource); h.combine(texture.sampler) })
+        }, hash: { h, texture in h.combine(texture.image); h.combine(texture.webpSource); h.combine(texture.basisuSource); h.combine(texture.sampler) })
         scene.textures = textures.kept
 
         let materials = uniqueItems(scene.materials.map { material in
