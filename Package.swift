@@ -60,7 +60,7 @@ let package = Package(
                     exclude: ["dracopy_decode.py"]),
         .testTarget(name: "TexturesTests", dependencies: ["Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
-        .testTarget(name: "GLTFImporterTests", dependencies: ["GLTFImporter", "Importers", "GLB", "Pipeline", "optimize"],
+        .testTarget(name: "GLTFImporterTests", dependencies: ["GLTFImporter", "GLB"],
                     path: "Tests/GLTFImporterTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         .testTarget(name: "JobTests", dependencies: ["Job"], path: "Tests/JobTests", exclude: ["Support"]),

@@ -21,7 +21,10 @@ extension GLTFReader {
                     throw bad("image \(i): unknown image type")
                 }
                 imageIndex[i] = scene.images.count
-                scene.images.append(Image(name: string(json["name"]) ?? "", mimeType: mime, data: Array(data)))
+                // Unnamed files keep their file name, so reports and outputs say which image is which.
+                let fileName = string(json["uri"]).flatMap { $0.hasPrefix("data:") ? nil : $0.split(separator: "/").last.map(String.init) }
+                scene.images.append(Image(name: string(json["name"]) ?? fileName?.removingPercentEncoding ?? "", mimeType: mime,
+                                          data: Array(data)))
             } catch let error as ProcessingError {
                 warnings.append("\(error.message); its textures were dropped")
             }

@@ -1,0 +1,30 @@
+import Foundation
+import Scene
+import Testing
+@testable import GLTFImporter
+
+@Suite("glTF reader: the corpus", .enabled(if: corpusFolder != nil, "../shared/corpus is absent"))
+struct CorpusTests {
+    /// Every glTF/GLB that is not broken reads; the manifest's counts are compared end to end in
+    /// PipelineTests/GLTFAcceptanceTests (after the optimizer's deduplication, as Assimp counted them).
+    @Test("every glTF/GLB that is not broken reads with the manifest's animation count and a drawable scene",
+          arguments: CorpusRow.gltf.filter { !$0.broken })
+    func reads(row: CorpusRow) throws {
+        let scene = try importGLTF(from: corpusFolder!.appendingPathComponent(row.path))
+        if let animations = row.animations { #expect(scene.statistics.animations == animations) }
+        if row.triangles ?? 0 > 0 {
+            #expect(scene.meshes.contains { !$0.primitives.isEmpty } && scene.worldBounds() != nil)
+        }
+    }
+
+    @Test("every broken glTF/GLB is refused with one line (bad input), never a crash",
+          arguments: CorpusRow.gltf.filter(\.broken))
+    func refusesBroken(row: CorpusRow) throws {
+        do {
+            _ = try importGLTF(from: corpusFolder!.appendingPathComponent(row.path))
+            Issue.record("\(row.path) was imported")
+        } catch let error as ProcessingError {
+            #expect(error.kind == .badInput && !error.description.contains("\n"), "\(error)")
+        }
+    }
+}
