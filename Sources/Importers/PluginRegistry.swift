@@ -78,6 +78,10 @@ public func supportedFormats(registry: PluginRegistry = .discover(),
         if format == .alembic {
             return FormatSupport(format: format.displayName, importer: "Alembic (native)", available: true, detail: "")
         }
+        if format == .gltf || format == .glb {
+            return FormatSupport(format: format.displayName, importer: "glTF (native)", available: true,
+                                 detail: "--importer assimp: \(assimp)")
+        }
         if format.assimpExtension != nil {
             return FormatSupport(format: format.displayName, importer: assimp, available: true, detail: "")
         }

@@ -98,15 +98,18 @@ extension GLTFReader {
             var listedChildren = 0
             for value in array(json["nodes"]) ?? [] {
                 guard let n = index(value), n < all.count else { throw bad("scene \(chosen): node does not exist") }
-                guard parents[n] == -1 else {
-                    listedChildren += 1  // drawn through its parent already
-                    continue
-                }
                 guard !scene.roots.contains(n) else { throw bad("scene \(chosen) lists node \(n) twice") }
+                if parents[n] != -1 {
+                    // Invalid, but written by some exporters: like three.js, the node becomes a root of its own.
+                    scene.nodes[parents[n]].children.removeAll { $0 == n }
+                    parents[n] = -1
+                    listedChildren += 1
+                }
                 scene.roots.append(n)
             }
             if listedChildren > 0 {
-                warnings.append("scene \(chosen) lists \(listedChildren) node(s) that are children of other nodes; they stay under their parents")
+                warnings.append("scene \(chosen) lists \(listedChildren) node(s) that are children of other nodes; "
+                                + "they were detached from their parents and drawn as roots")
             }
         }
     }
