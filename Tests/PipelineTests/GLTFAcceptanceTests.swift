@@ -148,3 +148,33 @@ struct GLTFAcceptanceTests {
         }
     }
 }
+
+@Suite("glTF in: input and output render alike in headless Chromium (three.js r111)",
+       .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
+struct GLTFRenderTests {
+    /// Renders the input and the output with `render_compare.py`; the pictures are kept under .build/gltf-render
+    /// for a human look, and each file's difference is printed (the record).
+    @Test("render difference of input and output", .enabled(if: Tools.browserAvailable || Tools.required, "no venv or chromium"),
+          arguments: [("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", ""),
+                      ("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", "--quantize"),
+                      ("files/gltf/trimesh__Duck.glb", ""), ("files/gltf/trimesh__AlphaBlendModeTest.glb", ""),
+                      ("files/gltf/khr__BoxTextured_gltf/BoxTextured.gltf", "--quantize"), ("files/gltf/bevy__alien.glb", "")])
+    func renderDifference(path: String, option: String) throws {
+        let python = try #require(Tools.python, "no Python venv: run Tests/Scripts/setup.sh")
+        let scratch = try makeScratch("gltf-render")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let source = Tools.corpus.appendingPathComponent(path), out = scratch.appendingPathComponent("out.glb")
+        let converted = try optimize([source.path, "-o", out.path] + (option.isEmpty ? [] : [option]))
+        try #require(converted.status == 0, "\(path): \(converted.summary)")
+        let pictures = Tools.repo.appendingPathComponent(".build/gltf-render")
+        try FileManager.default.createDirectory(at: pictures, withIntermediateDirectories: true)
+        let prefix = pictures.appendingPathComponent(source.deletingPathExtension().lastPathComponent + option).path
+        let result = try run(python, [Tools.scripts.appendingPathComponent("render_compare.py").path, source.path, out.path, prefix],
+                             timeout: 400)
+        try #require(result.status == 0, "\(path): \(result.summary)")
+        let difference = try jsonObject(result.stdout, from: "render_compare.py")
+        let changed = (difference["changedPixels"] as? NSNumber)?.doubleValue ?? 1
+        print("render difference \(path) \(option): \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+        #expect(changed < 0.01, "\(path) \(option): \(changed * 100) % of the pixels differ")
+    }
+}
