@@ -152,6 +152,12 @@ struct SceneEncoder {
         for root in scene.roots { try check(root, scene.nodes.count, "scene root") }
 
         var rootExtensions = JSONObjectBuilder()
+        if !scene.materialVariants.isEmpty {
+            extensionsUsed.insert("KHR_materials_variants")
+            rootExtensions.set("KHR_materials_variants", .object([("variants", .array(scene.materialVariants.map {
+                .object([("name", .string($0))])
+            }))]))
+        }
         if !scene.lights.isEmpty {
             extensionsUsed.insert("KHR_lights_punctual")
             rootExtensions.set("KHR_lights_punctual", .object([("lights", .array(scene.lights.map(encodeLight)))]))
@@ -241,7 +247,7 @@ struct SceneEncoder {
                 guard primitive.targets.count == targetCount else {
                     throw ProcessingError(.internal, "\(place): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)")
                 }
-                primitives.append(try encodePrimitive(primitive, mesh: m, place: place))
+                primitives.append(try addVariants(primitive, to: try encodePrimitive(primitive, mesh: m, place: place), place: place))
             }
             var json = JSONObjectBuilder()
             json.set("name", mesh.name.isEmpty ? nil : .string(mesh.name))
@@ -358,6 +364,23 @@ struct SceneEncoder {
             }))
         }
         return json.value
+    }
+
+    /// `KHR_materials_variants` mappings added to a written primitive's extensions.
+    func addVariants(_ primitive: Primitive, to json: JSONValue, place: String) throws -> JSONValue {
+        guard !primitive.variantMaterials.isEmpty, case .object(var members) = json else { return json }
+        let mappings = try primitive.variantMaterials.map { mapping -> JSONValue in
+            try check(mapping.material, scene.materials.count, "\(place) variant material")
+            for variant in mapping.variants { try check(variant, scene.materialVariants.count, "\(place) variant") }
+            return .object([("material", .int(mapping.material)), ("variants", .ints(mapping.variants))])
+        }
+        let variants: (String, JSONValue) = ("KHR_materials_variants", .object([("mappings", .array(mappings))]))
+        if let e = members.firstIndex(where: { $0.0 == "extensions" }), case .object(let existing) = members[e].1 {
+            members[e].1 = .object((existing + [variants]).sorted { $0.0 < $1.0 })
+        } else {
+            members.append(("extensions", .object([variants])))
+        }
+        return .object(members)
     }
 
     mutating func encodeIndices(_ primitive: Primitive, place: String) throws -> Int {

@@ -16,6 +16,8 @@ public struct Scene: Sendable, Equatable {
     public var animations: [Animation] = []
     public var cameras: [Camera] = []
     public var lights: [Light] = []
+    /// `KHR_materials_variants`: the variant names that `Primitive.variantMaterials` refer to by index.
+    public var materialVariants: [String] = []
     /// Problems that did not stop the import (a missing texture, an ignored feature), one line each.
     public var warnings: [String] = []
 
@@ -171,12 +173,25 @@ public struct Primitive: Sendable, Equatable {
     public var vertices = VertexStreams()
     public var material: Int?
     public var targets: [MorphTarget] = []
+    /// `KHR_materials_variants`: the material to use instead of `material` when one of the variants is selected.
+    public var variantMaterials: [VariantMapping] = []
 
     public init(mode: Mode = .triangles) { self.mode = mode }
 
     public var vertexCount: Int { vertices.positions.count }
     /// Triangles (0 for points and lines).
     public var triangleCount: Int { mode == .triangles ? indices.count / 3 : 0 }
+}
+
+/// One `KHR_materials_variants` mapping: `material` for the variants (indices into `Scene.materialVariants`).
+public struct VariantMapping: Sendable, Equatable {
+    public var material: Int
+    public var variants: [Int]
+
+    public init(material: Int, variants: [Int]) {
+        self.material = material
+        self.variants = variants
+    }
 }
 
 /// Per-vertex data. Every non-empty stream has `positions.count` elements.

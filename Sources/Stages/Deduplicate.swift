@@ -36,7 +36,12 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
 
         let meshes = uniqueItems(scene.meshes.map { mesh in
             var mesh = mesh
-            for p in mesh.primitives.indices { mesh.primitives[p].material = mesh.primitives[p].material.map { materials.map[$0] } }
+            for p in mesh.primitives.indices {
+                mesh.primitives[p].material = mesh.primitives[p].material.map { materials.map[$0] }
+                for v in mesh.primitives[p].variantMaterials.indices {
+                    mesh.primitives[p].variantMaterials[v].material = materials.map[mesh.primitives[p].variantMaterials[v].material]
+                }
+            }
             return mesh
         }, ignoringName: \.name, hash: { h, mesh in
             h.combine(mesh.primitives.count)

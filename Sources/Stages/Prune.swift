@@ -10,11 +10,14 @@ public func prune(_ scene: inout Scene) -> StageReport {
         for n in scene.nodes.indices { scene.nodes[n].mesh = scene.nodes[n].mesh.map { meshes.map[$0]! } }
 
         let materials = keep(scene.materials.count,
-                             used: scene.meshes.flatMap { $0.primitives.compactMap(\.material) })
+                             used: scene.meshes.flatMap { $0.primitives.flatMap { [$0.material].compactMap { $0 } + $0.variantMaterials.map(\.material) } })
         scene.materials = materials.kept.map { scene.materials[$0] }
         for m in scene.meshes.indices {
             for p in scene.meshes[m].primitives.indices {
                 scene.meshes[m].primitives[p].material = scene.meshes[m].primitives[p].material.map { materials.map[$0]! }
+                for v in scene.meshes[m].primitives[p].variantMaterials.indices {
+                    scene.meshes[m].primitives[p].variantMaterials[v].material = materials.map[scene.meshes[m].primitives[p].variantMaterials[v].material]!
+                }
             }
         }
 

@@ -39,10 +39,17 @@ struct ExtensionTests {
                 "KHR_materials_emissive_strength": ["emissiveStrength": 5],
             ],
             "extras": ["note": "kept"],
-        ]]
+        ], ["name": "Velvet", "extensions": ["KHR_materials_sheen": ["sheenColorTexture": ["index": 1]]]]]
+        b.json["extensionsUsed"] = (b.json["extensionsUsed"] as! [String]) + ["KHR_materials_variants"]
         _ = b.triangleScene(positions: [0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0], indices: [0, 1, 2, 0, 2, 3], attributes: ["TEXCOORD_0": uv])
         let translations = b.floats([0, 0, 0, 3, 0, 0], type: "VEC3")
-        b.json["extensions"] = ["KHR_lights_punctual": ["lights": [["type": "point", "intensity": 20, "color": [1, 0.5, 0]]]]]
+        b.json["extensions"] = ["KHR_lights_punctual": ["lights": [["type": "point", "intensity": 20, "color": [1, 0.5, 0]]]],
+                                "KHR_materials_variants": ["variants": [["name": "Paint"], ["name": "Velvet"]]]]
+        var meshes = b.json["meshes"] as! [[String: Any]]
+        var primitive = (meshes[0]["primitives"] as! [[String: Any]])[0]
+        primitive["extensions"] = ["KHR_materials_variants": ["mappings": [["material": 1, "variants": [1]], ["material": 0, "variants": [0]]]]]
+        meshes[0]["primitives"] = [primitive]
+        b.json["meshes"] = meshes
         b.json["nodes"] = [["mesh": 0, "extensions": ["EXT_mesh_gpu_instancing": ["attributes": ["TRANSLATION": translations]]]],
                            ["extensions": ["KHR_lights_punctual": ["light": 0]]]]
         b.json["scenes"] = [["nodes": [0, 1]]]
@@ -74,9 +81,13 @@ struct ExtensionTests {
         let again = try importGLTF(from: url)
         #expect(again.materials == scene.materials)
         #expect(again.lights == scene.lights && again.nodes[0].instances == scene.nodes[0].instances)
+        #expect(scene.materialVariants == ["Paint", "Velvet"] && again.materialVariants == scene.materialVariants)
+        #expect(scene.meshes[0].primitives[0].variantMaterials == [VariantMapping(material: 1, variants: [1]),
+                                                                   VariantMapping(material: 0, variants: [0])])
+        #expect(again.meshes[0].primitives[0].variantMaterials == scene.meshes[0].primitives[0].variantMaterials)
         let text = String(decoding: encoded.bytes, as: UTF8.self)
         for name in ["KHR_materials_clearcoat", "KHR_materials_sheen", "KHR_materials_ior", "KHR_materials_emissive_strength",
-                     "KHR_texture_transform"] {
+                     "KHR_texture_transform", "KHR_materials_variants"] {
             #expect(text.contains("\"\(name)\""), "\(name) missing from the output")
         }
     }

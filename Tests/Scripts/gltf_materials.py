@@ -3,7 +3,8 @@
 
 Usage: gltf_materials.py FILE
 
-Output: one JSON object {"materials": [...]}: for every material some mesh primitive uses, its `extensions`
+Output: one JSON object {"materials": [...]}: for every material some mesh primitive uses (also through
+KHR_materials_variants), its `extensions`
 (except KHR_materials_unlit's empty object, which is listed as "unlit") and the KHR_texture_transform of every
 textureInfo (core slots and those inside extensions). Texture references are resolved to the image's name
 without its file extension (or "texture" when the image has no name), so files whose textures were renumbered,
@@ -61,6 +62,8 @@ def main():
         for primitive in mesh.get("primitives", []):
             if "material" in primitive:
                 used.add(primitive["material"])
+            for mapping in primitive.get("extensions", {}).get("KHR_materials_variants", {}).get("mappings", []):
+                used.add(mapping["material"])
     result = set()
     for index in sorted(used):
         material = doc["materials"][index]

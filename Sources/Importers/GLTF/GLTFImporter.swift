@@ -10,7 +10,7 @@ import Scene
 /// TRS, names and `extras`. Extensions read: `KHR_mesh_quantization`, `KHR_draco_mesh_compression`,
 /// `EXT_meshopt_compression`, `KHR_texture_transform`, `KHR_materials_*` (kept as typed extension values;
 /// `pbrSpecularGlossiness` converted to metallic-roughness), `KHR_lights_punctual`, `EXT_mesh_gpu_instancing`,
-/// `EXT_texture_webp` and `KHR_texture_basisu` (images kept as they are). A required extension outside this list is
+/// `KHR_materials_variants`, `EXT_texture_webp` and `KHR_texture_basisu` (images kept as they are). A required extension outside this list is
 /// an error naming it; an optional one is dropped with one warning.
 ///
 /// Untrusted input: referenced files must be relative paths inside the model's folder, every size and count is
@@ -27,7 +27,7 @@ public func importGLTF(from url: URL) throws -> Scene {
 let supportedExtensions = Set<String>([
     "KHR_mesh_quantization", "KHR_draco_mesh_compression", "EXT_meshopt_compression", "KHR_texture_transform",
     "KHR_materials_unlit", "KHR_materials_pbrSpecularGlossiness", "KHR_lights_punctual", "EXT_mesh_gpu_instancing",
-    "EXT_texture_webp", "KHR_texture_basisu",
+    "EXT_texture_webp", "KHR_texture_basisu", "KHR_materials_variants",
 ]).union(keptMaterialExtensions)
 
 /// Material extensions carried through as `Material.extensions`.

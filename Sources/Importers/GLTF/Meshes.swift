@@ -4,6 +4,8 @@ import Scene
 
 extension GLTFReader {
     mutating func readMeshes() throws {
+        let variants = array(object(object(root["extensions"])?["KHR_materials_variants"])?["variants"]) ?? []
+        scene.materialVariants = variants.map { string(object($0)?["name"]) ?? "" }
         var reducedInfluences = 0
         for (m, value) in items("meshes").enumerated() {
             guard let json = object(value) else { throw bad("mesh \(m) is not an object") }
@@ -46,6 +48,15 @@ extension GLTFReader {
         if let material = json["material"] {
             guard let m = index(material), m < items("materials").count else { throw bad("\(place): material does not exist") }
             primitive.material = m
+        }
+
+        for mapping in array(object(object(json["extensions"])?["KHR_materials_variants"])?["mappings"]) ?? [] {
+            guard let mapping = object(mapping), let m = index(mapping["material"]), m < items("materials").count,
+                  let list = array(mapping["variants"]), case let variants = list.compactMap(index),
+                  variants.count == list.count, variants.allSatisfy({ $0 < scene.materialVariants.count }) else {
+                throw bad("\(place): a KHR_materials_variants mapping names a material or variant that does not exist")
+            }
+            primitive.variantMaterials.append(VariantMapping(material: m, variants: variants))
         }
 
         // Draco replaces the attribute and index data; morph targets stay in ordinary accessors.
