@@ -29,7 +29,8 @@ public struct ImportOptions: Sendable {
 
 /// Imports any supported file into a Scene (glTF conventions). Throws ProcessingError.
 ///
-/// The format comes from the file's content (`detectFormat`), whatever its extension. Assimp 5.2.5 reads it with
+/// The format comes from the file's content (`detectFormat`), whatever its extension. glTF and GLB go to the native
+/// reader (`importGLTF`) unless `options.importer` is `.assimp`. Assimp 5.2.5 reads the others with
 /// only the post-processing the pipeline needs: triangulation, splitting points/lines/triangles into separate
 /// meshes and at most 4 bone weights per vertex. Meshes without normals stay without: glTF viewers then shade
 /// them flat, as the generated normals would, while the vertices stay weldable and the file smaller. Vertices are not welded
@@ -65,7 +66,7 @@ private func importNative(_ url: URL, format: InputFormat) throws -> Scene? {
 }
 
 /// Formats without a built-in importer (USD) go to the external converter the plugin registry names; its GLB is
-/// read back through the glTF importer, with the converter's warnings added.
+/// read back through the native glTF reader, with the converter's warnings added.
 private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOptions) throws -> Scene {
     let path = url.path
     let environment = options.environment ?? ProcessInfo.processInfo.environment

@@ -28,3 +28,19 @@ struct CorpusTests {
         }
     }
 }
+
+@Suite("glTF reader: the hostile reproducers in ../shared/hostile")
+struct HostileTests {
+    static let folder = corpusFolder?.deletingLastPathComponent().appendingPathComponent("hostile")
+    static let files: [String] = {
+        guard let folder, let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
+        return names.filter { $0.hasSuffix(".gltf") || $0.hasSuffix(".glb") }.sorted()
+    }()
+
+    /// Each one made the Assimp path allocate gigabytes; the reader checks the claim before allocating.
+    @Test("lying counts and lengths are refused as bad input", .enabled(if: !files.isEmpty, "../shared/hostile is absent"),
+          arguments: files)
+    func refused(name: String) throws {
+        #expect(throws: ProcessingError.self) { try importGLTF(from: Self.folder!.appendingPathComponent(name)) }
+    }
+}
