@@ -185,11 +185,18 @@ struct ReaderTests {
         #expect(importError(shared).contains("two parents"))
 
         var deep = GLTFBuilder()
+        _ = deep.triangleScene(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0])
         let depth = 100_000
-        deep.json["nodes"] = (0..<depth).map { $0 + 1 < depth ? ["children": [$0 + 1]] : [:] } as [[String: Any]]
+        deep.json["nodes"] = (0..<depth).map { $0 + 1 < depth ? ["children": [$0 + 1]] : ["mesh": 0] } as [[String: Any]]
         deep.json["scenes"] = [["nodes": [0]]]
         let scene = try importBuilt(deep, name: "deep.glb")
         #expect(scene.nodes.count == depth && scene.roots == [0] && scene.nodes[depth - 2].children == [depth - 1])
+        #expect(scene.worldBounds() != nil)  // the world transforms walk all 100,000 levels
+
+        var empty = GLTFBuilder()
+        empty.json["nodes"] = [["name": "empty"]]
+        empty.json["scenes"] = [["nodes": [0]]]
+        #expect(importError(empty) == "contains no geometry")
     }
 
     @Test("required and optional extensions: an unknown required one names itself, unknown optional ones warn once")

@@ -90,6 +90,9 @@ struct GLTFReader {
         try readNodes()
         try readSkins()
         try readAnimations()
+        guard scene.meshes.contains(where: { $0.primitives.contains { $0.vertexCount > 0 } }) else {
+            throw bad("contains no geometry")
+        }
         scene.warnings = warnings
         return scene
     }
