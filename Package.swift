@@ -39,14 +39,16 @@ let package = Package(
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
         .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter",
-                                                  "OBJImporter", "STLImporter", "PLYImporter", "FBXImporter", "Textures"],
-                path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY", "FBX"]),
+                                                  "OBJImporter", "STLImporter", "PLYImporter", "FBXImporter", "GLTFImporter", "Textures"],
+                path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY", "FBX", "GLTF"]),
         // Native streaming readers for OBJ (+MTL), STL and PLY.
         .target(name: "OBJImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/OBJ"),
         .target(name: "STLImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/STL"),
         .target(name: "PLYImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/PLY"),
         // Native FBX reader (binary and ASCII); Assimp reads what it reports it cannot.
         .target(name: "FBXImporter", dependencies: ["Scene", "ImportSupport", "CZlib"], path: "Sources/Importers/FBX"),
+        // The native glTF 2.0 / GLB reader (Draco and meshopt decoding through their bridges).
+        .target(name: "GLTFImporter", dependencies: ["Scene", "ImportSupport", "Meshopt", "Draco"], path: "Sources/Importers/GLTF"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
@@ -72,6 +74,8 @@ let package = Package(
                                                              "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
         .testTarget(name: "FBXImporterTests", dependencies: ["FBXImporter", "Importers", "ImportSupport"],
                     path: "Tests/FBXImporterTests"),
+        .testTarget(name: "GLTFImporterTests", dependencies: ["GLTFImporter", "GLB"],
+                    path: "Tests/GLTFImporterTests"),
         .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -152,6 +152,12 @@ struct SceneEncoder {
         for root in scene.roots { try check(root, scene.nodes.count, "scene root") }
 
         var rootExtensions = JSONObjectBuilder()
+        if !scene.materialVariants.isEmpty {
+            extensionsUsed.insert("KHR_materials_variants")
+            rootExtensions.set("KHR_materials_variants", .object([("variants", .array(scene.materialVariants.map {
+                .object([("name", .string($0))])
+            }))]))
+        }
         if !scene.lights.isEmpty {
             extensionsUsed.insert("KHR_lights_punctual")
             rootExtensions.set("KHR_lights_punctual", .object([("lights", .array(scene.lights.map(encodeLight)))]))
@@ -241,7 +247,7 @@ struct SceneEncoder {
                 guard primitive.targets.count == targetCount else {
                     throw ProcessingError(.internal, "\(place): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)")
                 }
-                primitives.append(try encodePrimitive(primitive, mesh: m, place: place))
+                primitives.append(try addVariants(primitive, to: try encodePrimitive(primitive, mesh: m, place: place), place: place))
             }
             var json = JSONObjectBuilder()
             json.set("name", mesh.name.isEmpty ? nil : .string(mesh.name))
@@ -253,11 +259,16 @@ struct SceneEncoder {
                     }
                     json.set("weights", .floats(mesh.weights.map(finite)))
                 }
-                let names = drawable[0].element.targets.map(\.name)
-                if names.contains(where: { !$0.isEmpty }) {
-                    json.set("extras", .object([("targetNames", .array(names.map { .string($0) }))]))
-                }
             }
+            var extras: [(String, JSONValue)] = []
+            if case .object(let members)? = mesh.extras {
+                extras = members.keys.sorted().filter { $0 != "targetNames" }.map { ($0, encodeExtensionValue(members[$0]!)) }
+            }
+            let names = drawable[0].element.targets.map(\.name)
+            if targetCount > 0, names.contains(where: { !$0.isEmpty }) {
+                extras.append(("targetNames", .array(names.map { .string($0) })))
+            }
+            json.set("extras", extras.isEmpty ? nil : .object(extras.sorted { $0.0 < $1.0 }))
             meshIndex.append(result.count)
             result.append(json.value)
         }
@@ -353,6 +364,23 @@ struct SceneEncoder {
             }))
         }
         return json.value
+    }
+
+    /// `KHR_materials_variants` mappings added to a written primitive's extensions.
+    func addVariants(_ primitive: Primitive, to json: JSONValue, place: String) throws -> JSONValue {
+        guard !primitive.variantMaterials.isEmpty, case .object(var members) = json else { return json }
+        let mappings = try primitive.variantMaterials.map { mapping -> JSONValue in
+            try check(mapping.material, scene.materials.count, "\(place) variant material")
+            for variant in mapping.variants { try check(variant, scene.materialVariants.count, "\(place) variant") }
+            return .object([("material", .int(mapping.material)), ("variants", .ints(mapping.variants))])
+        }
+        let variants: (String, JSONValue) = ("KHR_materials_variants", .object([("mappings", .array(mappings))]))
+        if let e = members.firstIndex(where: { $0.0 == "extensions" }), case .object(let existing) = members[e].1 {
+            members[e].1 = .object((existing + [variants]).sorted { $0.0 < $1.0 })
+        } else {
+            members.append(("extensions", .object([variants])))
+        }
+        return .object(members)
     }
 
     mutating func encodeIndices(_ primitive: Primitive, place: String) throws -> Int {
@@ -549,6 +577,7 @@ struct SceneEncoder {
                 extensions.set("KHR_lights_punctual", .object([("light", .int(light))]))
             }
             json.set("extensions", extensions.isEmpty ? nil : extensions.value)
+            json.set("extras", node.extras.map(encodeExtensionValue))
             return json.value
         }
     }
@@ -584,13 +613,22 @@ struct SceneEncoder {
             json.set("index", .int(ref.texture))
             json.set("texCoord", ref.texCoord == 0 ? nil : .int(ref.texCoord))
             if let (key, value, defaultValue) = extra, value != defaultValue { json.set(key, .float(value)) }
-            if let grid = plan?.texcoords[index]?[ref.texCoord] {
-                let scale = grid.textureScale
-                json.set("extensions", .object([("KHR_texture_transform", .object([
-                    ("offset", .floats([grid.offset.x, grid.offset.y])), ("scale", .floats([scale.x, scale.y])),
-                ]))]))
+            var transform = ref.transform
+            if let grid = plan?.texcoords[index]?[transform?.texCoord ?? ref.texCoord] {
+                transform = (transform ?? TextureTransform()).composed(innerOffset: grid.offset, innerScale: grid.textureScale)
+            }
+            if let transform {
+                extensionsUsed.insert("KHR_texture_transform")
+                json.set("extensions", .object([("KHR_texture_transform", encodeTextureTransform(transform))]))
             }
             return json.value
+        }
+        /// A material extension's value: texture references written like the core ones (index, transform).
+        func value(_ value: ExtensionValue) throws -> JSONValue {
+            guard case let .texture(texture, extra) = value else { return encodeExtensionValue(value) }
+            guard case .object(var members)? = try ref(texture) else { return .object([]) }
+            members += extra.keys.sorted().map { ($0, encodeExtensionValue(extra[$0]!)) }
+            return .object(members.sorted { $0.0 < $1.0 })
         }
         var pbr = JSONObjectBuilder()
         let c = material.baseColorFactor
@@ -611,10 +649,14 @@ struct SceneEncoder {
         json.set("alphaMode", material.alphaMode == .opaque ? nil : .string(material.alphaMode.rawValue))
         json.set("alphaCutoff", material.alphaMode == .mask && material.alphaCutoff != 0.5 ? .float(material.alphaCutoff) : nil)
         json.set("doubleSided", material.doubleSided ? .bool(true) : nil)
-        if material.unlit {
-            extensionsUsed.insert("KHR_materials_unlit")
-            json.set("extensions", .object([("KHR_materials_unlit", .object([]))]))
+        var extensions: [(String, JSONValue)] = material.unlit ? [("KHR_materials_unlit", .object([]))] : []
+        for name in material.extensions.keys.sorted() where !(name == "KHR_materials_unlit" && material.unlit) {
+            guard case .object(let members) = material.extensions[name]! else { continue }
+            extensions.append((name, .object(try members.keys.sorted().map { ($0, try value(members[$0]!)) })))
         }
+        for (name, _) in extensions { extensionsUsed.insert(name) }
+        json.set("extensions", extensions.isEmpty ? nil : .object(extensions.sorted { $0.0 < $1.0 }))
+        json.set("extras", material.extras.map(encodeExtensionValue))
         return json.value
     }
 
@@ -631,7 +673,16 @@ struct SceneEncoder {
                 if webp == texture.image { extensionsRequired.insert("EXT_texture_webp") }
                 json.set("extensions", .object([("EXT_texture_webp", .object([("source", .int(webp))]))]))
             }
-            if texture.webpSource != texture.image {
+            if let basisu = texture.basisuSource {
+                try check(basisu, scene.images.count, "texture \(t) KTX2 image")
+                extensionsUsed.insert("KHR_texture_basisu")
+                if basisu == texture.image { extensionsRequired.insert("KHR_texture_basisu") }
+                var extensions = JSONObjectBuilder()
+                extensions.set("EXT_texture_webp", texture.webpSource.map { .object([("source", .int($0))]) })
+                extensions.set("KHR_texture_basisu", .object([("source", .int(basisu))]))
+                json.set("extensions", extensions.value)
+            }
+            if texture.webpSource != texture.image && texture.basisuSource != texture.image {
                 guard ["image/png", "image/jpeg"].contains(scene.images[texture.image].mimeType) else {
                     throw ProcessingError(.internal, "texture \(t): source image is \(scene.images[texture.image].mimeType), "
                                           + "not PNG or JPEG")
@@ -695,6 +746,36 @@ struct SceneEncoder {
 }
 
 private func nonEmpty(_ values: [JSONValue]) -> JSONValue? { values.isEmpty ? nil : .array(values) }
+
+/// `KHR_texture_transform`'s object, defaults left out.
+func encodeTextureTransform(_ t: TextureTransform) -> JSONValue {
+    var json = JSONObjectBuilder()
+    json.set("offset", t.offset == .zero ? nil : .floats([t.offset.x, t.offset.y].map(finite)))
+    json.set("rotation", t.rotation == 0 ? nil : .float(finite(t.rotation)))
+    json.set("scale", t.scale == .one ? nil : .floats([t.scale.x, t.scale.y].map(finite)))
+    json.set("texCoord", t.texCoord.map { .int($0) })
+    return json.value
+}
+
+/// A value kept from the input (extension properties, extras); object keys sorted for deterministic output.
+/// Texture references outside material extensions cannot occur (the importer keeps them only there).
+func encodeExtensionValue(_ value: ExtensionValue) -> JSONValue {
+    switch value {
+    case .null: return .null
+    case .bool(let b): return .bool(b)
+    case .number(let d):
+        if d.rounded() == d, abs(d) < 9.0e15 { return .int(Int(d)) }
+        return .float(Float(d))
+    case .string(let s): return .string(s)
+    case .array(let items): return .array(items.map(encodeExtensionValue))
+    case .object(let members): return .object(members.keys.sorted().map { ($0, encodeExtensionValue(members[$0]!)) })
+    case let .texture(ref, extra):
+        var members: [(String, JSONValue)] = [("index", .int(ref.texture))]
+        if ref.texCoord != 0 { members.append(("texCoord", .int(ref.texCoord))) }
+        members += extra.keys.sorted().map { ($0, encodeExtensionValue(extra[$0]!)) }
+        return .object(members.sorted { $0.0 < $1.0 })
+    }
+}
 
 /// `v` scaled to unit length, or `fallback` when `v` is zero or not finite.
 func unitNormal(_ v: SIMD3<Float>, fallback: SIMD3<Float> = SIMD3(0, 0, 1)) -> SIMD3<Float> {

@@ -6,6 +6,7 @@ enum JSONValue {
     case int(Int)
     case float(Float)
     case bool(Bool)
+    case null
 
     static func floats(_ values: [Float]) -> JSONValue { .array(values.map { .float($0) }) }
     static func ints(_ values: [Int]) -> JSONValue { .array(values.map { .int($0) }) }
@@ -33,6 +34,7 @@ enum JSONValue {
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .float(let f): out.append(contentsOf: JSONValue.format(f).utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: out.append(contentsOf: "null".utf8)
         }
     }
 

@@ -218,7 +218,7 @@ struct QuantizationPlan {
 extension Material {
     /// The TEXCOORD sets this material's textures read.
     var texCoordSets: Set<Int> {
-        Set([baseColorTexture, metallicRoughnessTexture, normalTexture, occlusionTexture, emissiveTexture]
-            .compactMap { $0?.texCoord }.filter { $0 >= 0 })
+        Set(([baseColorTexture, metallicRoughnessTexture, normalTexture, occlusionTexture, emissiveTexture].compactMap { $0 }
+            + extensionTextures.map(\.ref)).map { $0.transform?.texCoord ?? $0.texCoord }.filter { $0 >= 0 })
     }
 }

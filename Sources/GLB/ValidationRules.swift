@@ -35,11 +35,15 @@ enum ValidationRules {
         Reference(collection: "meshes", path: "primitives/[]/material", target: .root("materials")),
         Reference(collection: "meshes", path: "primitives/[]/targets/[]/*", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/extensions/KHR_draco_mesh_compression/bufferView", target: .root("bufferViews")),
+        Reference(collection: "meshes", path: "primitives/[]/extensions/KHR_materials_variants/mappings/[]/material", target: .root("materials")),
+        Reference(collection: "meshes", path: "primitives/[]/extensions/KHR_materials_variants/mappings/[]/variants/[]",
+                  target: .root("extensions/KHR_materials_variants/variants")),
         Reference(collection: "materials", path: "pbrMetallicRoughness/baseColorTexture/index", target: .root("textures")),
         Reference(collection: "materials", path: "pbrMetallicRoughness/metallicRoughnessTexture/index", target: .root("textures")),
         Reference(collection: "materials", path: "normalTexture/index", target: .root("textures")),
         Reference(collection: "materials", path: "occlusionTexture/index", target: .root("textures")),
         Reference(collection: "materials", path: "emissiveTexture/index", target: .root("textures")),
+        Reference(collection: "materials", path: "extensions/*/*/index", target: .root("textures")),
         Reference(collection: "textures", path: "source", target: .root("images")),
         Reference(collection: "textures", path: "sampler", target: .root("samplers")),
         Reference(collection: "textures", path: "extensions/EXT_texture_webp/source", target: .root("images")),
@@ -123,7 +127,7 @@ enum ValidationRules {
         "KHR_texture_basisu", "EXT_texture_webp", "EXT_meshopt_compression", "KHR_draco_mesh_compression",
         "KHR_materials_emissive_strength", "KHR_materials_ior", "KHR_materials_specular", "KHR_materials_transmission",
         "KHR_materials_volume", "KHR_materials_clearcoat", "KHR_materials_sheen", "KHR_materials_iridescence",
-        "KHR_materials_anisotropy", "KHR_materials_variants", "EXT_mesh_gpu_instancing",
+        "KHR_materials_anisotropy", "KHR_materials_variants", "EXT_mesh_gpu_instancing", "KHR_materials_dispersion",
     ]
 
     /// A bufferView carrying one of these extensions holds compressed bytes: its accessors' data is not checked.

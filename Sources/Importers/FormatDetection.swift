@@ -20,10 +20,10 @@ public enum InputFormat: String, Sendable, CaseIterable {
         }
     }
 
-    /// Whether a native reader (Sources/Importers/OBJ, STL, PLY) reads this format unless `--importer assimp`.
+    /// Whether a native reader (Sources/Importers/GLTF, OBJ, STL, PLY, FBX) reads this format unless `--importer assimp`.
     var hasNativeReader: Bool {
         switch self {
-        case .obj, .stl, .ply: return true
+        case .gltf, .glb, .obj, .stl, .ply, .fbx: return true
         default: return false
         }
     }

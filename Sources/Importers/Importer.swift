@@ -2,6 +2,7 @@ import AlembicImporter
 import CAssimp
 import FBXImporter
 import Foundation
+import GLTFImporter
 import ImportSupport
 import OBJImporter
 import PLYImporter
@@ -35,7 +36,9 @@ public struct ImportOptions: Sendable {
 
 /// Imports any supported file into a Scene (glTF conventions). Throws ProcessingError.
 ///
-/// The format comes from the file's content (`detectFormat`), whatever its extension. Assimp 5.2.5 reads it with
+/// The format comes from the file's content (`detectFormat`), whatever its extension. glTF/GLB, OBJ, STL, PLY and FBX
+/// go to their native readers unless `options.importer` is `.assimp` (FBX falls back to Assimp for what its reader
+/// declines). Assimp 5.2.5 reads the others with
 /// only the post-processing the pipeline needs: triangulation, splitting points/lines/triangles into separate
 /// meshes and at most 4 bone weights per vertex. Meshes without normals stay without: glTF viewers then shade
 /// them flat, as the generated normals would, while the vertices stay weldable and the file smaller. Vertices are not welded
@@ -82,12 +85,13 @@ private func importNative(_ url: URL, format: InputFormat, threads: Int) throws 
     case .obj: return try importOBJ(from: url, threads: threads)
     case .stl: return try importSTL(from: url)
     case .ply: return try importPLY(from: url)
+    case .gltf, .glb: return try importGLTF(from: url)
     default: return nil
     }
 }
 
 /// Formats without a built-in importer (USD) go to the external converter the plugin registry names; its GLB is
-/// read back through the glTF importer, with the converter's warnings added.
+/// read back through the native glTF reader, with the converter's warnings added.
 private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOptions) throws -> Scene {
     let path = url.path
     let environment = options.environment ?? ProcessInfo.processInfo.environment
@@ -102,7 +106,13 @@ private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOp
     defer { try? FileManager.default.removeItem(at: scratch) }
     let (glb, warnings) = try runConverter(plugin, on: url, format: format, scratch: scratch,
                                            timeout: options.pluginTimeout, environment: environment)
-    var scene = try importWithAssimp(glb, format: .glb, extension: "glb", reportedPath: path)
+    var scene: Scene
+    do {
+        scene = try importGLTF(from: glb)
+    } catch var error as ProcessingError {
+        error.file = path
+        throw error
+    }
     scene.warnings = warnings + scene.warnings
     return scene
 }

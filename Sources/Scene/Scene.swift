@@ -16,6 +16,8 @@ public struct Scene: Sendable, Equatable {
     public var animations: [Animation] = []
     public var cameras: [Camera] = []
     public var lights: [Light] = []
+    /// `KHR_materials_variants`: the variant names that `Primitive.variantMaterials` refer to by index.
+    public var materialVariants: [String] = []
     /// Problems that did not stop the import (a missing texture, an ignored feature), one line each.
     public var warnings: [String] = []
 
@@ -35,6 +37,8 @@ public struct Node: Sendable, Equatable {
     /// `EXT_mesh_gpu_instancing`: when not empty, the node draws its mesh once per instance, each instance's
     /// transform applied to the mesh before the node's own world transform. Empty = drawn once, not instanced.
     public var instances: [InstanceTransform] = []
+    /// The input's `extras`, written back unchanged.
+    public var extras: ExtensionValue?
 
     public init(name: String = "") { self.name = name }
 }
@@ -152,6 +156,8 @@ public struct Mesh: Sendable, Equatable {
     public var primitives: [Primitive] = []
     /// Default morph-target weights, one per target of each primitive.
     public var weights: [Float] = []
+    /// The input's `extras` (without `targetNames`, which live in `MorphTarget.name`).
+    public var extras: ExtensionValue?
 
     public init(name: String = "") { self.name = name }
 }
@@ -167,12 +173,25 @@ public struct Primitive: Sendable, Equatable {
     public var vertices = VertexStreams()
     public var material: Int?
     public var targets: [MorphTarget] = []
+    /// `KHR_materials_variants`: the material to use instead of `material` when one of the variants is selected.
+    public var variantMaterials: [VariantMapping] = []
 
     public init(mode: Mode = .triangles) { self.mode = mode }
 
     public var vertexCount: Int { vertices.positions.count }
     /// Triangles (0 for points and lines).
     public var triangleCount: Int { mode == .triangles ? indices.count / 3 : 0 }
+}
+
+/// One `KHR_materials_variants` mapping: `material` for the variants (indices into `Scene.materialVariants`).
+public struct VariantMapping: Sendable, Equatable {
+    public var material: Int
+    public var variants: [Int]
+
+    public init(material: Int, variants: [Int]) {
+        self.material = material
+        self.variants = variants
+    }
 }
 
 /// Per-vertex data. Every non-empty stream has `positions.count` elements.
@@ -227,6 +246,11 @@ public struct Material: Sendable, Equatable {
     public var doubleSided = false
     /// `KHR_materials_unlit`.
     public var unlit = false
+    /// Other `KHR_materials_*` extensions (clearcoat, sheen, specular, transmission, volume, ior, …) by name, their
+    /// objects as read; texture references inside them are `ExtensionValue.texture`.
+    public var extensions: [String: ExtensionValue] = [:]
+    /// The input's `extras`.
+    public var extras: ExtensionValue?
 
     public init(name: String = "") { self.name = name }
 }
@@ -235,10 +259,13 @@ public struct TextureRef: Sendable, Equatable {
     public var texture: Int
     /// Which TEXCOORD_n set the texture reads.
     public var texCoord: Int
+    /// `KHR_texture_transform`; nil = none.
+    public var transform: TextureTransform?
 
-    public init(texture: Int, texCoord: Int = 0) {
+    public init(texture: Int, texCoord: Int = 0, transform: TextureTransform? = nil) {
         self.texture = texture
         self.texCoord = texCoord
+        self.transform = transform
     }
 }
 
@@ -249,11 +276,14 @@ public struct Texture: Sendable, Equatable {
     /// A WebP image for `EXT_texture_webp`. When it equals `image` there is no PNG/JPEG fallback: the writer omits
     /// `source` and marks the extension required.
     public var webpSource: Int?
+    /// A KTX2 image for `KHR_texture_basisu`, kept as read. When it equals `image` there is no PNG/JPEG fallback.
+    public var basisuSource: Int?
 
-    public init(image: Int, sampler: Int? = nil, webpSource: Int? = nil) {
+    public init(image: Int, sampler: Int? = nil, webpSource: Int? = nil, basisuSource: Int? = nil) {
         self.image = image
         self.sampler = sampler
         self.webpSource = webpSource
+        self.basisuSource = basisuSource
     }
 }
 

@@ -16,9 +16,10 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
             var t = texture
             t.image = images.map[texture.image]
             t.webpSource = texture.webpSource.map { images.map[$0] }
+            t.basisuSource = texture.basisuSource.map { images.map[$0] }
             t.sampler = texture.sampler.map { samplers.map[$0] }
             return t
-        }, hash: { h, texture in h.combine(texture.image); h.combine(texture.webpSource); h.combine(texture.sampler) })
+        }, hash: { h, texture in h.combine(texture.image); h.combine(texture.webpSource); h.combine(texture.basisuSource); h.combine(texture.sampler) })
         scene.textures = textures.kept
 
         let materials = uniqueItems(scene.materials.map { material in
@@ -35,7 +36,12 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
 
         let meshes = uniqueItems(scene.meshes.map { mesh in
             var mesh = mesh
-            for p in mesh.primitives.indices { mesh.primitives[p].material = mesh.primitives[p].material.map { materials.map[$0] } }
+            for p in mesh.primitives.indices {
+                mesh.primitives[p].material = mesh.primitives[p].material.map { materials.map[$0] }
+                for v in mesh.primitives[p].variantMaterials.indices {
+                    mesh.primitives[p].variantMaterials[v].material = materials.map[mesh.primitives[p].variantMaterials[v].material]
+                }
+            }
             return mesh
         }, ignoringName: \.name, hash: { h, mesh in
             h.combine(mesh.primitives.count)

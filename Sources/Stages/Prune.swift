@@ -10,11 +10,14 @@ public func prune(_ scene: inout Scene) -> StageReport {
         for n in scene.nodes.indices { scene.nodes[n].mesh = scene.nodes[n].mesh.map { meshes.map[$0]! } }
 
         let materials = keep(scene.materials.count,
-                             used: scene.meshes.flatMap { $0.primitives.compactMap(\.material) })
+                             used: scene.meshes.flatMap { $0.primitives.flatMap { [$0.material].compactMap { $0 } + $0.variantMaterials.map(\.material) } })
         scene.materials = materials.kept.map { scene.materials[$0] }
         for m in scene.meshes.indices {
             for p in scene.meshes[m].primitives.indices {
                 scene.meshes[m].primitives[p].material = scene.meshes[m].primitives[p].material.map { materials.map[$0]! }
+                for v in scene.meshes[m].primitives[p].variantMaterials.indices {
+                    scene.meshes[m].primitives[p].variantMaterials[v].material = materials.map[scene.meshes[m].primitives[p].variantMaterials[v].material]!
+                }
             }
         }
 
@@ -24,13 +27,14 @@ public func prune(_ scene: inout Scene) -> StageReport {
             scene.materials[m].remapTextures { textures.map[$0]! }
         }
 
-        let images = keep(scene.images.count, used: scene.textures.flatMap { [$0.image] + [$0.webpSource].compactMap { $0 } })
+        let images = keep(scene.images.count, used: scene.textures.flatMap { [$0.image] + [$0.webpSource, $0.basisuSource].compactMap { $0 } })
         let samplers = keep(scene.samplers.count, used: scene.textures.compactMap(\.sampler))
         scene.images = images.kept.map { scene.images[$0] }
         scene.samplers = samplers.kept.map { scene.samplers[$0] }
         for t in scene.textures.indices {
             scene.textures[t].image = images.map[scene.textures[t].image]!
             scene.textures[t].webpSource = scene.textures[t].webpSource.map { images.map[$0]! }
+            scene.textures[t].basisuSource = scene.textures[t].basisuSource.map { images.map[$0]! }
             scene.textures[t].sampler = scene.textures[t].sampler.map { samplers.map[$0]! }
         }
         return (nil, [])
@@ -47,13 +51,15 @@ extension Material {
     /// Every texture reference of the material.
     var textureRefs: [TextureRef] {
         [baseColorTexture, metallicRoughnessTexture, normalTexture, occlusionTexture, emissiveTexture].compactMap { $0 }
+            + extensionTextures.map(\.ref)
     }
 
     /// Rewrites the texture index of every texture reference.
     mutating func remapTextures(_ transform: (Int) -> Int) {
         func remap(_ ref: inout TextureRef?) {
-            if let old = ref { ref = TextureRef(texture: transform(old.texture), texCoord: old.texCoord) }
+            if let old = ref { ref?.texture = transform(old.texture) }
         }
+        updateExtensionTextures { ref, _ in var ref = ref; ref.texture = transform(ref.texture); return ref }
         remap(&baseColorTexture)
         remap(&metallicRoughnessTexture)
         remap(&normalTexture)

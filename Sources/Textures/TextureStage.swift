@@ -131,15 +131,22 @@ enum Slot: CaseIterable {
 func imageUses(_ scene: Scene) -> [ImageUse?] {
     var uses = [ImageUse?](repeating: nil, count: scene.images.count)
     let rank: [TextureClass: Int] = [.data: 0, .color: 1, .normal: 2]
+    func use(_ ref: TextureRef?, _ kind: TextureClass, alphaRead: Bool) {
+        guard let ref, ref.texture >= 0, ref.texture < scene.textures.count else { return }
+        let texture = scene.textures[ref.texture]
+        // A KTX2 image without a PNG/JPEG fallback is kept as it is.
+        guard texture.image >= 0, texture.image < scene.images.count, texture.image != texture.basisuSource else { return }
+        var use = uses[texture.image] ?? ImageUse(kind: kind, alphaRead: false)
+        if rank[kind]! > rank[use.kind]! { use.kind = kind }
+        if alphaRead { use.alphaRead = true }
+        uses[texture.image] = use
+    }
     for material in scene.materials {
         for slot in Slot.allCases {
-            guard let ref = material[keyPath: slot.path], ref.texture >= 0, ref.texture < scene.textures.count else { continue }
-            let image = scene.textures[ref.texture].image
-            guard image >= 0, image < scene.images.count else { continue }
-            var use = uses[image] ?? ImageUse(kind: slot.kind, alphaRead: false)
-            if rank[slot.kind]! > rank[use.kind]! { use.kind = slot.kind }
-            if slot == .baseColor && material.alphaMode != .opaque { use.alphaRead = true }
-            uses[image] = use
+            use(material[keyPath: slot.path], slot.kind, alphaRead: slot == .baseColor && material.alphaMode != .opaque)
+        }
+        for (ref, role) in material.extensionTextures {
+            use(ref, role == .normal ? .normal : role == .color ? .color : .data, alphaRead: false)
         }
     }
     return uses
@@ -344,7 +351,7 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
     /// Per old texture: the new texture, or nil when dropped; `solid` when every texel is one color.
     struct Mapped { var texture: Texture?; var solid: SIMD4<UInt8>? }
     var warned = Set<Int>()
-    let mapped: [Mapped] = scene.textures.map { texture in
+    func mapSource(_ texture: Texture) -> Mapped {
         guard texture.image >= 0, texture.image < results.count, let result = results[texture.image] else {
             return Mapped(texture: nil, solid: nil)
         }
@@ -362,6 +369,17 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
         }
     }
 
+    let mapped: [Mapped] = scene.textures.map { texture in
+        // KHR_texture_basisu images are kept as they are.
+        let basisu = texture.basisuSource.flatMap { $0 >= 0 && $0 < scene.images.count ? add(scene.images[$0]) : nil }
+        if let basisu, texture.image == texture.basisuSource {
+            return Mapped(texture: Texture(image: basisu, sampler: texture.sampler, basisuSource: basisu), solid: nil)
+        }
+        var mapped = mapSource(texture)
+        mapped.texture?.basisuSource = basisu
+        return mapped
+    }
+
     var foldedSlots = 0
     for m in scene.materials.indices {
         for slot in Slot.allCases {
@@ -374,6 +392,9 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
                 scene.materials[m][keyPath: slot.path] = nil
                 foldedSlots += 1
             }
+        }
+        scene.materials[m].updateExtensionTextures { ref, _ in
+            ref.texture >= 0 && ref.texture < mapped.count && mapped[ref.texture].texture != nil ? ref : nil
         }
     }
 
@@ -388,22 +409,27 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
         samplers.append(sampler)
         return samplers.count - 1
     }
+    func newIndex(_ old: Int) -> Int {
+        if let done = textureIndex[old] { return done }
+        var texture = mapped[old].texture!
+        texture.sampler = remapSampler(texture.sampler)
+        let index = newTextures.firstIndex(of: texture) ?? {
+            newTextures.append(texture)
+            return newTextures.count - 1
+        }()
+        textureIndex[old] = index
+        return index
+    }
     for m in scene.materials.indices {
         for slot in Slot.allCases {
-            guard var ref = scene.materials[m][keyPath: slot.path] else { continue }
-            if let done = textureIndex[ref.texture] {
-                ref.texture = done
-            } else {
-                var texture = mapped[ref.texture].texture!
-                texture.sampler = remapSampler(texture.sampler)
-                let index = newTextures.firstIndex(of: texture) ?? {
-                    newTextures.append(texture)
-                    return newTextures.count - 1
-                }()
-                textureIndex[ref.texture] = index
-                ref.texture = index
+            if let old = scene.materials[m][keyPath: slot.path]?.texture {
+                scene.materials[m][keyPath: slot.path]?.texture = newIndex(old)
             }
-            scene.materials[m][keyPath: slot.path] = ref
+        }
+        scene.materials[m].updateExtensionTextures { ref, _ in
+            var ref = ref
+            ref.texture = newIndex(ref.texture)
+            return ref
         }
     }
     // Keep only images the surviving textures use, in first-use order.
@@ -418,6 +444,7 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
     for t in newTextures.indices {
         newTextures[t].image = keep(newTextures[t].image)
         newTextures[t].webpSource = newTextures[t].webpSource.map(keep)
+        newTextures[t].basisuSource = newTextures[t].basisuSource.map(keep)
     }
     scene.images = finalImages
     scene.textures = newTextures

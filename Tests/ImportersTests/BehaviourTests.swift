@@ -8,9 +8,10 @@ import ImportSupport
 /// A 2×2 PNG made by the texture stage's encoder.
 private let tinyPNG = Data(try! encodePNG(Bitmap(width: 2, height: 2, pixels: [UInt8](repeating: 200, count: 16))))
 
-private func expectBadInput(_ url: URL, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectBadInput(_ url: URL, containing text: String, options: ImportOptions = ImportOptions(),
+                            sourceLocation: SourceLocation = #_sourceLocation) {
     do {
-        _ = try importScene(from: url)
+        _ = try importScene(from: url, options: options)
         Issue.record("import of \(url.lastPathComponent) should fail", sourceLocation: sourceLocation)
     } catch let error as ProcessingError {
         #expect(error.kind == .badInput, sourceLocation: sourceLocation)
@@ -85,7 +86,9 @@ private let cubeOBJ = """
         // Valid GLB magic, then garbage.
         var bytes = Data("glTF".utf8) + Data([2, 0, 0, 0, 40, 0, 0, 0])
         bytes += Data(repeating: 0xAB, count: 28)
-        expectBadInput(try folder.write("broken.glb", bytes), containing: "Assimp")
+        var assimp = ImportOptions()
+        assimp.importer = .assimp  // glTF goes to the native reader by default
+        expectBadInput(try folder.write("broken.glb", bytes), containing: "Assimp", options: assimp)
     }
 
     /// USD goes to its converter plugin (PluginTests, USDImporterTests); Alembic to the native reader.
