@@ -47,6 +47,7 @@ public func convert(input: URL, output: URL, settings: Settings,
     if settings.deduplicate { try stage { try deduplicate(&$0) } }
     if settings.instancing { stage { instanceMeshes(&$0) } }
     stage { pruneAttributes(&$0) }
+    stage { mergePrimitives(&$0) }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
     if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
