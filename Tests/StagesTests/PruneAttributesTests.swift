@@ -108,3 +108,32 @@ import Testing
         #expect(report.notes == ["merged 1 primitive(s) into others of the same mesh and material"])
     }
 }
+
+@Suite struct SimplifyRatioTests {
+    @Test func smallPartsThatCannotShrinkLeaveTheirShareToOthers() throws {
+        // A sphere and four cubes: a cube's 12 triangles cannot halve within 1 % error, so alone the scene would
+        // keep more than half; the sphere takes the excess and the scene as drawn keeps half (as gltfpack -si does).
+        var meshes = [Geometry.mesh("sphere", [Geometry.uvSphere(rings: 24, segments: 48)])]
+        for k in 0..<4 { meshes.append(Geometry.mesh("cube\(k)", [Geometry.cube(normals: false)])) }
+        var scene = Geometry.scene(meshes)
+        let before = scene.statistics.triangles
+        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.5))
+        #expect(abs(Double(scene.statistics.triangles) / (Double(before) / 2) - 1) <= 0.02)
+        let results = try #require(report.simplify)
+        #expect(results.filter { $0.name.hasPrefix("cube") }.allSatisfy { $0.reason != nil && $0.achievedTriangles == 12 })
+        #expect(results[0].reason == nil && results[0].method == .collapse)
+    }
+
+    @Test func aggressiveTriesALargerErrorBeforeSloppy() throws {
+        var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 32, segments: 64)])])
+        var strict = scene
+        let strictResult = try #require(try simplify(&strict, options: SimplifyOptions(ratio: 0.2, targetError: 0.001)).simplify?.first)
+        #expect(strictResult.reason == .errorLimit)
+        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.2, targetError: 0.001, aggressive: true))
+        let result = try #require(report.simplify?.first)
+        // At 0.1 % error the sphere stops far above 20 %; the 10 % bound goes further with topology kept.
+        #expect(result.method == .collapseLargerError)
+        #expect(result.achievedTriangles < strictResult.achievedTriangles && result.error <= aggressiveError)
+        #expect(Check.isValid(scene.meshes[0].primitives[0]))
+    }
+}
