@@ -50,7 +50,10 @@ public func convert(input: URL, output: URL, settings: Settings,
     stage { mergePrimitives(&$0) }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
-    if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
+    if settings.reorder {
+        let forCompression = if case .meshopt = settings.compression { true } else { false }
+        try stage { try optimizeOrder(&$0, options: OrderOptions(forCompression: forCompression), threads: threads) }
+    }
     let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
     scene.warnings += textureReport.warnings.map { "textures: \($0)" }
 
