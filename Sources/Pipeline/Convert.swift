@@ -51,8 +51,9 @@ public func convert(input: URL, output: URL, settings: Settings,
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
     if settings.reorder {
-        let forCompression = if case .meshopt = settings.compression { true } else { false }
-        try stage { try optimizeOrder(&$0, options: OrderOptions(forCompression: forCompression), threads: threads) }
+        // Strip order (as gltfpack -cc): smaller compressed indices, meshopt or gzip/brotli on the wire. One order for
+        // every output, so a meshopt file decodes to the --quantize file's data and that one matches the float one.
+        try stage { try optimizeOrder(&$0, options: OrderOptions(forCompression: true), threads: threads) }
     }
     let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
     scene.warnings += textureReport.warnings.map { "textures: \($0)" }

@@ -5,8 +5,8 @@ import Scene
 public struct OrderOptions: Sendable, Equatable {
     /// How much worse the vertex-cache efficiency may get to reduce overdraw (1.05 = 5 %).
     public var overdrawThreshold: Float
-    /// Order for the meshopt codecs instead (as gltfpack -cc): triangle strips, no overdraw pass, which makes the
-    /// compressed index data smaller at a small vertex-cache cost.
+    /// Order for compression instead (as gltfpack -cc does for the meshopt codecs): triangle strips, no overdraw
+    /// pass, which makes the compressed index data smaller at a small vertex-cache cost.
     public var forCompression: Bool
 
     public init(overdrawThreshold: Float = 1.05, forCompression: Bool = false) {
