@@ -164,8 +164,17 @@ def non_background_fraction(png_path):
     return float(differ.mean()) if differ.size else 0.0
 
 
-def render(model, png, size="640x480", box=None, depth=False):
-    """Renders `model` into `png`; returns (message, error): message is the page's "ok ..." line, error a reason."""
+def render(model, png, size="640x480", box=None, depth=False, attempts=3):
+    """Renders `model` into `png`; returns (message, error): message is the page's "ok ..." line, error a reason.
+    A Chromium that does not finish (a loaded machine) is tried again, up to `attempts` times."""
+    for _ in range(attempts - 1):
+        message, error = render_once(model, png, size, box, depth)
+        if error is None or "did not finish" not in error:
+            return message, error
+    return render_once(model, png, size, box, depth)
+
+
+def render_once(model, png, size, box, depth):
     width, height = size.split("x")
     server, results = serve(model)
     query = {"w": width, "h": height, "model": "/model/" + urllib.parse.quote(os.path.basename(model))}
