@@ -63,6 +63,9 @@ def write(results: dict, folder: str) -> None:
     add("Regenerate everything (inputs, runs, this file, plots) with `bash benchmarks/run.sh` (release build + "
         "`.venv/bin/python benchmarks/run.py --full`); `--report-only` rewrites this file and the plots from "
         "`benchmarks/results.json`.\n")
+    add("Visual regression (input vs lossless and `--quantize` outputs rendered in three.js, pixel difference and "
+        "SSIM): [VISUAL.md](VISUAL.md), from `Tests/Scripts/visual_regression.py`. Bytes against gltfpack after the "
+        "attribute pruning, merging and ordering work (by hand, `benchmarks/bytes.py`): [BYTES.md](BYTES.md).\n")
     add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
         f"Tools: optimize {v['optimize']}, {v['gltfpack']}, assimp {v['assimp']}.\n")
     add(f"Each number is the median of {results['reps']} runs (1 run for inputs over 300 MB and for the ratio "

@@ -9,7 +9,7 @@ struct QuantizationArguments: ParsableArguments {
     @Option(help: "Start from a preset, then apply the other options: web (weld, reorder, quantize, meshopt), lossless (no quantization, compression or simplification; the default), draco (quantize + Draco).")
     var preset: Preset?
 
-    @Flag(inversion: .prefixedNo, help: "Store vertex data as integers (KHR_mesh_quantization, like gltfpack's default; --no-quantize is like gltfpack -noq). Default: the preset's, else off; a --*-bits option turns it on.")
+    @Flag(inversion: .prefixedNo, help: "Store vertex data as integers (KHR_mesh_quantization, like gltfpack's default; --no-quantize is like gltfpack -noq). Default: the preset's, else on with --compress meshopt and off otherwise; a --*-bits option turns it on.")
     var quantize: Bool?
 
     @Option(help: "Quantize: position bits, \(Quantization.bitRange.lowerBound)-\(Quantization.bitRange.upperBound) (default \(Quantization().positionBits); like gltfpack -vp).")
@@ -52,6 +52,9 @@ struct QuantizationArguments: ParsableArguments {
             q.normalBits = normalBits ?? q.normalBits
             q.colorBits = colorBits ?? q.colorBits
             settings.quantization = q
+        } else if case .meshopt = settings.compression, settings.quantization == nil {
+            // Like gltfpack -c/-cc: meshopt's codecs work on quantized data; --no-quantize keeps floats.
+            settings.quantization = Quantization()
         }
         if meshoptFallback {
             guard case .meshopt = settings.compression else {

@@ -177,6 +177,23 @@ extension SceneEncoder {
                            min: [Float(lo.x), Float(lo.y), Float(lo.z)], max: [Float(hi.x), Float(hi.y), Float(hi.z)])
     }
 
+    /// Morph NORMAL or TANGENT deltas as normalized BYTE (normal bits ≤ 8) or SHORT, as gltfpack stores them; nil
+    /// when a component lies outside [-1, 1] (the caller then keeps floats).
+    mutating func addQuantizedTargetDirections(_ deltas: [SIMD3<Float>]) -> Int? {
+        guard deltas.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite && $0.max() <= 1 && $0.min() >= -1 }) else { return nil }
+        let bits = options.quantization?.normalBits ?? 8
+        let wide = bits > 8
+        let levels = Float((1 << (bits - 1)) - 1), storage: Float = wide ? 32767 : 127
+        let q = deltas.flatMap { d in
+            (0..<4).map { c -> Int16 in c < 3 ? Int16(((d[c] * levels).rounded() * storage / levels).rounded()) : 0 }
+        }
+        let view = addVertexBytes(wide ? littleEndianBytes(q.map { UInt16(bitPattern: $0) }) : q.map { UInt8(bitPattern: Int8($0)) },
+                                  stride: wide ? 8 : 4)
+        var accessor = addAccessor(view: view, componentType: wide ? GL.short : GL.byte, count: deltas.count, type: "VEC3")
+        markNormalized(&accessor)
+        return accessor
+    }
+
     /// Unit vectors (xyz, and w for tangents) as normalized BYTE or SHORT; octahedral-filtered when compressing.
     mutating func addQuantizedDirections(_ vectors: [SIMD4<Float>], components: Int) -> Int {
         let bits = options.quantization?.normalBits ?? 8

@@ -425,10 +425,12 @@ struct SceneEncoder {
                 ?? addVertexFloats(target.positions, components: 3, type: "VEC3", min: lo, max: hi) { SIMD4($0, 0) })))
         }
         if !target.normals.isEmpty {
-            attributes.append(("NORMAL", .int(addVertexFloats(target.normals, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
+            attributes.append(("NORMAL", .int((grid != nil ? addQuantizedTargetDirections(target.normals) : nil)
+                ?? addVertexFloats(target.normals, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
         }
         if !target.tangents.isEmpty {
-            attributes.append(("TANGENT", .int(addVertexFloats(target.tangents, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
+            attributes.append(("TANGENT", .int((grid != nil ? addQuantizedTargetDirections(target.tangents) : nil)
+                ?? addVertexFloats(target.tangents, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
         }
         return .object(attributes)
     }

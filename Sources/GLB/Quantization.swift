@@ -4,8 +4,8 @@ import Scene
 ///
 /// - Positions: UNSIGNED_SHORT on a uniform grid over each mesh's bounds; the grid's offset and scale are folded
 ///   into the referencing nodes (a node that also moves children, cameras, lights, joints or is animated gets
-///   a new child node carrying the mesh), into each instance of an instanced node, and into the inverse bind
-///   matrices for skinned meshes. Morph POSITION deltas use the same grid (SHORT, or float grid units when a delta
+///   a new child node carrying the mesh), into each instance of an instanced node, and for skinned meshes into the
+///   inverse bind matrices as well as the node (skinning ignores the node's transform; viewers bound and cull with it). Morph POSITION deltas use the same grid (SHORT, or float grid units when a delta
 ///   is too large).
 /// - Texture coordinates: normalized UNSIGNED_SHORT over the bounds of each material's UV set, undone by a
 ///   `KHR_texture_transform` on the material's textures (declared required: without it UVs would be wrong).
@@ -154,23 +154,24 @@ struct QuantizationPlan {
                 let key = SkinKey(skin: s, grid: grid)
                 if let existing = skinFor[key] {
                     scene.nodes[i].skin = existing
-                    continue
-                }
-                var skin = originalSkins[s]
-                let base = skin.inverseBindMatrices.isEmpty
-                    ? [Matrix4](repeating: .identity, count: skin.joints.count) : skin.inverseBindMatrices
-                skin.inverseBindMatrices = base.map { $0 * grid.transform.matrix }
-                let index: Int
-                if skinUsed.insert(s).inserted {
-                    index = s
-                    scene.skins[s] = skin
                 } else {
-                    index = scene.skins.count
-                    scene.skins.append(skin)
+                    var skin = originalSkins[s]
+                    let base = skin.inverseBindMatrices.isEmpty
+                        ? [Matrix4](repeating: .identity, count: skin.joints.count) : skin.inverseBindMatrices
+                    skin.inverseBindMatrices = base.map { $0 * grid.transform.matrix }
+                    let index: Int
+                    if skinUsed.insert(s).inserted {
+                        index = s
+                        scene.skins[s] = skin
+                    } else {
+                        index = scene.skins.count
+                        scene.skins.append(skin)
+                    }
+                    skinFor[key] = index
+                    scene.nodes[i].skin = index
                 }
-                skinFor[key] = index
-                scene.nodes[i].skin = index
-                continue
+                // Skinning ignores the node's transform, but viewers bound, frame and cull the mesh with it (as
+                // gltfpack does): the grid goes on the node too, below, as for a rigid mesh.
             }
             let node = scene.nodes[i]
             if !node.instances.isEmpty {
@@ -189,8 +190,10 @@ struct QuantizationPlan {
             } else {
                 var child = Node(name: node.name)
                 child.mesh = m
+                child.skin = scene.nodes[i].skin
                 child.transform = grid.transform
                 scene.nodes[i].mesh = nil
+                scene.nodes[i].skin = nil
                 scene.nodes[i].children.append(scene.nodes.count)
                 moved[i] = scene.nodes.count
                 scene.nodes.append(child)

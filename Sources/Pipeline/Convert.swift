@@ -47,9 +47,15 @@ public func convert(input: URL, output: URL, settings: Settings,
     stage { prune(&$0) }
     if settings.deduplicate { try stage { try deduplicate(&$0) } }
     if settings.instancing { stage { instanceMeshes(&$0) } }
+    stage { pruneAttributes(&$0) }
+    stage { mergePrimitives(&$0) }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
-    if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
+    if settings.reorder {
+        // Strip order (as gltfpack -cc): smaller compressed indices, meshopt or gzip/brotli on the wire. One order for
+        // every output, so a meshopt file decodes to the --quantize file's data and that one matches the float one.
+        try stage { try optimizeOrder(&$0, options: OrderOptions(forCompression: true), threads: threads) }
+    }
     var textureImages: [ImageReport] = []
     stage { scene in
         let report = processTextures(&scene, options: settings.textures, threads: threads)

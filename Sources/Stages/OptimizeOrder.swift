@@ -5,8 +5,14 @@ import Scene
 public struct OrderOptions: Sendable, Equatable {
     /// How much worse the vertex-cache efficiency may get to reduce overdraw (1.05 = 5 %).
     public var overdrawThreshold: Float
+    /// Order for compression instead (as gltfpack -cc does for the meshopt codecs): triangle strips, no overdraw
+    /// pass, which makes the compressed index data smaller at a small vertex-cache cost.
+    public var forCompression: Bool
 
-    public init(overdrawThreshold: Float = 1.05) { self.overdrawThreshold = overdrawThreshold }
+    public init(overdrawThreshold: Float = 1.05, forCompression: Bool = false) {
+        self.overdrawThreshold = overdrawThreshold
+        self.forCompression = forCompression
+    }
 }
 
 /// Reorders triangles for the vertex cache and then for overdraw, and vertices (all streams and morph targets)
@@ -25,7 +31,9 @@ public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderO
     let vertexCount = primitive.vertexCount
     guard vertexCount > 0 else { return primitive }
     var indices = primitive.effectiveIndices
-    if primitive.mode == .triangles && !indices.isEmpty {
+    if primitive.mode == .triangles && !indices.isEmpty && options.forCompression {
+        indices = MeshoptOptimizer.optimizeVertexCacheStrip(indices, vertexCount: vertexCount)
+    } else if primitive.mode == .triangles && !indices.isEmpty {
         let cached = MeshoptOptimizer.optimizeVertexCache(indices, vertexCount: vertexCount)
         indices = MeshoptOptimizer.optimizeOverdraw(cached, positions: primitive.vertices.positions,
                                                     threshold: options.overdrawThreshold)

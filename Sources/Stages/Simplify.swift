@@ -38,11 +38,35 @@ public struct MeshSimplification: Sendable, Equatable, Codable {
     public var achievedTriangles: Int
     /// The deviation reached, relative to the mesh's extent.
     public var error: Float
-    /// "collapse" (edge collapse, seams kept), "collapse per primitive" (material borders locked) or "sloppy".
-    public var method: String
-    /// Why the target was missed by more than 2 %: "error limit reached", "border locked" or "simplifier stalled".
-    public var reason: String?
+    public var method: SimplifyMethod
+    /// Why the target was missed by more than 2 %; nil when it was met (or there was none).
+    public var reason: SimplifyMiss?
 }
+
+/// How `simplify` reduced a mesh (the report writes the raw value).
+public enum SimplifyMethod: String, Sendable, Equatable, Codable {
+    /// Edge collapse over all primitives at once, seams kept.
+    case collapse
+    /// Edge collapse of each primitive alone, its borders locked (a joint collapse would have joined materials).
+    case collapsePerPrimitive = "collapse per primitive"
+    /// `--aggressive`: edge collapse again with the larger error bound `aggressiveError`.
+    case collapseLargerError = "collapse, larger error"
+    /// `--aggressive`: meshopt's sloppy (clustering) simplifier, which ignores topology, seams and borders.
+    case sloppy
+}
+
+/// Why a mesh kept more than 2 % above its target (the report writes the raw value).
+public enum SimplifyMiss: String, Sendable, Equatable, Codable {
+    /// Going further would deviate more than the error bound.
+    case errorLimit = "error limit reached"
+    /// `--lock-borders` kept vertices that would otherwise collapse.
+    case borderLocked = "border locked"
+    /// The simplifier found no more collapses (topology, seams), even without an error bound.
+    case stalled = "simplifier stalled"
+}
+
+/// The error bound of the first `--aggressive` fallback: gltfpack's aggressive bound (-sa), 10 %.
+let aggressiveError: Float = 0.1
 
 /// A target is met when the result has at most 2 % more triangles than requested.
 private func meets(_ achieved: Int, _ requested: Int) -> Bool { Double(achieved) <= Double(requested) * 1.02 }
@@ -62,7 +86,9 @@ public func simplify(_ scene: inout Scene, options: SimplifyOptions,
         var results = parallelMap(input.meshes.count, threads: threads) { m in
             simplifyMesh(input.meshes[m], target: frozenTargets[m], options: options)
         }
-        if let budget = options.triangleBudget {
+        if let budget = options.triangleBudget ?? ratioBudget(input, options.ratio) {
+            // With a ratio alone, meshes that cannot go lower (small closed parts at the error bound) leave their
+            // excess to the others, so the scene as drawn keeps the ratio, as a merged scene would in gltfpack.
             rebalance(input, budget: budget, targets: &targets, results: &results, options: options, threads: threads)
         }
         var reports: [MeshSimplification] = []
@@ -119,6 +145,17 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
     return targets
 }
 
+/// `ratio` of the triangles the scene draws (each mesh times the nodes and instances drawing it).
+private func ratioBudget(_ scene: Scene, _ ratio: Float?) -> Int? {
+    guard let ratio else { return nil }
+    var drawn = 0
+    for node in scene.nodes {
+        guard let m = node.mesh, m >= 0, m < scene.meshes.count else { continue }
+        drawn += max(node.instances.count, 1) * scene.meshes[m].primitives.reduce(0) { $0 + $1.triangleCount }
+    }
+    return Int((Double(drawn) * Double(ratio)).rounded())
+}
+
 /// Meets the budget when some meshes stalled above their targets: lowers the targets of the meshes that met
 /// theirs by the excess, in proportion, and simplifies those again from the input (at most two rounds).
 private func rebalance(_ input: Scene, budget: Int, targets: inout [Int?], results: inout [(Mesh, MeshResult)?],
@@ -163,8 +200,8 @@ private struct MeshResult {
     var requested: Int?
     var achieved: Int
     var error: Float
-    var method: String
-    var reason: String?
+    var method: SimplifyMethod
+    var reason: SimplifyMiss?
 }
 
 /// Simplifies one mesh toward `requested` triangles (as far as the error allows when nil); nil when it has
@@ -177,23 +214,36 @@ private func simplifyMesh(_ mesh: Mesh, target requested: Int?, options: Simplif
     // Unused vertices would count as extra wedges at their position and lock it in the simplifier.
     let prims = triangleSlots.map { mesh.primitives[$0].droppingUnusedVertices(mesh.primitives[$0].indices) }
 
-    var method = "collapse"
+    var method = SimplifyMethod.collapse
     var run = collapseJoint(prims, target: target, error: options.targetError, lock: options.lockBorders)
     if run == nil {
-        method = "collapse per primitive"
+        method = .collapsePerPrimitive
         run = collapseSeparately(prims, target: target, error: options.targetError)
     }
     var (indices, error) = run!
     var achieved = indices.reduce(0) { $0 + $1.count / 3 }
-    var reason: String?
+    var reason: SimplifyMiss?
     if requested != nil && !meets(achieved, target) {
-        reason = missReason(prims, target: target, achieved: achieved, options: options, jointSucceeded: method == "collapse")
-        if options.aggressive && reason != "error limit reached" && Double(achieved) > Double(target) * 1.25 {
-            let sloppy = sloppySeparately(prims, target: target, error: options.targetError)
+        reason = missReason(prims, target: target, achieved: achieved, options: options, jointSucceeded: method == .collapse)
+        // --aggressive: a larger error bound first (topology and seams kept), then the sloppy simplifier.
+        if options.aggressive && reason == .errorLimit && options.targetError < aggressiveError {
+            let joint = method == .collapse
+            if let larger = joint ? collapseJoint(prims, target: target, error: aggressiveError, lock: options.lockBorders)
+                : collapseSeparately(prims, target: target, error: aggressiveError) {
+                let count = larger.indices.reduce(0) { $0 + $1.count / 3 }
+                if count > 0 && count < achieved {
+                    (indices, error, achieved, method) = (larger.indices, larger.error, count, .collapseLargerError)
+                    reason = meets(achieved, target) ? nil : missReason(prims, target: target, achieved: achieved,
+                                                                         options: options, jointSucceeded: joint)
+                }
+            }
+        }
+        if options.aggressive && reason != nil && Double(achieved) > Double(target) * 1.25 {
+            let sloppy = sloppySeparately(prims, target: target, error: max(options.targetError, aggressiveError))
             let sloppyCount = sloppy.indices.reduce(0) { $0 + $1.count / 3 }
             if sloppyCount > 0 && sloppyCount < achieved {
-                (indices, error, achieved, method) = (sloppy.indices, sloppy.error, sloppyCount, "sloppy")
-                reason = meets(achieved, target) ? nil : "simplifier stalled"
+                (indices, error, achieved, method) = (sloppy.indices, sloppy.error, sloppyCount, .sloppy)
+                reason = meets(achieved, target) ? nil : .stalled
             }
         }
     }
@@ -212,7 +262,7 @@ private func simplifyMesh(_ mesh: Mesh, target requested: Int?, options: Simplif
 /// Why a collapse run stopped short, found by re-running without the error limit and, if borders are locked,
 /// without the lock.
 private func missReason(_ prims: [Primitive], target: Int, achieved: Int, options: SimplifyOptions,
-                        jointSucceeded: Bool) -> String {
+                        jointSucceeded: Bool) -> SimplifyMiss {
     func count(error: Float, lock: Bool) -> Int {
         let run = jointSucceeded ? collapseJoint(prims, target: target, error: error, lock: lock)
             : collapseSeparately(prims, target: target, error: error)
@@ -220,13 +270,13 @@ private func missReason(_ prims: [Primitive], target: Int, achieved: Int, option
     }
     let unlimited = count(error: .greatestFiniteMagnitude, lock: options.lockBorders)
     if unlimited < achieved && (meets(unlimited, target) || Double(unlimited) < Double(achieved) * 0.98) {
-        return "error limit reached"
+        return .errorLimit
     }
     if options.lockBorders && jointSucceeded {
         let unlocked = count(error: .greatestFiniteMagnitude, lock: false)
-        if Double(unlocked) < Double(achieved) * 0.98 { return "border locked" }
+        if Double(unlocked) < Double(achieved) * 0.98 { return .borderLocked }
     }
-    return "simplifier stalled"
+    return .stalled
 }
 
 /// Edge-collapse on all primitives at once (vertex buffers concatenated by position). Returns each primitive's new

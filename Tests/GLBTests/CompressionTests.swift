@@ -123,7 +123,7 @@ struct CompressionTests {
         }
     }
 
-    @Test("a mesh node with children gets a child node; a skinned mesh gets the grid in its inverse bind matrices")
+    @Test("a mesh node with children gets a child node; a skinned mesh gets the grid in its inverse bind matrices and on its node")
     func gridPlacement() throws {
         var scene = TestScenes.cube()
         var child = Node(name: "Child")
@@ -140,8 +140,11 @@ struct CompressionTests {
         let rig = TestScenes.skinnedRig()
         let (rigJSON, rigBin) = try GLBFile.split(try encode(rig, Quantization(), .none))
         let body = rigJSON.array("nodes")[1]
-        #expect(body["translation"] == nil && body["scale"] == nil)
         let grid = PositionGrid(bounds: SIMD3(-1, 0, 0), SIMD3(1, 2, 0), bits: 14)
+        // Skinning ignores it, but three.js bounds and culls the mesh with the node's transform (as gltfpack writes).
+        #expect(body["skin"] as? Int == 0 && body["mesh"] as? Int == 0)
+        #expect(body["translation"] as? [Double] == [-1, 0, 0].map(Double.init))
+        #expect((body["scale"] as? [Double]).map { $0.allSatisfy { abs($0 - Double(grid.scale)) < 1e-9 } } == true)
         let ibm = readAccessor(rigJSON, rigBin, rigJSON.array("skins")[0]["inverseBindMatrices"] as! Int)
         for (j, matrix) in rig.skins[0].inverseBindMatrices.enumerated() {
             let expected = (matrix * grid.transform.matrix).columnMajor.map(Double.init)

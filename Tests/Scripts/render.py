@@ -2,6 +2,13 @@
 """Render a GLB in headless Chromium with Debian's three.js (r111) and check the result.
 
 Usage: render.py FILE.glb OUT.png [--size=WxH]   (default 640x480)
+       render.py --compare [--depth] [--size=WxH] REFERENCE OUT_DIR CANDIDATE...
+
+Compare mode renders REFERENCE (GLB, glTF or OBJ, read from its own folder so .bin, .mtl and images resolve) and
+each CANDIDATE with the same camera (framed on the reference's bounding box) and prints one JSON line per candidate:
+its covered fraction, the fraction of pixels whose color differs by more than 24 of 255 in some channel, and the
+structural similarity (SSIM, 7×7 windows over luminance) to the reference picture. `--depth` shades every mesh by
+depth instead of its material (for inputs whose materials three.js maps differently, such as OBJ). PNGs go to OUT_DIR.
 
 Serves a small page, three.js, GLTFLoader and the GLB over http on 127.0.0.1 (random free port). The page loads
 the GLB, rejects extensionsRequired that r111 silently ignores (it would draw garbage), frames the camera on its bounding box, lights it and renders one frame, then POSTs its verdict
@@ -10,11 +17,13 @@ Exit 0 when the loader succeeded and at least 1 % of the screenshot's pixels dif
 exit 1 otherwise (one line on stderr saying why); exit 2 on usage errors.
 """
 import http.server
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 
 THREE = "/usr/share/javascript/three"
 BACKGROUND = (40, 44, 52)
@@ -23,6 +32,7 @@ PAGE = """<!doctype html>
 <style>html,body{margin:0;padding:0;overflow:hidden;background:rgb(%d,%d,%d)}</style>
 <script src="/three/three.min.js"></script>
 <script src="/three/examples/js/loaders/GLTFLoader.js"></script>
+<script src="/three/examples/js/loaders/OBJLoader.js"></script>
 </head><body><script>
 function report(text) {
   document.title = text;
@@ -44,14 +54,20 @@ try {
   var sun = new THREE.DirectionalLight(0xffffff, 1.5);
   sun.position.set(1, 2, 3);
   scene.add(sun);
-  new THREE.GLTFLoader().load('/model.glb', function (gltf) {
+  var model = query.get('model') || '/model.glb';
+  var done = function (gltf) {
     var supported = ['KHR_materials_pbrSpecularGlossiness', 'KHR_materials_unlit', 'KHR_texture_transform',
                      'KHR_mesh_quantization', 'KHR_lights_punctual'];
-    var missing = (gltf.parser.json.extensionsRequired || []).filter(function (e) { return supported.indexOf(e) < 0; });
+    var missing = gltf.parser ? (gltf.parser.json.extensionsRequired || []).filter(function (e) { return supported.indexOf(e) < 0; }) : [];
     if (missing.length) { report('error three.js r111 cannot decode required ' + missing.join(',')); return; }
     scene.add(gltf.scene);
+    scene.updateMatrixWorld(true);
     var box = new THREE.Box3().setFromObject(gltf.scene);
     if (box.isEmpty()) { report('error empty bounds'); return; }
+    if (query.get('box')) {  // frame on another file's box, so two renders are comparable pixel by pixel
+      var b = query.get('box').split(',').map(Number);
+      box = new THREE.Box3(new THREE.Vector3(b[0], b[1], b[2]), new THREE.Vector3(b[3], b[4], b[5]));
+    }
     var center = box.getCenter(new THREE.Vector3());
     var radius = Math.max(box.getSize(new THREE.Vector3()).length() / 2, 1e-6);
     var camera = new THREE.PerspectiveCamera(45, width / height, radius / 100, radius * 100);
@@ -59,11 +75,31 @@ try {
     camera.position.copy(center).add(new THREE.Vector3(1, 0.8, 1.2).normalize().multiplyScalar(distance));
     camera.lookAt(center);
     sun.position.copy(camera.position);
+    if (query.get('depth')) {  // geometry only: shade by depth, independent of materials and normals
+      camera.near = Math.max(distance - radius * 1.05, radius / 100);
+      camera.far = distance + radius * 1.05;
+      camera.updateProjectionMatrix();
+      var depth = new THREE.MeshDepthMaterial({side: THREE.DoubleSide});
+      gltf.scene.traverse(function (o) {
+        if (o.isMesh) {
+          depth.skinning = depth.skinning || !!o.isSkinnedMesh;
+          depth.morphTargets = depth.morphTargets || !!o.morphTargetInfluences;
+          o.material = depth;
+        }
+      });
+    }
     renderer.render(scene, camera);
-    report('ok meshes=' + gltf.scene.children.length + ' viewport=' + width + 'x' + height);
-  }, undefined, function (error) {
+    report('ok meshes=' + gltf.scene.children.length + ' viewport=' + width + 'x' + height +
+           ' box=' + box.min.toArray().concat(box.max.toArray()).join(','));
+  };
+  var failed = function (error) {
     report('error loader: ' + (error && error.message ? error.message : error && error.target && error.target.src ? 'cannot load ' + error.target.src : String(error)));
-  });
+  };
+  if (/\.obj$/i.test(model)) {
+    new THREE.OBJLoader().load(model, function (group) { done({scene: group}); }, undefined, failed);
+  } else {
+    new THREE.GLTFLoader().load(model, done, undefined, failed);
+  }
 } catch (e) {
   report('error exception: ' + e.message);
 }
@@ -71,24 +107,28 @@ try {
 """ % (BACKGROUND * 2)
 
 
-def serve(glb_path):
-    """Start the http server in a thread; returns (server, results list)."""
+def serve(model_path):
+    """Serve the page, three.js and the model's folder (so relative .bin/.mtl/image references resolve) in a thread."""
     results = []
+    folder = os.path.dirname(os.path.abspath(model_path))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            if self.path == "/" or self.path.startswith("/index.html"):
+            path = urllib.parse.unquote(self.path.split("?", 1)[0])
+            if path == "/" or path.startswith("/index.html"):
                 self.send(PAGE.encode(), "text/html")
-            elif self.path == "/model.glb":
-                with open(glb_path, "rb") as f:
-                    self.send(f.read(), "model/gltf-binary")
-            elif self.path.startswith("/three/") and ".." not in self.path:
-                file = os.path.join(THREE, self.path[len("/three/"):])
-                if os.path.isfile(file):
-                    with open(file, "rb") as f:
-                        self.send(f.read(), "application/javascript")
-                else:
-                    self.send_error(404)
+            elif path.startswith("/model/") and ".." not in path:
+                file = os.path.join(folder, path[len("/model/"):])
+                self.send_file(file, "application/octet-stream")
+            elif path.startswith("/three/") and ".." not in path:
+                self.send_file(os.path.join(THREE, path[len("/three/"):]), "application/javascript")
+            else:
+                self.send_error(404)
+
+        def send_file(self, file, kind):
+            if os.path.isfile(file):
+                with open(file, "rb") as f:
+                    self.send(f.read(), kind)
             else:
                 self.send_error(404)
 
@@ -112,23 +152,36 @@ def serve(glb_path):
     return server, results
 
 
-def non_background_fraction(png_path):
+def load_pixels(png_path):
     from PIL import Image
-    image = Image.open(png_path).convert("RGB")
-    pixels = list(image.getdata())
-    differ = sum(1 for p in pixels if max(abs(p[i] - BACKGROUND[i]) for i in range(3)) > 8)
-    return differ / max(len(pixels), 1)
+    import numpy as np
+    return np.asarray(Image.open(png_path).convert("RGB"), dtype=np.float64)
 
 
-def main(argv):
-    args = [a for a in argv if not a.startswith("--size")]
-    size = next((a.split("=", 1)[1] for a in argv if a.startswith("--size=")), "640x480")
-    if len(args) != 2 or not os.path.isfile(args[0]):
-        print("usage: render.py FILE.glb OUT.png [--size=WxH]", file=sys.stderr)
-        return 2
-    glb, png = args[0], os.path.abspath(args[1])
+def non_background_fraction(png_path):
+    pixels = load_pixels(png_path)
+    differ = (abs(pixels - BACKGROUND).max(axis=2) > 8)
+    return float(differ.mean()) if differ.size else 0.0
+
+
+def render(model, png, size="640x480", box=None, depth=False, attempts=3):
+    """Renders `model` into `png`; returns (message, error): message is the page's "ok ..." line, error a reason.
+    A Chromium that does not finish (a loaded machine) is tried again, up to `attempts` times."""
+    for _ in range(attempts - 1):
+        message, error = render_once(model, png, size, box, depth)
+        if error is None or "did not finish" not in error:
+            return message, error
+    return render_once(model, png, size, box, depth)
+
+
+def render_once(model, png, size, box, depth):
     width, height = size.split("x")
-    server, results = serve(glb)
+    server, results = serve(model)
+    query = {"w": width, "h": height, "model": "/model/" + urllib.parse.quote(os.path.basename(model))}
+    if box:
+        query["box"] = box
+    if depth:
+        query["depth"] = "1"
     try:
         with tempfile.TemporaryDirectory(prefix="render-profile-") as profile:
             if os.path.exists(png):
@@ -138,30 +191,88 @@ def main(argv):
                 "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist", "--no-first-run",
                 "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}",
                 f"--window-size={width},{height}", "--virtual-time-budget=20000", "--run-all-compositor-stages-before-draw",
-                f"--screenshot={png}", f"http://127.0.0.1:{server.server_address[1]}/index.html?w={width}&h={height}",
+                f"--screenshot={png}",
+                f"http://127.0.0.1:{server.server_address[1]}/index.html?{urllib.parse.urlencode(query)}",
             ]
             proc = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=120)
     except subprocess.TimeoutExpired:
-        print(f"{glb}: chromium did not finish within 120 s", file=sys.stderr)
-        return 1
+        return None, "chromium did not finish within 120 s"
     finally:
         server.shutdown()
     if not results:
         tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
-        print(f"{glb}: the page reported nothing (chromium: {tail[0]})", file=sys.stderr)
-        return 1
+        return None, f"the page reported nothing (chromium: {tail[0]})"
     if not results[0].startswith("ok"):
-        print(f"{glb}: {results[0]}", file=sys.stderr)
-        return 1
+        return None, results[0]
     if not os.path.isfile(png):
-        print(f"{glb}: chromium wrote no screenshot (exit {proc.returncode})", file=sys.stderr)
+        return None, f"chromium wrote no screenshot (exit {proc.returncode})"
+    return results[0], None
+
+
+def ssim(a, b):
+    """Mean structural similarity of two RGB pictures over luminance, 7×7 uniform windows (Wang et al. 2004)."""
+    from scipy.ndimage import uniform_filter
+    weights = [0.299, 0.587, 0.114]
+    x, y = (p @ weights for p in (a, b))
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mx, my = uniform_filter(x, 7), uniform_filter(y, 7)
+    vx = uniform_filter(x * x, 7) - mx * mx
+    vy = uniform_filter(y * y, 7) - my * my
+    cxy = uniform_filter(x * y, 7) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(s.mean())
+
+
+def compare(reference, out_dir, candidates, size="320x240", depth=False):
+    """Renders the reference and each candidate with the reference's camera; yields one result dict each."""
+    os.makedirs(out_dir, exist_ok=True)
+    ref_png = os.path.join(out_dir, "reference.png")
+    message, error = render(reference, ref_png, size, depth=depth)
+    if error:
+        yield {"file": reference, "error": "reference: " + error}
+        return
+    box = message.split("box=", 1)[1].split()[0]
+    ref = load_pixels(ref_png)
+    for i, candidate in enumerate(candidates):
+        png = os.path.join(out_dir, f"candidate{i}.png")
+        _, error = render(candidate, png, size, box=box, depth=depth)
+        if error:
+            yield {"file": candidate, "error": error}
+            continue
+        pixels = load_pixels(png)
+        differ = abs(pixels - ref).max(axis=2) > 24
+        yield {"file": candidate, "png": png, "reference_png": ref_png,
+               "reference_covered": non_background_fraction(ref_png), "covered": non_background_fraction(png),
+               "differ": float(differ.mean()), "ssim": ssim(ref, pixels)}
+
+
+def main(argv):
+    size = next((a.split("=", 1)[1] for a in argv if a.startswith("--size=")), None)
+    if "--compare" in argv:
+        args = [a for a in argv if not a.startswith("--")]
+        if len(args) < 3 or not os.path.isfile(args[0]):
+            print("usage: render.py --compare [--depth] [--size=WxH] REFERENCE OUT_DIR CANDIDATE...", file=sys.stderr)
+            return 2
+        failed = False
+        for result in compare(args[0], args[1], args[2:], size or "320x240", depth="--depth" in argv):
+            print(json.dumps(result), flush=True)
+            failed = failed or "error" in result
+        return 1 if failed else 0
+    args = [a for a in argv if not a.startswith("--size")]
+    if len(args) != 2 or not os.path.isfile(args[0]):
+        print("usage: render.py FILE.glb OUT.png [--size=WxH]", file=sys.stderr)
+        return 2
+    glb, png = args[0], os.path.abspath(args[1])
+    message, error = render(glb, png, size or "640x480")
+    if error:
+        print(f"{glb}: {error}", file=sys.stderr)
         return 1
     fraction = non_background_fraction(png)
     if fraction < 0.01:
         print(f"{glb}: screenshot is blank ({fraction * 100:.2f} % of pixels differ from the background)",
               file=sys.stderr)
         return 1
-    print(f"{results[0]} covered={fraction * 100:.1f}%")
+    print(f"{message.split(' box=')[0]} covered={fraction * 100:.1f}%")
     return 0
 
 

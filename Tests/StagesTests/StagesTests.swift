@@ -59,7 +59,7 @@ import Testing
         #expect(abs(Double(scene.statistics.triangles) / Double(before / 2) - 1) <= 0.02)
         #expect(result.achievedTriangles == scene.statistics.triangles)
         #expect(result.reason == nil)
-        #expect(result.method == "collapse")
+        #expect(result.method == .collapse)
     }
 
     @Test func ratioHalfOnCorpusScan() throws {
@@ -91,7 +91,7 @@ import Testing
         let results = try #require(report.simplify)
         #expect(results.count == 2)
         // The small sphere's 58 triangles are out of reach (poles and seam lock it); the big one takes the excess.
-        #expect(results[1].reason == "simplifier stalled")
+        #expect(results[1].reason == .stalled)
         #expect(try #require(results[0].requestedTriangles) < Int(targets[0]))
         #expect(results[0].reason == nil)
     }
@@ -182,7 +182,7 @@ import Testing
         let result = try #require(report.simplify?.first)
         #expect(result.achievedTriangles > (result.requestedTriangles ?? 0) * 2)
         #expect(result.error <= 0.001)
-        #expect(result.reason == "error limit reached")
+        #expect(result.reason == .errorLimit)
     }
 
     @Test func lockedBordersAreReportedAndSloppyFallbackReachesTarget() throws {
@@ -200,11 +200,11 @@ import Testing
         var locked = scene
         let lockedReport = try simplify(&locked, options: SimplifyOptions(ratio: 0.02, targetError: Self.looseError,
                                                                           lockBorders: true), threads: 2)
-        #expect(lockedReport.simplify?.first?.reason == "border locked")
+        #expect(lockedReport.simplify?.first?.reason == .borderLocked)
         let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.02, targetError: Self.looseError,
                                                                    lockBorders: true, aggressive: true), threads: 2)
         let result = try #require(report.simplify?.first)
-        #expect(result.method == "sloppy")
+        #expect(result.method == .sloppy)
         #expect(result.achievedTriangles < lockedReport.simplify!.first!.achievedTriangles)
         #expect(Check.isValid(scene.meshes[0].primitives[0]))
     }

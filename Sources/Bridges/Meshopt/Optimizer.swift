@@ -32,6 +32,14 @@ public enum MeshoptOptimizer {
         return out
     }
 
+    /// Triangle order in strips: slightly worse for the vertex cache, but the index codec compresses it better
+    /// (what gltfpack -cc uses).
+    public static func optimizeVertexCacheStrip(_ indices: [UInt32], vertexCount: Int) -> [UInt32] {
+        var out = [UInt32](repeating: 0, count: indices.count)
+        meshopt_optimizeVertexCacheStrip(&out, indices, indices.count, vertexCount)
+        return out
+    }
+
     /// Triangle order for less overdraw, allowing the vertex cache to get `threshold` times worse.
     public static func optimizeOverdraw(_ indices: [UInt32], positions: [SIMD3<Float>], threshold: Float) -> [UInt32] {
         var out = [UInt32](repeating: 0, count: indices.count)

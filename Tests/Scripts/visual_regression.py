@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Visual regression: does `optimize` output look like its input in three.js r111 (headless Chromium)?
+
+Usage: visual_regression.py OPTIMIZE_BINARY OUT_DIR [--table FILE.md] [--corpus] [--ratio-picture] [MODEL ...]
+
+For each model (default: every fixture under fixtures/models; with --corpus also the corpus's renderable
+OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly and with --quantize (both at ratio 1; with
+--ratio-picture also --ratio 0.5, recorded but never failed), then render the input itself when three.js reads it
+(glTF, GLB, OBJ; OBJ in depth shading because three.js maps OBJ materials differently), else the lossless output,
+next to the outputs with render.py's --compare (same camera). An output fails when SSIM < 0.95 or more than 2 % of
+pixels differ visibly (> 24/255), or when it renders blank while the reference does not. Prints one line per
+output, writes the table, exits 1 when anything failed.
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(REPO, "..", "shared", "corpus")
+MODEL_EXTENSIONS = (".obj", ".gltf", ".glb", ".fbx", ".dae", ".ply", ".stl")
+THREE_READS = (".obj", ".gltf", ".glb")
+MIN_SSIM, MAX_DIFFER = 0.95, 0.02
+
+sys.path.insert(0, HERE)
+import render  # noqa: E402
+
+
+def fixtures():
+    root = os.path.join(REPO, "fixtures", "models")
+    found = []
+    for folder, _, files in os.walk(root):
+        found += [os.path.join(folder, f) for f in files if f.lower().endswith(MODEL_EXTENSIONS)]
+    return sorted(found)
+
+
+def corpus():
+    manifest = os.path.join(CORPUS, "MANIFEST.tsv")
+    if not os.path.exists(manifest):
+        return []
+    with open(manifest) as f:
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    col = {name: rows[0].index(name) for name in ("path", "format", "tags", "assimp_5_2_5", "triangles")}
+    return sorted(os.path.join(CORPUS, r[col["path"]]) for r in rows[1:]
+                  if r[col["format"]] in ("obj", "gltf") and "broken" not in r[col["tags"]].split(",")
+                  and "points" not in r[col["tags"]].split(",") and r[col["assimp_5_2_5"]] == "OK"
+                  and r[col["triangles"]] not in ("", "0"))
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith("--")]
+    table = argv[argv.index("--table") + 1] if "--table" in argv else None
+    if table:
+        args.remove(table)
+    if len(args) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    binary, out_dir, models = args[0], os.path.abspath(args[1]), args[2:]
+    if not models:
+        models = fixtures() + (corpus() if "--corpus" in argv else [])
+    variants = [("lossless", []), ("quantize", ["--quantize"])]
+    if "--ratio-picture" in argv:
+        variants.append(("ratio 0.5 (recorded)", ["--quantize", "--ratio", "0.5"]))
+    rows, failures = [], 0
+    for n, model in enumerate(models):
+        work = os.path.join(out_dir, f"{n:03d}-{os.path.basename(model)}")
+        os.makedirs(work, exist_ok=True)
+        outputs = []
+        for name, options in variants:
+            glb = os.path.join(work, name.split()[0] + (name.split()[1] if " " in name else "") + ".glb")
+            done = subprocess.run([binary, model, "-o", glb, "--threads", "2"] + options, capture_output=True, text=True)
+            if done.returncode != 0:
+                rows.append((model, name, None, f"optimize failed: {done.stderr.strip()[:120]}"))
+                failures += name != "ratio 0.5 (recorded)"
+                continue
+            outputs.append((name, glb))
+        if not outputs:
+            continue
+        own = model.lower().endswith(THREE_READS)
+        reference = model if own else outputs[0][1]
+        candidates = outputs if own else outputs[1:]
+        depth = model.lower().endswith(".obj")
+        results = render.compare(reference, work, [glb for _, glb in candidates], depth=depth)
+        for (name, _), result in zip(candidates, results):
+            verdict = None
+            if "error" in result:
+                verdict = result["error"]
+            elif result["reference_covered"] >= 0.001 and result["covered"] < 0.001:
+                verdict = "blank"
+            elif result["ssim"] < MIN_SSIM or result["differ"] > MAX_DIFFER:
+                verdict = "visible difference"
+            recorded = name.startswith("ratio")
+            failures += verdict is not None and not recorded
+            rows.append((model, name + ("" if own else " vs lossless") + (" depth" if depth else ""), result, verdict))
+            status = "ok" if verdict is None else ("recorded: " if recorded else "FAIL: ") + verdict
+            print(f"{os.path.relpath(model, REPO)} [{name}] {status} {json.dumps({k: round(v, 4) for k, v in result.items() if isinstance(v, float)})}",
+                  flush=True)
+        if table:
+            write_table(table, rows)
+    print(f"{failures} failure(s) over {len(models)} model(s)")
+    return 1 if failures else 0
+
+
+def write_table(table, rows):
+    """The Markdown table of every output compared so far."""
+    with open(table, "w") as f:
+        f.write("# Visual regression: input vs output in three.js r111\n\n"
+                "Generated by `Tests/Scripts/visual_regression.py` (headless Chromium, 320×240, same camera for input and "
+                "outputs). `differ` = fraction of pixels whose color differs by more than 24/255; SSIM over luminance, "
+                f"7×7 windows. Fails below SSIM {MIN_SSIM} or above {MAX_DIFFER * 100:.0f} % differing pixels; `depth` = "
+                "shaded by depth (OBJ: three.js maps OBJ materials differently); `vs lossless` = three.js cannot read "
+                "the input, so the lossless output is the reference.\n\n"
+                "| model | output | covered % | reference covered % | differ % | SSIM | verdict |\n|---|---|---|---|---|---|---|\n")
+        for model, name, result, verdict in rows:
+            shown = os.path.relpath(model, REPO).replace("../shared/corpus/files/", "corpus: ")
+            if result is None or "error" in result:
+                f.write(f"| {shown} | {name} | | | | | {verdict} |\n")
+            else:
+                f.write(f"| {shown} | {name} | {result['covered'] * 100:.1f} | {result['reference_covered'] * 100:.1f} | "
+                        f"{result['differ'] * 100:.2f} | {result['ssim']:.4f} | {verdict or 'ok'} |\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
