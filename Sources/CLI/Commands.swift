@@ -69,6 +69,9 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Presets and quantization")
     var quantizationArguments: QuantizationArguments
 
+    @OptionGroup(title: "Preview image")
+    var previewArguments: PreviewArguments
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1]") }
@@ -85,6 +88,7 @@ struct Convert: ParsableCommand {
         settings.reorder = !noReorder
         settings.instancing = instancing
         settings.textures = textureArguments.options
+        settings.preview = previewArguments.request
         if let compression = compressionArguments.compression { settings.compression = compression }
         try quantizationArguments.apply(to: &settings)
         if ratio != nil || triangles != nil || error != nil {

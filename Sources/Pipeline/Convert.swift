@@ -1,6 +1,7 @@
 import Foundation
 import GLB
 import Importers
+import Preview
 import Scene
 import Stages
 import Textures
@@ -61,13 +62,33 @@ public func convert(input: URL, output: URL, settings: Settings,
                               "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
     }
     try timed("write") { try writeAtomically(encoded.bytes, to: output) }
+    let preview = settings.preview.flatMap { request in
+        timed("preview") { writePreview(scene, request: request, threads: threads, warnings: &scene.warnings) }
+    }
 
     return Report(
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
         stages: timings, notes: notes, simplification: simplification, textures: textureReport.images,
-        peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+        preview: preview, peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+}
+
+/// Renders and writes the preview; a failure is a warning (the GLB is already written), never an error.
+func writePreview(_ scene: Scene, request: PreviewRequest, threads: Int, warnings: inout [String]) -> PreviewReport? {
+    let start = DispatchTime.now()
+    do {
+        let rendered = try renderPreview(scene, options: request.options, threads: threads)
+        try writeAtomically(rendered.png, to: URL(fileURLWithPath: request.path))
+        warnings += rendered.warnings.map { "preview: \($0)" }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return PreviewReport(file: request.path, width: rendered.width, height: rendered.height,
+                             bytes: rendered.png.count, trianglesDrawn: rendered.trianglesDrawn, seconds: seconds,
+                             camera: rendered.camera)
+    } catch {
+        warnings.append("preview: \(request.path): not rendered: \(error)")
+        return nil
+    }
 }
 
 /// What the importer reads from a file: counts and world bounds.

@@ -1,5 +1,6 @@
 import GLB
 import Importers
+import Preview
 import Stages
 import Textures
 
@@ -25,6 +26,8 @@ public struct Settings: Sendable, Equatable {
     public var quantization: Quantization?
     /// Geometry compression in the GLB (`--compress`).
     public var compression: Compression = .none
+    /// Render a PNG preview of the optimized scene after writing the GLB (`--preview`); nil renders none.
+    public var preview: PreviewRequest?
     /// `asset.generator` in the output.
     public var generator = "optimize \(version)"
 
@@ -36,3 +39,15 @@ public struct Settings: Sendable, Equatable {
 
 /// The program's version, as `--version` prints it and the GLB records it.
 public let version = "0.1.0"
+
+/// Where and how to render the preview image.
+public struct PreviewRequest: Sendable, Equatable {
+    /// The PNG file to write.
+    public var path: String
+    public var options: PreviewOptions
+
+    public init(path: String, options: PreviewOptions = PreviewOptions()) {
+        self.path = path
+        self.options = options
+    }
+}

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Render a GLB in headless Chromium with Debian's three.js (r111) and check the result.
 
-Usage: render.py FILE.glb OUT.png [--size=WxH]   (default 640x480)
+Usage: render.py FILE.glb OUT.png [--size=WxH] [--camera=PX,PY,PZ,TX,TY,TZ,FOV,NEAR,FAR] [--background=R,G,B]
+(default 640x480; the camera defaults to the framing below, the background to 40,44,52)
+
+--camera puts a perspective camera at P looking at T (+Y up, vertical field of view FOV degrees): the preview
+renderer's camera from `optimize --report`, for comparing its picture with this one.
 
 Serves a small page, three.js, GLTFLoader and the GLB over http on 127.0.0.1 (random free port). The page loads
 the GLB, rejects extensionsRequired that r111 silently ignores (it would draw garbage), frames the camera on its bounding box, lights it and renders one frame, then POSTs its verdict
@@ -17,10 +21,10 @@ import tempfile
 import threading
 
 THREE = "/usr/share/javascript/three"
-BACKGROUND = (40, 44, 52)
+DEFAULT_BACKGROUND = (40, 44, 52)
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>render</title>
-<style>html,body{margin:0;padding:0;overflow:hidden;background:rgb(%d,%d,%d)}</style>
+<style>html,body{margin:0;padding:0;overflow:hidden;background:rgb(BG)}</style>
 <script src="/three/three.min.js"></script>
 <script src="/three/examples/js/loaders/GLTFLoader.js"></script>
 </head><body><script>
@@ -36,8 +40,10 @@ try {
   var width = Number(query.get('w')), height = Number(query.get('h'));
   var renderer = new THREE.WebGLRenderer({antialias: false, preserveDrawingBuffer: true});
   renderer.setSize(width, height);
-  renderer.setClearColor(new THREE.Color('rgb(%d,%d,%d)'), 1);
-  renderer.outputEncoding = THREE.sRGBEncoding;
+  renderer.setClearColor(new THREE.Color('rgb(BG)'), 1);
+  renderer.outputEncoding = THREE.sRGBEncoding;  // r112 and later
+  renderer.gammaOutput = true;  // r111 ignores outputEncoding: gamma 2.2 approximates the sRGB curve
+  renderer.gammaFactor = 2.2;
   document.body.appendChild(renderer.domElement);
   var scene = new THREE.Scene();
   scene.add(new THREE.HemisphereLight(0xffffff, 0x444444, 1.0));
@@ -54,10 +60,18 @@ try {
     if (box.isEmpty()) { report('error empty bounds'); return; }
     var center = box.getCenter(new THREE.Vector3());
     var radius = Math.max(box.getSize(new THREE.Vector3()).length() / 2, 1e-6);
-    var camera = new THREE.PerspectiveCamera(45, width / height, radius / 100, radius * 100);
-    var distance = radius / Math.sin(camera.fov * Math.PI / 360) * 1.1;
-    camera.position.copy(center).add(new THREE.Vector3(1, 0.8, 1.2).normalize().multiplyScalar(distance));
-    camera.lookAt(center);
+    var given = query.get('camera') ? query.get('camera').split(',').map(Number) : null;
+    var camera;
+    if (given) {
+      camera = new THREE.PerspectiveCamera(given[6], width / height, given[7], given[8]);
+      camera.position.set(given[0], given[1], given[2]);
+      camera.lookAt(new THREE.Vector3(given[3], given[4], given[5]));
+    } else {
+      camera = new THREE.PerspectiveCamera(45, width / height, radius / 100, radius * 100);
+      var distance = radius / Math.sin(camera.fov * Math.PI / 360) * 1.1;
+      camera.position.copy(center).add(new THREE.Vector3(1, 0.8, 1.2).normalize().multiplyScalar(distance));
+      camera.lookAt(center);
+    }
     sun.position.copy(camera.position);
     renderer.render(scene, camera);
     report('ok meshes=' + gltf.scene.children.length + ' viewport=' + width + 'x' + height);
@@ -68,17 +82,17 @@ try {
   report('error exception: ' + e.message);
 }
 </script></body></html>
-""" % (BACKGROUND * 2)
+"""
 
 
-def serve(glb_path):
+def serve(glb_path, background):
     """Start the http server in a thread; returns (server, results list)."""
     results = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path == "/" or self.path.startswith("/index.html"):
-                self.send(PAGE.encode(), "text/html")
+                self.send(PAGE.replace("BG", "%d,%d,%d" % background).encode(), "text/html")
             elif self.path == "/model.glb":
                 with open(glb_path, "rb") as f:
                     self.send(f.read(), "model/gltf-binary")
@@ -112,23 +126,32 @@ def serve(glb_path):
     return server, results
 
 
-def non_background_fraction(png_path):
+def non_background_fraction(png_path, background):
     from PIL import Image
     image = Image.open(png_path).convert("RGB")
     pixels = list(image.getdata())
-    differ = sum(1 for p in pixels if max(abs(p[i] - BACKGROUND[i]) for i in range(3)) > 8)
+    differ = sum(1 for p in pixels if max(abs(p[i] - background[i]) for i in range(3)) > 8)
     return differ / max(len(pixels), 1)
 
 
 def main(argv):
-    args = [a for a in argv if not a.startswith("--size")]
-    size = next((a.split("=", 1)[1] for a in argv if a.startswith("--size=")), "640x480")
-    if len(args) != 2 or not os.path.isfile(args[0]):
-        print("usage: render.py FILE.glb OUT.png [--size=WxH]", file=sys.stderr)
+    args = [a for a in argv if not a.startswith("--")]
+    flags = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+    size = flags.get("size", "640x480")
+    try:
+        camera = [float(v) for v in flags["camera"].split(",")] if "camera" in flags else None
+        background = (tuple(int(v) for v in flags["background"].split(",")) if "background" in flags
+                      else DEFAULT_BACKGROUND)
+    except ValueError:
+        camera, background = [], ()
+    if (len(args) != 2 or not os.path.isfile(args[0]) or (camera is not None and len(camera) != 9)
+            or len(background) != 3 or set(flags) - {"size", "camera", "background"}):
+        print("usage: render.py FILE.glb OUT.png [--size=WxH] [--camera=PX,PY,PZ,TX,TY,TZ,FOV,NEAR,FAR] "
+              "[--background=R,G,B]", file=sys.stderr)
         return 2
     glb, png = args[0], os.path.abspath(args[1])
     width, height = size.split("x")
-    server, results = serve(glb)
+    server, results = serve(glb, background)
     try:
         with tempfile.TemporaryDirectory(prefix="render-profile-") as profile:
             if os.path.exists(png):
@@ -138,7 +161,8 @@ def main(argv):
                 "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist", "--no-first-run",
                 "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}",
                 f"--window-size={width},{height}", "--virtual-time-budget=20000", "--run-all-compositor-stages-before-draw",
-                f"--screenshot={png}", f"http://127.0.0.1:{server.server_address[1]}/index.html?w={width}&h={height}",
+                f"--screenshot={png}", f"http://127.0.0.1:{server.server_address[1]}/index.html?w={width}&h={height}"
+                + ("&camera=" + ",".join(repr(v) for v in camera) if camera else ""),
             ]
             proc = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=120)
     except subprocess.TimeoutExpired:
@@ -156,7 +180,7 @@ def main(argv):
     if not os.path.isfile(png):
         print(f"{glb}: chromium wrote no screenshot (exit {proc.returncode})", file=sys.stderr)
         return 1
-    fraction = non_background_fraction(png)
+    fraction = non_background_fraction(png, background)
     if fraction < 0.01:
         print(f"{glb}: screenshot is blank ({fraction * 100:.2f} % of pixels differ from the background)",
               file=sys.stderr)
