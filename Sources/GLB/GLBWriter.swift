@@ -548,7 +548,15 @@ struct SceneEncoder {
                 try check(light, scene.lights.count, "\(place) light")
                 extensions.set("KHR_lights_punctual", .object([("light", .int(light))]))
             }
+            if !node.levelsOfDetail.isEmpty {
+                for level in node.levelsOfDetail { try check(level, scene.nodes.count, "\(place) level of detail") }
+                extensionsUsed.insert("MSFT_lod")
+                extensions.set("MSFT_lod", .object([("ids", .array(node.levelsOfDetail.map { .int($0) }))]))
+            }
             json.set("extensions", extensions.isEmpty ? nil : extensions.value)
+            if !node.screenCoverage.isEmpty {
+                json.set("extras", .object([("MSFT_screencoverage", .floats(node.screenCoverage.map(finite)))]))
+            }
             return json.value
         }
     }

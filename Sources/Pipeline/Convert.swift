@@ -48,30 +48,63 @@ public func convert(input: URL, output: URL, settings: Settings,
     if settings.deduplicate { try stage { try deduplicate(&$0) } }
     if settings.instancing { stage { instanceMeshes(&$0) } }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
-    if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
-    if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
-    let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
-    scene.warnings += textureReport.warnings.map { "textures: \($0)" }
-
-    let options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
+    let originalNodeCount = scene.nodes.count
+    var levels: [LevelReport]?
+    var budget: BudgetResult?
+    var textureImages: [ImageReport]
+    var options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
                              compression: settings.compression)
-    let encoded = try timed("encode") { try encodeGLB(scene, options: options) }
-    let issues = timed("validate") { validateGLB(encoded.bytes) }
-    if let first = issues.first {
-        throw ProcessingError(.internal, file: output.path,
-                              "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
+    if let maxBytes = settings.maxBytes {
+        let found = try timed("budget") { try searchBudget(scene, budget: maxBytes, settings: settings, threads: threads) }
+        (scene, options, textureImages, simplification) = (found.scene, found.options, found.textures, found.simplification)
+        scene.warnings += found.textureWarnings.map { "textures: \($0)" }
+        if !found.report.budgetMet {
+            scene.warnings.append("budget: \(maxBytes) bytes not reached; the smallest output found is \(found.report.bytes) bytes "
+                                  + "(floor: \(Int(budgetFloor.ratio * 100)) % of the triangles, \(budgetFloor.textureSide) px textures)")
+        }
+        budget = found
+    } else {
+        if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
+        if !settings.lods.isEmpty {
+            levels = try timed("lods") { try addLevelsOfDetail(&scene, ratios: settings.lods, threads: threads) }
+        }
+        if settings.reorder { try stage { try optimizeOrder(&$0, threads: threads) } }
+        let textureReport = timed("textures") { processTextures(&scene, options: settings.textures, threads: threads) }
+        scene.warnings += textureReport.warnings.map { "textures: \($0)" }
+        textureImages = textureReport.images
     }
-    try timed("write") { try writeAtomically(encoded.bytes, to: output) }
+    // One file, or with --lod-files one per level (level 0 at `output`); all are validated before any is written.
+    let files: [(scene: Scene, url: URL)]
+    if settings.lodFiles, let count = levels?.count {
+        let scenes = splitLevels(scene, levels: count, originalNodeCount: originalNodeCount)
+        files = scenes.enumerated().map { ($1, $0 == 0 ? output : levelFileURL(output, level: $0)) }
+        for k in 1..<count { levels?[k].file = files[k].url.path }
+    } else {
+        files = [(scene, output)]
+    }
+    let encodedFiles = try budget.map { [$0.encoded] }
+        ?? timed("encode") { try files.map { try encodeGLB($0.scene, options: options) } }
+    try timed("validate") {
+        for (file, encoded) in zip(files, encodedFiles) {
+            let issues = validateGLB(encoded.bytes)
+            if let first = issues.first {
+                throw ProcessingError(.internal, file: file.url.path,
+                                      "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
+            }
+        }
+    }
+    let encoded = encodedFiles[0]
+    try timed("write") { for (file, encoded) in zip(files, encodedFiles) { try writeAtomically(encoded.bytes, to: file.url) } }
     let preview = settings.preview.flatMap { request in
-        timed("preview") { writePreview(scene, request: request, threads: threads, warnings: &scene.warnings) }
+        timed("preview") { writePreview(files[0].scene, request: request, threads: threads, warnings: &scene.warnings) }
     }
 
     return Report(
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
-        stages: timings, notes: notes, simplification: simplification, textures: textureReport.images,
-        preview: preview, peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+        stages: timings, notes: notes, simplification: simplification, textures: textureImages,
+        budget: budget?.report, levels: levels, preview: preview, peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
 }
 
 /// Renders and writes the preview; a failure is a warning (the GLB is already written), never an error.

@@ -29,6 +29,10 @@ public struct Report: Sendable, Codable, Equatable {
     public var simplification: [MeshSimplification]?
     /// Per source image: use, bytes and size before and after, and what the texture stage did with it.
     public var textures: [ImageReport] = []
+    /// The output-size search (`--max-bytes`): budget, bytes reached, settings chosen and their error.
+    public var budget: BudgetReport?
+    /// Levels of detail (`--lods`), level 0 first: requested and achieved triangles, error, screen coverage, file.
+    public var levels: [LevelReport]?
     /// The preview image, when one was asked for and rendered.
     public var preview: PreviewReport?
     /// The process's peak resident set size at the end of the conversion.

@@ -26,6 +26,13 @@ public struct Settings: Sendable, Equatable {
     public var quantization: Quantization?
     /// Geometry compression in the GLB (`--compress`).
     public var compression: Compression = .none
+    /// Output-size budget in bytes (`--max-bytes`): search compression, texture size and triangle share for the
+    /// most faithful output that fits (see `searchBudget`); nil = no budget.
+    public var maxBytes: Int?
+    /// Levels of detail (`--lods`): shares of the full triangle count, each coarser than the last; empty = none.
+    public var lods: [Float] = []
+    /// Write each level to its own file (`NAME.lod1.glb`, …) instead of one file with `MSFT_lod` (`--lod-files`).
+    public var lodFiles = false
     /// Render a PNG preview of the optimized scene after writing the GLB (`--preview`); nil renders none.
     public var preview: PreviewRequest?
     /// `asset.generator` in the output.

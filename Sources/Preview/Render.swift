@@ -62,15 +62,11 @@ public func renderPreview(_ scene: Scene, options: PreviewOptions, threads: Int)
     guard (16...4096).contains(options.size) else {
         throw ProcessingError(.internal, "preview size \(options.size) is outside 16…4096")
     }
-    guard let bounds = scene.worldBounds(), bounds.min.x.isFinite, bounds.max.x.isFinite,
-          bounds.min.y.isFinite, bounds.max.y.isFinite, bounds.min.z.isFinite, bounds.max.z.isFinite else {
-        throw ProcessingError(.badInput, "the scene has no finite geometry to draw")
-    }
-    let camera = PreviewCamera.framing(min: bounds.min, max: bounds.max)
     var warnings: [String] = []
     let (textures, materials) = prepareMaterials(scene, options: options, warnings: &warnings)
-    let frame = try Frame(scene: scene, camera: camera, size: options.size * 2, materials: materials,
+    let frame = try Frame(scene: scene, size: options.size * 2, materials: materials,
                           maxVertices: options.maxVertices, threads: threads)
+    let camera = frame.camera
     let pixels = frame.render(textures: textures, materials: materials, background: options.background,
                               lighting: Lighting(keyDirection: lightDirection(camera), eye: camera.eye),
                               threads: threads)
@@ -159,15 +155,25 @@ struct Frame: Sendable {
     let bins: [[UInt32]]
     let tilesPerRow: Int
 
-    init(scene: Scene, camera: PreviewCamera, size: Int, materials: [ShadeMaterial], maxVertices: Int,
-         threads: Int) throws {
+    /// Framed on the bounds of what is drawn.
+    let camera: PreviewCamera
+
+    init(scene: Scene, size: Int, materials: [ShadeMaterial], maxVertices: Int, threads: Int) throws {
         self.scene = scene
         self.size = size
         let world = scene.worldTransforms()
+        // Only nodes in the hierarchy are drawn (not, e.g., MSFT_lod's coarser levels), in index order: the order
+        // triangles are drawn in (ties in depth go to the earlier one).
+        var reachable = [Bool](repeating: false, count: scene.nodes.count)
+        var stack = scene.roots.filter { scene.nodes.indices.contains($0) }
+        while let n = stack.popLast() {
+            guard !reachable[n] else { continue }
+            reachable[n] = true
+            stack += scene.nodes[n].children.filter { scene.nodes.indices.contains($0) }
+        }
         var items: [DrawItem] = []
         var total = 0
-        // Nodes in index order: the order triangles are drawn in (ties in depth go to the earlier one).
-        for (n, node) in scene.nodes.enumerated() {
+        for (n, node) in scene.nodes.enumerated() where reachable[n] {
             guard let m = node.mesh, scene.meshes.indices.contains(m) else { continue }
             let placements = node.instances.isEmpty ? [world[n]] : node.instances.map { world[n] * $0.matrix }
             for placement in placements {
@@ -187,33 +193,49 @@ struct Frame: Sendable {
         }
         self.items = items
 
-        // Transform every item's vertices into its own slice, in parallel.
+        // World positions and normals of every item's vertices, each item into its own slice, in parallel; then
+        // the bounds (min/max are exact, so the order of combination does not matter).
+        var positions = [SIMD3<Float>](repeating: .zero, count: total)
+        var normals = [SIMD3<Float>](repeating: .zero, count: total)
+        positions.withUnsafeMutableBufferPointer { positionsOut in
+            normals.withUnsafeMutableBufferPointer { normalsOut in
+                nonisolated(unsafe) let (w, nrm) = (positionsOut, normalsOut)
+                parallelFor(items.count, threads: threads) { i in
+                    let item = items[i]
+                    let streams = scene.meshes[item.mesh].primitives[item.primitive].vertices
+                    let normalMatrix = cofactor3(item.world)
+                    let hasNormals = streams.normals.count == streams.positions.count
+                    for (k, p) in streams.positions.enumerated() {
+                        w[item.base + k] = item.world.transformPoint(p)
+                        if hasNormals {
+                            let n = streams.normals[k]
+                            nrm[item.base + k] = normalMatrix.0 * n.x + normalMatrix.1 * n.y + normalMatrix.2 * n.z
+                        }
+                    }
+                }
+            }
+        }
+        var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+        for p in positions where p.x.isFinite && p.y.isFinite && p.z.isFinite {
+            lo = pointwiseMin(lo, p)
+            hi = pointwiseMax(hi, p)
+        }
+        guard lo.x <= hi.x else { throw ProcessingError(.badInput, "the scene has no finite triangles to draw") }
+        let camera = PreviewCamera.framing(min: lo, max: hi)
+        self.camera = camera
+
+        // Project to the screen.
         let viewProjection = camera.viewProjection(aspect: 1)
         let half = Float(size) / 2
         var screen = [SIMD3<Float>](repeating: .zero, count: total)
-        var positions = [SIMD3<Float>](repeating: .zero, count: total)
-        var normals = [SIMD3<Float>](repeating: .zero, count: total)
         screen.withUnsafeMutableBufferPointer { screenOut in
-            positions.withUnsafeMutableBufferPointer { positionsOut in
-                normals.withUnsafeMutableBufferPointer { normalsOut in
-                    nonisolated(unsafe) let (s, w, nrm) = (screenOut, positionsOut, normalsOut)
-                    parallelFor(items.count, threads: threads) { i in
-                        let item = items[i]
-                        let streams = scene.meshes[item.mesh].primitives[item.primitive].vertices
-                        let normalMatrix = cofactor3(item.world)
-                        let hasNormals = streams.normals.count == streams.positions.count
-                        for (k, p) in streams.positions.enumerated() {
-                            let wp = item.world.transformPoint(p)
-                            let clip = viewProjection * SIMD4(wp, 1)
-                            let invW = clip.w > 0 ? 1 / clip.w : 0
-                            s[item.base + k] = SIMD3(half + clip.x * invW * half, half - clip.y * invW * half, invW)
-                            w[item.base + k] = wp
-                            if hasNormals {
-                                let n = streams.normals[k]
-                                nrm[item.base + k] = normalMatrix.0 * n.x + normalMatrix.1 * n.y + normalMatrix.2 * n.z
-                            }
-                        }
-                    }
+            nonisolated(unsafe) let s = screenOut
+            let world = positions
+            parallelFor(max(1, (total + 65_535) / 65_536), threads: threads) { chunk in
+                for k in chunk * 65_536..<min(total, (chunk + 1) * 65_536) {
+                    let clip = viewProjection * SIMD4(world[k], 1)
+                    let invW = clip.w > 0 && clip.w.isFinite ? 1 / clip.w : 0
+                    s[k] = SIMD3(half + clip.x * invW * half, half - clip.y * invW * half, invW)
                 }
             }
         }

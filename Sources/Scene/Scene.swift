@@ -35,6 +35,12 @@ public struct Node: Sendable, Equatable {
     /// `EXT_mesh_gpu_instancing`: when not empty, the node draws its mesh once per instance, each instance's
     /// transform applied to the mesh before the node's own world transform. Empty = drawn once, not instanced.
     public var instances: [InstanceTransform] = []
+    /// `MSFT_lod`: nodes drawing coarser versions of this node's mesh, finest first. They sit outside the hierarchy
+    /// (no parent, not roots) and carry this node's transform; empty = no levels of detail.
+    public var levelsOfDetail: [Int] = []
+    /// `MSFT_screencoverage` hints: per level, this node's first, the smallest share of the screen's height (0…1)
+    /// at which a viewer should draw it.
+    public var screenCoverage: [Float] = []
 
     public init(name: String = "") { self.name = name }
 }
