@@ -229,10 +229,11 @@ public final class JobRunner: @unchecked Sendable {
                             ["trianglesBefore": summary["trianglesBefore"] ?? 0, "trianglesAfter": summary["trianglesAfter"] ?? 0])
         try Task.checkCancellation()
 
-        // Upload: the commit point.
+        // Upload: the level files first (`--lod-files`), then the output, the commit point.
         stageStart = Date()
         stage = "upload"
         let size = (try? FileManager.default.attributesOfItem(atPath: glbPath)[.size] as? NSNumber)?.int64Value ?? 0
+        try await uploadLevelFiles(besides: glbPath, s3: s3)
         switch spec.output {
         case .s3(let location):
             var metadata = ["optimize-options-hash": optionsHash, "optimize-version": version]
@@ -252,6 +253,31 @@ public final class JobRunner: @unchecked Sendable {
         }
         if let prefix = spec.previewPrefix { await uploadPreview(previewPath, to: prefix, s3: s3) }
         return Converted(skipped: false, outputBytes: size, summary: summary)
+    }
+
+    /// Uploads `output.lod1.glb`, `output.lod2.glb`, … that the child wrote with `--lod-files` beside the output,
+    /// named like it (`chair-glb.glb` → `chair-glb.lod1.glb`).
+    private func uploadLevelFiles(besides glbPath: String, s3: S3Client?) async throws {
+        let base = (spec.output.fileName as NSString).deletingPathExtension
+        for level in 1...8 {
+            let path = ((glbPath as NSString).deletingPathExtension as NSString).appendingPathExtension("lod\(level).glb")!
+            guard FileManager.default.fileExists(atPath: path) else { return }
+            let name = "\(base).lod\(level).glb"
+            switch spec.output {
+            case .s3(let location):
+                let directory = (location.key as NSString).deletingLastPathComponent
+                let key = directory.isEmpty ? name : directory + "/" + name
+                do {
+                    _ = try await s3!.upload(file: path, to: S3Location(bucket: location.bucket, key: key),
+                                             contentType: "model/gltf-binary")
+                } catch let error as S3Error {
+                    throw JobFailure.from(error, isInput: false)
+                }
+            case .local(let destination):
+                try placeLocally(path, at: ((destination as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name))
+            }
+            log.log("upload", ["level": level, "object": name])
+        }
     }
 
     /// Uploads the child's preview as `<prefix><output file>.png`. Past the commit point: any problem (no image

@@ -27,23 +27,30 @@ func screenCoverage(level k: Int, ratios: [Float]) -> Float {
 /// Adds coarser levels for every node that draws a mesh: each ratio's meshes are simplified from level 0 (reusing
 /// the simplify stage, no error limit, sloppy fallback so the share is reached), appended to `scene.meshes` and
 /// drawn by new nodes outside the hierarchy that the original node lists in `levelsOfDetail` (`MSFT_lod`).
-/// Materials, textures and images are shared by every level. Returns one report per level, level 0 first.
+/// Materials, textures and images are shared by every level, and a mesh the simplifier could not make smaller than
+/// the previous level's (a tiny one) is shared with that level. Returns one report per level, level 0 first.
 func addLevelsOfDetail(_ scene: inout Scene, ratios: [Float], threads: Int) throws -> [LevelReport] {
     let base = scene
-    let baseTriangles = base.meshes.reduce(0) { $0 + $1.primitives.reduce(0) { $0 + $1.triangleCount } }
+    func triangles(_ mesh: Mesh) -> Int { mesh.primitives.reduce(0) { $0 + $1.triangleCount } }
+    let baseTriangles = base.meshes.reduce(0) { $0 + triangles($1) }
     var reports = [LevelReport(level: 0, ratio: 1, requestedTriangles: baseTriangles, triangles: baseTriangles,
                                error: 0, screenCoverage: screenCoverage(level: 0, ratios: ratios))]
     let drawing = base.nodes.indices.filter { base.nodes[$0].mesh != nil }
+    // The mesh each original mesh index draws at the previous level.
+    var previous = Array(base.meshes.indices)
     for (k, ratio) in ratios.enumerated() {
         var level = base
         let stage = try simplify(&level, options: SimplifyOptions(ratio: ratio, targetError: 1, aggressive: true),
                                  threads: threads)
-        let meshOffset = scene.meshes.count
-        scene.meshes += level.meshes
+        var current = previous
+        for m in level.meshes.indices where triangles(level.meshes[m]) < triangles(scene.meshes[previous[m]]) {
+            current[m] = scene.meshes.count
+            scene.meshes.append(level.meshes[m])
+        }
         for n in drawing {
             var node = Node(name: base.nodes[n].name.isEmpty ? "LOD\(k + 1)" : "\(base.nodes[n].name) LOD\(k + 1)")
             node.transform = base.nodes[n].transform
-            node.mesh = base.nodes[n].mesh.map { $0 + meshOffset }
+            node.mesh = base.nodes[n].mesh.map { current[$0] }
             node.skin = base.nodes[n].skin
             node.instances = base.nodes[n].instances
             scene.nodes[n].levelsOfDetail.append(scene.nodes.count)
@@ -53,8 +60,9 @@ func addLevelsOfDetail(_ scene: inout Scene, ratios: [Float], threads: Int) thro
         reports.append(LevelReport(
             level: k + 1, ratio: ratio,
             requestedTriangles: details.reduce(0) { $0 + ($1.requestedTriangles ?? $1.originalTriangles) },
-            triangles: level.meshes.reduce(0) { $0 + $1.primitives.reduce(0) { $0 + $1.triangleCount } },
+            triangles: current.reduce(0) { $0 + triangles(scene.meshes[$1]) },
             error: details.map(\.error).max() ?? 0, screenCoverage: screenCoverage(level: k + 1, ratios: ratios)))
+        previous = current
     }
     for n in drawing { scene.nodes[n].screenCoverage = reports.map(\.screenCoverage) }
     return reports

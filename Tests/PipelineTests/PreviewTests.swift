@@ -55,13 +55,13 @@ struct PreviewMatchTests {
             let png = scratch.appendingPathComponent("t\(threads).png")
             let result = try optimize([input, "-o", scratch.appendingPathComponent("t.glb").path, "--threads", threads,
                                        "--preview", png.path, "--preview-size", "128"])
-            try #require(result.status == 0, result.summary)
+            try #require(result.status == 0, "\(result.summary)")
             images.append(try Data(contentsOf: png))
         }
         #expect(images[0] == images[1])
         let bad = try optimize([input, "-o", scratch.appendingPathComponent("b.glb").path,
                                 "--preview", scratch.appendingPathComponent("b.png").path, "--preview-background", "pink"])
-        #expect(bad.status == 2 && !bad.crashed, bad.summary)
+        #expect(bad.status == 2 && !bad.crashed, "\(bad.summary)")
     }
 
     @Test("a preview that cannot be written is a warning: the GLB is still written and the exit is 0")
@@ -71,7 +71,7 @@ struct PreviewMatchTests {
         let glb = scratch.appendingPathComponent("out.glb")
         let result = try optimize([Tools.repo.appendingPathComponent("fixtures/models/ply/cube.ply").path, "-o", glb.path,
                                    "--preview", scratch.appendingPathComponent("missing/folder/p.png").path])
-        #expect(result.status == 0, result.summary)
+        #expect(result.status == 0, "\(result.summary)")
         #expect(FileManager.default.fileExists(atPath: glb.path))
         #expect(result.stderrLines.contains { $0.contains("preview") && $0.contains("not rendered") }, "\(result.stderr)")
     }

@@ -2,8 +2,8 @@ import Foundation
 import S3
 import Testing
 
-/// The preview image: rendered by the conversion child, uploaded as `<prefix><output file>.png`.
-@Suite(.serialized) struct JobPreviewTests {
+/// What the job writes besides the GLB: the preview image (`<prefix><output file>.png`) and level-of-detail files.
+@Suite(.serialized) struct JobExtraOutputTests {
     static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     @Test(.enabled(if: JobTools.motoInstalled, ".venv/bin/moto_server missing"))
@@ -45,5 +45,21 @@ import Testing
         #expect(run.exitCode == 0, "\(run.stderr)")
         let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: directory + "/previews/huesitos-glb.glb.png"))) ?? Data())
         #expect(bytes.starts(with: Self.png), "\(run.stderr)")
+    }
+
+    @Test(.enabled(if: JobTools.motoInstalled, ".venv/bin/moto_server missing"))
+    func levelFilesAreUploadedBesideTheOutput() async throws {
+        let client = try Servers.client()
+        let input = S3Location(bucket: "job-in", key: "lods/huesitos.fbx")
+        try await client.upload(file: JobTools.fixture, to: input)
+        let run = try runJob(["--input", input.description, "--output", "s3://job-out/lod-files/",
+                              "--", "--lods", "0.5,0.2", "--lod-files"], environment: try Servers.environment())
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let directory = try JobTools.temporaryDirectory()
+        for name in ["huesitos-glb.glb", "huesitos-glb.lod1.glb", "huesitos-glb.lod2.glb"] {
+            try await client.download(S3Location(bucket: "job-out", key: "lod-files/" + name), to: directory + "/" + name)
+            #expect(validate(directory + "/" + name) == 0, "\(name)")
+        }
+        #expect(try await !Servers.exists(S3Location(bucket: "job-out", key: "lod-files/huesitos-glb.lod3.glb")))
     }
 }
