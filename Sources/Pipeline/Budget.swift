@@ -95,13 +95,16 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
         var side: Int?
         var ratio: Float?
         var bytes: Int
+        var imageBytes: Int
     }
     func attempt(_ options: GLBOptions, side: Int?, ratio: Float?) throws -> Candidate {
         attempts += 1
         var scene = try geometry(ratio).scene
         let look = textured(side).scene
         (scene.materials, scene.textures, scene.images, scene.samplers) = (look.materials, look.textures, look.images, look.samplers)
-        return Candidate(options: options, side: side, ratio: ratio, bytes: try encodeGLB(scene, options: options).bytes.count)
+        let encoded = try encodeGLB(scene, options: options)
+        return Candidate(options: options, side: side, ratio: ratio, bytes: encoded.bytes.count,
+                         imageBytes: encoded.breakdown.images)
     }
 
     // (1) Encodings, most faithful first.
@@ -120,17 +123,31 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
     }
     if best.bytes > budget { best = smallest }
 
-    // (2) Texture size: halve the longest side until it fits or reaches the floor.
+    // (2) Texture size: the largest power-of-two longest side (below the textures' own, down to the floor) that fits.
+    // Image bytes grow about with the pixel count, so the first try is the side that estimate allows; then one
+    // halving or doubling at a time.
     if best.bytes > budget {
         let longest = textured(nil).report.map { $0.sizeAfter.max() ?? 0 }.max() ?? 0
-        var side = 1
-        while side * 2 < longest { side *= 2 }
-        side = max(side, budgetFloor.textureSide)
-        while best.bytes > budget && side >= budgetFloor.textureSide && longest > budgetFloor.textureSide {
-            let candidate = try attempt(best.options, side: side, ratio: nil)
-            if candidate.bytes < smallest.bytes { smallest = candidate }
-            if candidate.bytes <= budget || side == budgetFloor.textureSide { best = candidate }
-            side /= 2
+        var largest = budgetFloor.textureSide
+        while largest * 2 < longest { largest *= 2 }
+        if longest > budgetFloor.textureSide {
+            let allowed = Double(budget - (best.bytes - best.imageBytes)) / Double(max(best.imageBytes, 1))
+            var side = budgetFloor.textureSide
+            while side * 2 <= largest && Double(side * 2) <= Double(longest) * allowed.squareRoot() { side *= 2 }
+            var tried: [Int: Candidate] = [:]
+            while tried[side] == nil {
+                let candidate = try attempt(best.options, side: side, ratio: nil)
+                tried[side] = candidate
+                if candidate.bytes < smallest.bytes { smallest = candidate }
+                if candidate.bytes <= budget {
+                    if side * 2 <= largest, tried[side * 2] == nil { side *= 2 }
+                } else if side > budgetFloor.textureSide {
+                    side /= 2
+                }
+            }
+            // The largest side that fitted, else the floor.
+            best = tried.filter { $0.value.bytes <= budget }.max { $0.key < $1.key }?.value
+                ?? tried[budgetFloor.textureSide] ?? best
         }
     }
 
