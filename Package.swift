@@ -53,13 +53,15 @@ let package = Package(
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
         .target(name: "Textures", dependencies: ["Scene", "Stages", "CPNG", "CTurboJPEG", "CWebP"], path: "Sources/Textures"),
-        .target(name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures"], path: "Sources/Pipeline"),
+        // The CPU preview renderer (`--preview`): decodes and encodes images through Textures.
+        .target(name: "Preview", dependencies: ["Scene", "Textures"], path: "Sources/Preview"),
+        .target(name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures", "Preview"], path: "Sources/Pipeline"),
         .target(name: "AlembicImporter", dependencies: ["Scene"], path: "Sources/Plugins/Alembic"),
         .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
         .target(name: "Job", dependencies: ["ExitStatus", "Spawn", "S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
         .executableTarget(
             name: "optimize",
-            dependencies: ["ExitStatus", "Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ExitStatus", "Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", "Preview", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),
@@ -81,6 +83,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JobTests", dependencies: ["Job", "TestSupport"], path: "Tests/JobTests", exclude: ["Support"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),
+        .testTarget(name: "PreviewTests", dependencies: ["TestSupport", "Preview", "Importers"], path: "Tests/PreviewTests"),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "optimize"], path: "Tests/PipelineTests"),
     ]
 )

@@ -70,11 +70,23 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Presets and quantization")
     var quantizationArguments: QuantizationArguments
 
+    @OptionGroup(title: "Output-size budget")
+    var budgetArguments: BudgetArguments
+
+    @OptionGroup(title: "Levels of detail")
+    var levelArguments: LevelArguments
+
+    @OptionGroup(title: "Preview image")
+    var previewArguments: PreviewArguments
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1]") }
         if let triangles, triangles < 1 { throw ValidationError("--triangles must be at least 1") }
         if let error, !(error >= 0 && error <= 1) { throw ValidationError("--error must be in [0, 1]") }
+        if budgetArguments.maxBytes != nil && levelArguments.lods != nil {
+            throw ValidationError("--max-bytes and --lods cannot be combined")
+        }
     }
 
     func run() throws {
@@ -86,6 +98,10 @@ struct Convert: ParsableCommand {
         settings.reorder = !noReorder
         settings.instancing = instancing
         settings.textures = textureArguments.options
+        settings.preview = previewArguments.request
+        settings.lods = try levelArguments.ratios
+        settings.maxBytes = budgetArguments.bytes
+        settings.lodFiles = levelArguments.lodFiles
         if let compression = compressionArguments.compression { settings.compression = compression }
         try quantizationArguments.apply(to: &settings)
         if ratio != nil || triangles != nil || error != nil {

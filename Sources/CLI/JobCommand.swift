@@ -37,7 +37,7 @@ struct JobCommand: AsyncParsableCommand {
     @Option(help: "Prefix (ending in /) for <output file>.metadata.json in the VAMS metadata shape.")
     var metadata: String?
 
-    @Option(help: "Prefix (ending in /) for a preview image (accepted; no preview is rendered).")
+    @Option(help: "Prefix (ending in /) for <output file>.png, a preview image rendered after the conversion (a failure to render is a warning).")
     var preview: String?
 
     @Option(help: "Step Functions task token (prefer the externalSfnTaskToken environment variable).")

@@ -114,12 +114,26 @@ struct RapidPipelineConfig: Equatable {
                     throw ProcessingError(.badInput, file: file, "\(path) must be in [0, 100], got \(percent)")
                 }
                 convertArguments += ["--error", Self.format(percent / 100)]
+            case _ where Self.isFileSizeTarget(path):
+                let megabytes = try number(value, path)
+                guard megabytes > 0 && megabytes <= 4096 else {
+                    throw ProcessingError(.badInput, file: file, "\(path) must be in (0, 4096] MB, got \(megabytes)")
+                }
+                convertArguments += ["--max-bytes", Self.format(megabytes) + "MB"]
             default:
                 if !mapExport(path, value) { ignored.append(path) }
             }
         }
         if dracoRequested == true { convertArguments += ["--compress", "draco"] }
         for (option, side) in textureMax.sorted(by: { $0.key < $1.key }) { convertArguments += [option, String(side)] }
+    }
+
+    /// The File Size Target modifier's "maximum megabytes on disk": a number under a `fileSizeTarget` object whose
+    /// name mentions megabytes (e.g. `modifier.fileSizeTarget.maxMegabytes`).
+    static func isFileSizeTarget(_ path: String) -> Bool {
+        let parts = path.split(separator: ".").map { $0.lowercased() }
+        guard parts.dropLast().contains("filesizetarget"), let leaf = parts.last else { return false }
+        return leaf.contains("megabyte") || leaf.hasSuffix("mb")
     }
 
     /// Whether the export asks for Draco (nil: not mentioned).

@@ -578,8 +578,20 @@ struct SceneEncoder {
                 try check(light, scene.lights.count, "\(place) light")
                 extensions.set("KHR_lights_punctual", .object([("light", .int(light))]))
             }
+            if !node.levelsOfDetail.isEmpty {
+                for level in node.levelsOfDetail { try check(level, scene.nodes.count, "\(place) level of detail") }
+                extensionsUsed.insert("MSFT_lod")
+                extensions.set("MSFT_lod", .object([("ids", .array(node.levelsOfDetail.map { .int($0) }))]))
+            }
             json.set("extensions", extensions.isEmpty ? nil : extensions.value)
-            json.set("extras", node.extras.map(encodeExtensionValue))
+            var extras = node.extras
+            if !node.screenCoverage.isEmpty {
+                var members: [String: ExtensionValue] = [:]
+                if case .object(let existing)? = extras { members = existing }
+                members["MSFT_screencoverage"] = .array(node.screenCoverage.map { .number(Double($0)) })
+                extras = .object(members)
+            }
+            json.set("extras", extras.map(encodeExtensionValue))
             return json.value
         }
     }

@@ -30,6 +30,7 @@ enum ValidationRules {
         Reference(collection: "nodes", path: "camera", target: .root("cameras")),
         Reference(collection: "nodes", path: "extensions/KHR_lights_punctual/light", target: .root("extensions/KHR_lights_punctual/lights")),
         Reference(collection: "nodes", path: "extensions/EXT_mesh_gpu_instancing/attributes/*", target: .root("accessors")),
+        Reference(collection: "nodes", path: "extensions/MSFT_lod/ids/[]", target: .root("nodes")),
         Reference(collection: "meshes", path: "primitives/[]/attributes/*", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/indices", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/material", target: .root("materials")),
@@ -127,7 +128,7 @@ enum ValidationRules {
         "KHR_texture_basisu", "EXT_texture_webp", "EXT_meshopt_compression", "KHR_draco_mesh_compression",
         "KHR_materials_emissive_strength", "KHR_materials_ior", "KHR_materials_specular", "KHR_materials_transmission",
         "KHR_materials_volume", "KHR_materials_clearcoat", "KHR_materials_sheen", "KHR_materials_iridescence",
-        "KHR_materials_anisotropy", "KHR_materials_variants", "EXT_mesh_gpu_instancing", "KHR_materials_dispersion",
+        "KHR_materials_anisotropy", "KHR_materials_variants", "EXT_mesh_gpu_instancing", "KHR_materials_dispersion", "MSFT_lod",
     ]
 
     /// A bufferView carrying one of these extensions holds compressed bytes: its accessors' data is not checked.

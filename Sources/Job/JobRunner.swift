@@ -134,7 +134,7 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     private var needsS3: Bool {
-        let locations = [spec.input, spec.output] + [spec.metadataPrefix].compactMap { $0 }
+        let locations = [spec.input, spec.output] + [spec.metadataPrefix, spec.previewPrefix].compactMap { $0 }
         return locations.contains { if case .s3 = $0 { true } else { false } }
     }
 
@@ -214,8 +214,11 @@ public final class JobRunner: @unchecked Sendable {
         let glbPath = (scratch as NSString).appendingPathComponent("output.glb")
         let reportPath = (scratch as NSString).appendingPathComponent("report.json")
         let stderrPath = (scratch as NSString).appendingPathComponent("convert.stderr")
+        let previewPath = (scratch as NSString).appendingPathComponent("preview.png")
+        let previewArguments = spec.previewPrefix == nil ? [] : ["--preview", previewPath]
         let child = ChildProcess(executable: executable,
-                                 arguments: ["convert", inputPath, "-o", glbPath, "--report", reportPath] + spec.convertOptions,
+                                 arguments: ["convert", inputPath, "-o", glbPath, "--report", reportPath]
+                                     + spec.convertOptions + previewArguments,
                                  environment: childEnvironment(),
                                  stdoutPath: (scratch as NSString).appendingPathComponent("convert.stdout"),
                                  stderrPath: stderrPath, timeout: spec.timeoutSeconds, killGrace: spec.killGraceSeconds)
@@ -227,10 +230,11 @@ public final class JobRunner: @unchecked Sendable {
                             ["trianglesBefore": summary["trianglesBefore"] ?? 0, "trianglesAfter": summary["trianglesAfter"] ?? 0])
         try Task.checkCancellation()
 
-        // Upload: the commit point.
+        // Upload: the level files first (`--lod-files`), then the output, the commit point.
         stageStart = Date()
         stage = "upload"
         let size = (try? FileManager.default.attributesOfItem(atPath: glbPath)[.size] as? NSNumber)?.int64Value ?? 0
+        try await uploadLevelFiles(besides: glbPath, s3: s3)
         switch spec.output {
         case .s3(let location):
             var metadata = ["optimize-options-hash": optionsHash, "optimize-version": version]
@@ -248,10 +252,69 @@ public final class JobRunner: @unchecked Sendable {
             try placeLocally(glbPath, at: path)
             try await stageDone("upload", since: stageStart, webhook: webhook, ["bytes": size, "local": true])
         }
-        if spec.previewPrefix != nil {
-            log.log("preview", ["skipped": true, "reason": "the worker renders no preview image"])
-        }
+        if let prefix = spec.previewPrefix { await uploadPreview(previewPath, to: prefix, s3: s3) }
         return Converted(skipped: false, outputBytes: size, summary: summary)
+    }
+
+    /// Uploads `output.lod1.glb`, `output.lod2.glb`, … that the child wrote with `--lod-files` beside the output,
+    /// named like it (`chair-glb.glb` → `chair-glb.lod1.glb`).
+    private func uploadLevelFiles(besides glbPath: String, s3: S3Client?) async throws {
+        let base = (spec.output.fileName as NSString).deletingPathExtension
+        for level in 1...8 {
+            let path = ((glbPath as NSString).deletingPathExtension as NSString).appendingPathExtension("lod\(level).glb")!
+            guard FileManager.default.fileExists(atPath: path) else { return }
+            let name = "\(base).lod\(level).glb"
+            switch spec.output {
+            case .s3(let location):
+                let directory = (location.key as NSString).deletingLastPathComponent
+                let key = directory.isEmpty ? name : directory + "/" + name
+                do {
+                    _ = try await s3!.upload(file: path, to: S3Location(bucket: location.bucket, key: key),
+                                             contentType: "model/gltf-binary")
+                } catch let error as S3Error {
+                    throw JobFailure.from(error, isInput: false)
+                }
+            case .local(let destination):
+                try placeLocally(path, at: ((destination as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name))
+            }
+            log.log("upload", ["level": level, "object": name])
+        }
+    }
+
+    /// Uploads the child's preview as `<prefix><output file>.png`. Past the commit point: any problem (no image
+    /// rendered, an upload error) is a warning line, never a failed job.
+    private func uploadPreview(_ path: String, to prefix: JobLocation, s3: S3Client?) async {
+        let start = Date()
+        let target = prefix.appending(spec.output.fileName + ".png")
+        guard FileManager.default.fileExists(atPath: path) else {
+            log.log("preview", level: "warning", ["skipped": true, "reason": "the conversion rendered no preview image"])
+            return
+        }
+        switch target {
+        case .s3(let location):
+            let client = s3!
+            // Not cancellable: the output is already committed and this is one small upload.
+            let problem = await Task.detached { () -> String? in
+                do {
+                    _ = try await client.upload(file: path, to: location, contentType: "image/png")
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }.value
+            if let problem {
+                log.log("preview", level: "warning", ["object": target.description, "error": log.redact(problem)])
+                return
+            }
+        case .local(let destination):
+            do {
+                try placeLocally(path, at: destination)
+            } catch {
+                log.log("preview", level: "warning", ["file": destination, "error": "\(error)"])
+                return
+            }
+        }
+        log.log("preview", ["seconds": milliseconds(Date().timeIntervalSince(start)), "object": target.description])
     }
 
     /// Maps the child's end to a failure (nil when it succeeded). Crashes and timeouts are the input's fault;

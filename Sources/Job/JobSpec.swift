@@ -59,7 +59,7 @@ public struct JobSpec: Sendable, Equatable {
     public var convertOptions: [String]
     /// Prefix (ending in `/`) for `<output file>.metadata.json` in the VAMS shape.
     public var metadataPrefix: JobLocation?
-    /// Prefix for a preview image. Accepted for VAMS compatibility; the worker renders no preview.
+    /// Prefix (ending in `/`) for `<output file>.png`, the preview the conversion renders (`--preview`).
     public var previewPrefix: JobLocation?
     /// Step Functions task token (`externalSfnTaskToken`).
     public var taskToken: String?

@@ -1,6 +1,7 @@
 import Foundation
 import GLB
 import Importers
+import Preview
 import Scene
 import Stages
 import Textures
@@ -50,35 +51,88 @@ public func convert(input: URL, output: URL, settings: Settings,
     stage { pruneAttributes(&$0) }
     stage { mergePrimitives(&$0) }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
-    if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
-    if settings.reorder {
-        // Strip order (as gltfpack -cc): smaller compressed indices, meshopt or gzip/brotli on the wire. One order for
-        // every output, so a meshopt file decodes to the --quantize file's data and that one matches the float one.
-        try stage { try optimizeOrder(&$0, options: OrderOptions(forCompression: true), threads: threads) }
-    }
-    var textureImages: [ImageReport] = []
-    stage { scene in
-        let report = processTextures(&scene, options: settings.textures, threads: threads)
-        textureImages = report.images
-        return report.stage
-    }
-
-    let options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
+    let originalNodeCount = scene.nodes.count
+    var levels: [LevelReport]?
+    var budget: BudgetResult?
+    var textureImages: [ImageReport]
+    var options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
                              compression: settings.compression)
-    let encoded = try timed("encode") { try encodeGLB(scene, options: options) }
-    let issues = timed("validate") { validateGLB(encoded.bytes) }
-    if let first = issues.first {
-        throw ProcessingError(.internal, file: output.path,
-                              "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
+    if let maxBytes = settings.maxBytes {
+        let found = try timed("budget") { try searchBudget(scene, budget: maxBytes, settings: settings, threads: threads) }
+        (scene, options, textureImages, simplification) = (found.scene, found.options, found.textures, found.simplification)
+        scene.warnings += found.textureWarnings
+        if !found.report.budgetMet {
+            scene.warnings.append("budget: \(maxBytes) bytes not reached; the smallest output found is \(found.report.bytes) bytes "
+                                  + "(floor: \(Int(budgetFloor.ratio * 100)) % of the triangles, \(budgetFloor.textureSide) px textures)")
+        }
+        budget = found
+    } else {
+        if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
+        if !settings.lods.isEmpty {
+            levels = try timed("lods") { try addLevelsOfDetail(&scene, ratios: settings.lods, threads: threads) }
+        }
+        if settings.reorder {
+            // Strip order (as gltfpack -cc): smaller compressed indices, meshopt or gzip/brotli on the wire. One order
+            // for every output, so a meshopt file decodes to the --quantize file's data and that one to the float one.
+            try stage { try optimizeOrder(&$0, options: OrderOptions(forCompression: true), threads: threads) }
+        }
+        var images: [ImageReport] = []
+        stage { scene in
+            let report = processTextures(&scene, options: settings.textures, threads: threads)
+            images = report.images
+            return report.stage
+        }
+        textureImages = images
     }
-    try timed("write") { try writeAtomically(encoded.bytes, to: output) }
+    // One file, or with --lod-files one per level (level 0 at `output`); all are validated before any is written.
+    let files: [(scene: Scene, url: URL)]
+    if settings.lodFiles, let count = levels?.count {
+        let scenes = splitLevels(scene, levels: count, originalNodeCount: originalNodeCount)
+        files = scenes.enumerated().map { ($1, $0 == 0 ? output : levelFileURL(output, level: $0)) }
+        for k in 1..<count { levels?[k].file = files[k].url.path }
+    } else {
+        files = [(scene, output)]
+    }
+    let encodedFiles = try budget.map { [$0.encoded] }
+        ?? timed("encode") { try files.map { try encodeGLB($0.scene, options: options) } }
+    try timed("validate") {
+        for (file, encoded) in zip(files, encodedFiles) {
+            let issues = validateGLB(encoded.bytes)
+            if let first = issues.first {
+                throw ProcessingError(.internal, file: file.url.path,
+                                      "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
+            }
+        }
+    }
+    let encoded = encodedFiles[0]
+    try timed("write") { for (file, encoded) in zip(files, encodedFiles) { try writeAtomically(encoded.bytes, to: file.url) } }
+    let preview = settings.preview.flatMap { request in
+        timed("preview") { writePreview(files[0].scene, request: request, threads: threads, warnings: &scene.warnings) }
+    }
 
     return Report(
         input: input.path, output: output.path, format: format.rawValue,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
         stages: timings, notes: notes, simplification: simplification, textures: textureImages,
-        peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+        budget: budget?.report, levels: levels, preview: preview, peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+}
+
+/// Renders and writes the preview; a failure is a warning (the GLB is already written), never an error.
+func writePreview(_ scene: Scene, request: PreviewRequest, threads: Int, warnings: inout [String]) -> PreviewReport? {
+    let start = DispatchTime.now()
+    do {
+        let rendered = try renderPreview(scene, options: request.options, threads: threads)
+        try writeAtomically(rendered.png, to: URL(fileURLWithPath: request.path))
+        warnings += rendered.warnings.map { "preview: \($0)" }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return PreviewReport(file: request.path, width: rendered.width, height: rendered.height,
+                             bytes: rendered.png.count, trianglesDrawn: rendered.trianglesDrawn, seconds: seconds,
+                             camera: rendered.camera)
+    } catch {
+        warnings.append("preview: \(request.path): not rendered: \(error)")
+        return nil
+    }
 }
 
 /// What the importer reads from a file: counts and world bounds.

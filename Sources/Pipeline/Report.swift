@@ -1,5 +1,6 @@
 import Foundation
 import GLB
+import Preview
 import Scene
 import Stages
 import Textures
@@ -28,6 +29,12 @@ public struct Report: Sendable, Codable, Equatable {
     public var simplification: [MeshSimplification]?
     /// Per source image: use, bytes and size before and after, and what the texture stage did with it.
     public var textures: [ImageReport] = []
+    /// The output-size search (`--max-bytes`): budget, bytes reached, settings chosen and their error.
+    public var budget: BudgetReport?
+    /// Levels of detail (`--lods`), level 0 first: requested and achieved triangles, error, screen coverage, file.
+    public var levels: [LevelReport]?
+    /// The preview image, when one was asked for and rendered.
+    public var preview: PreviewReport?
     /// The process's peak resident set size at the end of the conversion.
     public var peakRSSBytes: Int
     public var warnings: [String]
@@ -48,4 +55,15 @@ public func peakResidentBytes() -> Int {
         return kib * 1024
     }
     return 0
+}
+
+/// The preview image: where it went, its size and the camera (to reproduce the view elsewhere).
+public struct PreviewReport: Sendable, Codable, Equatable {
+    public var file: String
+    public var width: Int
+    public var height: Int
+    public var bytes: Int
+    public var trianglesDrawn: Int
+    public var seconds: Double
+    public var camera: PreviewCamera
 }

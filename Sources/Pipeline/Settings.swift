@@ -1,5 +1,6 @@
 import GLB
 import Importers
+import Preview
 import Stages
 import Textures
 
@@ -25,6 +26,15 @@ public struct Settings: Sendable, Equatable {
     public var quantization: Quantization?
     /// Geometry compression in the GLB (`--compress`).
     public var compression: Compression = .none
+    /// Output-size budget in bytes (`--max-bytes`): search compression, texture size and triangle share for the
+    /// most faithful output that fits (see `searchBudget`); nil = no budget.
+    public var maxBytes: Int?
+    /// Levels of detail (`--lods`): shares of the full triangle count, each coarser than the last; empty = none.
+    public var lods: [Float] = []
+    /// Write each level to its own file (`NAME.lod1.glb`, …) instead of one file with `MSFT_lod` (`--lod-files`).
+    public var lodFiles = false
+    /// Render a PNG preview of the optimized scene after writing the GLB (`--preview`); nil renders none.
+    public var preview: PreviewRequest?
     /// `asset.generator` in the output.
     public var generator = "optimize \(version)"
 
@@ -36,3 +46,15 @@ public struct Settings: Sendable, Equatable {
 
 /// The program's version, as `--version` prints it and the GLB records it.
 public let version = "0.1.0"
+
+/// Where and how to render the preview image.
+public struct PreviewRequest: Sendable, Equatable {
+    /// The PNG file to write.
+    public var path: String
+    public var options: PreviewOptions
+
+    public init(path: String, options: PreviewOptions = PreviewOptions()) {
+        self.path = path
+        self.options = options
+    }
+}

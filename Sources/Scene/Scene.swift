@@ -39,6 +39,12 @@ public struct Node: Sendable, Equatable {
     public var instances: [InstanceTransform] = []
     /// The input's `extras`, written back unchanged.
     public var extras: ExtensionValue?
+    /// `MSFT_lod`: nodes drawing coarser versions of this node's mesh, finest first. They sit outside the hierarchy
+    /// (no parent, not roots) and carry this node's transform; empty = no levels of detail.
+    public var levelsOfDetail: [Int] = []
+    /// `MSFT_screencoverage` hints: per level, this node's first, the smallest share of the screen's height (0…1)
+    /// at which a viewer should draw it.
+    public var screenCoverage: [Float] = []
 
     public init(name: String = "") { self.name = name }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Scene
 
 /// Decoded 8-bit RGBA pixels, rows top to bottom, no padding.
 public struct Bitmap: Sendable, Equatable {
@@ -59,15 +60,5 @@ public struct Bitmap: Sendable, Equatable {
     }
 }
 
-/// sRGB-encoded value (0…1) → linear.
-@inline(__always) func srgbToLinear(_ c: Float) -> Float {
-    c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4)
-}
-
-/// Linear value (0…1) → sRGB-encoded.
-@inline(__always) func linearToSRGB(_ c: Float) -> Float {
-    c <= 0.003_130_8 ? c * 12.92 : 1.055 * pow(c, 1 / 2.4) - 0.055
-}
-
 /// Byte value → linear, for all 256 sRGB-encoded bytes.
-let srgbByteToLinear: [Float] = (0..<256).map { srgbToLinear(Float($0) / 255) }
+public let srgbByteToLinear: [Float] = (0..<256).map { srgbToLinear(Float($0) / 255) }

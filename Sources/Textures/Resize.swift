@@ -1,4 +1,5 @@
 import Foundation
+import Scene
 
 /// How a texture's values are interpreted, which decides how it is filtered and encoded.
 public enum TextureClass: String, Sendable, Codable, CaseIterable {

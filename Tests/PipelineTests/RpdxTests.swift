@@ -118,3 +118,21 @@ import Testing
         }
     }
 }
+
+/// The File Size Target modifier of rp_config.json becomes `--max-bytes`.
+@Suite struct RpdxFileSizeTargetTests {
+    @Test func fileSizeTargetBecomesAByteBudget() throws {
+        let dir = try makeScratch("rpdx-size")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = Tools.fixtures.appendingPathComponent("obj/spider/spider.obj")
+        let config = dir.appendingPathComponent("rp_config.json")
+        try Data(#"{"version": 1.4, "modifier": {"fileSizeTarget": {"maxMegabytes": 0.06}}}"#.utf8).write(to: config)
+        let output = dir.appendingPathComponent("spider-glb.glb")
+        let result = try optimize(["rpdx", "--read_config", config.path, "-i", input.path, "-c", "-e", output.path])
+        #expect(result.status == 0, "\(result.summary)")
+        #expect(!result.stderr.contains("warning: rpdx:"), "the size target maps: \(result.stderr)")
+        let size = ((try FileManager.default.attributesOfItem(atPath: output.path))[.size] as? NSNumber)?.intValue ?? .max
+        #expect(size <= 60_000, "\(size) bytes")
+        #expect(try optimize(["validate", output.path]).status == 0)
+    }
+}

@@ -17,8 +17,3 @@ public func imageMIMEType(_ bytes: [UInt8], name: String = "") -> String? {
 public func fileName(_ reference: String) -> String {
     String(reference.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? "")
 }
-
-/// sRGB-encoded component → linear.
-public func srgbToLinear(_ c: Float) -> Float {
-    c <= 0.04045 ? c / 12.92 : Float(pow(Double((c + 0.055) / 1.055), 2.4))
-}
