@@ -22,6 +22,8 @@ public struct ImportOptions: Sendable {
     public var pluginTimeout: TimeInterval?
     /// The environment plugins see (their `{env:…}` placeholders and `PATH`); nil = this process's.
     public var environment: [String: String]?
+    /// Run Assimp and plugins in a child process with time and memory limits; nil = in this process.
+    public var isolation: ImportIsolation?
 
     public init() {}
 }
@@ -34,7 +36,8 @@ public struct ImportOptions: Sendable {
 /// them flat, as the generated normals would, while the vertices stay weldable and the file smaller. Vertices are not welded
 /// (a later stage does that). Every file besides the model is read from the model's folder only.
 /// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead; formats neither reads (USD, USDZ) go
-/// to the external converter plugin declared for them (`PluginRegistry`).
+/// to the external converter plugin declared for them (`PluginRegistry`). With `options.isolation`, Assimp and
+/// plugins run in a child process (`ImportIsolation`); native readers always run here.
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
     let path = url.path
     let format = try detectFormat(of: url)
@@ -47,6 +50,9 @@ public func importScene(from url: URL, options: ImportOptions = ImportOptions())
             throw ProcessingError(.badInput, file: path, "contains no geometry (no PolyMesh or SubD in the Alembic archive)")
         }
         return scene
+    }
+    if let isolation = options.isolation {
+        return try importIsolated(url, format: format, options: options, isolation: isolation)
     }
     guard let ext = format.assimpExtension else {
         return try importWithPlugin(url, format: format, options: options)
@@ -123,6 +129,9 @@ private func readWithAssimp(sandbox: SandboxedFileIO, path: String) throws -> Un
         // SortByPType rejects meshes without vertices (an empty STL solid beside a real one).
         let (unsorted, _) = attempt(baseSteps & ~aiProcess_SortByPType.rawValue)
         if let unsorted { return unsorted }
+    }
+    if firstError.contains("bad_alloc") {
+        throw ProcessingError(.resourceLimit, file: path, "Assimp ran out of memory reading it")
     }
     throw ProcessingError(.badInput, file: path, "Assimp cannot read it: \(oneLine(firstError))")
 }

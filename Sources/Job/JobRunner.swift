@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import S3
+import Spawn
 
 /// How a job ended: its exit code and the one-line JSON summary (also written to the termination log).
 public struct JobResult: Sendable, Equatable {
@@ -213,11 +214,13 @@ public final class JobRunner: @unchecked Sendable {
         let glbPath = (scratch as NSString).appendingPathComponent("output.glb")
         let reportPath = (scratch as NSString).appendingPathComponent("report.json")
         let stderrPath = (scratch as NSString).appendingPathComponent("convert.stderr")
+        let inputBytes = (try? FileManager.default.attributesOfItem(atPath: inputPath)[.size] as? NSNumber)?.int64Value ?? 0
+        let timeout = spec.timeoutSeconds ?? JobSpec.defaultTimeout(inputBytes: inputBytes)
         let child = ChildProcess(executable: executable,
                                  arguments: ["convert", inputPath, "-o", glbPath, "--report", reportPath] + spec.convertOptions,
                                  environment: childEnvironment(),
                                  stdoutPath: (scratch as NSString).appendingPathComponent("convert.stdout"),
-                                 stderrPath: stderrPath, timeout: spec.timeoutSeconds, killGrace: spec.killGraceSeconds)
+                                 stderrPath: stderrPath, timeout: timeout, killGrace: spec.killGraceSeconds)
         let result = try await child.run()
         let reason = lastLine(ofFile: stderrPath).map { log.redact($0) }
         if let failure = Self.failure(for: result, reason: reason, input: spec.input.description) { throw failure }

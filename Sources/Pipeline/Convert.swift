@@ -30,7 +30,9 @@ public func convert(input: URL, output: URL, settings: Settings,
     let format = try detectFormat(of: input)
     var importOptions = ImportOptions()
     importOptions.importer = settings.importer
+    importOptions.isolation = settings.isolation
     var scene = try timed("import") { try importScene(from: input, options: importOptions) }
+    try validateScene(scene, file: input.path)
     let before = scene.statistics
 
     var simplification: [MeshSimplification]?
@@ -80,11 +82,13 @@ public struct Inspection: Sendable, Codable, Equatable {
 }
 
 /// Imports a file and describes it (any supported input, including a GLB we wrote).
-public func inspect(input: URL, importer: ImporterChoice = .native) throws -> Inspection {
+public func inspect(input: URL, importer: ImporterChoice = .native, isolation: ImportIsolation? = nil) throws -> Inspection {
     let format = try detectFormat(of: input)
     var options = ImportOptions()
     options.importer = importer
+    options.isolation = isolation
     let scene = try importScene(from: input, options: options)
+    try validateScene(scene, file: input.path)
     let bounds = scene.worldBounds()
     return Inspection(format: format.rawValue, statistics: scene.statistics,
                       boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },
