@@ -53,11 +53,23 @@ struct ImportChild: ParsableCommand {
     @Argument var sceneFile: String
     @Option var importer: ImporterChoice = .native
 
+    /// Assimp walks node hierarchies recursively: its thread gets a stack deep enough for about 100,000 levels.
+    static let stackBytes = 1 << 29
+
     func run() throws {
-        var options = ImportOptions()
-        options.importer = importer
-        let scene = try importScene(from: URL(fileURLWithPath: input), options: options)
-        let bytes = try SceneCodec.encode(scene)
+        var choice = ImportOptions()
+        choice.importer = importer
+        let options = choice, url = URL(fileURLWithPath: input)
+        nonisolated(unsafe) var result: Result<Scene, any Error> = .failure(CancellationError())
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            result = Result { try importScene(from: url, options: options) }
+            done.signal()
+        }
+        thread.stackSize = Self.stackBytes
+        thread.start()
+        done.wait()
+        let bytes = try SceneCodec.encode(try result.get())
         guard FileManager.default.createFile(atPath: sceneFile, contents: Data(bytes)) else {
             throw ProcessingError(.io, file: sceneFile, "cannot write the imported scene")
         }
