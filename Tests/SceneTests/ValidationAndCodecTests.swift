@@ -93,7 +93,7 @@ func everythingScene() -> Scene {
     }
 
     @Test func deepHierarchyRoundTrips() throws {
-        let scene = chainScene(depth: 100_000)
+        let scene = chainScene(depth: 20_000)
         #expect(try SceneCodec.decode(try SceneCodec.encode(scene)) == scene)
     }
 }

@@ -219,6 +219,7 @@ def main():
     parser.add_argument("--memory-peak", type=int, default=2 << 30, help="RSS bytes above which a run is a finding")
     parser.add_argument("--address-limit", type=int, default=4 << 30, help="RLIMIT_AS of each run (prlimit)")
     parser.add_argument("--job-every", type=int, default=10, help="every Nth run goes through `optimize job` (0: never)")
+    parser.add_argument("--minutes", type=float, help="stop starting runs after this long (the summary counts what ran)")
     parser.add_argument("--formats", default=",".join(sorted(STRATEGIES)))
     parser.add_argument("--max-seed-bytes", type=int, default=2_000_000)
     parser.add_argument("--out", default=str(ROOT / ".build" / "fuzz"))
@@ -236,6 +237,11 @@ def main():
     out = Path(args.out)
     (out / "findings").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="optimize-fuzz-"))
+    # The USD plugin needs usd-core: the repo's venv has it.
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if venv_python.exists():
+        os.environ.setdefault("OPTIMIZE_USD_PYTHON", str(venv_python))
+    os.environ.setdefault("OPTIMIZE_PLUGIN_PATH", str(ROOT / "Sources" / "Plugins"))
     by_format = {fmt: [p for f, p in plan if f == fmt] for fmt in formats if pool.get(fmt)}
 
     def mutant_for(run_seed):
@@ -261,6 +267,8 @@ def main():
     def worker(slot, indices):
         folder = work / f"w{slot}"
         for i in indices:
+            if args.minutes and time.monotonic() - started > args.minutes * 60:
+                return
             run_seed = args.seed * 1000003 + i
             fmt, source, data, strategy = mutant_for(run_seed)
             shutil.rmtree(folder, ignore_errors=True)
@@ -321,7 +329,7 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     wall = time.monotonic() - started
 
-    summary = {"runs": args.runs, "seconds": round(wall, 1), "findings": len(findings), "master_seed": args.seed,
+    summary = {"runs": sum(s["runs"] for s in stats.values()), "seconds": round(wall, 1), "findings": len(findings), "master_seed": args.seed,
                "formats": {k: dict(v) for k, v in sorted(stats.items())}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\n{'format':12} {'runs':>6} {'exit0':>6} {'exit3':>6} {'exit5':>6} {'other':>6} {'signal':>6} {'hang':>5} "
@@ -331,7 +339,7 @@ def main():
         signals = sum(v for k, v in s.items() if k.startswith("signal-"))
         print(f"{key:12} {s['runs']:6} {s['exit 0']:6} {s['exit 3']:6} {s['exit 5']:6} {other:6} {signals:6} "
               f"{s['hang']:5} {s['memory']:4} {s['peak'] / 1e6:10.0f} {s['seconds'] / s['runs']:7.2f}")
-    print(f"{args.runs} runs in {wall:.0f} s, {len(findings)} findings (saved in {out / 'findings'})")
+    print(f"{summary['runs']} runs in {wall:.0f} s, {len(findings)} findings (saved in {out / 'findings'})")
     sys.exit(1 if findings else 0)
 
 
