@@ -73,8 +73,12 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Importer isolation")
     var isolationArguments: IsolationArguments
 
+    /// `rpdx` (VAMS) replaces a .glb input in place by design: its input is a downloaded copy.
+    @Flag(help: .hidden)
+    var replaceInput = false
+
     func validate() throws {
-        if let conflict = outputConflict(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output)) {
+        if !replaceInput, let conflict = outputConflict(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output)) {
             throw ValidationError("-o \(output) \(conflict); writing it would destroy input data")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
