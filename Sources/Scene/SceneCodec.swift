@@ -119,72 +119,70 @@ private func readInteger<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: inout
 
 // MARK: - Packed arrays
 
-/// The bulk arrays of the model as packed scalars; nil for any other type.
+/// The bulk arrays of the model as packed little-endian scalars (the platforms we build for are little-endian, so
+/// element types without padding are copied as they are); nil for any other type.
 private func packedBytes<T>(_ value: T) -> [UInt8]? {
-    func pack<S: SIMD>(_ array: [S]) -> [UInt8] where S.Scalar: FixedWidthInteger & UnsignedInteger {
-        var out: [UInt8] = []
-        out.reserveCapacity(array.count * S.scalarCount * MemoryLayout<S.Scalar>.size)
-        for v in array { for i in 0..<S.scalarCount { appendInteger(v[i], to: &out) } }
-        return out
-    }
-    func packFloats<S: SIMD>(_ array: [S]) -> [UInt8] where S.Scalar == Float {
-        var out: [UInt8] = []
-        out.reserveCapacity(array.count * S.scalarCount * 4)
-        for v in array { for i in 0..<S.scalarCount { appendInteger(v[i].bitPattern, to: &out) } }
-        return out
-    }
+    func raw<E>(_ array: [E]) -> [UInt8] { array.withUnsafeBytes { Array($0) } }
     // By static type: an empty array would cast to any array type.
     switch T.self {
-    case is [SIMD2<Float>].Type: return packFloats(value as! [SIMD2<Float>])
-    case is [SIMD3<Float>].Type: return packFloats(value as! [SIMD3<Float>])
-    case is [SIMD4<Float>].Type: return packFloats(value as! [SIMD4<Float>])
-    case is [SIMD4<UInt16>].Type: return pack(value as! [SIMD4<UInt16>])
-    case is [Float].Type:
-        var out: [UInt8] = []
-        out.reserveCapacity((value as! [Float]).count * 4)
-        for f in value as! [Float] { appendInteger(f.bitPattern, to: &out) }
-        return out
-    case is [UInt32].Type: return (value as! [UInt32]).withUnsafeBytes { Array($0) }
+    case is [SIMD2<Float>].Type: return raw(value as! [SIMD2<Float>])
+    case is [SIMD3<Float>].Type:
+        // 16-byte stride in memory, 12 bytes packed.
+        let array = value as! [SIMD3<Float>]
+        guard !array.isEmpty else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: array.count * 12) { buffer, count in
+            let out = UnsafeMutableRawPointer(buffer.baseAddress!)
+            for (i, v) in array.enumerated() {
+                out.storeBytes(of: v.x, toByteOffset: i * 12, as: Float.self)
+                out.storeBytes(of: v.y, toByteOffset: i * 12 + 4, as: Float.self)
+                out.storeBytes(of: v.z, toByteOffset: i * 12 + 8, as: Float.self)
+            }
+            count = array.count * 12
+        }
+    case is [SIMD4<Float>].Type: return raw(value as! [SIMD4<Float>])
+    case is [SIMD4<UInt16>].Type: return raw(value as! [SIMD4<UInt16>])
+    case is [Float].Type: return raw(value as! [Float])
+    case is [UInt32].Type: return raw(value as! [UInt32])
     case is [UInt8].Type: return value as? [UInt8]
-    case is [Int].Type:
-        var out: [UInt8] = []
-        out.reserveCapacity((value as! [Int]).count * 8)
-        for i in value as! [Int] { appendInteger(Int64(i), to: &out) }
-        return out
+    case is [Int].Type: return raw((value as! [Int]).map { Int64($0) })
     default: return nil
     }
 }
 
 private func unpacked<T>(_ type: T.Type, _ data: [UInt8]) throws -> T? {
-    func scalars<S: FixedWidthInteger>(_: S.Type) throws -> [S] {
-        let size = MemoryLayout<S>.size
+    func raw<E>(_: E.Type) throws -> [E] {
+        let size = MemoryLayout<E>.stride
         guard data.count % size == 0 else { throw SceneCodec.corrupt("a packed array's size") }
-        return data.withUnsafeBytes { raw in (0..<data.count / size).map { S(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * size, as: S.self)) } }
-    }
-    func vectors<S: SIMD>(_: S.Type) throws -> [S] where S.Scalar == Float {
-        let bits = try scalars(UInt32.self)
-        guard bits.count % S.scalarCount == 0 else { throw SceneCodec.corrupt("a packed array's size") }
-        return (0..<bits.count / S.scalarCount).map { i in
-            var v = S()
-            for k in 0..<S.scalarCount { v[k] = Float(bitPattern: bits[i * S.scalarCount + k]) }
-            return v
+        let n = data.count / size
+        return [E](unsafeUninitializedCapacity: n) { buffer, count in
+            data.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
+            count = n
         }
     }
     switch type {
-    case is [SIMD2<Float>].Type: return try vectors(SIMD2<Float>.self) as? T
-    case is [SIMD3<Float>].Type: return try vectors(SIMD3<Float>.self) as? T
-    case is [SIMD4<Float>].Type: return try vectors(SIMD4<Float>.self) as? T
-    case is [SIMD4<UInt16>].Type:
-        let s = try scalars(UInt16.self)
-        guard s.count % 4 == 0 else { throw SceneCodec.corrupt("a packed array's size") }
-        return (0..<s.count / 4).map { SIMD4(s[$0 * 4], s[$0 * 4 + 1], s[$0 * 4 + 2], s[$0 * 4 + 3]) } as? T
-    case is [Float].Type: return try scalars(UInt32.self).map(Float.init(bitPattern:)) as? T
-    case is [UInt32].Type: return try scalars(UInt32.self) as? T
+    case is [SIMD2<Float>].Type: return try raw(SIMD2<Float>.self) as? T
+    case is [SIMD3<Float>].Type:
+        guard data.count % 12 == 0 else { throw SceneCodec.corrupt("a packed array's size") }
+        return data.withUnsafeBytes { src in
+            (0..<data.count / 12).map { i in
+                SIMD3(src.loadUnaligned(fromByteOffset: i * 12, as: Float.self),
+                      src.loadUnaligned(fromByteOffset: i * 12 + 4, as: Float.self),
+                      src.loadUnaligned(fromByteOffset: i * 12 + 8, as: Float.self))
+            }
+        } as? T
+    case is [SIMD4<Float>].Type: return try raw(SIMD4<Float>.self) as? T
+    case is [SIMD4<UInt16>].Type: return try raw(SIMD4<UInt16>.self) as? T
+    case is [Float].Type: return try raw(Float.self) as? T
+    case is [UInt32].Type: return try raw(UInt32.self) as? T
     case is [UInt8].Type: return data as? T
-    case is [Int].Type: return try scalars(Int64.self).map { Int($0) } as? T
+    case is [Int].Type: return try raw(Int64.self).map { Int($0) } as? T
     default: return nil
     }
 }
+
+#if _endian(big)
+#error("SceneCodec stores arrays in memory order, which is little-endian only")
+#endif
 
 // MARK: - Encoder
 
