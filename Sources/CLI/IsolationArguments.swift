@@ -53,8 +53,13 @@ struct ImportChild: ParsableCommand {
     @Argument var sceneFile: String
     @Option var importer: ImporterChoice = .native
 
-    /// Assimp walks node hierarchies recursively: its thread gets a stack deep enough for about 100,000 levels.
-    static let stackBytes = 1 << 29
+    /// Assimp walks node hierarchies recursively: its thread gets a stack deep enough for about 100,000 levels
+    /// (512 MiB), but at most a quarter of the address-space limit, so the thread can always start.
+    static var stackBytes: Int {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
+        return Int(min(UInt64(1 << 29), UInt64(limit.rlim_cur) / 4))  // RLIM_INFINITY is the largest value
+    }
 
     func run() throws {
         var choice = ImportOptions()
