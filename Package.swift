@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "ExitStatus", path: "Sources/ExitStatus"),
         .target(name: "Scene", dependencies: ["ExitStatus"], path: "Sources/Scene"),
         // Starting child processes (plugins, the job's conversion child): posix_spawn in one place.
-        .target(name: "Spawn", path: "Sources/Spawn"),
+        .target(name: "CSpawn", path: "Sources/Spawn/CSpawn"),
+        .target(name: "Spawn", dependencies: ["CSpawn"], path: "Sources/Spawn", exclude: ["CSpawn"]),
         // Reading helpers every native importer shares: memory-mapped files, bounds-checked binary reading, the
         // model-folder path guard.
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),

@@ -13,7 +13,8 @@ struct Optimize: ParsableCommand {
         abstract: "Turn 3D files (FBX, OBJ, STL, PLY, DAE, glTF/GLB) into small, valid, web-ready GLB.",
         discussion: ExitStatus.convertTable,
         version: Pipeline.version,
-        subcommands: [Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self],
+        subcommands: [Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self,
+                      ImportChild.self],
         defaultSubcommand: Convert.self)
 }
 
@@ -79,7 +80,17 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Preview image")
     var previewArguments: PreviewArguments
 
+    @OptionGroup(title: "Importer isolation")
+    var isolationArguments: IsolationArguments
+
+    /// `rpdx` (VAMS) replaces a .glb input in place by design: its input is a downloaded copy.
+    @Flag(help: .hidden)
+    var replaceInput = false
+
     func validate() throws {
+        if !replaceInput, let conflict = outputConflict(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output)) {
+            throw ValidationError("-o \(output) \(conflict); writing it would destroy input data")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let ratio, !(ratio > 0 && ratio <= 1) { throw ValidationError("--ratio must be in (0, 1]") }
         if let triangles, triangles < 1 { throw ValidationError("--triangles must be at least 1") }
@@ -94,6 +105,7 @@ struct Convert: ParsableCommand {
         if let preset = quantizationArguments.preset { settings = preset.apply(to: settings) }
         settings.threads = threads ?? 0
         settings.importer = importer
+        settings.isolation = isolationArguments.isolation(for: input)
         settings.weld = !noWeld
         settings.reorder = !noReorder
         settings.instancing = instancing
@@ -158,8 +170,12 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup(title: "Importer isolation")
+    var isolationArguments: IsolationArguments
+
     func run() throws {
-        let result = try Pipeline.inspect(input: URL(fileURLWithPath: file), importer: importer)
+        let result = try Pipeline.inspect(input: URL(fileURLWithPath: file), importer: importer,
+                                          isolation: isolationArguments.isolation(for: file))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

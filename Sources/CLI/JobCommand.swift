@@ -49,7 +49,7 @@ struct JobCommand: AsyncParsableCommand {
     @Option(help: "URL that receives JSON events (started, stage, succeeded, failed).")
     var webhook: String?
 
-    @Option(help: "Wall-clock limit for the conversion in seconds (default 3000); a hung importer is killed.")
+    @Option(help: "Wall-clock limit for the conversion in seconds (default: 120 + 3 per MB of input, at most 3000); a hung importer is killed.")
     var timeout: Double?
 
     @Option(help: "Seconds between SIGTERM and SIGKILL when the conversion must stop (default 2).")

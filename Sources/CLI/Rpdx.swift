@@ -35,7 +35,7 @@ struct Rpdx: ParsableCommand {
 
     func run() throws {
         let output = export ?? Self.vamsOutputName(forInput: input)
-        var arguments = [input, "-o", output]
+        var arguments = [input, "-o", output, "--replace-input"]
         if let readConfig {
             let mapping = try RapidPipelineConfig(contentsOf: readConfig)
             if compress {

@@ -28,32 +28,18 @@ func runChild(_ arguments: [String], timeout: TimeInterval, scratch: URL,
     } catch {
         throw ProcessingError(.io, file: executable.path, "cannot start: \(error)")
     }
-    var status: Int32 = 0
-    func reaped() -> Bool {
-        let result = waitpid(pid, &status, WNOHANG)
-        return result == pid || (result == -1 && errno == ECHILD)
+    let outcome: ChildOutcome
+    do { outcome = try waitForChild(pid, timeout: timeout) } catch {
+        throw ProcessingError(.io, file: executable.path, "cannot wait for it: \(error)")
     }
-    func waitUntil(_ deadline: Date) -> Bool {
-        while Date() < deadline {
-            if reaped() { return true }
-            usleep(10_000)
-        }
-        return reaped()
-    }
-    var timedOut = false
-    if !waitUntil(Date().addingTimeInterval(timeout)) {
-        timedOut = true
-        kill(-pid, SIGTERM)
-        if !waitUntil(Date().addingTimeInterval(1)) {
-            kill(-pid, SIGKILL)
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        }
-    }
-    kill(-pid, SIGKILL)  // helpers the converter left behind
-    let signal = status & 0x7f
     let read = { (url: URL) in String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self) }
-    return ChildResult(status: timedOut ? nil : (signal == 0 ? (status >> 8) & 0xff : signal),
-                       signaled: signal != 0, stdout: read(outURL), stderr: read(errURL))
+    let status: Int32?, signaled: Bool
+    switch outcome {
+    case .exited(let code): (status, signaled) = (code, false)
+    case .signaled(let signal): (status, signaled) = (signal, true)
+    case .timedOut: (status, signaled) = (nil, false)
+    }
+    return ChildResult(status: status, signaled: signaled, stdout: read(outURL), stderr: read(errURL))
 }
 
 

@@ -30,6 +30,8 @@ public struct ImportOptions: Sendable {
     /// Worker threads for the native readers that parse in parallel; 0 = the active processor count. The scene
     /// read is the same for any value.
     public var threads = 0
+    /// Run Assimp and plugins in a child process with time and memory limits; nil = in this process.
+    public var isolation: ImportIsolation?
 
     public init() {}
 }
@@ -44,7 +46,8 @@ public struct ImportOptions: Sendable {
 /// them flat, as the generated normals would, while the vertices stay weldable and the file smaller. Vertices are not welded
 /// (a later stage does that). Every file besides the model is read from the model's folder only.
 /// Alembic (Ogawa) archives go to the native `AlembicImporter` plugin instead; formats neither reads (USD, USDZ) go
-/// to the external converter plugin declared for them (`PluginRegistry`).
+/// to the external converter plugin declared for them (`PluginRegistry`). With `options.isolation`, Assimp and
+/// plugins run in a child process (`ImportIsolation`); native readers always run here.
 public func importScene(from url: URL, options: ImportOptions = ImportOptions()) throws -> Scene {
     try importScene(from: url, format: try detectFormat(of: url), options: options)
 }
@@ -66,6 +69,9 @@ public func importScene(from url: URL, format: InputFormat, options: ImportOptio
             throw ProcessingError(.badInput, file: path, "contains no geometry (no PolyMesh or SubD in the Alembic archive)")
         }
         return scene
+    }
+    if let isolation = options.isolation {
+        return try importIsolated(url, format: format, options: options, isolation: isolation)
     }
     guard let ext = format.assimpExtension else {
         return try importWithPlugin(url, format: format, options: options)
@@ -157,6 +163,9 @@ private func readWithAssimp(sandbox: SandboxedFileIO, path: String) throws -> Un
         // SortByPType rejects meshes without vertices (an empty STL solid beside a real one).
         let (unsorted, _) = attempt(baseSteps & ~aiProcess_SortByPType.rawValue)
         if let unsorted { return unsorted }
+    }
+    if firstError.contains("bad_alloc") {
+        throw ProcessingError(.resourceLimit, file: path, "Assimp ran out of memory reading it")
     }
     throw ProcessingError(.badInput, file: path, "Assimp cannot read it: \(oneLine(firstError))")
 }

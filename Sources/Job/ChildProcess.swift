@@ -4,16 +4,9 @@ import Spawn
 import Glibc
 #endif
 
-/// How a child process ended.
-enum ChildOutcome: Sendable, Equatable {
-    case exited(Int32)
-    case signaled(Int32)
-    /// Killed by us after the wall-clock limit.
-    case timedOut(seconds: Double)
-}
-
 /// Runs a program in its own process group with stdin from /dev/null and stdout/stderr into files, waits with a
 /// wall-clock limit, and on expiry or task cancellation sends SIGTERM, then SIGKILL after `killGrace` seconds.
+/// The child dies with this process (see `spawnInGroup`).
 struct ChildProcess {
     var executable: String
     var arguments: [String]
@@ -34,39 +27,20 @@ struct ChildProcess {
         } catch {
             throw JobFailure(.internal, "cannot start the conversion child \(executable): \(error)")
         }
-        let start = Date()
-        var status: Int32 = 0
-        var stopping: (deadline: Date, killed: Bool)?
-        var timedOut = false
+        var watch = ChildWatch(pid: pid, timeout: timeout, killGrace: killGrace)
         var cancelled = false
         while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { break }
-            if result < 0 && errno != EINTR {
-                throw JobFailure(.internal, "waitpid for the conversion child failed: \(String(cString: strerror(errno)))")
-            }
-            if stopping == nil {
-                if Task.isCancelled {
-                    cancelled = true
-                } else if Date().timeIntervalSince(start) > timeout {
-                    timedOut = true
+            cancelled = cancelled || Task.isCancelled
+            do {
+                if let outcome = try watch.poll(stop: cancelled) {
+                    if cancelled { throw CancellationError() }
+                    return outcome
                 }
-                if cancelled || timedOut {
-                    kill(-pid, SIGTERM)
-                    kill(pid, SIGTERM)
-                    stopping = (Date().addingTimeInterval(killGrace), false)
-                }
-            } else if let current = stopping, !current.killed, Date() >= current.deadline {
-                kill(-pid, SIGKILL)
-                kill(pid, SIGKILL)
-                stopping = (current.deadline, true)
+            } catch let error as SpawnError {
+                throw JobFailure(.internal, "waitpid for the conversion child failed: \(error)")
             }
             await pause(seconds: 0.02)
         }
-        if cancelled { throw CancellationError() }
-        if timedOut { return .timedOut(seconds: timeout) }
-        let signal = status & 0x7f
-        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }
 }
 
@@ -75,24 +49,6 @@ struct ChildProcess {
 func pause(seconds: Double) async {
     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { continuation.resume() }
-    }
-}
-
-/// `SIGSEGV`, `SIGABRT`, … for a signal number.
-func signalName(_ signal: Int32) -> String {
-    switch signal {
-    case SIGSEGV: "SIGSEGV"
-    case SIGABRT: "SIGABRT"
-    case SIGBUS: "SIGBUS"
-    case SIGILL: "SIGILL"
-    case SIGFPE: "SIGFPE"
-    case SIGKILL: "SIGKILL"
-    case SIGTERM: "SIGTERM"
-    case SIGINT: "SIGINT"
-    case SIGTRAP: "SIGTRAP"
-    case SIGXCPU: "SIGXCPU"
-    case SIGXFSZ: "SIGXFSZ"
-    default: "signal \(signal)"
     }
 }
 

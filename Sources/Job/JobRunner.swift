@@ -2,6 +2,7 @@ import ExitStatus
 import Crypto
 import Foundation
 import S3
+import Spawn
 
 /// How a job ended: its exit code and the one-line JSON summary (also written to the termination log).
 public struct JobResult: Sendable, Equatable {
@@ -216,12 +217,14 @@ public final class JobRunner: @unchecked Sendable {
         let stderrPath = (scratch as NSString).appendingPathComponent("convert.stderr")
         let previewPath = (scratch as NSString).appendingPathComponent("preview.png")
         let previewArguments = spec.previewPrefix == nil ? [] : ["--preview", previewPath]
+        let inputBytes = (try? FileManager.default.attributesOfItem(atPath: inputPath)[.size] as? NSNumber)?.int64Value ?? 0
+        let timeout = spec.timeoutSeconds ?? JobSpec.defaultTimeout(inputBytes: inputBytes)
         let child = ChildProcess(executable: executable,
                                  arguments: ["convert", inputPath, "-o", glbPath, "--report", reportPath]
                                      + spec.convertOptions + previewArguments,
                                  environment: childEnvironment(),
                                  stdoutPath: (scratch as NSString).appendingPathComponent("convert.stdout"),
-                                 stderrPath: stderrPath, timeout: spec.timeoutSeconds, killGrace: spec.killGraceSeconds)
+                                 stderrPath: stderrPath, timeout: timeout, killGrace: spec.killGraceSeconds)
         let result = try await child.run()
         let reason = lastLine(ofFile: stderrPath).map { log.redact($0) }
         if let failure = Self.failure(for: result, reason: reason, input: spec.input.description) { throw failure }

@@ -66,8 +66,9 @@ public struct JobSpec: Sendable, Equatable {
     public var heartbeatSeconds: Double
     public var webhookURL: URL?
     public var webhookSecret: String?
-    /// Wall-clock limit for the conversion child, in seconds.
-    public var timeoutSeconds: Double
+    /// Wall-clock limit for the conversion child, in seconds; nil = `JobSpec.defaultTimeout(inputBytes:)` of the
+    /// downloaded input.
+    public var timeoutSeconds: Double?
     /// Seconds between SIGTERM and SIGKILL when the child must stop.
     public var killGraceSeconds: Double
     /// Parent folder for the job's unique scratch folder.
@@ -306,8 +307,8 @@ public struct JobSpecSource: Sendable {
             }
             webhook = url
         }
-        let timeout = timeoutSeconds ?? 3000
-        guard timeout > 0 else { throw JobFailure(.usage, "timeout: must be more than 0 seconds") }
+        let timeout = timeoutSeconds
+        guard timeout.map({ $0 > 0 }) ?? true else { throw JobFailure(.usage, "timeout: must be more than 0 seconds") }
         let heartbeat = heartbeatSeconds ?? 60
         guard heartbeat > 0 else { throw JobFailure(.usage, "heartbeat: must be more than 0 seconds") }
         let grace = killGraceSeconds ?? 2
@@ -331,6 +332,14 @@ public struct JobSpecSource: Sendable {
                        scratchDirectory: scratchDirectory ?? env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp",
                        terminationLogPath: terminationLogPath ?? "/dev/termination-log", jobID: jobID,
                        multipartThreshold: threshold, partSize: part)
+    }
+}
+
+extension JobSpec {
+    /// The conversion time limit for an input of `bytes` when none is given: 120 s plus 3 s per MB (10^6 bytes),
+    /// at most 3,000 s. A hang on a small upload thus ends within minutes; a 1 GB input still gets 50 minutes.
+    public static func defaultTimeout(inputBytes bytes: Int64) -> Double {
+        min(3000, 120 + 3 * Double(max(bytes, 0)) / 1_000_000)
     }
 }
 

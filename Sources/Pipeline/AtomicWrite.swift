@@ -1,33 +1,93 @@
 import Foundation
 import Scene
 
-/// Writes `bytes` to a temporary file beside `url`, flushes it, and renames it over `url`.
-/// On any failure the temporary file is removed and `url` is untouched.
+/// Writes `bytes` so that `url` is either untouched or complete: into an unnamed file in `url`'s folder (O_TMPFILE),
+/// flushed, then linked under a temporary name and renamed over `url` in the same instant. An interrupted or killed
+/// run leaves nothing behind (the unnamed file vanishes with the process). Where the file system has no O_TMPFILE,
+/// a named temporary `.NAME.PID.tmp` is used; such leftovers of processes that no longer run are removed first.
 public func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
     let dir = url.deletingLastPathComponent()
-    let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-    let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-        throw ProcessingError(.io, file: url.path, "cannot create output: \(String(cString: strerror(errno)))")
+    removeStaleTemporaries(in: dir, for: url.lastPathComponent)
+    let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+    func failure(_ what: String) -> ProcessingError {
+        ProcessingError(.io, file: url.path, "\(what): \(String(cString: strerror(errno)))")
     }
-    var failure: String?
+    var unnamed = true
+    var fd = open(dir.path, O_TMPFILE_ | O_WRONLY | O_CLOEXEC, 0o644)
+    if fd < 0 {
+        unnamed = false
+        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    }
+    guard fd >= 0 else { throw failure("cannot create output") }
+    defer { close(fd) }
+    var problem: ProcessingError?
     bytes.withUnsafeBytes { raw in
         var offset = 0
         while offset < raw.count {
             let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                failure = String(cString: strerror(errno))
+                problem = failure("cannot write output")
                 return
             }
             offset += n
         }
     }
-    if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-    close(fd)
-    if failure == nil, rename(temp.path, url.path) != 0 { failure = String(cString: strerror(errno)) }
-    if let failure {
-        unlink(temp.path)
-        throw ProcessingError(.io, file: url.path, "cannot write output: \(failure)")
+    if problem == nil, fsync(fd) != 0 { problem = failure("cannot write output") }
+    if problem == nil, unnamed {
+        unlink(temp)
+        if linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, temp, AT_SYMLINK_FOLLOW) != 0 {
+            problem = failure("cannot name output")
+        }
+    }
+    if problem == nil, rename(temp, url.path) != 0 { problem = failure("cannot write output") }
+    if let problem {
+        unlink(temp)
+        throw problem
+    }
+}
+
+/// O_TMPFILE as Linux defines it (the C macro is not imported).
+private let O_TMPFILE_: Int32 = 0o20000000 | O_DIRECTORY
+
+/// Removes `.NAME.PID.tmp` files in `dir` whose process no longer runs.
+private func removeStaleTemporaries(in dir: URL, for name: String) {
+    let prefix = ".\(name)."
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+    where entry.hasPrefix(prefix) && entry.hasSuffix(".tmp") {
+        guard let pid = pid_t(entry.dropFirst(prefix.count).dropLast(4)), pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir.appendingPathComponent(entry).path) }
+    }
+}
+
+/// Why writing `output` would destroy part of the input (nil when it would not): it is the input itself (same file
+/// by path, link or inode), or an existing file in the input's folder that the input names (a texture, a .bin, an
+/// .mtl; names found in the input's bytes or in an .mtl beside it that the input names).
+public func outputConflict(input: URL, output: URL) -> String? {
+    var outStat = stat(), inStat = stat()
+    guard stat(output.path, &outStat) == 0, stat(input.path, &inStat) == 0 else { return nil }
+    if outStat.st_dev == inStat.st_dev && outStat.st_ino == inStat.st_ino { return "is the input file" }
+    let folder = input.resolvingSymlinksInPath().deletingLastPathComponent().path + "/"
+    let target = output.resolvingSymlinksInPath()
+    guard target.path.hasPrefix(folder) else { return nil }
+    let names = Set([target.lastPathComponent, target.lastPathComponent.lowercased(),
+                     target.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""])
+        .filter { !$0.isEmpty }
+    guard let data = try? Data(contentsOf: input, options: .alwaysMapped) else { return nil }
+    if names.contains(where: { data.containsBytes(of: $0) }) { return "is a file the input references" }
+    // Material libraries the input names, one level deep (OBJ → MTL → textures).
+    let siblings = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    for mtl in siblings where mtl.lowercased().hasSuffix(".mtl") && data.containsBytes(of: mtl) {
+        if let library = try? Data(contentsOf: URL(fileURLWithPath: folder + mtl), options: .alwaysMapped),
+           names.contains(where: { library.containsBytes(of: $0) }) {
+            return "is a file the input references (through \(mtl))"
+        }
+    }
+    return nil
+}
+
+private extension Data {
+    func containsBytes(of text: String) -> Bool {
+        !text.isEmpty && range(of: Data(text.utf8)) != nil
     }
 }

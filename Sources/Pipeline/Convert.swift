@@ -32,7 +32,9 @@ public func convert(input: URL, output: URL, settings: Settings,
     var importOptions = ImportOptions()
     importOptions.importer = settings.importer
     importOptions.threads = settings.effectiveThreads
+    importOptions.isolation = settings.isolation
     var scene = try timed("import") { try importScene(from: input, format: format, options: importOptions) }
+    try validateScene(scene, file: input.path)
     let before = scene.statistics
 
     var simplification: [MeshSimplification]?
@@ -145,11 +147,13 @@ public struct Inspection: Sendable, Codable, Equatable {
 }
 
 /// Imports a file and describes it (any supported input, including a GLB we wrote).
-public func inspect(input: URL, importer: ImporterChoice = .native) throws -> Inspection {
+public func inspect(input: URL, importer: ImporterChoice = .native, isolation: ImportIsolation? = nil) throws -> Inspection {
     let format = try detectFormat(of: input)
     var options = ImportOptions()
     options.importer = importer
+    options.isolation = isolation
     let scene = try importScene(from: input, format: format, options: options)
+    try validateScene(scene, file: input.path)
     let bounds = scene.worldBounds()
     return Inspection(format: format.rawValue, statistics: scene.statistics,
                       boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },

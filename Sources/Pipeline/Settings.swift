@@ -10,6 +10,8 @@ public struct Settings: Sendable, Equatable {
     public var threads = 0
     /// Native readers (the default) or Assimp for the formats that have both (`--importer`).
     public var importer: ImporterChoice = .native
+    /// Run Assimp and converter plugins in a child process with time and memory limits; nil = in this process.
+    public var isolation: ImportIsolation?
     /// Merge vertices identical in every stream; drop unused vertices and degenerate triangles (lossless).
     public var weld = true
     /// Share identical meshes, materials, textures, samplers and images (lossless).

@@ -2,7 +2,7 @@
 ///
 /// Texture references inside material extensions are typed (`texture`) so stages can classify, remap and resize
 /// them like the core ones; everything else is kept as read.
-public indirect enum ExtensionValue: Sendable, Equatable {
+public indirect enum ExtensionValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case number(Double)
@@ -14,7 +14,7 @@ public indirect enum ExtensionValue: Sendable, Equatable {
 }
 
 /// `KHR_texture_transform`: `uv' = T(offset) · R(rotation) · S(scale) · uv`, as the extension defines it.
-public struct TextureTransform: Sendable, Equatable {
+public struct TextureTransform: Sendable, Equatable, Codable {
     public var offset: SIMD2<Float>
     /// Radians, counter-clockwise in UV space.
     public var rotation: Float

@@ -3,7 +3,7 @@
 /// Plain value types in glTF 2.0 conventions: Y-up, meters, right-handed, counter-clockwise front faces,
 /// column-major matrices, quaternions as (x, y, z, w). Objects refer to each other by index into the
 /// arrays of `Scene`. No C type appears here.
-public struct Scene: Sendable, Equatable {
+public struct Scene: Sendable, Equatable, Codable {
     public var nodes: [Node] = []
     /// Indices of the top-level nodes, in order.
     public var roots: [Int] = []
@@ -26,7 +26,7 @@ public struct Scene: Sendable, Equatable {
 
 // MARK: - Nodes
 
-public struct Node: Sendable, Equatable {
+public struct Node: Sendable, Equatable, Codable {
     public var name: String = ""
     public var transform: Transform = .identity
     public var children: [Int] = []
@@ -50,7 +50,7 @@ public struct Node: Sendable, Equatable {
 }
 
 /// One copy of an instanced node's mesh: a decomposed transform in the node's local space.
-public struct InstanceTransform: Sendable, Equatable {
+public struct InstanceTransform: Sendable, Equatable, Codable {
     public var translation: SIMD3<Float>
     /// Unit quaternion (x, y, z, w).
     public var rotation: SIMD4<Float>
@@ -66,7 +66,7 @@ public struct InstanceTransform: Sendable, Equatable {
 }
 
 /// A node's local transform: either decomposed (what animations target) or a raw matrix.
-public enum Transform: Sendable, Equatable {
+public enum Transform: Sendable, Equatable, Codable {
     case trs(translation: SIMD3<Float>, rotation: SIMD4<Float>, scale: SIMD3<Float>)
     case matrix(Matrix4)
 
@@ -89,7 +89,7 @@ public enum Transform: Sendable, Equatable {
 }
 
 /// A 4×4 matrix stored as four inline columns (no heap storage), as glTF lays it out column-major.
-public struct Matrix4: Sendable, Equatable, Hashable {
+public struct Matrix4: Sendable, Equatable, Hashable, Codable {
     public var c0, c1, c2, c3: SIMD4<Float>
 
     public init(columns c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>) {
@@ -157,7 +157,7 @@ public struct Matrix4: Sendable, Equatable, Hashable {
 
 // MARK: - Meshes
 
-public struct Mesh: Sendable, Equatable {
+public struct Mesh: Sendable, Equatable, Codable {
     public var name: String = ""
     public var primitives: [Primitive] = []
     /// Default morph-target weights, one per target of each primitive.
@@ -168,8 +168,8 @@ public struct Mesh: Sendable, Equatable {
     public init(name: String = "") { self.name = name }
 }
 
-public struct Primitive: Sendable, Equatable {
-    public enum Mode: Int, Sendable {
+public struct Primitive: Sendable, Equatable, Codable {
+    public enum Mode: Int, Sendable, Codable {
         case points = 0, lines = 1, triangles = 4
     }
 
@@ -190,7 +190,7 @@ public struct Primitive: Sendable, Equatable {
 }
 
 /// One `KHR_materials_variants` mapping: `material` for the variants (indices into `Scene.materialVariants`).
-public struct VariantMapping: Sendable, Equatable {
+public struct VariantMapping: Sendable, Equatable, Codable {
     public var material: Int
     public var variants: [Int]
 
@@ -201,7 +201,7 @@ public struct VariantMapping: Sendable, Equatable {
 }
 
 /// Per-vertex data. Every non-empty stream has `positions.count` elements.
-public struct VertexStreams: Sendable, Equatable {
+public struct VertexStreams: Sendable, Equatable, Codable {
     public var positions: [SIMD3<Float>] = []
     public var normals: [SIMD3<Float>] = []
     /// xyz tangent, w = handedness (±1).
@@ -218,7 +218,7 @@ public struct VertexStreams: Sendable, Equatable {
 }
 
 /// Morph-target displacements, each empty or with one element per vertex.
-public struct MorphTarget: Sendable, Equatable {
+public struct MorphTarget: Sendable, Equatable, Codable {
     public var name: String = ""
     public var positions: [SIMD3<Float>] = []
     public var normals: [SIMD3<Float>] = []
@@ -230,8 +230,8 @@ public struct MorphTarget: Sendable, Equatable {
 // MARK: - Materials and textures
 
 /// A glTF PBR metallic-roughness material.
-public struct Material: Sendable, Equatable {
-    public enum AlphaMode: String, Sendable { case opaque = "OPAQUE", mask = "MASK", blend = "BLEND" }
+public struct Material: Sendable, Equatable, Codable {
+    public enum AlphaMode: String, Sendable, Codable { case opaque = "OPAQUE", mask = "MASK", blend = "BLEND" }
 
     public var name: String = ""
     /// Linear RGBA.
@@ -261,7 +261,7 @@ public struct Material: Sendable, Equatable {
     public init(name: String = "") { self.name = name }
 }
 
-public struct TextureRef: Sendable, Equatable {
+public struct TextureRef: Sendable, Equatable, Codable {
     public var texture: Int
     /// Which TEXCOORD_n set the texture reads.
     public var texCoord: Int
@@ -275,7 +275,7 @@ public struct TextureRef: Sendable, Equatable {
     }
 }
 
-public struct Texture: Sendable, Equatable {
+public struct Texture: Sendable, Equatable, Codable {
     /// The PNG or JPEG image glTF's `source` names; equal to `webpSource` when the WebP has no fallback.
     public var image: Int
     public var sampler: Int?
@@ -294,7 +294,7 @@ public struct Texture: Sendable, Equatable {
 }
 
 /// An encoded image (PNG, JPEG, WebP, …) as it will be stored in the GLB.
-public struct Image: Sendable, Equatable {
+public struct Image: Sendable, Equatable, Codable {
     public var name: String = ""
     public var mimeType: String
     public var data: [UInt8]
@@ -307,7 +307,7 @@ public struct Image: Sendable, Equatable {
 }
 
 /// Texture filtering and wrapping, with glTF's GL enum values.
-public struct Sampler: Sendable, Equatable, Hashable {
+public struct Sampler: Sendable, Equatable, Hashable, Codable {
     public var magFilter: Int?
     public var minFilter: Int?
     public var wrapS: Int = Sampler.repeatWrap
@@ -328,7 +328,7 @@ public struct Sampler: Sendable, Equatable, Hashable {
 
 // MARK: - Skins and animation
 
-public struct Skin: Sendable, Equatable {
+public struct Skin: Sendable, Equatable, Codable {
     public var name: String = ""
     /// Joint nodes; `VertexStreams.joints` indexes into this list.
     public var joints: [Int] = []
@@ -339,17 +339,17 @@ public struct Skin: Sendable, Equatable {
     public init(name: String = "") { self.name = name }
 }
 
-public struct Animation: Sendable, Equatable {
+public struct Animation: Sendable, Equatable, Codable {
     public var name: String = ""
     public var channels: [Channel] = []
 
     public init(name: String = "") { self.name = name }
 
-    public enum Path: String, Sendable { case translation, rotation, scale, weights }
-    public enum Interpolation: String, Sendable { case linear = "LINEAR", step = "STEP", cubicSpline = "CUBICSPLINE" }
+    public enum Path: String, Sendable, Codable { case translation, rotation, scale, weights }
+    public enum Interpolation: String, Sendable, Codable { case linear = "LINEAR", step = "STEP", cubicSpline = "CUBICSPLINE" }
 
     /// One animated property of one node, with its own keyframes.
-    public struct Channel: Sendable, Equatable {
+    public struct Channel: Sendable, Equatable, Codable {
         public var node: Int
         public var path: Path
         public var interpolation: Interpolation = .linear
@@ -367,14 +367,14 @@ public struct Animation: Sendable, Equatable {
 
 // MARK: - Cameras and lights
 
-public enum Camera: Sendable, Equatable {
+public enum Camera: Sendable, Equatable, Codable {
     case perspective(name: String, yfov: Float, aspectRatio: Float?, znear: Float, zfar: Float?)
     case orthographic(name: String, xmag: Float, ymag: Float, znear: Float, zfar: Float)
 }
 
 /// A `KHR_lights_punctual` light, shining down its node's -Z axis.
-public struct Light: Sendable, Equatable {
-    public enum Kind: String, Sendable { case directional, point, spot }
+public struct Light: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable { case directional, point, spot }
 
     public var name: String = ""
     public var kind: Kind

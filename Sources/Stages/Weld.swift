@@ -41,7 +41,8 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
     kept.reserveCapacity(indices.count)
     var first = [Int](repeating: -1, count: unique)  // the first old vertex of each welded vertex
     for v in 0..<vertexCount where remap[v] != UInt32.max && first[Int(remap[v])] < 0 { first[Int(remap[v])] = v }
-    for start in stride(from: 0, to: indices.count, by: perPrimitive) {
+    // Only whole primitives: an unindexed primitive's vertex count need not be a multiple of the corner count.
+    for start in stride(from: 0, to: indices.count - indices.count % perPrimitive, by: perPrimitive) {
         let corners = indices[start..<start + perPrimitive].map { remap[Int($0)] }
         switch primitive.mode {
         case .triangles:

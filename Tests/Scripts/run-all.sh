@@ -9,4 +9,7 @@ cd "$repo"
 bash Tests/Scripts/setup.sh
 swift build
 OPTIMIZE_TEST_PYTHON="$repo/.venv/bin/python" OPTIMIZE_TEST_REQUIRE_TOOLS=1 swift test
+# Fuzzing, quick mode: 300 mutated inputs through the CLI and the job (about 2-3 minutes on 2 cores); any crash,
+# hang or memory peak fails the run (reproducers in .build/fuzz-quick/findings).
+"$repo/.venv/bin/python" benchmarks/fuzz/fuzz.py --quick --binary .build/debug/optimize --out .build/fuzz-quick
 bash Tests/Scripts/container-check.sh

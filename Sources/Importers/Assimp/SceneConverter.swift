@@ -279,6 +279,12 @@ struct SceneConverter {
                     for k in 0..<n { indices.append(source[k]) }
                 }
             }
+            // Assimp (unvalidated) may declare a type its faces do not have (an OBJ point face in a "triangle"
+            // mesh): without matching faces there is nothing to draw, and empty indices would mean "unindexed".
+            guard !indices.isEmpty else {
+                warn("mesh '\(name)' has no faces of its declared primitive type; dropped")
+                return nil
+            }
             primitive.indices = indices
         }
 
