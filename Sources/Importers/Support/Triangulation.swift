@@ -192,8 +192,8 @@ public struct PolygonTriangulator {
                 let k = y * gridSize + x
                 for item in Int(cellStart[k])..<Int(cellStart[k + 1]) {
                     let v = Int(cellItems[item])
+                    tests += 1  // every visit counts toward the budget, skipped ones too
                     if removed[v] || !reflex[v] || v == p || v == q || v == c { continue }
-                    tests += 1
                     if contains(p, c, q, v, orientation) { return true }
                 }
             }
