@@ -2,7 +2,8 @@
 /// the polygon best (its Newell normal), so a non-planar or tilted polygon is handled like its projection.
 ///
 /// Triangles keep the polygon's winding. Quads take the diagonal from corner 0 unless that folds the quad (as
-/// Assimp does). Ear tests only look at reflex corners, so convex polygons of any size take linear time; a
+/// Assimp does). Ear tests only look at reflex corners near the candidate (a uniform grid over them), so convex
+/// polygons and ones with local concavities (a noisy circle of 200,000 corners) take about linear time; a
 /// polygon whose tests exceed a fixed budget (a huge, very concave one) finishes by clipping convex corners without
 /// the containment test, and a degenerate remainder (collinear or repeated corners) is clipped as it comes:
 /// the work stays bounded and every corner ends up in a triangle.
@@ -17,9 +18,14 @@ public struct PolygonTriangulator {
     private var removed: [Bool] = []
     private var reflexList: [Int32] = []
     private var points: [SIMD3<Double>] = []
+    private var cellStart: [Int32] = []
+    private var cellItems: [Int32] = []
+    private var gridSize = 1
+    private var gridLow = SIMD2<Double>.zero
+    private var gridScale = SIMD2<Double>.zero
 
     /// Containment tests allowed per polygon before the remaining corners are clipped without them.
-    private static let testBudget = 50_000_000
+    private static let testBudget = 20_000_000
 
     public init() {}
 
@@ -108,22 +114,14 @@ public struct PolygonTriangulator {
         var tests = 0
         // 0: full ear test; 1: convex corners without the containment test; 2: clip whatever comes.
         var mode = 0
-        var staleReflex = 0
+        buildGrid()
         while left > 3 {
             let p = Int(previous[cursor]), c = cursor, q = Int(next[cursor])
             var ear: Bool
             switch mode {
             case 0:
-                ear = !reflex[c]
-                if ear {
-                    for r in reflexList {
-                        let v = Int(r)
-                        if removed[v] || !reflex[v] || v == p || v == q { continue }
-                        tests += 1
-                        if contains(p, c, q, v, orientation) { ear = false; break }
-                    }
-                    if tests > Self.testBudget { mode = 1 }
-                }
+                ear = !reflex[c] && !blocked(p, c, q, orientation, tests: &tests)
+                if tests > Self.testBudget { mode = 1 }
             case 1: ear = !reflex[c]
             default: ear = true
             }
@@ -146,17 +144,61 @@ public struct PolygonTriangulator {
                 let corner = v == 0 ? p : q
                 if reflex[corner], turn(Int(previous[corner]), corner, Int(next[corner])) * orientation > 0 {
                     reflex[corner] = false
-                    staleReflex += 1
                 }
-            }
-            if reflex[c] { staleReflex += 1 }
-            if staleReflex > 64, staleReflex * 2 > reflexList.count {
-                reflexList.removeAll { removed[Int($0)] || !reflex[Int($0)] }
-                staleReflex = 0
             }
             cursor = q
         }
         emit(Int(previous[cursor]), cursor, Int(next[cursor]))
+    }
+
+    /// Buckets the reflex corners into a uniform grid over the polygon's bounds, so an ear test only looks at the
+    /// reflex corners near its triangle.
+    private mutating func buildGrid() {
+        cellStart.removeAll(keepingCapacity: true)
+        cellItems.removeAll(keepingCapacity: true)
+        guard !reflexList.isEmpty else { return }
+        var low = SIMD2(xs[0], ys[0]), high = low
+        for i in xs.indices {
+            low = pointwiseMin(low, SIMD2(xs[i], ys[i]))
+            high = pointwiseMax(high, SIMD2(xs[i], ys[i]))
+        }
+        gridSize = max(1, min(1024, Int(Double(reflexList.count).squareRoot())))
+        gridLow = low
+        let extent = high - low
+        gridScale = SIMD2(extent.x > 0 ? Double(gridSize) / extent.x : 0, extent.y > 0 ? Double(gridSize) / extent.y : 0)
+        cellStart = Array(repeating: 0, count: gridSize * gridSize + 1)
+        for r in reflexList { cellStart[cell(Int(r)) + 1] += 1 }
+        for i in 0..<(gridSize * gridSize) { cellStart[i + 1] += cellStart[i] }
+        var fill = cellStart
+        cellItems = Array(repeating: 0, count: reflexList.count)
+        for r in reflexList {
+            let k = cell(Int(r))
+            cellItems[Int(fill[k])] = r
+            fill[k] += 1
+        }
+    }
+
+    @inline(__always) private func column(_ x: Double) -> Int { min(gridSize - 1, max(0, Int((x - gridLow.x) * gridScale.x))) }
+    @inline(__always) private func row(_ y: Double) -> Int { min(gridSize - 1, max(0, Int((y - gridLow.y) * gridScale.y))) }
+    @inline(__always) private func cell(_ v: Int) -> Int { row(ys[v]) * gridSize + column(xs[v]) }
+
+    /// Whether a remaining reflex corner lies in the triangle (p, c, q), which then is no ear.
+    private func blocked(_ p: Int, _ c: Int, _ q: Int, _ orientation: Double, tests: inout Int) -> Bool {
+        guard !cellItems.isEmpty else { return false }
+        let x0 = column(min(xs[p], xs[c], xs[q])), x1 = column(max(xs[p], xs[c], xs[q]))
+        let y0 = row(min(ys[p], ys[c], ys[q])), y1 = row(max(ys[p], ys[c], ys[q]))
+        for y in y0...y1 {
+            for x in x0...x1 {
+                let k = y * gridSize + x
+                for item in Int(cellStart[k])..<Int(cellStart[k + 1]) {
+                    let v = Int(cellItems[item])
+                    tests += 1  // every visit counts toward the budget, skipped ones too
+                    if removed[v] || !reflex[v] || v == p || v == q || v == c { continue }
+                    if contains(p, c, q, v, orientation) { return true }
+                }
+            }
+        }
+        return false
     }
 
     /// Whether corner v lies inside or on the triangle (a, b, c) and is not one of its corners' positions.
