@@ -225,6 +225,7 @@ def main():
     parser.add_argument("--out", default=str(ROOT / ".build" / "fuzz"))
     parser.add_argument("--replay", type=int, help="rebuild the mutant of one run seed into --out and stop")
     args = parser.parse_args()
+    args.binary = str(Path(args.binary).resolve())  # runs start in their own folders
     if args.quick:
         args.runs = min(args.runs, 300)
         args.max_seed_bytes = min(args.max_seed_bytes, 300_000)
@@ -340,6 +341,8 @@ def main():
         print(f"{key:12} {s['runs']:6} {s['exit 0']:6} {s['exit 3']:6} {s['exit 5']:6} {other:6} {signals:6} "
               f"{s['hang']:5} {s['memory']:4} {s['peak'] / 1e6:10.0f} {s['seconds'] / s['runs']:7.2f}")
     print(f"{summary['runs']} runs in {wall:.0f} s, {len(findings)} findings (saved in {out / 'findings'})")
+    if summary["runs"] == 0:
+        sys.exit("fuzz: no run completed (is --binary right?)")
     sys.exit(1 if findings else 0)
 
 
