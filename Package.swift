@@ -73,7 +73,7 @@ let package = Package(
                     exclude: ["dracopy_decode.py"]),
         .testTarget(name: "TexturesTests", dependencies: ["TestSupport", "Textures", "Pipeline", "GLB", "Importers", "optimize"],
                     path: "Tests/TexturesTests"),
-        .testTarget(name: "MeshImportersTests", dependencies: ["OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
+        .testTarget(name: "MeshImportersTests", dependencies: ["TestSupport", "OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
                                                              "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
         .testTarget(name: "FBXImporterTests", dependencies: ["FBXImporter", "Importers", "ImportSupport"],
                     path: "Tests/FBXImporterTests"),

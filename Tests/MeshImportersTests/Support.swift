@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import Scene
 import Testing
 
 /// Paths shared by the mesh importer tests.
 enum Paths {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repo = TestPaths.repo
     static let shared = repo.deletingLastPathComponent().appendingPathComponent("shared")
     /// `<repo>/../shared/corpus`, nil when absent.
     static let corpus: URL? = {
@@ -13,16 +13,7 @@ enum Paths {
         return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
     }()
 
-    /// The `optimize` executable SwiftPM built next to the test bundle (this target depends on it).
-    static let optimize: URL = {
-        let candidates = [
-            Bundle.main.executableURL?.deletingLastPathComponent(),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-            repo.appendingPathComponent(".build/debug"),
-        ].compactMap { $0?.appendingPathComponent("optimize") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
-    }()
+    static let optimize = TestPaths.optimize
 }
 
 /// One OBJ/STL/PLY row of the corpus MANIFEST.tsv.
