@@ -75,7 +75,7 @@ let package = Package(
                     path: "Tests/TexturesTests"),
         .testTarget(name: "MeshImportersTests", dependencies: ["TestSupport", "OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
                                                              "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
-        .testTarget(name: "FBXImporterTests", dependencies: ["FBXImporter", "Importers", "ImportSupport"],
+        .testTarget(name: "FBXImporterTests", dependencies: ["TestSupport", "FBXImporter", "Importers", "ImportSupport"],
                     path: "Tests/FBXImporterTests"),
         .testTarget(name: "GLTFImporterTests", dependencies: ["GLTFImporter", "GLB"],
                     path: "Tests/GLTFImporterTests"),

@@ -15,10 +15,10 @@ public struct PreviewCamera: Sendable, Equatable, Codable {
     /// The camera is always outside that sphere, so no geometry reaches the near plane.
     public static func framing(min lo: SIMD3<Float>, max hi: SIMD3<Float>) -> PreviewCamera {
         let center = (lo + hi) / 2
-        let radius = Swift.max(simdLength(hi - lo) / 2, 1e-6)
+        let radius = Swift.max(length(hi - lo) / 2, 1e-6)
         let yfov: Float = 45
         let distance = radius / sin(yfov * .pi / 360) * 1.1
-        let direction = simdNormalize(SIMD3<Float>(1, 0.8, 1.2))
+        let direction = normalize(SIMD3<Float>(1, 0.8, 1.2), fallback: .zero)
         let eye = center + direction * distance
         return PreviewCamera(position: [eye.x, eye.y, eye.z], target: [center.x, center.y, center.z],
                              yfovDegrees: yfov, near: radius / 100, far: radius * 100)
@@ -29,28 +29,18 @@ public struct PreviewCamera: Sendable, Equatable, Codable {
 
     /// Projection × view, mapping world points to clip space (OpenGL conventions: w = distance along the view axis).
     func viewProjection(aspect: Float) -> Matrix4 {
-        let forward = simdNormalize(center - eye)
-        var side = simdCross(forward, SIMD3(0, 1, 0))
-        if simdLength(side) < 1e-6 { side = SIMD3(1, 0, 0) }
-        side = simdNormalize(side)
-        let up = simdCross(side, forward)
+        let forward = normalize(center - eye, fallback: .zero)
+        var side = cross(forward, SIMD3(0, 1, 0))
+        if length(side) < 1e-6 { side = SIMD3(1, 0, 0) }
+        side = normalize(side, fallback: .zero)
+        let up = cross(side, forward)
         let view = Matrix4(columns: SIMD4(side.x, up.x, -forward.x, 0), SIMD4(side.y, up.y, -forward.y, 0),
                            SIMD4(side.z, up.z, -forward.z, 0),
-                           SIMD4(-simdDot(side, eye), -simdDot(up, eye), simdDot(forward, eye), 1))
+                           SIMD4(-dot(side, eye), -dot(up, eye), dot(forward, eye), 1))
         let f = 1 / tan(yfovDegrees * .pi / 360)
         let (n, fa) = (near, far)
         let projection = Matrix4(columns: SIMD4(f / aspect, 0, 0, 0), SIMD4(0, f, 0, 0),
                                  SIMD4(0, 0, (fa + n) / (n - fa), -1), SIMD4(0, 0, 2 * fa * n / (n - fa), 0))
         return projection * view
     }
-}
-
-@inline(__always) func simdDot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() }
-@inline(__always) func simdLength(_ a: SIMD3<Float>) -> Float { simdDot(a, a).squareRoot() }
-@inline(__always) func simdNormalize(_ a: SIMD3<Float>) -> SIMD3<Float> {
-    let l = simdLength(a)
-    return l > 0 ? a / l : a
-}
-@inline(__always) func simdCross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
-    SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
 }

@@ -83,7 +83,7 @@ public func renderPreview(_ scene: Scene, options: PreviewOptions, threads: Int)
 
 /// From the world origin towards the camera (a three.js directional light at the camera aiming at its default target).
 private func lightDirection(_ camera: PreviewCamera) -> SIMD3<Float> {
-    simdLength(camera.eye) > 1e-12 ? simdNormalize(camera.eye) : simdNormalize(camera.eye - camera.center)
+    length(camera.eye) > 1e-12 ? normalize(camera.eye, fallback: .zero) : normalize(camera.eye - camera.center, fallback: .zero)
 }
 
 /// Decodes every texture the materials use (once per texture) and maps the materials for shading; the last entry of
@@ -447,11 +447,11 @@ struct Shader: Sendable {
         let positions = frame.worldPositions
         let position = positions[i0] * b.x + positions[i1] * b.y + positions[i2] * b.z
         var normal = frame.worldNormals[i0] * b.x + frame.worldNormals[i1] * b.y + frame.worldNormals[i2] * b.z
-        if simdDot(normal, normal) < 1e-20 {
-            normal = simdCross(positions[i1] - positions[i0], positions[i2] - positions[i0])
+        if dot(normal, normal) < 1e-20 {
+            normal = cross(positions[i1] - positions[i0], positions[i2] - positions[i0])
             if item.mirrored { normal = -normal }
         }
-        normal = simdNormalize(normal)
+        normal = normalize(normal, fallback: .zero)
         if t.backFacing { normal = -normal }
         var metallic = material.metallic, roughness = material.roughness
         if let slot = material.metallicRoughnessTexture, let uv = texcoord(streams, slot.set, b, local) {
@@ -478,28 +478,12 @@ struct Shader: Sendable {
 /// Determinant of the upper-left 3×3 block.
 private func determinant3(_ m: Matrix4) -> Float {
     let (a, b, c) = (SIMD3(m.c0.x, m.c0.y, m.c0.z), SIMD3(m.c1.x, m.c1.y, m.c1.z), SIMD3(m.c2.x, m.c2.y, m.c2.z))
-    return simdDot(a, simdCross(b, c))
+    return dot(a, cross(b, c))
 }
 
 /// The columns of the normal matrix (inverse transpose of the upper 3×3, up to a positive scale).
 private func cofactor3(_ m: Matrix4) -> (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) {
     let (a, b, c) = (SIMD3(m.c0.x, m.c0.y, m.c0.z), SIMD3(m.c1.x, m.c1.y, m.c1.z), SIMD3(m.c2.x, m.c2.y, m.c2.z))
-    let sign: Float = simdDot(a, simdCross(b, c)) < 0 ? -1 : 1
-    return (simdCross(b, c) * sign, simdCross(c, a) * sign, simdCross(a, b) * sign)
-}
-
-/// Runs `body` for every index in `0..<count` on at most `threads` workers (static striding). Callers write only
-/// to disjoint slots, so the result does not depend on the thread count.
-func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-    let workers = max(1, min(threads, count))
-    if workers == 1 {
-        for i in 0..<count { body(i) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        nonisolated(unsafe) let run = body
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: count, by: workers) { run(index) }
-        }
-    }
+    let sign: Float = dot(a, cross(b, c)) < 0 ? -1 : 1
+    return (cross(b, c) * sign, cross(c, a) * sign, cross(a, b) * sign)
 }

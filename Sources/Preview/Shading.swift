@@ -107,19 +107,19 @@ struct Lighting: Sendable {
         let specular = SIMD3<Float>(repeating: 0.04) * (1 - m) + albedo * m
         let r = min(max(roughness, 0.0525), 1)
         let alpha = r * r
-        let v = simdNormalize(eye - position)
+        let v = normalize(eye - position, fallback: .zero)
         let l = keyDirection
-        let nl = min(max(simdDot(n, l), 0), 1)
+        let nl = min(max(dot(n, l), 0), 1)
         // Hemisphere irradiance (three.js scales both lights by π and divides Lambert by π: they cancel).
-        let hemi = 0.5 * simdDot(n, SIMD3(0, 1, 0)) + 0.5
+        let hemi = 0.5 * dot(n, SIMD3(0, 1, 0)) + 0.5
         var color = diffuse * (ground + (sky - ground) * hemi)
         if nl > 0 {
             let irradiance = nl * keyIntensity
             color += diffuse * irradiance
-            let h = simdNormalize(l + v)
-            let nv = min(max(simdDot(n, v), 0), 1)
-            let nh = min(max(simdDot(n, h), 0), 1)
-            let lh = min(max(simdDot(l, h), 0), 1)
+            let h = normalize(l + v, fallback: .zero)
+            let nv = min(max(dot(n, v), 0), 1)
+            let nh = min(max(dot(n, h), 0), 1)
+            let lh = min(max(dot(l, h), 0), 1)
             let fresnel = exp2((-5.55473 * lh - 6.98316) * lh)
             let f = (1 - specular) * fresnel + specular
             let a2 = alpha * alpha

@@ -2,6 +2,7 @@ import Foundation
 import Scene
 import Testing
 @testable import Draco
+import TestSupport
 
 /// The bridge on real fixtures: encode, decode with our own decoder, compare with the input.
 @Suite struct EncoderRoundTripTests {
@@ -184,7 +185,7 @@ struct DracoPyTests {
             encodings.append((p, input, encoded, try decodeDracoMesh(encoded.bytes)))
         }
         let result = try run(python, [Paths.here.appendingPathComponent("dracopy_decode.py").path] + paths)
-        try #require(result.status == 0, "dracopy_decode.py failed: \(result.output)")
+        try #require(result.status == 0, "dracopy_decode.py failed: \(result.summary)")
         struct Output: Decodable {
             struct Mesh: Decodable {
                 struct Attribute: Decodable { var type: Int; var components: Int; var values: [Float] }
@@ -194,7 +195,7 @@ struct DracoPyTests {
             }
             var meshes: [Mesh]
         }
-        let output = try JSONDecoder().decode(Output.self, from: Data(result.output.utf8))
+        let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
         try #require(output.meshes.count == encodings.count)
         for (mesh, (p, input, encoded, ours)) in zip(output.meshes, encodings) {
             #expect(mesh.points == encoded.vertexCount)

@@ -4,6 +4,7 @@ import Importers
 import Scene
 import Testing
 @testable import Draco
+import TestSupport
 
 /// `encodeGLB` with `Compression.draco` on real fixtures, checked by our validator, our decoder and Assimp.
 @Suite struct GLBDracoTests {
@@ -103,8 +104,8 @@ import Testing
             let url = dir.appendingPathComponent(name)
             try Data(bytes).write(to: url)
             let info = try run(assimp, ["info", url.path])
-            try #require(info.status == 0, "assimp info \(name) failed: \(info.output)")
-            let line = info.output.split(separator: "\n").first { $0.hasPrefix("Faces:") }
+            try #require(info.status == 0, "assimp info \(name) failed: \(info.summary)")
+            let line = info.stdout.split(separator: "\n").first { $0.hasPrefix("Faces:") }
             return line.flatMap { Int($0.dropFirst("Faces:".count).trimmingCharacters(in: .whitespaces)) }
         }
         let expected = try #require(try faces(plain, "plain.glb"))
@@ -113,7 +114,7 @@ import Testing
         func bounds(_ name: String) throws -> (SIMD3<Float>, SIMD3<Float>) {
             let obj = dir.appendingPathComponent(name + ".obj")
             let export = try run(assimp, ["export", dir.appendingPathComponent(name).path, obj.path])
-            try #require(export.status == 0, "assimp export \(name) failed: \(export.output)")
+            try #require(export.status == 0, "assimp export \(name) failed: \(export.summary)")
             var lo = SIMD3<Float>(repeating: .infinity), hi = -lo
             for line in try String(contentsOf: obj, encoding: .utf8).split(separator: "\n") where line.hasPrefix("v ") {
                 let f = line.split(separator: " ").dropFirst().prefix(3).compactMap { Float($0) }

@@ -17,25 +17,6 @@ enum Paths {
     static let assimp = TestPaths.which("assimp")
 }
 
-/// Runs a program to completion; returns its exit status and its stdout (followed by stderr when it failed).
-func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let dir = try temporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
-    try Data().write(to: outURL)
-    try Data().write(to: errURL)
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    try process.run()
-    process.waitUntilExit()
-    let out = try String(contentsOf: outURL, encoding: .utf8)
-    let err = try String(contentsOf: errURL, encoding: .utf8)
-    return (process.terminationStatus, process.terminationStatus == 0 ? out : out + err)
-}
-
 func temporaryDirectory() throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("draco-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

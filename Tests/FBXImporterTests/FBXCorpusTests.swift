@@ -2,14 +2,10 @@ import FBXImporter
 import Foundation
 import Importers
 import Scene
+import TestSupport
 import Testing
 
-/// `<repo>/../shared/corpus`, nil when absent.
-private let corpus: URL? = {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let url = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
-    return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
-}()
+private let corpus = TestPaths.corpus
 
 /// The corpus FBX files: (path relative to the corpus, subformat, tags).
 private let corpusFBX: [(path: String, subformat: String, tags: [String])] = {

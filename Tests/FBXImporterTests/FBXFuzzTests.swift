@@ -2,6 +2,7 @@ import FBXImporter
 import Foundation
 import Scene
 import Testing
+import TestSupport
 
 /// Deterministic mutations of generated binary and ASCII FBX through the native reader: each run either reads a
 /// scene or throws `ProcessingError` / `FBXUnsupported`; a crash or trap would end the test process.

@@ -1,26 +1,8 @@
 import FBXImporter
 import Foundation
 import Scene
+import TestSupport
 import Testing
-
-/// A fresh temporary folder, removed by `cleanup()`.
-struct TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("fbx-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    @discardableResult
-    func write(_ name: String, _ data: Data) throws -> URL {
-        let file = url.appendingPathComponent(name)
-        try data.write(to: file)
-        return file
-    }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
 
 /// World-space bounds of every mesh instance.
 func worldBounds(_ scene: Scene) -> (SIMD3<Float>, SIMD3<Float>) {

@@ -4,6 +4,7 @@ import Testing
 import Textures
 @testable import Importers
 import ImportSupport
+import TestSupport
 
 /// A 2×2 PNG made by the texture stage's encoder.
 private let tinyPNG = Data(try! encodePNG(Bitmap(width: 2, height: 2, pixels: [UInt8](repeating: 200, count: 16))))

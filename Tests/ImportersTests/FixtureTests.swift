@@ -2,6 +2,7 @@ import Foundation
 import Scene
 import Testing
 @testable import Importers
+import TestSupport
 
 /// One fixture model: where it lives, where it came from in the corpus, what it is.
 struct Fixture: CustomStringConvertible, Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Importers
 import Scene
 import Testing
+import TestSupport
 
 /// The plugin seam: manifests, discovery, running a converter without a shell, time limits and failures.
 /// The converters here are small `/bin/sh` programs standing in for real ones; they exercise the runner itself.

@@ -7,10 +7,7 @@ enum Paths {
     static let repo = TestPaths.repo
     static let fixtures = TestPaths.fixtures
     /// `<repo>/../shared/corpus`, nil when absent.
-    static let corpus: URL? = {
-        let url = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
-        return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
-    }()
+    static let corpus = TestPaths.corpus
 
     static func fixture(_ relative: String) -> URL { fixtures.appendingPathComponent(relative) }
 
@@ -27,31 +24,6 @@ enum Paths {
         }
         return result
     }()
-}
-
-/// A fresh temporary folder, removed by `cleanup()`.
-struct TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("importers-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    @discardableResult
-    func write(_ relative: String, _ text: String) throws -> URL {
-        try write(relative, Data(text.utf8))
-    }
-
-    @discardableResult
-    func write(_ relative: String, _ data: Data) throws -> URL {
-        let file = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file)
-        return file
-    }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
 
 extension Scene {

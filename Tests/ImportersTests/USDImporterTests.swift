@@ -2,6 +2,7 @@ import Foundation
 import Importers
 import Scene
 import Testing
+import TestSupport
 
 /// The USD plugin (Sources/Plugins/USD) run through `importScene` with the repository's venv Python.
 enum USDTools {

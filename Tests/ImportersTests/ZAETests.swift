@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Importers
 import Scene
+import TestSupport
 
 /// Zipped COLLADA (.zae): detected from the zip's directory and read by Assimp, with or without an extension.
 @Suite struct ZAETests {

@@ -3,6 +3,7 @@ import ImportSupport
 import Importers
 import Scene
 import Testing
+import TestSupport
 
 /// Corpus rows that must read: not broken, and something to draw per the manifest or the file.
 private let readableRows = ManifestRow.meshRows.filter { !$0.broken && $0.assimp != "FAIL" }

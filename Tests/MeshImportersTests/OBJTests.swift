@@ -2,6 +2,7 @@ import Foundation
 import OBJImporter
 import Scene
 import Testing
+import TestSupport
 
 @Suite("OBJ reader on generated edge cases")
 struct OBJTests {

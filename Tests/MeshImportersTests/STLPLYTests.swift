@@ -3,6 +3,7 @@ import PLYImporter
 import STLImporter
 import Scene
 import Testing
+import TestSupport
 
 private func expectBadInput(_ fragment: String, _ body: () throws -> Scene) {
     do {

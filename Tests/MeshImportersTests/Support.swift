@@ -8,10 +8,7 @@ enum Paths {
     static let repo = TestPaths.repo
     static let shared = repo.deletingLastPathComponent().appendingPathComponent("shared")
     /// `<repo>/../shared/corpus`, nil when absent.
-    static let corpus: URL? = {
-        let url = shared.appendingPathComponent("corpus")
-        return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
-    }()
+    static let corpus = TestPaths.corpus
 
     static let optimize = TestPaths.optimize
 }
@@ -43,29 +40,6 @@ struct ManifestRow: Sendable, CustomStringConvertible {
     }()
 
     var url: URL { Paths.corpus!.appendingPathComponent(path) }
-}
-
-/// A fresh temporary folder, removed by `cleanup()`.
-struct TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-importers-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    @discardableResult
-    func write(_ relative: String, _ text: String) throws -> URL { try write(relative, Data(text.utf8)) }
-
-    @discardableResult
-    func write(_ relative: String, _ data: Data) throws -> URL {
-        let file = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file)
-        return file
-    }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
 
 /// Little helpers for building binary files.
@@ -127,43 +101,4 @@ struct Summary: Equatable, CustomStringConvertible {
     var description: String {
         "triangles \(triangles), lines \(lines), points \(points), bounds \(minimum)…\(maximum), area \(area)"
     }
-}
-
-/// The outcome of one child process.
-struct RunResult {
-    var status: Int32
-    var signaled: Bool
-    var timedOut: Bool
-    var stderr: String
-
-    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
-}
-
-/// Runs `optimize arguments` with a timeout; stderr goes through a file.
-func optimize(_ arguments: [String], timeout: Double = 120) throws -> RunResult {
-    let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("mesh-importers-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: errURL) }
-    let err = try FileHandle(forWritingTo: errURL)
-    defer { try? err.close() }
-    let process = Process()
-    process.executableURL = Paths.optimize
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    let start = Date()
-    try process.run()
-    var timedOut = false
-    while process.isRunning {
-        if Date().timeIntervalSince(start) > timeout {
-            timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-            break
-        }
-        usleep(5_000)
-    }
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                     timedOut: timedOut, stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A minimal valid GLB: one triangle in one node, positions only.
 func oneTriangleGLB() -> Data {

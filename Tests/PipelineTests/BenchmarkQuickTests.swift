@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The benchmark harness in quick mode (benchmarks/run.py --quick) with the binary under test: small inputs through
 /// optimize, gltfpack and `assimp export`, plus the fidelity metric's self-test. It fails when a run errors or an

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One MANIFEST.tsv row of ../shared/corpus and what the sweep expects of it.
 struct CorpusRow: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Compares what independent readers see in an output GLB with what the pipeline reported writing.
 ///

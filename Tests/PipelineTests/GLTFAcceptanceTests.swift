@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The corpus's glTF/GLB rows (MANIFEST.tsv), for the native glTF importer's acceptance tests.
 struct GLTFCorpusRow: Sendable, CustomStringConvertible {
@@ -169,8 +170,9 @@ struct GLTFAcceptanceTests {
 @Suite("glTF in: input and output render alike in headless Chromium (three.js r111)",
        .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
 struct GLTFRenderTests {
-    /// Renders the input and the output with `render_compare.py`; the pictures are kept under .build/gltf-render
-    /// for a human look, and each file's difference is printed (the record).
+    /// Renders the input and the output with `render.py --compare` (the same camera, framed on the input); the
+    /// pictures are kept under .build/gltf-render for a human look, and each file's difference is printed (the issue's
+    /// record).
     @Test("render difference of input and output", .enabled(if: Tools.browserAvailable || Tools.required, "no venv or chromium"),
           arguments: [("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", ""),
                       ("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", "--quantize"),
@@ -184,14 +186,15 @@ struct GLTFRenderTests {
         let converted = try optimize([source.path, "-o", out.path] + (option.isEmpty ? [] : [option]))
         try #require(converted.status == 0, "\(path): \(converted.summary)")
         let pictures = Tools.repo.appendingPathComponent(".build/gltf-render")
-        try FileManager.default.createDirectory(at: pictures, withIntermediateDirectories: true)
-        let prefix = pictures.appendingPathComponent(source.deletingPathExtension().lastPathComponent + option).path
-        let result = try run(python, [Tools.scripts.appendingPathComponent("render_compare.py").path, source.path, out.path, prefix],
-                             timeout: 400)
+            .appendingPathComponent(source.deletingPathExtension().lastPathComponent + option)
+        let result = try run(python, [Tools.scripts.appendingPathComponent("render.py").path, "--compare", source.path,
+                                      pictures.path, out.path], timeout: 400)
         try #require(result.status == 0, "\(path): \(result.summary)")
-        let difference = try jsonObject(result.stdout, from: "render_compare.py")
-        let changed = (difference["changedPixels"] as? NSNumber)?.doubleValue ?? 1
+        let difference = try jsonObject(result.stdout, from: "render.py --compare")
+        let changed = (difference["differ"] as? NSNumber)?.doubleValue ?? 1
+        let ssim = (difference["ssim"] as? NSNumber)?.doubleValue ?? 0
         print("render difference \(path) \(option): \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+        #expect(ssim >= 0.97, "\(path) \(option): SSIM \(ssim)")
         #expect(changed < 0.01, "\(path) \(option): \(changed * 100) % of the pixels differ")
     }
 }

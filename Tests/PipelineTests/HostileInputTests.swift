@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Regression tests for every crasher class of issue 16 (hostile input): each input is generated here, or read from
 /// ../shared/hostile when it is too large to write by hand (skipped when absent). Every run must end in a success or

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The report a conversion wrote, as a dictionary.
 private func report(_ url: URL) throws -> [String: Any] {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Quantized and meshopt-compressed output of the fixtures, checked by Tests/Scripts/meshopt_decode.py: a Python
 /// decoder written from the EXT_meshopt_compression specification, independent of meshoptimizer.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Preview: our CPU rendering matches three.js in headless Chromium")
 struct PreviewMatchTests {
@@ -29,7 +30,7 @@ struct PreviewMatchTests {
                 + [camera["yfovDegrees"], camera["near"], camera["far"]].compactMap { $0 as? NSNumber }
             try #require(values.count == 9, "\(fixture): camera \(camera)")
             let three = scratch.appendingPathComponent("\(name).three.png")
-            let rendered = try run(python, [Tools.scripts.appendingPathComponent("render_preview.py").path, glb.path, three.path,
+            let rendered = try run(python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, three.path,
                                             "--size=256x256", "--camera=" + values.map { "\($0.doubleValue)" }.joined(separator: ","),
                                             "--background=" + Self.background.rgb], timeout: 180)
             try #require(rendered.status == 0, "\(fixture): render.py: \(rendered.summary)")

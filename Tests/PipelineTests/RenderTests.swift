@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("Browser: output renders in headless Chromium with three.js")
 struct RenderTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `optimize rpdx` (the RapidPipeline command line VAMS runs) and `optimize s3 cp` argument handling.
 /// The full VAMS command line in the image layout, against a local S3, runs in Tests/Scripts/container-check.sh.

@@ -9,7 +9,7 @@ enum Tools {
     static let optimize = TestPaths.optimize
     static let scripts = repo.appendingPathComponent("Tests/Scripts")
     static let fixtures = repo.appendingPathComponent("fixtures/models")
-    static let corpus = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    static let corpus = TestPaths.corpusFolder
 
     /// OPTIMIZE_TEST_REQUIRE_TOOLS=1 (run-all.sh, CI): missing helper tools fail the tests instead of skipping them.
     static let required = TestPaths.toolsRequired
@@ -40,76 +40,6 @@ enum Tools {
     }
 }
 
-/// The outcome of one child process.
-struct RunResult: Sendable {
-    var status: Int32
-    /// Killed by a signal (crash), including our own kill after a timeout.
-    var signaled: Bool
-    var timedOut: Bool
-    var stdout: String
-    var stderr: String
-    var seconds: Double
-
-    /// The non-empty lines the child wrote to stderr.
-    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
-    var crashed: Bool { signaled || timedOut }
-    var summary: String {
-        timedOut ? "timed out after \(Int(seconds)) s" : signaled ? "killed by signal \(status)"
-            : "exit \(status)\(stderr.isEmpty ? "" : ": " + stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
-    }
-}
-
-/// Runs `executable args` with a timeout; output goes through temporary files so large output cannot block.
-func run(_ executable: URL, _ arguments: [String], timeout: Double = 120) throws -> RunResult {
-    let scratch = FileManager.default.temporaryDirectory
-        .appendingPathComponent("optimize-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-    guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-          FileManager.default.createFile(atPath: errURL.path, contents: nil) else {
-        throw TestFailure("cannot create output files in \(scratch.path)")
-    }
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    defer { try? out.close(); try? err.close() }
-
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    let start = Date()
-    try process.run()
-    var timedOut = false
-    while process.isRunning {
-        if Date().timeIntervalSince(start) > timeout {
-            timedOut = true
-            process.terminate()
-            let grace = Date()
-            while process.isRunning && Date().timeIntervalSince(grace) < 3 { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            break
-        }
-        usleep(5_000)
-    }
-    process.waitUntilExit()
-    let seconds = Date().timeIntervalSince(start)
-    return RunResult(
-        status: process.terminationStatus,
-        signaled: process.terminationReason == .uncaughtSignal,
-        timedOut: timedOut,
-        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-        seconds: seconds)
-}
-
-/// Runs the built `optimize` with `arguments`.
-func optimize(_ arguments: [String], timeout: Double = 120) throws -> RunResult {
-    try run(Tools.optimize, arguments, timeout: timeout)
-}
-
 /// A fresh, empty temporary folder; the caller removes it.
 func makeScratch(_ label: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory
@@ -124,11 +54,6 @@ func jsonObject(_ text: String, from what: String) throws -> [String: Any] {
         throw TestFailure("\(what) did not print a JSON object: \(text.prefix(200))")
     }
     return object
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// An axis-aligned box read from `{"min":[x,y,z],"max":[x,y,z]}`.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `Tests/Scripts/visual_regression.py`: the input (or its lossless conversion when three.js cannot read it) and our
 /// lossless and `--quantize` outputs rendered side by side in headless Chromium, compared by pixel difference and SSIM.

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Render a GLB in headless Chromium with Debian's three.js (r111) and check the result.
 
-Usage: render.py FILE.glb OUT.png [--size=WxH]   (default 640x480)
+Usage: render.py FILE.glb OUT.png [--size=WxH] [--camera=PX,PY,PZ,TX,TY,TZ,FOV,NEAR,FAR] [--background=R,G,B]
        render.py --compare [--depth] [--size=WxH] REFERENCE OUT_DIR CANDIDATE...
+
+The size defaults to 640x480 and the background to 40,44,52. The camera is framed on the model's bounding box unless
+--camera puts a perspective camera at P looking at T (+Y up, vertical field of view FOV degrees): the preview
+renderer's camera from `optimize --report`, for comparing its picture with this one. Output is gamma-encoded (2.2).
 
 Compare mode renders REFERENCE (GLB, glTF or OBJ, read from its own folder so .bin, .mtl and images resolve) and
 each CANDIDATE with the same camera (framed on the reference's bounding box) and prints one JSON line per candidate:
@@ -29,7 +33,7 @@ THREE = "/usr/share/javascript/three"
 BACKGROUND = (40, 44, 52)
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>render</title>
-<style>html,body{margin:0;padding:0;overflow:hidden;background:rgb(%d,%d,%d)}</style>
+<style>html,body{margin:0;padding:0;overflow:hidden;background:rgb(BG)}</style>
 <script src="/three/three.min.js"></script>
 <script src="/three/examples/js/loaders/GLTFLoader.js"></script>
 <script src="/three/examples/js/loaders/OBJLoader.js"></script>
@@ -46,8 +50,10 @@ try {
   var width = Number(query.get('w')), height = Number(query.get('h'));
   var renderer = new THREE.WebGLRenderer({antialias: false, preserveDrawingBuffer: true});
   renderer.setSize(width, height);
-  renderer.setClearColor(new THREE.Color('rgb(%d,%d,%d)'), 1);
-  renderer.outputEncoding = THREE.sRGBEncoding;
+  renderer.setClearColor(new THREE.Color('rgb(BG)'), 1);
+  renderer.outputEncoding = THREE.sRGBEncoding;  // r112 and later
+  renderer.gammaOutput = true;  // r111 ignores outputEncoding: gamma 2.2 approximates the sRGB curve
+  renderer.gammaFactor = 2.2;
   document.body.appendChild(renderer.domElement);
   var scene = new THREE.Scene();
   scene.add(new THREE.HemisphereLight(0xffffff, 0x444444, 1.0));
@@ -74,6 +80,12 @@ try {
     var distance = radius / Math.sin(camera.fov * Math.PI / 360) * 1.1;
     camera.position.copy(center).add(new THREE.Vector3(1, 0.8, 1.2).normalize().multiplyScalar(distance));
     camera.lookAt(center);
+    if (query.get('camera')) {  // a given camera: position, target, vertical fov in degrees, near, far
+      var c = query.get('camera').split(',').map(Number);
+      camera = new THREE.PerspectiveCamera(c[6], width / height, c[7], c[8]);
+      camera.position.set(c[0], c[1], c[2]);
+      camera.lookAt(new THREE.Vector3(c[3], c[4], c[5]));
+    }
     sun.position.copy(camera.position);
     if (query.get('depth')) {  // geometry only: shade by depth, independent of materials and normals
       camera.near = Math.max(distance - radius * 1.05, radius / 100);
@@ -104,19 +116,20 @@ try {
   report('error exception: ' + e.message);
 }
 </script></body></html>
-""" % (BACKGROUND * 2)
+"""
 
 
-def serve(model_path):
+def serve(model_path, background):
     """Serve the page, three.js and the model's folder (so relative .bin/.mtl/image references resolve) in a thread."""
     results = []
     folder = os.path.dirname(os.path.abspath(model_path))
+    page = PAGE.replace("BG", "%d,%d,%d" % background).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             path = urllib.parse.unquote(self.path.split("?", 1)[0])
             if path == "/" or path.startswith("/index.html"):
-                self.send(PAGE.encode(), "text/html")
+                self.send(page, "text/html")
             elif path.startswith("/model/") and ".." not in path:
                 file = os.path.join(folder, path[len("/model/"):])
                 self.send_file(file, "application/octet-stream")
@@ -158,30 +171,32 @@ def load_pixels(png_path):
     return np.asarray(Image.open(png_path).convert("RGB"), dtype=np.float64)
 
 
-def non_background_fraction(png_path):
+def non_background_fraction(png_path, background=BACKGROUND):
     pixels = load_pixels(png_path)
-    differ = (abs(pixels - BACKGROUND).max(axis=2) > 8)
+    differ = (abs(pixels - background).max(axis=2) > 8)
     return float(differ.mean()) if differ.size else 0.0
 
 
-def render(model, png, size="640x480", box=None, depth=False, attempts=3):
+def render(model, png, size="640x480", box=None, depth=False, camera=None, background=BACKGROUND, attempts=3):
     """Renders `model` into `png`; returns (message, error): message is the page's "ok ..." line, error a reason.
     A Chromium that does not finish (a loaded machine) is tried again, up to `attempts` times."""
     for _ in range(attempts - 1):
-        message, error = render_once(model, png, size, box, depth)
+        message, error = render_once(model, png, size, box, depth, camera, background)
         if error is None or "did not finish" not in error:
             return message, error
-    return render_once(model, png, size, box, depth)
+    return render_once(model, png, size, box, depth, camera, background)
 
 
-def render_once(model, png, size, box, depth):
+def render_once(model, png, size, box, depth, camera, background):
     width, height = size.split("x")
-    server, results = serve(model)
+    server, results = serve(model, background)
     query = {"w": width, "h": height, "model": "/model/" + urllib.parse.quote(os.path.basename(model))}
     if box:
         query["box"] = box
     if depth:
         query["depth"] = "1"
+    if camera:
+        query["camera"] = ",".join(repr(v) for v in camera)
     try:
         with tempfile.TemporaryDirectory(prefix="render-profile-") as profile:
             if os.path.exists(png):
@@ -258,16 +273,24 @@ def main(argv):
             print(json.dumps(result), flush=True)
             failed = failed or "error" in result
         return 1 if failed else 0
-    args = [a for a in argv if not a.startswith("--size")]
-    if len(args) != 2 or not os.path.isfile(args[0]):
-        print("usage: render.py FILE.glb OUT.png [--size=WxH]", file=sys.stderr)
+    args = [a for a in argv if not a.startswith("--")]
+    flags = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+    try:
+        camera = [float(v) for v in flags["camera"].split(",")] if "camera" in flags else None
+        background = tuple(int(v) for v in flags["background"].split(",")) if "background" in flags else BACKGROUND
+    except ValueError:
+        camera, background = [], ()
+    if (len(args) != 2 or not os.path.isfile(args[0]) or (camera is not None and len(camera) != 9)
+            or len(background) != 3 or set(flags) - {"size", "camera", "background"}):
+        print("usage: render.py FILE.glb OUT.png [--size=WxH] [--camera=PX,PY,PZ,TX,TY,TZ,FOV,NEAR,FAR] "
+              "[--background=R,G,B]", file=sys.stderr)
         return 2
     glb, png = args[0], os.path.abspath(args[1])
-    message, error = render(glb, png, size or "640x480")
+    message, error = render(glb, png, size or "640x480", camera=camera, background=background)
     if error:
         print(f"{glb}: {error}", file=sys.stderr)
         return 1
-    fraction = non_background_fraction(png)
+    fraction = non_background_fraction(png, background)
     if fraction < 0.01:
         print(f"{glb}: screenshot is blank ({fraction * 100:.2f} % of pixels differ from the background)",
               file=sys.stderr)

@@ -5,6 +5,11 @@ public enum TestPaths {
     public static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     public static let fixtures = repo.appendingPathComponent("fixtures/models")
+    /// `<repo>/../shared/corpus`, where the third-party models are (it may be absent: see `corpus`).
+    public static let corpusFolder = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    /// The corpus folder, nil when it (its MANIFEST.tsv) is absent, as on a user's machine.
+    public static let corpus: URL? =
+        FileManager.default.fileExists(atPath: corpusFolder.appendingPathComponent("MANIFEST.tsv").path) ? corpusFolder : nil
     /// The venv `Tests/Scripts/setup.sh` prepares.
     public static let python = repo.appendingPathComponent(".venv/bin/python").path
     /// The Python with the test readers (trimesh, pygltflib, DracoPy, Pillow): OPTIMIZE_TEST_PYTHON, else the venv's;

@@ -5,6 +5,7 @@ import Pipeline
 import Scene
 import Testing
 @testable import Textures
+import TestSupport
 
 /// The texture stage through `Pipeline.convert` and the CLI, on the OBJ+MTL and glTF sets in fixtures/textures.
 struct StageTests {
@@ -162,8 +163,8 @@ struct StageTests {
         }
         let script = "import sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n    im = Image.open(f); im.load(); print(im.format, im.size[0], im.size[1])"
         let result = try run(python, ["-c", script] + files)
-        #expect(result.status == 0, "\(result.output)")
-        let lines = result.output.split(separator: "\n")
+        #expect(result.status == 0, "\(result.summary)")
+        let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == files.count)
         #expect(lines.allSatisfy { $0.hasPrefix("WEBP ") })
         #expect(lines.contains("WEBP 64 32"))
@@ -190,7 +191,7 @@ struct StageTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("bomb.glb"), reportFile = folder.appendingPathComponent("report.json")
         let result = try run(Paths.optimize, [Paths.fixture("bomb.obj").path, "-o", output.path, "--report", reportFile.path])
-        #expect(result.status == 0, "\(result.output)")
+        #expect(result.status == 0, "\(result.summary)")
         #expect(validateGLB(Array(try Data(contentsOf: output))).isEmpty)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reportFile)) as? [String: Any])
         let warnings = (report["warnings"] as? [String]) ?? []

@@ -31,18 +31,9 @@ struct MaterialConverter {
     let isOBJ: Bool
     let folder: ModelFolder
 
-    private(set) var images: [Image] = []
-    private(set) var samplers: [Sampler] = []
-    private(set) var textures: [Texture] = []
+    private(set) var table = TextureTable()
     private(set) var warnings: [String] = []
     private var imageByReference: [String: Int?] = [:]
-    private var imageByBytes: [[UInt8]: Int] = [:]
-    private var textureByKey: [TextureKey: Int] = [:]
-
-    private struct TextureKey: Hashable {
-        var image: Int
-        var sampler: Int?
-    }
 
     init(ai: UnsafePointer<aiScene>, sourceIsGLTF: Bool, isOBJ: Bool, folder: ModelFolder) {
         self.ai = ai
@@ -62,20 +53,19 @@ struct MaterialConverter {
         var out = Material(name: string(m, "?mat.name") ?? "")
         out.doubleSided = (int(m, "$mat.twosided") ?? 0) != 0
         let shading = int(m, "$mat.shadingm")
-        let black = SIMD3<Float>.zero
 
         if sourceIsGLTF {
             if let base = color(m, "$clr.base") ?? color(m, "$clr.diffuse") { out.baseColorFactor = clamp(base) }
             out.baseColorTexture = texture(m, aiTextureType_BASE_COLOR) ?? texture(m, aiTextureType_DIFFUSE)
-            out.metallicFactor = float(m, "$mat.metallicFactor").map(unit) ?? 1
-            out.roughnessFactor = float(m, "$mat.roughnessFactor").map(unit) ?? 1
+            out.metallicFactor = float(m, "$mat.metallicFactor").map(unitClamped) ?? 1
+            out.roughnessFactor = float(m, "$mat.roughnessFactor").map(unitClamped) ?? 1
             out.metallicRoughnessTexture = texture(m, aiTextureType_UNKNOWN)
                 ?? texture(m, aiTextureType_METALNESS) ?? texture(m, aiTextureType_DIFFUSE_ROUGHNESS)
             out.normalTexture = texture(m, aiTextureType_NORMALS)
             if out.normalTexture != nil { out.normalScale = float(m, "$tex.scale", aiTextureType_NORMALS) ?? 1 }
             out.occlusionTexture = texture(m, aiTextureType_LIGHTMAP) ?? texture(m, aiTextureType_AMBIENT_OCCLUSION)
             if out.occlusionTexture != nil {
-                out.occlusionStrength = float(m, "$tex.strength", aiTextureType_LIGHTMAP).map(unit) ?? 1
+                out.occlusionStrength = float(m, "$tex.strength", aiTextureType_LIGHTMAP).map(unitClamped) ?? 1
             }
             if let emissive = color(m, "$clr.emissive") { out.emissiveFactor = clamp3(emissive) }
             out.emissiveTexture = texture(m, aiTextureType_EMISSIVE)
@@ -89,24 +79,14 @@ struct MaterialConverter {
             return out
         }
 
-        let diffuse = color(m, "$clr.diffuse").map { linear(clamp3($0)) } ?? SIMD3<Float>(repeating: 1)
         out.baseColorTexture = texture(m, aiTextureType_DIFFUSE) ?? texture(m, aiTextureType_BASE_COLOR)
-        let base = out.baseColorTexture != nil && diffuse == black ? SIMD3<Float>(repeating: 1) : diffuse
-        var opacity = float(m, "$mat.opacity").map(unit) ?? 1
-        if opacity == 0 {
-            warnings.append("material '\(out.name)' has opacity 0, which was ignored (treated as opaque)")
-            opacity = 1
-        }
-        out.baseColorFactor = SIMD4(base, opacity)
-        if opacity < 1 { out.alphaMode = .blend }
-        out.metallicFactor = 0
-        let shininess = max(float(m, "$mat.shininess") ?? 0, 0)
-        out.roughnessFactor = shininess.isFinite ? unit((2 / (shininess + 2)).squareRoot()) : 1
         out.normalTexture = texture(m, aiTextureType_NORMALS) ?? (isOBJ ? texture(m, aiTextureType_HEIGHT) : nil)
         out.occlusionTexture = texture(m, aiTextureType_AMBIENT_OCCLUSION) ?? texture(m, aiTextureType_LIGHTMAP)
         out.emissiveTexture = texture(m, aiTextureType_EMISSIVE)
-        let emissive = color(m, "$clr.emissive").map { linear(clamp3($0)) } ?? black
-        out.emissiveFactor = out.emissiveTexture != nil && emissive == black ? SIMD3(repeating: 1) : emissive
+        let phong = PhongMaterial(diffuse: color(m, "$clr.diffuse").map(rgb) ?? SIMD3(repeating: 1),
+                                  opacity: float(m, "$mat.opacity") ?? 1, shininess: float(m, "$mat.shininess") ?? 0,
+                                  emissive: color(m, "$clr.emissive").map(rgb) ?? .zero)
+        if let warning = phong.applyFactors(to: &out) { warnings.append(warning) }
         out.unlit = shading == Int32(aiShadingMode_NoShading.rawValue)
         return out
     }
@@ -136,24 +116,7 @@ struct MaterialConverter {
             sampler.magFilter = int(m, "$tex.mappingfiltermag", type).map(Int.init).flatMap(validFilter)
             sampler.minFilter = int(m, "$tex.mappingfiltermin", type).map(Int.init).flatMap(validFilter)
         }
-        var samplerIndex: Int?
-        if sampler != Sampler() {
-            if let existing = samplers.firstIndex(of: sampler) {
-                samplerIndex = existing
-            } else {
-                samplers.append(sampler)
-                samplerIndex = samplers.count - 1
-            }
-        }
-        let key = TextureKey(image: image, sampler: samplerIndex)
-        let textureIndex: Int
-        if let existing = textureByKey[key] {
-            textureIndex = existing
-        } else {
-            textures.append(Texture(image: image, sampler: samplerIndex))
-            textureIndex = textures.count - 1
-            textureByKey[key] = textureIndex
-        }
+        let textureIndex = table.texture(image: image, sampler: sampler)
         var texCoord = Int(uvIndex)
         if texCoord > 1 {
             warnings.append("texture '\(reference)' uses UV set \(texCoord); only 2 sets are kept, so it reads set 0")
@@ -170,14 +133,8 @@ struct MaterialConverter {
             warnings.append("texture '\(reference)' not loaded: \(failure.reason); the material keeps its factors")
             result = nil
         case .success(let (name, bytes)):
-            if let mime = imageMIMEType(bytes, name: name.isEmpty ? reference : name) {
-                if let existing = imageByBytes[bytes] {
-                    result = existing
-                } else {
-                    images.append(Image(name: name, mimeType: mime, data: bytes))
-                    imageByBytes[bytes] = images.count - 1
-                    result = images.count - 1
-                }
+            if let image = table.image(bytes: bytes, name: name, typeHint: name.isEmpty ? reference : name) {
+                result = image
             } else {
                 let kind = imageKind(bytes) ?? (name as NSString).pathExtension.uppercased()
                 warnings.append("texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
@@ -278,10 +235,9 @@ struct MaterialConverter {
     }
 }
 
-private func unit(_ v: Float) -> Float { v.isFinite ? min(max(v, 0), 1) : 1 }
-private func clamp(_ c: SIMD4<Float>) -> SIMD4<Float> { SIMD4(unit(c.x), unit(c.y), unit(c.z), unit(c.w)) }
-private func clamp3(_ c: SIMD4<Float>) -> SIMD3<Float> { SIMD3(unit(c.x), unit(c.y), unit(c.z)) }
-private func linear(_ c: SIMD3<Float>) -> SIMD3<Float> { SIMD3(srgbToLinear(c.x), srgbToLinear(c.y), srgbToLinear(c.z)) }
+private func clamp(_ c: SIMD4<Float>) -> SIMD4<Float> { SIMD4(unitClamped(c.x), unitClamped(c.y), unitClamped(c.z), unitClamped(c.w)) }
+private func clamp3(_ c: SIMD4<Float>) -> SIMD3<Float> { SIMD3(unitClamped(c.x), unitClamped(c.y), unitClamped(c.z)) }
+private func rgb(_ c: SIMD4<Float>) -> SIMD3<Float> { SIMD3(c.x, c.y, c.z) }
 
 private func validFilter(_ value: Int) -> Int? {
     [9728, 9729, 9984, 9985, 9986, 9987].contains(value) ? value : nil

@@ -53,9 +53,9 @@ struct SceneConverter {
         convertNodes(root: root)
         var materials = MaterialConverter(ai: ai, sourceIsGLTF: isGLTF, isOBJ: format == .obj, folder: folder)
         scene.materials = materials.convertAll()
-        scene.images = materials.images
-        scene.samplers = materials.samplers
-        scene.textures = materials.textures
+        scene.images = materials.table.images
+        scene.samplers = materials.table.samplers
+        scene.textures = materials.table.textures
         for warning in materials.warnings { warn(warning) }
 
         try convertMeshes()
@@ -540,38 +540,14 @@ struct SceneConverter {
     // MARK: FBX axes and units
 
     /// FBX files declare their axes and unit in GlobalSettings, which Assimp 5.2.5 passes through as scene metadata
-    /// without applying (vertices stay in file units and axes). One extra root node, named
-    /// "FBX axis and unit conversion", carries the matrix mapping the file's right (CoordAxis), up (UpAxis) and
-    /// front (FrontAxis) vectors to glTF's +X, +Y, +Z, scaled by UnitScaleFactor (centimeters per unit) / 100;
-    /// camera clip distances are scaled likewise. Nothing is added when that matrix is the identity.
+    /// without applying (vertices stay in file units and axes): one extra root node carries `FBXAxisConversion`,
+    /// and camera clip distances are scaled likewise. Nothing is added when the conversion is the identity.
     private mutating func applyFBXConversion() {
         let meta = numericMetadata(ai.pointee.mMetaData)
-        func axis(_ key: String, _ signKey: String, default value: Int) -> SIMD3<Float> {
-            let index = meta[key].map { Int($0) } ?? value
-            let sign: Float = (meta[signKey] ?? 1) < 0 ? -1 : 1
-            var v = SIMD3<Float>.zero
-            v[(0...2).contains(index) ? index : value] = sign
-            return v
-        }
-        let right = axis("CoordAxis", "CoordAxisSign", default: 0)
-        let up = axis("UpAxis", "UpAxisSign", default: 1)
-        let front = axis("FrontAxis", "FrontAxisSign", default: 2)
-        let distinct = dot(right, up) == 0 && dot(up, front) == 0 && dot(right, front) == 0
-        var unit = Float(meta["UnitScaleFactor"] ?? 1) / 100
-        if !(unit.isFinite && unit > 0) { unit = 0.01 }
-        let (r, u, f) = distinct ? (right, up, front) : (SIMD3<Float>(1, 0, 0), SIMD3<Float>(0, 1, 0), SIMD3<Float>(0, 0, 1))
-        // Rows are the file's right, up and front axes: M·right = +X, M·up = +Y, M·front = +Z.
-        let rows = [r * unit, u * unit, f * unit]
-        var m = Matrix4.identity
-        for row in 0..<3 { for column in 0..<3 { m[row, column] = rows[row][column] } }
-        guard m != .identity else { return }
-        var root = Node(name: "FBX axis and unit conversion")
-        let determinant = dot(r, cross(u, f))
-        if determinant > 0, let q = Self.quaternion(columns: (SIMD3(r.x, u.x, f.x), SIMD3(r.y, u.y, f.y), SIMD3(r.z, u.z, f.z))) {
-            root.transform = .trs(translation: .zero, rotation: q, scale: SIMD3(repeating: unit))
-        } else {
-            root.transform = .matrix(m)
-        }
+        guard let conversion = FBXAxisConversion({ meta[$0] }) else { return }
+        let unit = conversion.unit
+        var root = Node(name: FBXAxisConversion.nodeName)
+        root.transform = conversion.transform
         root.children = scene.roots
         scene.nodes.append(root)
         scene.roots = [scene.nodes.count - 1]
@@ -598,33 +574,7 @@ struct SceneConverter {
         if abs(dot(upVector, z)) > 0.9999 { upVector = abs(z.y) < 0.9 ? SIMD3(0, 1, 0) : SIMD3(1, 0, 0) }
         let x = normalize(cross(upVector, z))
         let y = cross(z, x)
-        return Self.quaternion(columns: (x, y, z)) ?? identity
-    }
-
-    /// Quaternion (x, y, z, w) of a rotation matrix given by its columns.
-    static func quaternion(columns c: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>)) -> SIMD4<Float>? {
-        let (m00, m10, m20) = (c.0.x, c.0.y, c.0.z)
-        let (m01, m11, m21) = (c.1.x, c.1.y, c.1.z)
-        let (m02, m12, m22) = (c.2.x, c.2.y, c.2.z)
-        let trace = m00 + m11 + m22
-        var q: SIMD4<Float>
-        if trace > 0 {
-            let s = (trace + 1).squareRoot() * 2
-            q = SIMD4((m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s, s / 4)
-        } else if m00 > m11 && m00 > m22 {
-            let s = (1 + m00 - m11 - m22).squareRoot() * 2
-            q = SIMD4(s / 4, (m01 + m10) / s, (m02 + m20) / s, (m21 - m12) / s)
-        } else if m11 > m22 {
-            let s = (1 + m11 - m00 - m22).squareRoot() * 2
-            q = SIMD4((m01 + m10) / s, s / 4, (m12 + m21) / s, (m02 - m20) / s)
-        } else {
-            let s = (1 + m22 - m00 - m11).squareRoot() * 2
-            q = SIMD4((m02 + m20) / s, (m12 + m21) / s, s / 4, (m10 - m01) / s)
-        }
-        let length = length(q)
-        guard length > 0, length.isFinite else { return nil }
-        q /= length
-        return q.w < 0 ? -q : q
+        return rotationQuaternion(columns: x, y, z) ?? identity
     }
 }
 

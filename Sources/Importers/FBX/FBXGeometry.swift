@@ -48,6 +48,9 @@ struct FBXMeshes {
             cache[key] = b.scene.meshes.count - 1
             b.scene.nodes[nodeIndex].mesh = b.scene.meshes.count - 1
         }
+        b.scene.images = materials.table.images
+        b.scene.samplers = materials.table.samplers
+        b.scene.textures = materials.table.textures
     }
 
     // MARK: Layer elements

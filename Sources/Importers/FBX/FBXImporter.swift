@@ -267,30 +267,13 @@ struct FBXSceneBuilder {
 
     // MARK: Axes and units
 
-    /// Same rule as the Assimp path: rows are the file's right, up and front axes, scaled by UnitScaleFactor / 100.
+    /// The file's axes and unit as one root node (`FBXAxisConversion`, the Assimp route's rule too).
     private mutating func applyAxisAndUnitConversion() {
         var settings: [String: [FBXValue]] = [:]
         if let global = doc.child(nil, "GlobalSettings") { settings = doc.properties(of: global) }
-        func axis(_ key: String, _ signKey: String, default value: Int) -> SIMD3<Double> {
-            let index = settings.int(key) ?? value
-            let sign: Double = (settings.double(signKey) ?? 1) < 0 ? -1 : 1
-            var v = SIMD3<Double>.zero
-            v[(0...2).contains(index) ? index : value] = sign
-            return v
-        }
-        let right = axis("CoordAxis", "CoordAxisSign", default: 0)
-        let up = axis("UpAxis", "UpAxisSign", default: 1)
-        let front = axis("FrontAxis", "FrontAxisSign", default: 2)
-        let distinct = (right * up).sum() == 0 && (up * front).sum() == 0 && (right * front).sum() == 0
-        var unit = (settings.double("UnitScaleFactor") ?? 1) / 100
-        if !(unit.isFinite && unit > 0) { unit = 0.01 }
-        let (r, u, f) = distinct ? (right, up, front) : (SIMD3<Double>(1, 0, 0), SIMD3<Double>(0, 1, 0), SIMD3<Double>(0, 0, 1))
-        // M·right = +X, M·up = +Y, M·front = +Z: the rows of M are r, u, f.
-        let m = DMatrix(c: (SIMD4(r.x, u.x, f.x, 0) * unit, SIMD4(r.y, u.y, f.y, 0) * unit,
-                            SIMD4(r.z, u.z, f.z, 0) * unit, SIMD4(0, 0, 0, 1)))
-        guard m != .identity else { return }
-        var root = Node(name: "FBX axis and unit conversion")
-        root.transform = m.transform
+        guard let conversion = FBXAxisConversion({ settings.double($0) }) else { return }
+        var root = Node(name: FBXAxisConversion.nodeName)
+        root.transform = conversion.transform
         root.children = scene.roots
         scene.nodes.append(root)
         scene.roots = [scene.nodes.count - 1]

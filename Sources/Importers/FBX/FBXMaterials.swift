@@ -11,13 +11,8 @@ import Scene
 struct FBXMaterials {
     private var byKey: [FBXKey: Int] = [:]
     private var imageByReference: [String: Int?] = [:]
-    private var imageByBytes: [[UInt8]: Int] = [:]
-    private var textureByImage: [SamplerKey: Int] = [:]
-
-    private struct SamplerKey: Hashable {
-        var image: Int
-        var sampler: Sampler?
-    }
+    /// The images, samplers and textures made so far (the scene takes them at the end of the import).
+    private(set) var table = TextureTable()
 
     private var fallback: Int?
 
@@ -43,28 +38,19 @@ struct FBXMaterials {
             if let factor = p.double(base + "Factor"), factor.isFinite { c *= factor }
             return SIMD3<Float>(c)
         }
-        let diffuse = color("Diffuse").map { linear(clamp3($0)) } ?? SIMD3<Float>(repeating: 1)
         out.baseColorTexture = texture(key, slots: ["DiffuseColor", "Diffuse", "Maya|TEX_color_map", "3dsMax|Parameters|base_color_map"], &b)
-        let base = out.baseColorTexture != nil && diffuse == .zero ? SIMD3<Float>(repeating: 1) : diffuse
-        var opacity: Float = 1
-        if let value = p.double("Opacity"), value.isFinite {
-            opacity = unit(Float(value))
-        } else if let transparent = color("Transparent") {
-            opacity = unit(1 - (transparent.x + transparent.y + transparent.z) / 3)
-        }
-        if opacity == 0 {
-            b.warn("material '\(out.name)' has opacity 0, which was ignored (treated as opaque)")
-            opacity = 1
-        }
-        out.baseColorFactor = SIMD4(base, opacity)
-        if opacity < 1 { out.alphaMode = .blend }
-        out.metallicFactor = 0
-        let shininess = max(Float(p.double("ShininessExponent") ?? p.double("Shininess") ?? 0), 0)
-        out.roughnessFactor = shininess.isFinite ? unit((2 / (shininess + 2)).squareRoot()) : 1
         out.normalTexture = texture(key, slots: ["NormalMap", "Maya|TEX_normal_map", "3dsMax|Parameters|norm_map"], &b)
         out.emissiveTexture = texture(key, slots: ["EmissiveColor", "Maya|TEX_emissive_map", "3dsMax|Parameters|emit_color_map"], &b)
-        let emissive = color("Emissive").map { linear(clamp3($0)) } ?? .zero
-        out.emissiveFactor = out.emissiveTexture != nil && emissive == .zero ? SIMD3(repeating: 1) : emissive
+        var opacity: Float = 1
+        if let value = p.double("Opacity"), value.isFinite {
+            opacity = Float(value)
+        } else if let transparent = color("Transparent") {
+            opacity = 1 - (transparent.x + transparent.y + transparent.z) / 3
+        }
+        let phong = PhongMaterial(diffuse: color("Diffuse") ?? SIMD3(repeating: 1), opacity: opacity,
+                                  shininess: Float(p.double("ShininessExponent") ?? p.double("Shininess") ?? 0),
+                                  emissive: color("Emissive") ?? .zero)
+        if let warning = phong.applyFactors(to: &out) { b.warn(warning) }
         b.scene.materials.append(out)
         byKey[key] = b.scene.materials.count - 1
         return b.scene.materials.count - 1
@@ -92,24 +78,7 @@ struct FBXMaterials {
         guard let image = image(reference: reference, fallback: absolute, embedded: embedded, &b) else { return nil }
         func wrap(_ name: String) -> Int { (p.int(name) ?? 0) == 1 ? Sampler.clampToEdge : Sampler.repeatWrap }
         let sampler = Sampler(wrapS: wrap("WrapModeU"), wrapT: wrap("WrapModeV"))
-        var samplerIndex: Int?
-        if sampler != Sampler() {
-            if let existing = b.scene.samplers.firstIndex(of: sampler) {
-                samplerIndex = existing
-            } else {
-                b.scene.samplers.append(sampler)
-                samplerIndex = b.scene.samplers.count - 1
-            }
-        }
-        let cacheKey = SamplerKey(image: image, sampler: samplerIndex.map { b.scene.samplers[$0] })
-        let textureIndex: Int
-        if let existing = textureByImage[cacheKey] {
-            textureIndex = existing
-        } else {
-            b.scene.textures.append(Texture(image: image, sampler: samplerIndex))
-            textureIndex = b.scene.textures.count - 1
-            textureByImage[cacheKey] = textureIndex
-        }
+        let textureIndex = table.texture(image: image, sampler: sampler)
         return TextureRef(texture: textureIndex, texCoord: 0)
     }
 
@@ -134,14 +103,8 @@ struct FBXMaterials {
         var result: Int?
         if bytes.isEmpty {
             b.warn("texture '\(reference)' not loaded: \(failure ?? "no file name"); the material keeps its factors")
-        } else if let mime = imageMIMEType(bytes, name: name) {
-            if let existing = imageByBytes[bytes] {
-                result = existing
-            } else {
-                b.scene.images.append(Image(name: name, mimeType: mime, data: bytes))
-                result = b.scene.images.count - 1
-                imageByBytes[bytes] = result
-            }
+        } else if let image = table.image(bytes: bytes, name: name) {
+            result = image
         } else {
             b.warn("texture '\(reference)' not loaded: unsupported image format; the material keeps its factors")
         }
@@ -163,7 +126,3 @@ private func videoContent(_ doc: FBXDocument, _ video: Int) -> [UInt8]? {
     }
     return Data(base64Encoded: text, options: .ignoreUnknownCharacters).map { [UInt8]($0) }
 }
-
-private func unit(_ v: Float) -> Float { v.isFinite ? min(max(v, 0), 1) : 1 }
-private func clamp3(_ c: SIMD3<Float>) -> SIMD3<Float> { SIMD3(unit(c.x), unit(c.y), unit(c.z)) }
-private func linear(_ c: SIMD3<Float>) -> SIMD3<Float> { SIMD3(srgbToLinear(c.x), srgbToLinear(c.y), srgbToLinear(c.z)) }

@@ -106,36 +106,10 @@ struct DMatrix: Equatable {
         if upper3x3Determinant < 0 { s.x = -s.x }
         guard s.x != 0, s.y != 0, s.z != 0 else { return .matrix(matrix4) }
         x /= s.x; y /= s.y; z /= s.z
-        let q = quaternion(x, y, z)
+        let q = SIMD4<Float>(rotationQuaternion(columns: x, y, z) ?? SIMD4(0, 0, 0, 1))
         let recomposed = Matrix4(translation: SIMD3<Float>(t), rotation: q, scale: SIMD3<Float>(s))
         let magnitude = all.reduce(1) { max($0, abs($1)) }
         let matches = zip(matrix4.columnMajor, recomposed.columnMajor).allSatisfy { abs(Double($0 - $1)) <= 1e-4 * magnitude }
         return matches ? .trs(translation: SIMD3<Float>(t), rotation: q, scale: SIMD3<Float>(s)) : .matrix(matrix4)
     }
-}
-
-/// Unit quaternion (x, y, z, w) of the rotation whose columns are `x`, `y`, `z`.
-func quaternion(_ x: SIMD3<Double>, _ y: SIMD3<Double>, _ z: SIMD3<Double>) -> SIMD4<Float> {
-    let (m00, m10, m20) = (x.x, x.y, x.z)
-    let (m01, m11, m21) = (y.x, y.y, y.z)
-    let (m02, m12, m22) = (z.x, z.y, z.z)
-    let trace = m00 + m11 + m22
-    var q: SIMD4<Double>
-    if trace > 0 {
-        let s = (trace + 1).squareRoot() * 2
-        q = SIMD4((m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s, s / 4)
-    } else if m00 > m11 && m00 > m22 {
-        let s = (1 + m00 - m11 - m22).squareRoot() * 2
-        q = SIMD4(s / 4, (m01 + m10) / s, (m02 + m20) / s, (m21 - m12) / s)
-    } else if m11 > m22 {
-        let s = (1 + m11 - m00 - m22).squareRoot() * 2
-        q = SIMD4((m01 + m10) / s, s / 4, (m12 + m21) / s, (m02 - m20) / s)
-    } else {
-        let s = (1 + m22 - m00 - m11).squareRoot() * 2
-        q = SIMD4((m02 + m20) / s, (m12 + m21) / s, s / 4, (m10 - m01) / s)
-    }
-    let n = (q * q).sum().squareRoot()
-    guard n > 0, n.isFinite else { return SIMD4(0, 0, 0, 1) }
-    q /= n
-    return SIMD4<Float>(q.w < 0 ? -q : q)
 }

@@ -17,23 +17,14 @@ import Scene
 struct MaterialLibraries {
     let folder: ModelFolder
     let modelPath: String
-    private(set) var images: [Image] = []
-    private(set) var samplers: [Sampler] = []
-    private(set) var textures: [Texture] = []
+    private(set) var table = TextureTable()
     private(set) var warnings: [String] = []
     private var definitions: [MTLMaterial] = []
     private var byName: [String: Int] = [:]
     private var loadedLibraries = Set<String>()
     private var converted: [Int: Material] = [:]
     private var imageByReference: [String: Int?] = [:]
-    private var imageByBytes: [[UInt8]: Int] = [:]
-    private var textureByKey: [TextureKey: Int] = [:]
     private var warnedNames = Set<String>()
-
-    private struct TextureKey: Hashable {
-        var image: Int
-        var sampler: Int?
-    }
 
     init(folder: ModelFolder, modelPath: String) {
         self.folder = folder
@@ -150,33 +141,13 @@ struct MaterialLibraries {
 
     private mutating func convert(_ m: MTLMaterial) -> Material {
         var out = Material(name: m.name)
-        let black = SIMD3<Float>.zero
-        let diffuse = linear(clamp3(m.kd ?? SIMD3(repeating: 0.6)))
-        let samplerOptions = m.maps["map_kd"]
         out.baseColorTexture = texture(m.maps["map_kd"])
-        let base = out.baseColorTexture != nil && diffuse == black ? SIMD3<Float>(repeating: 1) : diffuse
-        var opacity = m.opacity.map(unit) ?? 1
-        if opacity == 0 {
-            warn("material '\(m.name)' has opacity 0, which was ignored (treated as opaque)")
-            opacity = 1
+        if let alphaMap = m.maps["map_d"], alphaMap.path == m.maps["map_kd"]?.path, out.baseColorTexture != nil {
+            out.alphaMode = .blend
         }
-        out.baseColorFactor = SIMD4(base, opacity)
-        if opacity < 1 { out.alphaMode = .blend }
-        if let alphaMap = m.maps["map_d"] {
-            if alphaMap.path == samplerOptions?.path, out.baseColorTexture != nil {
-                out.alphaMode = .blend
-            }
-        }
-        out.metallicFactor = m.metallic.map(unit) ?? 0
-        let shininess = max(m.ns ?? 0, 0)
-        out.roughnessFactor = m.roughness.map(unit) ?? (shininess.isFinite ? unit((2 / (shininess + 2)).squareRoot()) : 1)
         if let roughnessMap = m.maps["map_pr"] {
             if m.maps["map_pm"] == nil || m.maps["map_pm"]?.path == roughnessMap.path {
                 out.metallicRoughnessTexture = texture(roughnessMap)
-                if out.metallicRoughnessTexture != nil {
-                    if m.roughness == nil { out.roughnessFactor = 1 }
-                    if m.maps["map_pm"] != nil, m.metallic == nil { out.metallicFactor = 1 }
-                }
             } else {
                 warn("material '\(m.name)': separate map_Pr and map_Pm images cannot be combined; their factors are kept")
             }
@@ -188,29 +159,25 @@ struct MaterialLibraries {
             if out.normalTexture != nil, let scale = normalMap.bumpScale, scale.isFinite { out.normalScale = scale }
         }
         out.emissiveTexture = texture(m.maps["map_ke"])
-        let emissive = m.ke.map { linear(clamp3($0)) } ?? black
-        out.emissiveFactor = out.emissiveTexture != nil && emissive == black ? SIMD3(repeating: 1) : emissive
+        let phong = PhongMaterial(diffuse: m.kd ?? SIMD3(repeating: 0.6), opacity: m.opacity ?? 1, shininess: m.ns ?? 0,
+                                  emissive: m.ke ?? .zero)
+        if let warning = phong.applyFactors(to: &out) { warn(warning) }
+        // The PBR extension's values win over the Phong ones; a metallic-roughness texture is multiplied by 1.
+        let textured = out.metallicRoughnessTexture != nil
+        out.metallicFactor = m.metallic.map(unitClamped) ?? (textured && m.maps["map_pm"] != nil ? 1 : 0)
+        if let roughness = m.roughness {
+            out.roughnessFactor = unitClamped(roughness)
+        } else if textured {
+            out.roughnessFactor = 1
+        }
         out.unlit = m.illum == 0
         return out
     }
 
     private mutating func texture(_ map: TextureMap?) -> TextureRef? {
         guard let map, let image = image(for: map.path) else { return nil }
-        var sampler: Int?
-        if map.clamp {
-            let clamped = Sampler(wrapS: Sampler.clampToEdge, wrapT: Sampler.clampToEdge)
-            if let existing = samplers.firstIndex(of: clamped) {
-                sampler = existing
-            } else {
-                samplers.append(clamped)
-                sampler = samplers.count - 1
-            }
-        }
-        let key = TextureKey(image: image, sampler: sampler)
-        if let existing = textureByKey[key] { return TextureRef(texture: existing) }
-        textures.append(Texture(image: image, sampler: sampler))
-        textureByKey[key] = textures.count - 1
-        return TextureRef(texture: textures.count - 1)
+        let sampler = map.clamp ? Sampler(wrapS: Sampler.clampToEdge, wrapT: Sampler.clampToEdge) : Sampler()
+        return TextureRef(texture: table.texture(image: image, sampler: sampler))
     }
 
     private mutating func image(for reference: String) -> Int? {
@@ -221,14 +188,8 @@ struct MaterialLibraries {
             if let data = FileManager.default.contents(atPath: file) {
                 let bytes = [UInt8](data)
                 let name = fileName(reference)
-                if let mime = imageMIMEType(bytes, name: name) {
-                    if let existing = imageByBytes[bytes] {
-                        result = existing
-                    } else {
-                        images.append(Image(name: name, mimeType: mime, data: bytes))
-                        imageByBytes[bytes] = images.count - 1
-                        result = images.count - 1
-                    }
+                if let image = table.image(bytes: bytes, name: name) {
+                    result = image
                 } else {
                     let kind = (name as NSString).pathExtension.uppercased()
                     warn("texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
@@ -301,6 +262,3 @@ struct TextureMap: Equatable {
     }
 }
 
-private func unit(_ v: Float) -> Float { v.isFinite ? min(max(v, 0), 1) : 1 }
-private func clamp3(_ c: SIMD3<Float>) -> SIMD3<Float> { SIMD3(unit(c.x), unit(c.y), unit(c.z)) }
-private func linear(_ c: SIMD3<Float>) -> SIMD3<Float> { SIMD3(srgbToLinear(c.x), srgbToLinear(c.y), srgbToLinear(c.z)) }

@@ -102,9 +102,9 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     guard !mesh.primitives.isEmpty else {
         throw ProcessingError(.badInput, file: path, "contains no geometry")
     }
-    scene.images = libraries.images
-    scene.samplers = libraries.samplers
-    scene.textures = libraries.textures
+    scene.images = libraries.table.images
+    scene.samplers = libraries.table.samplers
+    scene.textures = libraries.table.textures
     scene.warnings = libraries.warnings
     scene.meshes = [mesh]
     var node = Node(name: name)
