@@ -6,27 +6,32 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "optimize", targets: ["optimize"]),
-        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Pipeline", targets: ["Pipeline"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3")
     ],
     targets: [
         // C libraries, each behind one thin bridge used from one module.
-        .systemLibrary(name: "CAssimp", path: "Sources/Bridges/CAssimp", pkgConfig: "assimp",
-                       providers: [.apt(["libassimp-dev"])]),
-        .systemLibrary(name: "CMeshopt", path: "Sources/Bridges/CMeshopt",
-                       providers: [.apt(["libmeshoptimizer-dev"])]),
+        .systemLibrary(
+            name: "CAssimp", path: "Sources/Bridges/CAssimp", pkgConfig: "assimp",
+            providers: [.apt(["libassimp-dev"])]),
+        .systemLibrary(
+            name: "CMeshopt", path: "Sources/Bridges/CMeshopt",
+            providers: [.apt(["libmeshoptimizer-dev"])]),
         .target(name: "CDraco", path: "Sources/Bridges/CDraco", linkerSettings: [.linkedLibrary("draco")]),
         .target(name: "Draco", dependencies: ["CDraco"], path: "Sources/Bridges/Draco"),
-        .systemLibrary(name: "CPNG", path: "Sources/Bridges/CPNG", pkgConfig: "libpng",
-                       providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CTurboJPEG", path: "Sources/Bridges/CTurboJPEG", pkgConfig: "libturbojpeg",
-                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/Bridges/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CTurboJPEG", path: "Sources/Bridges/CTurboJPEG", pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/Bridges/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CWebP", path: "Sources/Bridges/CWebP", pkgConfig: "libwebp",
-                       providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(
+            name: "CWebP", path: "Sources/Bridges/CWebP", pkgConfig: "libwebp",
+            providers: [.apt(["libwebp-dev"])]),
 
         // Data flow: import → scene → stages → GLB; Pipeline composes them; the CLI and job sit on top.
         // The documented exit codes, defined once for the CLI and the job.
@@ -39,9 +44,13 @@ let package = Package(
         // model-folder path guard.
         .target(name: "ImportSupport", dependencies: ["Scene"], path: "Sources/Importers/Support"),
         // Format detection and routing (native readers, Assimp in Assimp/, plugins).
-        .target(name: "Importers", dependencies: ["Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter",
-                                                  "OBJImporter", "STLImporter", "PLYImporter", "FBXImporter", "GLTFImporter", "Textures"],
-                path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY", "FBX", "GLTF"]),
+        .target(
+            name: "Importers",
+            dependencies: [
+                "Scene", "ImportSupport", "Spawn", "CAssimp", "AlembicImporter",
+                "OBJImporter", "STLImporter", "PLYImporter", "FBXImporter", "GLTFImporter", "Textures"
+            ],
+            path: "Sources/Importers", exclude: ["Support", "OBJ", "STL", "PLY", "FBX", "GLTF"]),
         // Native streaming readers for OBJ (+MTL), STL and PLY.
         .target(name: "OBJImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/OBJ"),
         .target(name: "STLImporter", dependencies: ["Scene", "ImportSupport"], path: "Sources/Importers/STL"),
@@ -49,42 +58,70 @@ let package = Package(
         // Native FBX reader (binary and ASCII); Assimp reads what it reports it cannot.
         .target(name: "FBXImporter", dependencies: ["Scene", "ImportSupport", "CZlib"], path: "Sources/Importers/FBX"),
         // The native glTF 2.0 / GLB reader (Draco and meshopt decoding through their bridges).
-        .target(name: "GLTFImporter", dependencies: ["Scene", "ImportSupport", "Meshopt", "Draco"], path: "Sources/Importers/GLTF"),
+        .target(
+            name: "GLTFImporter", dependencies: ["Scene", "ImportSupport", "Meshopt", "Draco"],
+            path: "Sources/Importers/GLTF"),
         .target(name: "Stages", dependencies: ["Scene", "Meshopt"], path: "Sources/Stages"),
         .target(name: "Meshopt", dependencies: ["CMeshopt"], path: "Sources/Bridges/Meshopt"),
         .target(name: "GLB", dependencies: ["Scene", "Meshopt", "Draco"], path: "Sources/GLB"),
-        .target(name: "Textures", dependencies: ["Scene", "Stages", "CPNG", "CTurboJPEG", "CWebP"], path: "Sources/Textures"),
+        .target(
+            name: "Textures", dependencies: ["Scene", "Stages", "CPNG", "CTurboJPEG", "CWebP"], path: "Sources/Textures"
+        ),
         // The CPU preview renderer (`--preview`): decodes and encodes images through Textures.
         .target(name: "Preview", dependencies: ["Scene", "Textures"], path: "Sources/Preview"),
-        .target(name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures", "Preview"], path: "Sources/Pipeline"),
+        .target(
+            name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures", "Preview"],
+            path: "Sources/Pipeline"),
         .target(name: "AlembicImporter", dependencies: ["Scene"], path: "Sources/Plugins/Alembic"),
         .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
-        .target(name: "Job", dependencies: ["ExitStatus", "Spawn", "S3", .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Job"),
+        .target(
+            name: "Job", dependencies: ["ExitStatus", "Spawn", "S3", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Job"),
         .executableTarget(
             name: "optimize",
-            dependencies: ["ExitStatus", "Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", "Preview", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ExitStatus", "Pipeline", "Importers", "Stages", "Textures", "GLB", "S3", "Job", "Preview",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Sources/CLI"),
 
         .testTarget(name: "SceneTests", dependencies: ["Scene"], path: "Tests/SceneTests"),
-        .testTarget(name: "ImportersTests", dependencies: ["TestSupport", "Importers", "ImportSupport", "Textures"], path: "Tests/ImportersTests"),
+        .testTarget(
+            name: "ImportersTests", dependencies: ["TestSupport", "Importers", "ImportSupport", "Textures"],
+            path: "Tests/ImportersTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Importers"], path: "Tests/StagesTests"),
         .testTarget(name: "GLBTests", dependencies: ["GLB"], path: "Tests/GLBTests"),
-        .testTarget(name: "DracoTests", dependencies: ["TestSupport", "Draco", "GLB", "Importers"], path: "Tests/DracoTests",
-                    exclude: ["dracopy_decode.py"]),
-        .testTarget(name: "TexturesTests", dependencies: ["TestSupport", "Textures", "Pipeline", "GLB", "Importers", "optimize"],
-                    path: "Tests/TexturesTests"),
-        .testTarget(name: "MeshImportersTests", dependencies: ["TestSupport", "OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
-                                                             "ImportSupport", "Scene"], path: "Tests/MeshImportersTests"),
-        .testTarget(name: "FBXImporterTests", dependencies: ["TestSupport", "FBXImporter", "Importers", "ImportSupport"],
-                    path: "Tests/FBXImporterTests"),
-        .testTarget(name: "GLTFImporterTests", dependencies: ["GLTFImporter", "GLB"],
-                    path: "Tests/GLTFImporterTests"),
-        .testTarget(name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
+        .testTarget(
+            name: "DracoTests", dependencies: ["TestSupport", "Draco", "GLB", "Importers"], path: "Tests/DracoTests",
+            exclude: ["dracopy_decode.py"]),
+        .testTarget(
+            name: "TexturesTests",
+            dependencies: ["TestSupport", "Textures", "Pipeline", "GLB", "Importers", "optimize"],
+            path: "Tests/TexturesTests"),
+        .testTarget(
+            name: "MeshImportersTests",
+            dependencies: [
+                "TestSupport", "OBJImporter", "STLImporter", "PLYImporter", "Importers", "optimize",
+                "ImportSupport", "Scene"
+            ], path: "Tests/MeshImportersTests"),
+        .testTarget(
+            name: "FBXImporterTests", dependencies: ["TestSupport", "FBXImporter", "Importers", "ImportSupport"],
+            path: "Tests/FBXImporterTests"),
+        .testTarget(
+            name: "GLTFImporterTests", dependencies: ["GLTFImporter", "GLB"],
+            path: "Tests/GLTFImporterTests"),
+        .testTarget(
+            name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),
         // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "JobTests", dependencies: ["Job", "TestSupport"], path: "Tests/JobTests", exclude: ["Support"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "TestSupport"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]),
-        .testTarget(name: "PreviewTests", dependencies: ["TestSupport", "Preview", "Importers"], path: "Tests/PreviewTests"),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "optimize"], path: "Tests/PipelineTests"),
+        .testTarget(
+            name: "JobTests", dependencies: ["Job", "TestSupport"], path: "Tests/JobTests", exclude: ["Support"]),
+        .testTarget(
+            name: "S3Tests", dependencies: ["S3", "TestSupport"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]
+        ),
+        .testTarget(
+            name: "PreviewTests", dependencies: ["TestSupport", "Preview", "Importers"], path: "Tests/PreviewTests"),
+        .testTarget(
+            name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "optimize"], path: "Tests/PipelineTests")
     ]
 )

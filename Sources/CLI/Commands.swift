@@ -13,8 +13,10 @@ struct Optimize: ParsableCommand {
         abstract: "Turn 3D files (FBX, OBJ, STL, PLY, DAE, glTF/GLB) into small, valid, web-ready GLB.",
         discussion: ExitStatus.convertTable,
         version: Pipeline.version,
-        subcommands: [Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self,
-                      ImportChild.self],
+        subcommands: [
+            Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self,
+            ImportChild.self
+        ],
         defaultSubcommand: Convert.self)
 }
 
@@ -44,7 +46,10 @@ struct Convert: ParsableCommand {
     @Option(help: "Simplify: triangle budget for the whole scene as drawn, split across meshes by surface area.")
     var triangles: Int?
 
-    @Option(help: "Simplify: largest deviation allowed, relative to each mesh's extent (default \(SimplifyOptions().targetError) when simplifying; like gltfpack -se).")
+    @Option(
+        help:
+            "Simplify: largest deviation allowed, relative to each mesh's extent (default \(SimplifyOptions().targetError) when simplifying; like gltfpack -se)."
+    )
     var error: Float?
 
     @Flag(help: "Simplify: keep vertices on open borders in place.")
@@ -88,7 +93,9 @@ struct Convert: ParsableCommand {
     var replaceInput = false
 
     func validate() throws {
-        if !replaceInput, let conflict = outputConflict(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output)) {
+        if !replaceInput,
+            let conflict = outputConflict(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output))
+        {
             throw ValidationError("-o \(output) \(conflict); writing it would destroy input data")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -117,14 +124,16 @@ struct Convert: ParsableCommand {
         if let compression = compressionArguments.compression { settings.compression = compression }
         try quantizationArguments.apply(to: &settings)
         if ratio != nil || triangles != nil || error != nil {
-            var simplify = SimplifyOptions(ratio: ratio, triangleBudget: triangles, lockBorders: lockBorders,
-                                           aggressive: aggressive)
+            var simplify = SimplifyOptions(
+                ratio: ratio, triangleBudget: triangles, lockBorders: lockBorders,
+                aggressive: aggressive)
             if let error { simplify.targetError = error }
             settings.simplify = simplify
         }
         let progress = ProgressPrinter()
-        let result = try Pipeline.convert(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output),
-                                          settings: settings, progress: progress.stageFinished)
+        let result = try Pipeline.convert(
+            input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output),
+            settings: settings, progress: progress.stageFinished)
         for warning in result.warnings { progress.warn(warning) }
         if let report {
             try writeAtomically(Array(try result.jsonData()), to: URL(fileURLWithPath: report))
@@ -174,8 +183,9 @@ struct Inspect: ParsableCommand {
     var isolationArguments: IsolationArguments
 
     func run() throws {
-        let result = try Pipeline.inspect(input: URL(fileURLWithPath: file), importer: importer,
-                                          isolation: isolationArguments.isolation(for: file))
+        let result = try Pipeline.inspect(
+            input: URL(fileURLWithPath: file), importer: importer,
+            isolation: isolationArguments.isolation(for: file))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -184,12 +194,14 @@ struct Inspect: ParsableCommand {
         }
         let s = result.statistics
         print("\(file) (\(result.format))")
-        for (label, value) in [("nodes", s.nodes), ("meshes", s.meshes), ("primitives", s.primitives),
-                               ("vertices", s.vertices), ("triangles", s.triangles),
-                               ("instanced triangles", s.instancedTriangles), ("materials", s.materials),
-                               ("textures", s.textures), ("images", s.images), ("image bytes", s.imageBytes),
-                               ("skins", s.skins), ("animations", s.animations), ("cameras", s.cameras),
-                               ("lights", s.lights)] {
+        for (label, value) in [
+            ("nodes", s.nodes), ("meshes", s.meshes), ("primitives", s.primitives),
+            ("vertices", s.vertices), ("triangles", s.triangles),
+            ("instanced triangles", s.instancedTriangles), ("materials", s.materials),
+            ("textures", s.textures), ("images", s.images), ("image bytes", s.imageBytes),
+            ("skins", s.skins), ("animations", s.animations), ("cameras", s.cameras),
+            ("lights", s.lights)
+        ] {
             print("  \(label.padding(toLength: 20, withPad: " ", startingAt: 0))\(value)")
         }
         if let lo = result.boundsMin, let hi = result.boundsMax {

@@ -7,34 +7,57 @@ struct CompressionArguments: ParsableArguments {
         case none, meshopt, draco
     }
 
-    @Option(help: "Geometry compression: none; meshopt (EXT_meshopt_compression of vertex, index, skin and animation data, like gltfpack -c/-cc; see --meshopt-fallback); or draco (KHR_draco_mesh_compression, required: readers need a Draco decoder). Default: the preset's, else none.")
+    @Option(
+        help:
+            "Geometry compression: none; meshopt (EXT_meshopt_compression of vertex, index, skin and animation data, like gltfpack -c/-cc; see --meshopt-fallback); or draco (KHR_draco_mesh_compression, required: readers need a Draco decoder). Default: the preset's, else none."
+    )
     var compress: Method?
 
-    @Option(help: "Draco: position quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().positionBits)).")
+    @Option(
+        help:
+            "Draco: position quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().positionBits))."
+    )
     var dracoPositionBits: Int?
 
-    @Option(help: "Draco: normal quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().normalBits)).")
+    @Option(
+        help:
+            "Draco: normal quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().normalBits))."
+    )
     var dracoNormalBits: Int?
 
-    @Option(help: "Draco: texture coordinate quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().texcoordBits)).")
+    @Option(
+        help:
+            "Draco: texture coordinate quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().texcoordBits))."
+    )
     var dracoTexcoordBits: Int?
 
-    @Option(help: "Draco: vertex color quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().colorBits)).")
+    @Option(
+        help:
+            "Draco: vertex color quantization bits, \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().colorBits))."
+    )
     var dracoColorBits: Int?
 
-    @Option(help: "Draco: quantization bits of other float attributes (tangents, skin weights), \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().genericBits)).")
+    @Option(
+        help:
+            "Draco: quantization bits of other float attributes (tangents, skin weights), \(DracoSettings.bitRange.lowerBound)-\(DracoSettings.bitRange.upperBound) (default \(DracoSettings().genericBits))."
+    )
     var dracoGenericBits: Int?
 
-    @Option(help: "Draco: compression level, \(DracoSettings.levelRange.lowerBound) (fastest) to \(DracoSettings.levelRange.upperBound) (smallest) (default \(DracoSettings().compressionLevel)).")
+    @Option(
+        help:
+            "Draco: compression level, \(DracoSettings.levelRange.lowerBound) (fastest) to \(DracoSettings.levelRange.upperBound) (smallest) (default \(DracoSettings().compressionLevel))."
+    )
     var dracoLevel: Int?
 
     private var dracoOptions: [(String, Int?, ClosedRange<Int>)] {
-        [("--draco-position-bits", dracoPositionBits, DracoSettings.bitRange),
-         ("--draco-normal-bits", dracoNormalBits, DracoSettings.bitRange),
-         ("--draco-texcoord-bits", dracoTexcoordBits, DracoSettings.bitRange),
-         ("--draco-color-bits", dracoColorBits, DracoSettings.bitRange),
-         ("--draco-generic-bits", dracoGenericBits, DracoSettings.bitRange),
-         ("--draco-level", dracoLevel, DracoSettings.levelRange)]
+        [
+            ("--draco-position-bits", dracoPositionBits, DracoSettings.bitRange),
+            ("--draco-normal-bits", dracoNormalBits, DracoSettings.bitRange),
+            ("--draco-texcoord-bits", dracoTexcoordBits, DracoSettings.bitRange),
+            ("--draco-color-bits", dracoColorBits, DracoSettings.bitRange),
+            ("--draco-generic-bits", dracoGenericBits, DracoSettings.bitRange),
+            ("--draco-level", dracoLevel, DracoSettings.levelRange)
+        ]
     }
 
     func validate() throws {
@@ -55,10 +78,12 @@ struct CompressionArguments: ParsableArguments {
         case .meshopt?: return .meshopt(fallback: false)
         case .draco?:
             let d = DracoSettings()
-            return .draco(DracoSettings(positionBits: dracoPositionBits ?? d.positionBits, normalBits: dracoNormalBits ?? d.normalBits,
-                                        texcoordBits: dracoTexcoordBits ?? d.texcoordBits, colorBits: dracoColorBits ?? d.colorBits,
-                                        genericBits: dracoGenericBits ?? d.genericBits,
-                                        compressionLevel: dracoLevel ?? d.compressionLevel))
+            return .draco(
+                DracoSettings(
+                    positionBits: dracoPositionBits ?? d.positionBits, normalBits: dracoNormalBits ?? d.normalBits,
+                    texcoordBits: dracoTexcoordBits ?? d.texcoordBits, colorBits: dracoColorBits ?? d.colorBits,
+                    genericBits: dracoGenericBits ?? d.genericBits,
+                    compressionLevel: dracoLevel ?? d.compressionLevel))
         }
     }
 }

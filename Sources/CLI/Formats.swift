@@ -14,9 +14,10 @@ struct Formats: ParsableCommand {
         print("FORMAT   " + "IMPORTER".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "AVAILABLE")
         for row in rows {
             let note = row.detail.isEmpty ? "" : " (\(row.detail))"
-            print(row.format.padding(toLength: 9, withPad: " ", startingAt: 0)
-                  + row.importer.padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                  + (row.available ? "yes" : "no") + note)
+            print(
+                row.format.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + row.importer.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                    + (row.available ? "yes" : "no") + note)
         }
         for problem in registry.problems { printError("ignored plugin: \(problem)") }
     }

@@ -5,12 +5,16 @@ import Scene
 
 /// Options for running third-party importers (Assimp, converter plugins) in a child process.
 struct IsolationArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("Seconds an Assimp or plugin import may take (default: 60 + 1 per MB of input, at most 1800).",
-                               valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds an Assimp or plugin import may take (default: 60 + 1 per MB of input, at most 1800).",
+            valueName: "seconds"))
     var importTimeout: Double?
 
-    @Option(help: ArgumentHelp("Memory (address space) an Assimp or plugin import may use, in bytes or with a K/M/G suffix "
-                               + "(default: the container's memory limit, else the machine's memory).", valueName: "size"))
+    @Option(
+        help: ArgumentHelp(
+            "Memory (address space) an Assimp or plugin import may use, in bytes or with a K/M/G suffix "
+                + "(default: the container's memory limit, else the machine's memory).", valueName: "size"))
     var importMemory: String?
 
     @Flag(help: "Run Assimp and plugins inside this process (faster to start; a crash in them then ends the program).")
@@ -27,11 +31,13 @@ struct IsolationArguments: ParsableArguments {
     func isolation(for input: String) -> ImportIsolation? {
         guard !noIsolation else { return nil }
         let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? NSNumber)?.intValue ?? 0
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
-        return ImportIsolation(executable: executable, arguments: [ImportChild.configuration.commandName!],
-                               timeLimit: importTimeout ?? ImportIsolation.defaultTimeLimit(inputBytes: size),
-                               memoryLimit: importMemory.flatMap(Self.bytes) ?? ImportIsolation.defaultMemoryLimit())
+        return ImportIsolation(
+            executable: executable, arguments: [ImportChild.configuration.commandName!],
+            timeLimit: importTimeout ?? ImportIsolation.defaultTimeLimit(inputBytes: size),
+            memoryLimit: importMemory.flatMap(Self.bytes) ?? ImportIsolation.defaultMemoryLimit())
     }
 
     static func bytes(_ text: String) -> UInt64? {
@@ -64,7 +70,8 @@ struct ImportChild: ParsableCommand {
     func run() throws {
         var choice = ImportOptions()
         choice.importer = importer
-        let options = choice, url = URL(fileURLWithPath: input)
+        let options = choice
+        let url = URL(fileURLWithPath: input)
         nonisolated(unsafe) var result: Result<Scene, any Error> = .failure(CancellationError())
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {

@@ -9,7 +9,8 @@ import Pipeline
 struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
-        abstract: "Run one conversion job: fetch the input (S3 or local), convert it in a child process, upload the GLB.",
+        abstract:
+            "Run one conversion job: fetch the input (S3 or local), convert it in a child process, upload the GLB.",
         discussion: """
             Fields come from flags, then --spec FILE.json, then the environment (OPTIMIZE_JOB_INPUT/OUTPUT/METADATA/\
             PREVIEW/TASK_TOKEN/WEBHOOK/PRESET, the VAMS names inputS3AssetFilePath, outputS3AssetFilesPath, \
@@ -28,7 +29,10 @@ struct JobCommand: AsyncParsableCommand {
     @Option(help: "The output: s3://bucket/key, a prefix ending in /, or a local path.")
     var output: String?
 
-    @Option(help: "A JSON job spec (input, output, options, preset, metadata, preview, taskToken, webhook, timeout, heartbeat, or the VAMS field names).")
+    @Option(
+        help:
+            "A JSON job spec (input, output, options, preset, metadata, preview, taskToken, webhook, timeout, heartbeat, or the VAMS field names)."
+    )
     var spec: String?
 
     @Option(help: "A convert preset, passed on as `--preset NAME` (see `optimize convert --help`).")
@@ -37,7 +41,10 @@ struct JobCommand: AsyncParsableCommand {
     @Option(help: "Prefix (ending in /) for <output file>.metadata.json in the VAMS metadata shape.")
     var metadata: String?
 
-    @Option(help: "Prefix (ending in /) for <output file>.png, a preview image rendered after the conversion (a failure to render is a warning).")
+    @Option(
+        help:
+            "Prefix (ending in /) for <output file>.png, a preview image rendered after the conversion (a failure to render is a warning)."
+    )
     var preview: String?
 
     @Option(help: "Step Functions task token (prefer the externalSfnTaskToken environment variable).")
@@ -49,7 +56,10 @@ struct JobCommand: AsyncParsableCommand {
     @Option(help: "URL that receives JSON events (started, stage, succeeded, failed).")
     var webhook: String?
 
-    @Option(help: "Wall-clock limit for the conversion in seconds (default: 120 + 3 per MB of input, at most 3000); a hung importer is killed.")
+    @Option(
+        help:
+            "Wall-clock limit for the conversion in seconds (default: 120 + 3 per MB of input, at most 3000); a hung importer is killed."
+    )
     var timeout: Double?
 
     @Option(help: "Seconds between SIGTERM and SIGKILL when the conversion must stop (default 2).")
@@ -64,12 +74,16 @@ struct JobCommand: AsyncParsableCommand {
     @Option(help: "A label for logs and events (default $JOB_ID).")
     var jobID: String?
 
-    @Option(help: ArgumentHelp("Outputs larger than this go up as a multipart upload (default 16777216, or $OPTIMIZE_MULTIPART_THRESHOLD).",
-                               valueName: "bytes"))
+    @Option(
+        help: ArgumentHelp(
+            "Outputs larger than this go up as a multipart upload (default 16777216, or $OPTIMIZE_MULTIPART_THRESHOLD).",
+            valueName: "bytes"))
     var multipartThreshold: Int64?
 
-    @Option(help: ArgumentHelp("Multipart part size, 5242880 (5 MiB) to 5 GiB (default 8388608, or $OPTIMIZE_MULTIPART_PART_SIZE).",
-                               valueName: "bytes"))
+    @Option(
+        help: ArgumentHelp(
+            "Multipart part size, 5242880 (5 MiB) to 5 GiB (default 8388608, or $OPTIMIZE_MULTIPART_PART_SIZE).",
+            valueName: "bytes"))
     var partSize: Int64?
 
     @Argument(parsing: .postTerminator, help: "Options for `optimize convert`, after --.")
@@ -81,7 +95,9 @@ struct JobCommand: AsyncParsableCommand {
         (flags.input, flags.output, flags.preset) = (input, output, preset)
         (flags.metadataPrefix, flags.previewPrefix, flags.taskToken) = (metadata, preview, taskToken)
         (flags.heartbeatSeconds, flags.webhookURL, flags.timeoutSeconds) = (heartbeat, webhook, timeout)
-        (flags.killGraceSeconds, flags.scratchDirectory, flags.terminationLogPath) = (killGrace, scratch, terminationLog)
+        (flags.killGraceSeconds, flags.scratchDirectory, flags.terminationLogPath) = (
+            killGrace, scratch, terminationLog
+        )
         (flags.jobID, flags.multipartThreshold, flags.partSize) = (jobID, multipartThreshold, partSize)
         if !convertOptions.isEmpty { flags.options = convertOptions }
 
@@ -101,9 +117,11 @@ struct JobCommand: AsyncParsableCommand {
             throw ExitCode(reportSpecFailure(failure, terminationLogPath: terminationLog, log: log))
         }
 
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
-        let runner = JobRunner(spec: jobSpec, environment: env, executable: executable, version: Pipeline.version, log: log)
+        let runner = JobRunner(
+            spec: jobSpec, environment: env, executable: executable, version: Pipeline.version, log: log)
 
         // SIGTERM (kubelet) and SIGINT: stop the work and report "interrupted".
         var sources: [DispatchSourceSignal] = []
@@ -118,7 +136,7 @@ struct JobCommand: AsyncParsableCommand {
             sources.append(source)
         }
         let code = await runner.run().exitCode
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
         if code != 0 { throw ExitCode(code) }
     }
 }

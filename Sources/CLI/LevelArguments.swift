@@ -3,7 +3,10 @@ import Pipeline
 
 /// The level-of-detail options of `convert`.
 struct LevelArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("Levels of detail: shares of the full triangle count, decreasing, e.g. 0.5,0.2,0.05; written as MSFT_lod nodes (with MSFT_screencoverage hints) sharing materials and textures. Viewers without MSFT_lod draw the full level.", valueName: "r1,r2,..."))
+    @Option(
+        help: ArgumentHelp(
+            "Levels of detail: shares of the full triangle count, decreasing, e.g. 0.5,0.2,0.05; written as MSFT_lod nodes (with MSFT_screencoverage hints) sharing materials and textures. Viewers without MSFT_lod draw the full level.",
+            valueName: "r1,r2,..."))
     var lods: String?
 
     @Flag(help: "With --lods, write one GLB per level instead (NAME.glb, NAME.lod1.glb, ...).")
@@ -13,7 +16,9 @@ struct LevelArguments: ParsableArguments {
     var ratios: [Float] {
         get throws {
             guard let lods else { return [] }
-            let values = lods.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            let values = lods.split(separator: ",", omittingEmptySubsequences: false).map {
+                Float($0.trimmingCharacters(in: .whitespaces))
+            }
             guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) else {
                 throw ValidationError("--lods takes shares in (0, 1) separated by commas, e.g. 0.5,0.2,0.05")
             }

@@ -4,7 +4,10 @@ import Preview
 
 /// The preview-image options of `convert`.
 struct PreviewArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("Also render a PNG preview of the optimized model (CPU rasterizer, three-quarter view); a failure to render is a warning.", valueName: "OUT.png"))
+    @Option(
+        help: ArgumentHelp(
+            "Also render a PNG preview of the optimized model (CPU rasterizer, three-quarter view); a failure to render is a warning.",
+            valueName: "OUT.png"))
     var preview: String?
 
     @Option(help: "Width and height of the preview in pixels, 16-4096.")

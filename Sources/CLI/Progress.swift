@@ -23,7 +23,8 @@ struct ProgressPrinter {
     }
 
     func summary(_ report: Report) {
-        let line = "\(report.output): \(report.outputBytes) bytes from \(report.inputBytes) (\(report.after.triangles) triangles)"
+        let line =
+            "\(report.output): \(report.outputBytes) bytes from \(report.inputBytes) (\(report.after.triangles) triangles)"
         printError(isTerminal ? line : "done output=\(report.output) bytes=\(report.outputBytes)")
     }
 }

@@ -151,7 +151,8 @@ struct RapidPipelineConfig: Equatable {
             case (nil, .object): dracoRequested = dracoRequested ?? true  // "draco": {} (defaults)
             case let (nil, .bool(on)), let ("enable", .bool(on)): dracoRequested = on
             default:
-                dracoRequested = dracoRequested ?? true  // quantization and other details: compression is on, the detail is ignored
+                // Quantization and other details: compression is on, the detail is ignored.
+                dracoRequested = dracoRequested ?? true
                 return false
             }
             return true
@@ -163,9 +164,11 @@ struct RapidPipelineConfig: Equatable {
             return true
         }
         if case let .number(side) = value, side >= 1, side <= 65536, side == side.rounded() {
-            let kinds = ["baseColor": "--texture-max-color", "emissive": "--texture-max-color",
-                         "normal": "--texture-max-normal", "orm": "--texture-max-data", "occlusion": "--texture-max-data",
-                         "metallicRoughness": "--texture-max-data"]
+            let kinds = [
+                "baseColor": "--texture-max-color", "emissive": "--texture-max-color",
+                "normal": "--texture-max-normal", "orm": "--texture-max-data", "occlusion": "--texture-max-data",
+                "metallicRoughness": "--texture-max-data"
+            ]
             let resolutionKeys: Set = ["textureResolution", "maxTextureResolution", "bakingResolution"]
             let option: String?
             if let last = parts.last, resolutionKeys.contains(last) {
@@ -189,7 +192,12 @@ struct RapidPipelineConfig: Equatable {
 
 /// A JSON document; decoding keeps numbers and booleans apart (JSONSerialization on Linux bridges 1 to true).
 enum JSONValue: Decodable, Equatable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

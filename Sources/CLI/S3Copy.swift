@@ -50,15 +50,18 @@ enum S3Transfer: Equatable {
     case upload(String, to: S3Location)
 
     /// Resolves `aws s3 cp SRC DST` naming; throws a usage error unless exactly one side is s3://.
-    static func plan(source: String, destination: String,
-                     isDirectory: (String) -> Bool = S3Transfer.isDirectory) throws -> S3Transfer {
+    static func plan(
+        source: String, destination: String,
+        isDirectory: (String) -> Bool = S3Transfer.isDirectory
+    ) throws -> S3Transfer {
         switch (source.hasPrefix("s3://"), destination.hasPrefix("s3://")) {
         case (true, false):
             let location = try parse(source)
             guard let name = location.key.split(separator: "/").last, !location.key.hasSuffix("/") else {
                 throw ValidationError("\(source) names a prefix, not an object; copy one object at a time")
             }
-            let local = destination.hasSuffix("/") || isDirectory(destination)
+            let local =
+                destination.hasSuffix("/") || isDirectory(destination)
                 ? (destination.hasSuffix("/") ? destination : destination + "/") + name
                 : destination
             return .download(location, to: local)

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import ExitStatus
+import Foundation
 import Scene
 
 // Runs the command and maps every failure to one line on stderr and a documented exit code.

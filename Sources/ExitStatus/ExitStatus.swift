@@ -37,7 +37,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
         switch self {
         case .success: "success: the output is completely uploaded (or already up to date)"
         case .usage: "usage: bad flags, job spec or convert options (not retryable)"
-        case .badInput: "bad input: corrupt/unsupported file, importer crash or timeout, input object missing (not retryable)"
+        case .badInput:
+            "bad input: corrupt/unsupported file, importer crash or timeout, input object missing (not retryable)"
         case .io: "local I/O: scratch folder not writable, disk full"
         case .resourceLimit: "resource limit: output too large, child SIGKILLed (out of memory)"
         case .internal: "internal error (a bug)"
@@ -56,9 +57,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     public static var jobTable: String { table("EXIT CODES (job):", allCases.map { ($0, $0.jobMeaning) }) }
 
     private static func table(_ title: String, _ rows: [(ExitStatus, String)]) -> String {
-        ([title] + rows.map { status, meaning in
-            let code = String(status.rawValue)
-            return "  " + code + String(repeating: " ", count: 5 - code.count) + meaning
-        }).joined(separator: "\n")
+        ([title]
+            + rows.map { status, meaning in
+                let code = String(status.rawValue)
+                return "  " + code + String(repeating: " ", count: 5 - code.count) + meaning
+            }).joined(separator: "\n")
     }
 }

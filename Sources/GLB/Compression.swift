@@ -19,7 +19,10 @@ public enum Compression: Sendable, Equatable {
 
 /// The filter meshopt's decoder applies after the attribute codec.
 enum ViewFilter: String {
-    case none = "NONE", octahedral = "OCTAHEDRAL", quaternion = "QUATERNION", exponential = "EXPONENTIAL"
+    case none = "NONE"
+    case octahedral = "OCTAHEDRAL"
+    case quaternion = "QUATERNION"
+    case exponential = "EXPONENTIAL"
 }
 
 /// The bitstream a compressed view uses, with what its decoder needs to know.
@@ -49,8 +52,13 @@ extension SceneEncoder {
     /// `data` is the view content the codec encodes: for a filtered view the filter's encoded form; the bytes the
     /// uncompressed view holds are then what the filter decodes it to, computed with meshopt's own decoder so both
     /// representations match exactly.
-    mutating func addCompressedView(_ data: [UInt8], category: ByteCategory, target: Int?, stride: Int?, codec: ViewCodec) -> Int {
-        let encoded: [UInt8], mode: String, count: Int, elementStride: Int
+    mutating func addCompressedView(
+        _ data: [UInt8], category: ByteCategory, target: Int?, stride: Int?, codec: ViewCodec
+    ) -> Int {
+        let encoded: [UInt8]
+        let mode: String
+        let count: Int
+        let elementStride: Int
         var filter = ViewFilter.none
         var plain = data
         switch codec {
@@ -71,7 +79,9 @@ extension SceneEncoder {
                 mode = "TRIANGLES"
                 encoded = MeshoptCodec.encodeIndexBuffer(indices, vertexCount: vertexCount)
                 // The codec may rotate a triangle's corners (same winding); the uncompressed copy must match it.
-                let decoded = encoded.withUnsafeBytes { MeshoptCodec.decodeIndexBuffer($0, count: indices.count, indexSize: size) }
+                let decoded = encoded.withUnsafeBytes {
+                    MeshoptCodec.decodeIndexBuffer($0, count: indices.count, indexSize: size)
+                }
                 plain = decoded!
             } else {
                 mode = "INDICES"
@@ -79,7 +89,8 @@ extension SceneEncoder {
             }
         }
         let fallback = options.compression == .meshopt(fallback: true)
-        let buffer: Int, offset: Int
+        let buffer: Int
+        let offset: Int
         if fallback {
             (buffer, offset) = (0, layout.append(length: plain.count, category: category, fill: rawCopy(plain)))
         } else {
@@ -113,7 +124,8 @@ extension SceneEncoder {
     static func unpackIndices(_ data: [UInt8], size: Int) -> [UInt32] {
         data.withUnsafeBytes { raw in
             (0..<data.count / size).map { i in
-                size == 2 ? UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
+                size == 2
+                    ? UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
                     : UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
             }
         }
@@ -124,8 +136,11 @@ extension SceneEncoder {
         guard layout.length > 0 else { return nil }
         var buffers: [JSONValue] = [.object([("byteLength", .int(layout.length))])]
         if placeholderLength > 0 {
-            buffers.append(.object([("byteLength", .int(placeholderLength)),
-                                    ("extensions", .object([("EXT_meshopt_compression", .object([("fallback", .bool(true))]))]))]))
+            buffers.append(
+                .object([
+                    ("byteLength", .int(placeholderLength)),
+                    ("extensions", .object([("EXT_meshopt_compression", .object([("fallback", .bool(true))]))]))
+                ]))
         }
         return .array(buffers)
     }
@@ -135,17 +150,20 @@ extension SceneEncoder {
     /// A vertex view of `data` (elements of `stride` bytes), compressed when compressing.
     mutating func addVertexBytes(_ data: [UInt8], stride: Int, filter: ViewFilter = .none) -> Int {
         if compressing {
-            return addCompressedView(data, category: .geometry, target: GL.arrayBuffer, stride: stride,
-                                     codec: .attributes(stride: stride, filter: filter))
+            return addCompressedView(
+                data, category: .geometry, target: GL.arrayBuffer, stride: stride,
+                codec: .attributes(stride: stride, filter: filter))
         }
-        return addView(length: data.count, category: .geometry, target: GL.arrayBuffer, stride: stride, fill: rawCopy(data))
+        return addView(
+            length: data.count, category: .geometry, target: GL.arrayBuffer, stride: stride, fill: rawCopy(data))
     }
 
     /// POSITION as UNSIGNED_SHORT grid coordinates (padded to 8 bytes), with integer min/max.
     mutating func addQuantizedPositions(_ positions: [SIMD3<Float>], grid: PositionGrid) -> Int {
         var data: [UInt16] = []
         data.reserveCapacity(positions.count * 4)
-        var lo = SIMD3<UInt16>(repeating: .max), hi = SIMD3<UInt16>(repeating: 0)
+        var lo = SIMD3<UInt16>(repeating: .max)
+        var hi = SIMD3<UInt16>(repeating: 0)
         for p in positions {
             let q = grid.quantize(p)
             lo = pointwiseMin(lo, q)
@@ -153,8 +171,9 @@ extension SceneEncoder {
             data += [q.x, q.y, q.z, 0]
         }
         let view = addVertexBytes(littleEndianBytes(data), stride: 8)
-        return addAccessor(view: view, componentType: GL.unsignedShort, count: positions.count, type: "VEC3",
-                           min: [Float(lo.x), Float(lo.y), Float(lo.z)], max: [Float(hi.x), Float(hi.y), Float(hi.z)])
+        return addAccessor(
+            view: view, componentType: GL.unsignedShort, count: positions.count, type: "VEC3",
+            min: [Float(lo.x), Float(lo.y), Float(lo.z)], max: [Float(hi.x), Float(hi.y), Float(hi.z)])
     }
 
     /// Morph POSITION deltas in grid units: SHORT when they fit, else float.
@@ -166,30 +185,37 @@ extension SceneEncoder {
             let hi = units.reduce(SIMD3<Float>(repeating: -.infinity)) { pointwiseMax($0, $1) }
             let bytes = littleEndianBytes(units.flatMap { [$0.x, $0.y, $0.z].map(\.bitPattern) })
             let view = addVertexBytes(bytes, stride: 12)
-            return addAccessor(view: view, componentType: GL.float, count: deltas.count, type: "VEC3",
-                               min: [lo.x, lo.y, lo.z], max: [hi.x, hi.y, hi.z])
+            return addAccessor(
+                view: view, componentType: GL.float, count: deltas.count, type: "VEC3",
+                min: [lo.x, lo.y, lo.z], max: [hi.x, hi.y, hi.z])
         }
         let q = scaled.map { SIMD3<Int16>($0) }
         let lo = q.reduce(SIMD3<Int16>(repeating: .max)) { pointwiseMin($0, $1) }
         let hi = q.reduce(SIMD3<Int16>(repeating: .min)) { pointwiseMax($0, $1) }
-        let view = addVertexBytes(littleEndianBytes(q.flatMap { [$0.x, $0.y, $0.z, 0].map { UInt16(bitPattern: $0) } }), stride: 8)
-        return addAccessor(view: view, componentType: GL.short, count: deltas.count, type: "VEC3",
-                           min: [Float(lo.x), Float(lo.y), Float(lo.z)], max: [Float(hi.x), Float(hi.y), Float(hi.z)])
+        let view = addVertexBytes(
+            littleEndianBytes(q.flatMap { [$0.x, $0.y, $0.z, 0].map { UInt16(bitPattern: $0) } }), stride: 8)
+        return addAccessor(
+            view: view, componentType: GL.short, count: deltas.count, type: "VEC3",
+            min: [Float(lo.x), Float(lo.y), Float(lo.z)], max: [Float(hi.x), Float(hi.y), Float(hi.z)])
     }
 
     /// Morph NORMAL or TANGENT deltas as normalized BYTE (normal bits ≤ 8) or SHORT, as gltfpack stores them; nil
     /// when a component lies outside [-1, 1] (the caller then keeps floats).
     mutating func addQuantizedTargetDirections(_ deltas: [SIMD3<Float>]) -> Int? {
-        guard deltas.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite && $0.max() <= 1 && $0.min() >= -1 }) else { return nil }
+        guard deltas.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite && $0.max() <= 1 && $0.min() >= -1 })
+        else { return nil }
         let bits = options.quantization?.normalBits ?? 8
         let wide = bits > 8
-        let levels = Float((1 << (bits - 1)) - 1), storage: Float = wide ? 32767 : 127
+        let levels = Float((1 << (bits - 1)) - 1)
+        let storage: Float = wide ? 32767 : 127
         let q = deltas.flatMap { d in
             (0..<4).map { c -> Int16 in c < 3 ? Int16(((d[c] * levels).rounded() * storage / levels).rounded()) : 0 }
         }
-        let view = addVertexBytes(wide ? littleEndianBytes(q.map { UInt16(bitPattern: $0) }) : q.map { UInt8(bitPattern: Int8($0)) },
-                                  stride: wide ? 8 : 4)
-        var accessor = addAccessor(view: view, componentType: wide ? GL.short : GL.byte, count: deltas.count, type: "VEC3")
+        let view = addVertexBytes(
+            wide ? littleEndianBytes(q.map { UInt16(bitPattern: $0) }) : q.map { UInt8(bitPattern: Int8($0)) },
+            stride: wide ? 8 : 4)
+        var accessor = addAccessor(
+            view: view, componentType: wide ? GL.short : GL.byte, count: deltas.count, type: "VEC3")
         markNormalized(&accessor)
         return accessor
     }
@@ -206,11 +232,13 @@ extension SceneEncoder {
         } else {
             let limit: Float = wide ? 32767 : 127
             let q = vectors.flatMap { v in (0..<4).map { c in c < components ? Int16((v[c] * limit).rounded()) : 0 } }
-            view = addVertexBytes(wide ? littleEndianBytes(q.map { UInt16(bitPattern: $0) }) : q.map { UInt8(bitPattern: Int8($0)) },
-                                  stride: stride)
+            view = addVertexBytes(
+                wide ? littleEndianBytes(q.map { UInt16(bitPattern: $0) }) : q.map { UInt8(bitPattern: Int8($0)) },
+                stride: stride)
         }
-        var accessor = addAccessor(view: view, componentType: wide ? GL.short : GL.byte, count: vectors.count,
-                                   type: components == 3 ? "VEC3" : "VEC4")
+        var accessor = addAccessor(
+            view: view, componentType: wide ? GL.short : GL.byte, count: vectors.count,
+            type: components == 3 ? "VEC3" : "VEC4")
         markNormalized(&accessor)
         return accessor
     }
@@ -221,8 +249,9 @@ extension SceneEncoder {
             let q = grid.quantize(uv)
             return [q.x, q.y]
         }
-        var accessor = addAccessor(view: addVertexBytes(littleEndianBytes(data), stride: 4), componentType: GL.unsignedShort,
-                                   count: uvs.count, type: "VEC2")
+        var accessor = addAccessor(
+            view: addVertexBytes(littleEndianBytes(data), stride: 4), componentType: GL.unsignedShort,
+            count: uvs.count, type: "VEC2")
         markNormalized(&accessor)
         return accessor
     }
@@ -231,7 +260,8 @@ extension SceneEncoder {
     mutating func addQuantizedColors(_ colors: [SIMD4<Float>]) -> Int {
         let bits = options.quantization?.colorBits ?? 8
         let wide = bits > 8
-        let levels = Float((1 << bits) - 1), storage: Float = wide ? 65535 : 255
+        let levels = Float((1 << bits) - 1)
+        let storage: Float = wide ? 65535 : 255
         let q = colors.flatMap { c in
             (0..<4).map { i -> UInt16 in
                 let step = (min(max(finite(c[i]), 0), 1) * levels).rounded()
@@ -239,8 +269,9 @@ extension SceneEncoder {
             }
         }
         let view = addVertexBytes(wide ? littleEndianBytes(q) : q.map { UInt8($0) }, stride: wide ? 8 : 4)
-        var accessor = addAccessor(view: view, componentType: wide ? GL.unsignedShort : GL.unsignedByte,
-                                   count: colors.count, type: "VEC4")
+        var accessor = addAccessor(
+            view: view, componentType: wide ? GL.unsignedShort : GL.unsignedByte,
+            count: colors.count, type: "VEC4")
         markNormalized(&accessor)
         return accessor
     }
@@ -254,8 +285,9 @@ extension SceneEncoder {
             q[largest] += 255 - q.reduce(0, +)
             return q.map { UInt8(clamping: $0) }
         }
-        var accessor = addAccessor(view: addVertexBytes(data, stride: 4), componentType: GL.unsignedByte,
-                                   count: weights.count, type: "VEC4")
+        var accessor = addAccessor(
+            view: addVertexBytes(data, stride: 4), componentType: GL.unsignedByte,
+            count: weights.count, type: "VEC4")
         markNormalized(&accessor)
         return accessor
     }
@@ -273,8 +305,10 @@ extension SceneEncoder {
     /// An animation output or input of floats (`components` per element), compressed when compressing:
     /// rotations use the quaternion filter (normalized SHORT), translations, scales and weights the exponential
     /// filter when it makes the view smaller. Returns the accessor.
-    mutating func addAnimationFloats(_ values: [Float], components: Int, type: String, path: Animation.Path?,
-                                     cubic: Bool, min: [Float]? = nil, max: [Float]? = nil) -> Int {
+    mutating func addAnimationFloats(
+        _ values: [Float], components: Int, type: String, path: Animation.Path?,
+        cubic: Bool, min: [Float]? = nil, max: [Float]? = nil
+    ) -> Int {
         let count = values.count / components
         guard compressing else {
             let view = addView(length: values.count * 4, category: .animation, fill: rawCopy(values))
@@ -287,8 +321,9 @@ extension SceneEncoder {
                 return length > 0 && length.isFinite ? q / length : SIMD4(0, 0, 0, 1)
             }
             let data = MeshoptFilter.encodeQuaternion(quats, bits: FilterBits.rotation)
-            let view = addCompressedView(data, category: .animation, target: nil, stride: nil,
-                                         codec: .attributes(stride: 8, filter: .quaternion))
+            let view = addCompressedView(
+                data, category: .animation, target: nil, stride: nil,
+                codec: .attributes(stride: 8, filter: .quaternion))
             var accessor = addAccessor(view: view, componentType: GL.short, count: count, type: type)
             markNormalized(&accessor)
             return accessor
@@ -297,14 +332,16 @@ extension SceneEncoder {
         var data = littleEndianBytes(values.map(\.bitPattern))
         var filter = ViewFilter.none
         if path != nil && path != .rotation && stride <= 256 {
-            let filtered = MeshoptFilter.encodeExponential(values, count: count, stride: stride, bits: FilterBits.exponentialMantissa)
+            let filtered = MeshoptFilter.encodeExponential(
+                values, count: count, stride: stride, bits: FilterBits.exponentialMantissa)
             let plainSize = MeshoptCodec.encodeVertexBuffer(data, count: count, stride: stride).count
             let filteredSize = MeshoptCodec.encodeVertexBuffer(filtered, count: count, stride: stride).count
             if filteredSize * 10 < plainSize * 9 { (data, filter) = (filtered, .exponential) }
         }
         let codecStride = stride <= 256 && stride % 4 == 0 ? stride : 4
-        let view = addCompressedView(data, category: .animation, target: nil, stride: nil,
-                                     codec: .attributes(stride: codecStride, filter: filter))
+        let view = addCompressedView(
+            data, category: .animation, target: nil, stride: nil,
+            codec: .attributes(stride: codecStride, filter: filter))
         return addAccessor(view: view, componentType: GL.float, count: count, type: type, min: min, max: max)
     }
 }

@@ -12,8 +12,10 @@ public struct DracoSettings: Sendable, Equatable {
     /// 0 (fastest, keeps vertex order) to 10 (smallest).
     public var compressionLevel: Int
 
-    public init(positionBits: Int = 14, normalBits: Int = 10, texcoordBits: Int = 12, colorBits: Int = 8,
-                genericBits: Int = 12, compressionLevel: Int = 7) {
+    public init(
+        positionBits: Int = 14, normalBits: Int = 10, texcoordBits: Int = 12, colorBits: Int = 8,
+        genericBits: Int = 12, compressionLevel: Int = 7
+    ) {
         self.positionBits = positionBits
         self.normalBits = normalBits
         self.texcoordBits = texcoordBits
@@ -28,8 +30,10 @@ public struct DracoSettings: Sendable, Equatable {
     public static let levelRange = 0...10
 
     func check() throws {
-        for (name, bits) in [("position", positionBits), ("normal", normalBits), ("texcoord", texcoordBits),
-                             ("color", colorBits), ("generic", genericBits)] where !Self.bitRange.contains(bits) {
+        for (name, bits) in [
+            ("position", positionBits), ("normal", normalBits), ("texcoord", texcoordBits),
+            ("color", colorBits), ("generic", genericBits)
+        ] where !Self.bitRange.contains(bits) {
             throw ProcessingError(.internal, "Draco \(name) quantization uses \(bits) bits; allowed: 1...30")
         }
         if !Self.levelRange.contains(compressionLevel) {
@@ -45,7 +49,9 @@ extension SceneEncoder {
     /// The accessors have no bufferView; their counts are what Draco's decoder produces (it may split vertices).
     /// Indices are UNSIGNED_SHORT whenever the decoded vertex count allows it: Assimp 5.2.5 cannot read Draco
     /// primitives with 32-bit indices.
-    mutating func encodeDracoPrimitive(_ primitive: Primitive, settings: DracoSettings, place: String) throws -> JSONValue? {
+    mutating func encodeDracoPrimitive(_ primitive: Primitive, settings: DracoSettings, place: String) throws
+        -> JSONValue?
+    {
         guard primitive.mode == .triangles, !primitive.indices.isEmpty, primitive.targets.isEmpty else { return nil }
         try settings.check()
         let v = primitive.vertices
@@ -62,7 +68,10 @@ extension SceneEncoder {
         }
         if !v.tangents.isEmpty {
             streams.append(("TANGENT", "VEC4", GL.float, nil, nil))
-            let flat = v.tangents.flatMap { t in let u = unitTangent(t); return [u.x, u.y, u.z, u.w] }
+            let flat = v.tangents.flatMap { t in
+                let u = unitTangent(t)
+                return [u.x, u.y, u.z, u.w]
+            }
             inputs.append(.generic(flat, components: 4, bits: settings.genericBits))
         }
         for (i, set) in v.texcoords.enumerated() where !set.isEmpty {
@@ -84,10 +93,12 @@ extension SceneEncoder {
 
         let encoded: DracoEncodedMesh
         do {
-            encoded = try encodeDracoMesh(indices: primitive.indices, vertexCount: v.positions.count, attributes: inputs,
-                                          compressionLevel: settings.compressionLevel)
+            encoded = try encodeDracoMesh(
+                indices: primitive.indices, vertexCount: v.positions.count, attributes: inputs,
+                compressionLevel: settings.compressionLevel)
         } catch {
-            throw ProcessingError(error.kind == .outOfMemory ? .resourceLimit : .internal, "\(place): Draco: \(error.message)")
+            throw ProcessingError(
+                error.kind == .outOfMemory ? .resourceLimit : .internal, "\(place): Draco: \(error.message)")
         }
         guard encoded.triangleCount > 0 else { return nil }
 
@@ -97,19 +108,28 @@ extension SceneEncoder {
         var attributes: [(String, JSONValue)] = []
         var dracoIDs: [(String, JSONValue)] = []
         for (stream, id) in zip(streams, encoded.attributeIDs) {
-            let accessor = addAccessor(view: nil, componentType: stream.componentType, count: encoded.vertexCount,
-                                       type: stream.type, min: stream.min, max: stream.max)
+            let accessor = addAccessor(
+                view: nil, componentType: stream.componentType, count: encoded.vertexCount,
+                type: stream.type, min: stream.min, max: stream.max)
             attributes.append((stream.name, .int(accessor)))
             dracoIDs.append((stream.name, .int(id)))
         }
-        let indices = addAccessor(view: nil, componentType: encoded.vertexCount <= 65_535 ? GL.unsignedShort : GL.unsignedInt,
-                                  count: encoded.triangleCount * 3, type: "SCALAR")
+        let indices = addAccessor(
+            view: nil, componentType: encoded.vertexCount <= 65_535 ? GL.unsignedShort : GL.unsignedInt,
+            count: encoded.triangleCount * 3, type: "SCALAR")
 
         var json = JSONObjectBuilder()
         json.set("attributes", .object(attributes.sorted { $0.0 < $1.0 }))
-        json.set("extensions", .object([("KHR_draco_mesh_compression", .object([
-            ("attributes", .object(dracoIDs.sorted { $0.0 < $1.0 })), ("bufferView", .int(view)),
-        ]))]))
+        json.set(
+            "extensions",
+            .object([
+                (
+                    "KHR_draco_mesh_compression",
+                    .object([
+                        ("attributes", .object(dracoIDs.sorted { $0.0 < $1.0 })), ("bufferView", .int(view))
+                    ])
+                )
+            ]))
         json.set("indices", .int(indices))
         json.set("material", primitive.material.map { .int($0) })
         return json.value
@@ -120,8 +140,10 @@ extension SceneEncoder {
 /// chunk) must decode as a Draco triangle mesh whose vertex and index counts and attribute sizes match the accessors.
 ///
 /// `bin` is the BIN chunk's range in `bytes` when buffer 0 is that chunk; data in other buffers is not read.
-func dracoPrimitiveIssues(_ primitive: [String: Any], pointer: String, root: [String: Any], bytes: [UInt8],
-                          bin: Range<Int>?) -> [ValidationIssue] {
+func dracoPrimitiveIssues(
+    _ primitive: [String: Any], pointer: String, root: [String: Any], bytes: [UInt8],
+    bin: Range<Int>?
+) -> [ValidationIssue] {
     typealias J = JSONAccess
     guard let draco = J.object(J.object(primitive["extensions"])?["KHR_draco_mesh_compression"]) else { return [] }
     let here = "\(pointer)/extensions/KHR_draco_mesh_compression"
@@ -146,7 +168,8 @@ func dracoPrimitiveIssues(_ primitive: [String: Any], pointer: String, root: [St
 
     let views = J.array(root["bufferViews"]) ?? []
     guard let v = J.index(draco["bufferView"]), v < views.count, let view = J.object(views[v]),
-          let length = J.index(view["byteLength"]) else { return issues }
+        let length = J.index(view["byteLength"])
+    else { return issues }
     let start = J.index(view["byteOffset"] ?? 0) ?? 0
     guard let bin, J.index(view["buffer"]) == 0, start + length <= bin.count else { return issues }
 
@@ -167,7 +190,8 @@ func dracoPrimitiveIssues(_ primitive: [String: Any], pointer: String, root: [St
             issue("\(name) accessor count \(count) differs from the \(mesh.vertexCount) decoded vertices")
         }
         if let type = J.string(declared["type"]), let components = ValidationRules.componentCounts[type],
-           components != decoded.components {
+            components != decoded.components
+        {
             issue("\(name) accessor is \(type) but the Draco attribute has \(decoded.components) components")
         }
     }

@@ -51,10 +51,16 @@ struct ComponentReader {
         switch data.componentType {
         case GL.byte: return Double(p.loadUnaligned(fromByteOffset: component, as: Int8.self))
         case GL.unsignedByte: return Double(p.loadUnaligned(fromByteOffset: component, as: UInt8.self))
-        case GL.short: return Double(Int16(littleEndian: p.loadUnaligned(fromByteOffset: component * 2, as: Int16.self)))
-        case GL.unsignedShort: return Double(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: component * 2, as: UInt16.self)))
-        case GL.unsignedInt: return Double(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: component * 4, as: UInt32.self)))
-        default: return Double(Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: component * 4, as: UInt32.self))))
+        case GL.short:
+            return Double(Int16(littleEndian: p.loadUnaligned(fromByteOffset: component * 2, as: Int16.self)))
+        case GL.unsignedShort:
+            return Double(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: component * 2, as: UInt16.self)))
+        case GL.unsignedInt:
+            return Double(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: component * 4, as: UInt32.self)))
+        default:
+            return Double(
+                Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: component * 4, as: UInt32.self)))
+            )
         }
     }
 
@@ -124,7 +130,8 @@ struct GLBValidator {
 
     mutating func parseContainer() -> Bool {
         func word(_ offset: Int) -> Int {
-            Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
+            Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3])
+                << 24
         }
         guard bytes.count >= 12 else {
             issue("", "file is \(bytes.count) bytes, shorter than the 12-byte GLB header")
@@ -139,23 +146,29 @@ struct GLBValidator {
             return false
         }
         let declared = word(8)
-        if declared != bytes.count { issue("", "header length \(declared) does not match the file size \(bytes.count)") }
+        if declared != bytes.count {
+            issue("", "header length \(declared) does not match the file size \(bytes.count)")
+        }
         let end = min(declared, bytes.count)
 
         var json: Range<Int>?
-        var offset = 12, chunk = 0
+        var offset = 12
+        var chunk = 0
         while offset < end {
             guard offset + 8 <= end else {
                 issue("", "chunk \(chunk) header is truncated")
                 break
             }
-            let length = word(offset), type = word(offset + 4)
+            let length = word(offset)
+            let type = word(offset + 4)
             let data = offset + 8
             guard length <= end - data else {
                 issue("", "chunk \(chunk) of \(length) bytes runs past the end of the file")
                 break
             }
-            if length % 4 != 0 || offset % 4 != 0 { issue("", "chunk \(chunk) is not 4-byte aligned (length \(length))") }
+            if length % 4 != 0 || offset % 4 != 0 {
+                issue("", "chunk \(chunk) is not 4-byte aligned (length \(length))")
+            }
             if chunk == 0 {
                 guard type == 0x4E4F_534A else {
                     issue("", "the first chunk is not JSON")
@@ -163,7 +176,11 @@ struct GLBValidator {
                 }
                 json = data..<data + length
             } else if type == 0x004E_4942 {
-                if chunk == 1 { bin = data..<data + length } else { issue("", "BIN chunk \(chunk) is not the second chunk") }
+                if chunk == 1 {
+                    bin = data..<data + length
+                } else {
+                    issue("", "BIN chunk \(chunk) is not the second chunk")
+                }
             }
             offset = data + length
             chunk += 1
@@ -196,7 +213,8 @@ struct GLBValidator {
 
     mutating func checkReferences() {
         for rule in ValidationRules.references {
-            let owners: [(Any, String)] = rule.collection.isEmpty
+            let owners: [(Any, String)] =
+                rule.collection.isEmpty
                 ? [(root, "")]
                 : items(rule.collection).enumerated().map { ($1, "/\(rule.collection)/\($0)") }
             let path = ArraySlice(rule.path.split(separator: "/"))
@@ -250,7 +268,9 @@ struct GLBValidator {
                 stack[stack.count - 1].next += 1
                 let child = children[node][next]
                 if state[child] == 1 {
-                    if reported.insert(child).inserted { issue("/nodes/\(child)", "node hierarchy has a cycle through node \(child)") }
+                    if reported.insert(child).inserted {
+                        issue("/nodes/\(child)", "node hierarchy has a cycle through node \(child)")
+                    }
                 } else if state[child] == 0 {
                     state[child] = 1
                     stack.append((child, 0))
@@ -285,11 +305,14 @@ struct GLBValidator {
                 if length > bin.count {
                     issue(pointer, "byteLength \(length) exceeds the BIN chunk's \(bin.count) bytes")
                 } else if bin.count - length > 3 {
-                    issue(pointer, "the BIN chunk (\(bin.count) bytes) is more than 3 bytes longer than byteLength \(length)")
+                    issue(
+                        pointer,
+                        "the BIN chunk (\(bin.count) bytes) is more than 3 bytes longer than byteLength \(length)")
                 } else {
                     binBufferUsable = true
                 }
-            } else if J.bool(J.object(J.object(buffer["extensions"])?["EXT_meshopt_compression"])?["fallback"]) != true {
+            } else if J.bool(J.object(J.object(buffer["extensions"])?["EXT_meshopt_compression"])?["fallback"]) != true
+            {
                 issue(pointer, "buffer has no uri, and only buffer 0 can refer to the BIN chunk")
             }
         }
@@ -306,8 +329,13 @@ struct GLBValidator {
                 continue
             }
             let offset = J.index(view["byteOffset"] ?? 0) ?? 0
-            if let bufferLength = J.index(item("buffers", J.index(view["buffer"]))?["byteLength"]), offset + length > bufferLength {
-                issue(pointer, "bytes \(offset)..<\(offset + length) exceed buffer \(J.index(view["buffer"]) ?? 0) of \(bufferLength) bytes")
+            if let bufferLength = J.index(item("buffers", J.index(view["buffer"]))?["byteLength"]),
+                offset + length > bufferLength
+            {
+                issue(
+                    pointer,
+                    "bytes \(offset)..<\(offset + length) exceed buffer \(J.index(view["buffer"]) ?? 0) of \(bufferLength) bytes"
+                )
             }
             if let strideValue = view["byteStride"] {
                 let stride = J.index(strideValue) ?? 0
@@ -342,7 +370,8 @@ struct GLBValidator {
                 continue
             }
             guard let componentType = J.index(accessor["componentType"]),
-                  let componentSize = ValidationRules.componentSizes[componentType] else {
+                let componentSize = ValidationRules.componentSizes[componentType]
+            else {
                 issue("\(pointer)/componentType", "invalid componentType")
                 continue
             }
@@ -366,39 +395,54 @@ struct GLBValidator {
             }
             let byteOffset = J.index(accessor["byteOffset"] ?? 0) ?? 0
             if byteOffset % componentSize != 0 {
-                issue("\(pointer)/byteOffset", "byteOffset \(byteOffset) is not a multiple of the component size \(componentSize)")
+                issue(
+                    "\(pointer)/byteOffset",
+                    "byteOffset \(byteOffset) is not a multiple of the component size \(componentSize)")
             }
             guard let viewIndex = J.index(accessor["bufferView"]), let view = view(viewIndex),
-                  let viewLength = J.index(view["byteLength"]) else { continue }
+                let viewLength = J.index(view["byteLength"])
+            else { continue }
             let viewOffset = J.index(view["byteOffset"] ?? 0) ?? 0
             if (viewOffset + byteOffset) % componentSize != 0 {
-                issue(pointer, "data offset \(viewOffset + byteOffset) is not aligned to the component size \(componentSize)")
+                issue(
+                    pointer,
+                    "data offset \(viewOffset + byteOffset) is not aligned to the component size \(componentSize)")
             }
             let elementSize = Self.elementSize(type: type, components: components, componentSize: componentSize)
             var stride = elementSize
             if let declared = J.index(view["byteStride"]), (4...252).contains(declared) {
                 if declared % componentSize != 0 {
-                    issue(pointer, "bufferView \(viewIndex) byteStride \(declared) is not a multiple of the component size")
+                    issue(
+                        pointer,
+                        "bufferView \(viewIndex) byteStride \(declared) is not a multiple of the component size")
                 }
                 if declared < elementSize {
-                    issue(pointer, "bufferView \(viewIndex) byteStride \(declared) is smaller than the \(elementSize)-byte element")
+                    issue(
+                        pointer,
+                        "bufferView \(viewIndex) byteStride \(declared) is smaller than the \(elementSize)-byte element"
+                    )
                 }
                 stride = declared
             }
             let end = byteOffset + stride * (count - 1) + elementSize  // operands ≤ 2^40 · 252: no overflow
             guard end <= viewLength else {
-                issue(pointer, "data (\(end) bytes from the view start) exceeds bufferView \(viewIndex) of \(viewLength) bytes")
+                issue(
+                    pointer,
+                    "data (\(end) bytes from the view start) exceeds bufferView \(viewIndex) of \(viewLength) bytes")
                 continue
             }
             var start: Int?
             if let decoded = decodedViews[viewIndex] {
                 start = decoded + byteOffset
-            } else if let bin, binBufferUsable, J.index(view["buffer"]) == 0, !isCompressed(view), viewOffset + viewLength <= bin.count {
+            } else if let bin, binBufferUsable, J.index(view["buffer"]) == 0, !isCompressed(view),
+                viewOffset + viewLength <= bin.count
+            {
                 start = bin.lowerBound + viewOffset + byteOffset
             }
             if let start, accessor["sparse"] == nil, type == "SCALAR" || type.hasPrefix("VEC") {
-                let data = AccessorData(start: start, stride: stride, count: count,
-                                        componentType: componentType, components: components, normalized: normalized)
+                let data = AccessorData(
+                    start: start, stride: stride, count: count,
+                    componentType: componentType, components: components, normalized: normalized)
                 readable[i] = data
                 checkMinMax(accessor, data, pointer: pointer)
             }
@@ -421,10 +465,12 @@ struct GLBValidator {
 
     /// Declared min/max must equal the data's (raw stored values, as the spec defines them).
     mutating func checkMinMax(_ accessor: [String: Any], _ data: AccessorData, pointer: String) {
-        let declaredMin = J.array(accessor["min"])?.compactMap(J.number), declaredMax = J.array(accessor["max"])?.compactMap(J.number)
+        let declaredMin = J.array(accessor["min"])?.compactMap(J.number)
+        let declaredMax = J.array(accessor["max"])?.compactMap(J.number)
         guard declaredMin?.count == data.components || declaredMax?.count == data.components else { return }
         let (lo, hi) = read(data) { r in
-            var lo = [Double](repeating: .infinity, count: data.components), hi = [Double](repeating: -.infinity, count: data.components)
+            var lo = [Double](repeating: .infinity, count: data.components)
+            var hi = [Double](repeating: -.infinity, count: data.components)
             for e in 0..<data.count {
                 for c in 0..<data.components {
                     let v = r.raw(e, c)
@@ -450,7 +496,8 @@ struct GLBValidator {
 
     mutating func checkMeshes() {
         let used = Set((J.array(root["extensionsUsed"]) ?? []).compactMap(J.string))
-        var attributeRules = ValidationRules.coreAttributes, targetRules = ValidationRules.coreTargetAttributes
+        var attributeRules = ValidationRules.coreAttributes
+        var targetRules = ValidationRules.coreTargetAttributes
         for (name, extra) in ValidationRules.extensionFormats where used.contains(name) {
             for (semantic, formats) in extra.attributes { attributeRules[semantic]?.formats.formUnion(formats) }
             for (semantic, formats) in extra.targets { targetRules[semantic]?.formats.formUnion(formats) }
@@ -478,7 +525,8 @@ struct GLBValidator {
         }
     }
 
-    static func rule(for semantic: String, in rules: [String: ValidationRules.Attribute]) -> ValidationRules.Attribute? {
+    static func rule(for semantic: String, in rules: [String: ValidationRules.Attribute]) -> ValidationRules.Attribute?
+    {
         if let exact = rules[semantic] { return exact }
         guard let underscore = semantic.lastIndex(of: "_") else { return nil }
         let suffix = semantic[semantic.index(after: underscore)...]
@@ -487,8 +535,10 @@ struct GLBValidator {
     }
 
     /// Checks an attribute map's formats and counts; returns the common count and the accessor of each semantic.
-    mutating func checkAttributes(_ attributes: [String: Any], pointer: String, rules: [String: ValidationRules.Attribute],
-                                  unknownIsIssue: Bool, expectedCount: Int?) -> (count: Int?, accessors: [String: Int]) {
+    mutating func checkAttributes(
+        _ attributes: [String: Any], pointer: String, rules: [String: ValidationRules.Attribute],
+        unknownIsIssue: Bool, expectedCount: Int?
+    ) -> (count: Int?, accessors: [String: Int]) {
         var count = expectedCount
         var found: [String: Int] = [:]
         for semantic in attributes.keys.sorted() {
@@ -498,12 +548,18 @@ struct GLBValidator {
             found[semantic] = index
             if let rule = Self.rule(for: semantic, in: rules) {
                 let type = J.string(accessor["type"]) ?? ""
-                let format = ValidationRules.Format(componentType: J.index(accessor["componentType"]) ?? 0,
-                                                    normalized: J.bool(accessor["normalized"]) ?? false)
+                let format = ValidationRules.Format(
+                    componentType: J.index(accessor["componentType"]) ?? 0,
+                    normalized: J.bool(accessor["normalized"]) ?? false)
                 if !rule.types.contains(type) {
-                    issue(attributePointer, "\(semantic) must be \(rule.types.sorted().joined(separator: " or ")), not \(type)")
+                    issue(
+                        attributePointer,
+                        "\(semantic) must be \(rule.types.sorted().joined(separator: " or ")), not \(type)")
                 } else if !rule.formats.contains(format) {
-                    issue(attributePointer, "\(semantic) cannot use componentType \(format.componentType)\(format.normalized ? " normalized" : "")")
+                    issue(
+                        attributePointer,
+                        "\(semantic) cannot use componentType \(format.componentType)\(format.normalized ? " normalized" : "")"
+                    )
                 }
             } else if unknownIsIssue && !semantic.hasPrefix("_") {
                 issue(attributePointer, "unknown attribute semantic \(semantic)")
@@ -519,17 +575,22 @@ struct GLBValidator {
         return (count, found)
     }
 
-    mutating func checkPrimitive(_ primitive: [String: Any], pointer: String,
-                                 attributeRules: [String: ValidationRules.Attribute],
-                                 targetRules: [String: ValidationRules.Attribute]) {
+    mutating func checkPrimitive(
+        _ primitive: [String: Any], pointer: String,
+        attributeRules: [String: ValidationRules.Attribute],
+        targetRules: [String: ValidationRules.Attribute]
+    ) {
         guard let attributes = J.object(primitive["attributes"]), !attributes.isEmpty else {
             return issue("\(pointer)/attributes", "primitive has no attributes")
         }
-        let (vertexCount, accessors) = checkAttributes(attributes, pointer: "\(pointer)/attributes", rules: attributeRules,
-                                                       unknownIsIssue: true, expectedCount: nil)
-        issues += dracoPrimitiveIssues(primitive, pointer: pointer, root: root, bytes: bytes, bin: binBufferUsable ? bin : nil)
+        let (vertexCount, accessors) = checkAttributes(
+            attributes, pointer: "\(pointer)/attributes", rules: attributeRules,
+            unknownIsIssue: true, expectedCount: nil)
+        issues += dracoPrimitiveIssues(
+            primitive, pointer: pointer, root: root, bytes: bytes, bin: binBufferUsable ? bin : nil)
         if let position = accessors["POSITION"], let accessor = item("accessors", position),
-           accessor["min"] == nil || accessor["max"] == nil {
+            accessor["min"] == nil || accessor["max"] == nil
+        {
             issue("\(pointer)/attributes/POSITION", "POSITION accessor must have min and max")
         }
         let mode = primitive["mode"].map { J.index($0) ?? -1 } ?? 4
@@ -537,7 +598,8 @@ struct GLBValidator {
 
         if let indicesValue = primitive["indices"] {
             if let index = J.index(indicesValue), let accessor = item("accessors", index) {
-                checkIndices(accessor, index: index, pointer: "\(pointer)/indices", mode: mode, vertexCount: vertexCount)
+                checkIndices(
+                    accessor, index: index, pointer: "\(pointer)/indices", mode: mode, vertexCount: vertexCount)
             }
         } else if let n = vertexCount {
             checkElementCount(n, mode: mode, pointer: pointer, what: "vertex")
@@ -558,10 +620,12 @@ struct GLBValidator {
         for (t, targetValue) in (J.array(primitive["targets"]) ?? []).enumerated() {
             let targetPointer = "\(pointer)/targets/\(t)"
             guard let target = J.object(targetValue) else { continue }
-            let (_, targetAccessors) = checkAttributes(target, pointer: targetPointer, rules: targetRules,
-                                                       unknownIsIssue: false, expectedCount: vertexCount)
+            let (_, targetAccessors) = checkAttributes(
+                target, pointer: targetPointer, rules: targetRules,
+                unknownIsIssue: false, expectedCount: vertexCount)
             if let position = targetAccessors["POSITION"], let accessor = item("accessors", position),
-               accessor["min"] == nil || accessor["max"] == nil {
+                accessor["min"] == nil || accessor["max"] == nil
+            {
                 issue("\(targetPointer)/POSITION", "morph target POSITION accessor must have min and max")
             }
         }
@@ -579,8 +643,9 @@ struct GLBValidator {
         otherAccessors.insert(index)
         let componentType = J.index(accessor["componentType"]) ?? 0
         guard J.string(accessor["type"]) == "SCALAR",
-              [GL.unsignedByte, GL.unsignedShort, GL.unsignedInt].contains(componentType),
-              J.bool(accessor["normalized"]) != true else {
+            [GL.unsignedByte, GL.unsignedShort, GL.unsignedInt].contains(componentType),
+            J.bool(accessor["normalized"]) != true
+        else {
             return issue(pointer, "indices must be SCALAR unsigned byte, short or int")
         }
         if let view = view(J.index(accessor["bufferView"])) {
@@ -589,15 +654,25 @@ struct GLBValidator {
                 issue(pointer, "the indices' bufferView target must be 34963")
             }
         }
-        if let count = J.index(accessor["count"]) { checkElementCount(count, mode: mode, pointer: pointer, what: "index") }
+        if let count = J.index(accessor["count"]) {
+            checkElementCount(count, mode: mode, pointer: pointer, what: "index")
+        }
         guard let data = readable[index], let vertexCount else { return }
-        let restart = componentType == GL.unsignedByte ? 255.0 : componentType == GL.unsignedShort ? 65535.0 : 4294967295.0
-        let bad = read(data) { r in (0..<data.count).first { let v = r.raw($0, 0); return v >= Double(vertexCount) || v == restart } }
+        let restart =
+            componentType == GL.unsignedByte ? 255.0 : componentType == GL.unsignedShort ? 65535.0 : 4294967295.0
+        let bad = read(data) { r in
+            (0..<data.count).first {
+                let v = r.raw($0, 0)
+                return v >= Double(vertexCount) || v == restart
+            }
+        }
         if let bad {
             let value = Int(read(data) { $0.raw(bad, 0) })
-            issue(pointer, value >= vertexCount
-                ? "index \(value) at element \(bad) is out of range for \(vertexCount) vertices"
-                : "index \(value) at element \(bad) is the primitive restart value")
+            issue(
+                pointer,
+                value >= vertexCount
+                    ? "index \(value) at element \(bad) is out of range for \(vertexCount) vertices"
+                    : "index \(value) at element \(bad) is the primitive restart value")
         }
     }
 
@@ -606,7 +681,9 @@ struct GLBValidator {
         let tolerance = data.componentType == GL.float ? 1e-3 : 2e-2
         let result: (Int, Double, Double?)? = read(data) { r in
             for e in 0..<data.count {
-                let x = r.value(e, 0), y = r.value(e, 1), z = r.value(e, 2)
+                let x = r.value(e, 0)
+                let y = r.value(e, 1)
+                let z = r.value(e, 2)
                 let length = (x * x + y * y + z * z).squareRoot()
                 if !(abs(length - 1) <= tolerance) { return (e, length, nil) }
                 if data.components == 4 {
@@ -625,7 +702,9 @@ struct GLBValidator {
     }
 
     mutating func checkWeightSums(_ sets: [AccessorData], pointer: String) {
-        guard let count = sets.first?.count, sets.allSatisfy({ $0.count == count && $0.components == 4 }) else { return }
+        guard let count = sets.first?.count, sets.allSatisfy({ $0.count == count && $0.components == 4 }) else {
+            return
+        }
         let tolerance = sets.allSatisfy { $0.componentType == GL.float } ? 2e-3 : 1.5 / 255
         let bad: (Int, Double)? = bytes.withUnsafeBytes { raw in
             let readers = sets.map { ComponentReader(base: raw.baseAddress!, data: $0) }
@@ -645,7 +724,9 @@ struct GLBValidator {
     /// rotations are unit quaternions.
     mutating func checkInstancing() {
         for (n, value) in items("nodes").enumerated() {
-            guard let node = J.object(value), let instancing = J.object(J.object(node["extensions"])?["EXT_mesh_gpu_instancing"]) else {
+            guard let node = J.object(value),
+                let instancing = J.object(J.object(node["extensions"])?["EXT_mesh_gpu_instancing"])
+            else {
                 continue
             }
             let pointer = "/nodes/\(n)/extensions/EXT_mesh_gpu_instancing"
@@ -654,9 +735,12 @@ struct GLBValidator {
                 issue("\(pointer)/attributes", "instancing needs at least one attribute")
                 continue
             }
-            let (_, accessors) = checkAttributes(attributes, pointer: "\(pointer)/attributes", rules: ValidationRules.instancingAttributes,
-                                                 unknownIsIssue: true, expectedCount: nil)
-            guard let rotation = accessors["ROTATION"], let data = readable[rotation], data.components == 4 else { continue }
+            let (_, accessors) = checkAttributes(
+                attributes, pointer: "\(pointer)/attributes", rules: ValidationRules.instancingAttributes,
+                unknownIsIssue: true, expectedCount: nil)
+            guard let rotation = accessors["ROTATION"], let data = readable[rotation], data.components == 4 else {
+                continue
+            }
             let tolerance = data.componentType == GL.float ? 1e-3 : 2e-2
             let bad: (Int, Double)? = read(data) { r in
                 for e in 0..<data.count {
@@ -666,7 +750,9 @@ struct GLBValidator {
                 return nil
             }
             if let (element, length) = bad {
-                issue("\(pointer)/attributes/ROTATION", "rotation of instance \(element) has length \(length); it must be a unit quaternion")
+                issue(
+                    "\(pointer)/attributes/ROTATION",
+                    "rotation of instance \(element) has length \(length); it must be a unit quaternion")
             }
         }
     }
@@ -678,7 +764,9 @@ struct GLBValidator {
             guard let skin = J.object(value) else { continue }
             let joints = J.array(skin["joints"])?.count ?? 0
             if joints == 0 { issue("/skins/\(s)/joints", "skin must have joints") }
-            guard let index = J.index(skin["inverseBindMatrices"]), let accessor = item("accessors", index) else { continue }
+            guard let index = J.index(skin["inverseBindMatrices"]), let accessor = item("accessors", index) else {
+                continue
+            }
             otherAccessors.insert(index)
             if J.string(accessor["type"]) != "MAT4" || J.index(accessor["componentType"]) != GL.float {
                 issue("/skins/\(s)/inverseBindMatrices", "inverseBindMatrices must be float MAT4")
@@ -702,7 +790,9 @@ struct GLBValidator {
                     issue("\(samplerPointer)/interpolation", "unknown interpolation \(interpolation)")
                 }
                 if let output = J.index(sampler["output"]) { otherAccessors.insert(output) }
-                guard let inputIndex = J.index(sampler["input"]), let input = item("accessors", inputIndex) else { continue }
+                guard let inputIndex = J.index(sampler["input"]), let input = item("accessors", inputIndex) else {
+                    continue
+                }
                 otherAccessors.insert(inputIndex)
                 if J.string(input["type"]) != "SCALAR" || J.index(input["componentType"]) != GL.float {
                     issue("\(samplerPointer)/input", "animation input must be float SCALAR")
@@ -712,13 +802,16 @@ struct GLBValidator {
                 }
                 if let data = readable[inputIndex], data.componentType == GL.float {
                     let bad = read(data) { r in (1..<max(data.count, 1)).first { !(r.raw($0, 0) > r.raw($0 - 1, 0)) } }
-                    if let bad { issue("\(samplerPointer)/input", "key times are not strictly increasing at key \(bad)") }
+                    if let bad {
+                        issue("\(samplerPointer)/input", "key times are not strictly increasing at key \(bad)")
+                    }
                 }
             }
             for (c, channelValue) in (J.array(animation["channels"]) ?? []).enumerated() {
                 guard let channel = J.object(channelValue),
-                      let samplerIndex = J.index(channel["sampler"]), samplerIndex < samplers.count,
-                      let sampler = J.object(samplers[samplerIndex]) else { continue }
+                    let samplerIndex = J.index(channel["sampler"]), samplerIndex < samplers.count,
+                    let sampler = J.object(samplers[samplerIndex])
+                else { continue }
                 let channelPointer = "\(pointer)/channels/\(c)"
                 let path = J.string(J.object(channel["target"])?["path"]) ?? ""
                 let expectedType: String
@@ -731,11 +824,13 @@ struct GLBValidator {
                     continue
                 }
                 guard let output = item("accessors", J.index(sampler["output"])),
-                      let input = item("accessors", J.index(sampler["input"])) else { continue }
+                    let input = item("accessors", J.index(sampler["input"]))
+                else { continue }
                 if J.string(output["type"]) != expectedType {
                     issue("\(channelPointer)", "\(path) output must be \(expectedType)")
                 }
-                let keys = (J.index(input["count"]) ?? 0) * (J.string(sampler["interpolation"]) == "CUBICSPLINE" ? 3 : 1)
+                let keys =
+                    (J.index(input["count"]) ?? 0) * (J.string(sampler["interpolation"]) == "CUBICSPLINE" ? 3 : 1)
                 var perKey = 1
                 if path == "weights" {
                     let node = item("nodes", J.index(J.object(channel["target"])?["node"]))
@@ -744,7 +839,9 @@ struct GLBValidator {
                 }
                 let (expected, overflow) = keys.multipliedReportingOverflow(by: perKey)
                 if let count = J.index(output["count"]), perKey > 0, overflow || count != expected {
-                    issue("\(channelPointer)", "output has \(count) elements, expected \(overflow ? "fewer" : String(expected))")
+                    issue(
+                        "\(channelPointer)",
+                        "output has \(count) elements, expected \(overflow ? "fewer" : String(expected))")
                 }
             }
         }
@@ -759,7 +856,9 @@ struct GLBValidator {
             case (.some, .some): issue(pointer, "image cannot have both a uri and a bufferView")
             case (nil, .some(let viewValue)):
                 if J.string(image["mimeType"]) == nil { issue(pointer, "image in a bufferView needs a mimeType") }
-                if view(J.index(viewValue))?["byteStride"] != nil { issue(pointer, "the image's bufferView must not have byteStride") }
+                if view(J.index(viewValue))?["byteStride"] != nil {
+                    issue(pointer, "the image's bufferView must not have byteStride")
+                }
             default: break
             }
         }

@@ -68,7 +68,8 @@ public func encodeGLB(_ scene: Scene, options: GLBOptions) throws -> EncodedGLB 
         put(UInt32(jsonPadded))
         put(0x4E4F_534A)  // "JSON"
         jsonBytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        (base + offset + jsonBytes.count).initializeMemory(as: UInt8.self, repeating: 0x20, count: jsonPadded - jsonBytes.count)
+        (base + offset + jsonBytes.count).initializeMemory(
+            as: UInt8.self, repeating: 0x20, count: jsonPadded - jsonBytes.count)
         offset += jsonPadded
         if layout.length > 0 {
             put(UInt32(layout.length))
@@ -79,9 +80,10 @@ public func encodeGLB(_ scene: Scene, options: GLBOptions) throws -> EncodedGLB 
         precondition(offset == total, "GLB layout size mismatch")
         initialized = total
     }
-    let breakdown = ByteBreakdown(json: jsonPadded, geometry: layout.bytes(of: .geometry),
-                                  animation: layout.bytes(of: .animation), skin: layout.bytes(of: .skin),
-                                  images: layout.bytes(of: .images), total: total)
+    let breakdown = ByteBreakdown(
+        json: jsonPadded, geometry: layout.bytes(of: .geometry),
+        animation: layout.bytes(of: .animation), skin: layout.bytes(of: .skin),
+        images: layout.bytes(of: .images), total: total)
     return EncodedGLB(bytes: bytes, breakdown: breakdown)
 }
 
@@ -154,9 +156,17 @@ struct SceneEncoder {
         var rootExtensions = JSONObjectBuilder()
         if !scene.materialVariants.isEmpty {
             extensionsUsed.insert("KHR_materials_variants")
-            rootExtensions.set("KHR_materials_variants", .object([("variants", .array(scene.materialVariants.map {
-                .object([("name", .string($0))])
-            }))]))
+            rootExtensions.set(
+                "KHR_materials_variants",
+                .object([
+                    (
+                        "variants",
+                        .array(
+                            scene.materialVariants.map {
+                                .object([("name", .string($0))])
+                            })
+                    )
+                ]))
         }
         if !scene.lights.isEmpty {
             extensionsUsed.insert("KHR_lights_punctual")
@@ -188,8 +198,10 @@ struct SceneEncoder {
     // MARK: Buffer views and accessors
 
     /// A bufferView; with a `codec` and compression on, its bytes are materialized and meshopt-compressed.
-    mutating func addView(length: Int, category: ByteCategory, target: Int? = nil, stride: Int? = nil,
-                          codec: ViewCodec? = nil, fill: @escaping BinaryLayout.Fill) -> Int {
+    mutating func addView(
+        length: Int, category: ByteCategory, target: Int? = nil, stride: Int? = nil,
+        codec: ViewCodec? = nil, fill: @escaping BinaryLayout.Fill
+    ) -> Int {
         if let codec, compressing, length > 0 {
             let data = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
                 fill(UnsafeMutableRawPointer(buffer.baseAddress!))
@@ -208,8 +220,10 @@ struct SceneEncoder {
         return bufferViews.count - 1
     }
 
-    mutating func addAccessor(view: Int?, componentType: Int, count: Int, type: String,
-                              min: [Float]? = nil, max: [Float]? = nil) -> Int {
+    mutating func addAccessor(
+        view: Int?, componentType: Int, count: Int, type: String,
+        min: [Float]? = nil, max: [Float]? = nil
+    ) -> Int {
         var accessor = JSONObjectBuilder()
         accessor.set("bufferView", view.map { .int($0) })
         accessor.set("componentType", .int(componentType))
@@ -222,11 +236,15 @@ struct SceneEncoder {
     }
 
     /// A float vertex stream: one tightly packed bufferView with `byteStride`, target ARRAY_BUFFER.
-    mutating func addVertexFloats<T>(_ array: [T], components: Int, type: String, min: [Float]? = nil, max: [Float]? = nil,
-                                     _ transform: @escaping (T) -> SIMD4<Float>) -> Int {
+    mutating func addVertexFloats<T>(
+        _ array: [T], components: Int, type: String, min: [Float]? = nil, max: [Float]? = nil,
+        _ transform: @escaping (T) -> SIMD4<Float>
+    ) -> Int {
         let stride = components * 4
-        let view = addView(length: array.count * stride, category: .geometry, target: GL.arrayBuffer, stride: stride,
-                           codec: .attributes(stride: stride, filter: .none), fill: floatFill(array, components: components, transform))
+        let view = addView(
+            length: array.count * stride, category: .geometry, target: GL.arrayBuffer, stride: stride,
+            codec: .attributes(stride: stride, filter: .none), fill: floatFill(array, components: components, transform)
+        )
         return addAccessor(view: view, componentType: GL.float, count: array.count, type: type, min: min, max: max)
     }
 
@@ -245,9 +263,13 @@ struct SceneEncoder {
             for (p, primitive) in drawable {
                 let place = "mesh \(m) primitive \(p)"
                 guard primitive.targets.count == targetCount else {
-                    throw ProcessingError(.internal, "\(place): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)")
+                    throw ProcessingError(
+                        .internal,
+                        "\(place): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)"
+                    )
                 }
-                primitives.append(try addVariants(primitive, to: try encodePrimitive(primitive, mesh: m, place: place), place: place))
+                primitives.append(
+                    try addVariants(primitive, to: try encodePrimitive(primitive, mesh: m, place: place), place: place))
             }
             var json = JSONObjectBuilder()
             json.set("name", mesh.name.isEmpty ? nil : .string(mesh.name))
@@ -255,14 +277,18 @@ struct SceneEncoder {
             if targetCount > 0 {
                 if !mesh.weights.isEmpty {
                     guard mesh.weights.count == targetCount else {
-                        throw ProcessingError(.internal, "mesh \(m): \(mesh.weights.count) default weights for \(targetCount) morph targets")
+                        throw ProcessingError(
+                            .internal,
+                            "mesh \(m): \(mesh.weights.count) default weights for \(targetCount) morph targets")
                     }
                     json.set("weights", .floats(mesh.weights.map(finite)))
                 }
             }
             var extras: [(String, JSONValue)] = []
             if case .object(let members)? = mesh.extras {
-                extras = members.keys.sorted().filter { $0 != "targetNames" }.map { ($0, encodeExtensionValue(members[$0]!)) }
+                extras = members.keys.sorted().filter { $0 != "targetNames" }.map {
+                    ($0, encodeExtensionValue(members[$0]!))
+                }
             }
             let names = drawable[0].element.targets.map(\.name)
             if targetCount > 0, names.contains(where: { !$0.isEmpty }) {
@@ -294,7 +320,8 @@ struct SceneEncoder {
         }
         if let material = primitive.material { try check(material, scene.materials.count, "\(place) material") }
         if case .draco(let settings) = options.compression,
-           let json = try encodeDracoPrimitive(primitive, settings: settings, place: place) {
+            let json = try encodeDracoPrimitive(primitive, settings: settings, place: place)
+        {
             return json
         }
 
@@ -304,51 +331,85 @@ struct SceneEncoder {
         if let grid {
             attributes.append(("POSITION", .int(addQuantizedPositions(v.positions, grid: grid))))
         } else {
-            attributes.append(("POSITION", .int(addVertexFloats(v.positions, components: 3, type: "VEC3", min: lo, max: hi) {
-                SIMD4($0, 0)
-            })))
+            attributes.append(
+                (
+                    "POSITION",
+                    .int(
+                        addVertexFloats(v.positions, components: 3, type: "VEC3", min: lo, max: hi) {
+                            SIMD4($0, 0)
+                        })
+                ))
         }
         if !v.normals.isEmpty {
-            attributes.append(("NORMAL", .int(grid != nil
-                ? addQuantizedDirections(v.normals.map { SIMD4(unitNormal($0), 0) }, components: 3)
-                : addVertexFloats(v.normals, components: 3, type: "VEC3") { SIMD4(unitNormal($0), 0) })))
+            attributes.append(
+                (
+                    "NORMAL",
+                    .int(
+                        grid != nil
+                            ? addQuantizedDirections(v.normals.map { SIMD4(unitNormal($0), 0) }, components: 3)
+                            : addVertexFloats(v.normals, components: 3, type: "VEC3") { SIMD4(unitNormal($0), 0) })
+                ))
         }
         if !v.tangents.isEmpty {
-            attributes.append(("TANGENT", .int(grid != nil
-                ? addQuantizedDirections(v.tangents.map(unitTangent), components: 4)
-                : addVertexFloats(v.tangents, components: 4, type: "VEC4", unitTangent))))
+            attributes.append(
+                (
+                    "TANGENT",
+                    .int(
+                        grid != nil
+                            ? addQuantizedDirections(v.tangents.map(unitTangent), components: 4)
+                            : addVertexFloats(v.tangents, components: 4, type: "VEC4", unitTangent))
+                ))
         }
         for (i, set) in v.texcoords.enumerated() where !set.isEmpty {
             if let uvGrid = primitive.material.flatMap({ plan?.texcoords[$0]?[i] }) {
                 attributes.append(("TEXCOORD_\(i)", .int(addQuantizedTexcoords(set, grid: uvGrid))))
                 continue
             }
-            attributes.append(("TEXCOORD_\(i)", .int(addVertexFloats(set, components: 2, type: "VEC2") {
-                SIMD4(lowHalf: finite($0), highHalf: .zero)
-            })))
+            attributes.append(
+                (
+                    "TEXCOORD_\(i)",
+                    .int(
+                        addVertexFloats(set, components: 2, type: "VEC2") {
+                            SIMD4(lowHalf: finite($0), highHalf: .zero)
+                        })
+                ))
         }
         if !v.colors.isEmpty {
-            attributes.append(("COLOR_0", .int(plan != nil
-                ? addQuantizedColors(v.colors)
-                : addVertexFloats(v.colors, components: 4, type: "VEC4") { finite($0) })))
+            attributes.append(
+                (
+                    "COLOR_0",
+                    .int(
+                        plan != nil
+                            ? addQuantizedColors(v.colors)
+                            : addVertexFloats(v.colors, components: 4, type: "VEC4") { finite($0) })
+                ))
         }
         if !v.joints.isEmpty {
             let maxJoint = v.joints.reduce(UInt16(0)) { Swift.max($0, $1.max()) }
-            let view: Int, componentType: Int
+            let view: Int
+            let componentType: Int
             if maxJoint < 256 {
                 let bytes = v.joints.map { SIMD4<UInt8>(truncatingIfNeeded: $0) }
-                view = addView(length: n * 4, category: .geometry, target: GL.arrayBuffer, stride: 4,
-                               codec: .attributes(stride: 4, filter: .none), fill: rawCopy(bytes))
+                view = addView(
+                    length: n * 4, category: .geometry, target: GL.arrayBuffer, stride: 4,
+                    codec: .attributes(stride: 4, filter: .none), fill: rawCopy(bytes))
                 componentType = GL.unsignedByte
             } else {
-                view = addView(length: n * 8, category: .geometry, target: GL.arrayBuffer, stride: 8,
-                               codec: .attributes(stride: 8, filter: .none), fill: rawCopy(v.joints))
+                view = addView(
+                    length: n * 8, category: .geometry, target: GL.arrayBuffer, stride: 8,
+                    codec: .attributes(stride: 8, filter: .none), fill: rawCopy(v.joints))
                 componentType = GL.unsignedShort
             }
-            attributes.append(("JOINTS_0", .int(addAccessor(view: view, componentType: componentType, count: n, type: "VEC4"))))
-            attributes.append(("WEIGHTS_0", .int(plan != nil
-                ? addQuantizedWeights(v.weights, normalize: normalizedWeights)
-                : addVertexFloats(v.weights, components: 4, type: "VEC4", normalizedWeights))))
+            attributes.append(
+                ("JOINTS_0", .int(addAccessor(view: view, componentType: componentType, count: n, type: "VEC4"))))
+            attributes.append(
+                (
+                    "WEIGHTS_0",
+                    .int(
+                        plan != nil
+                            ? addQuantizedWeights(v.weights, normalize: normalizedWeights)
+                            : addVertexFloats(v.weights, components: 4, type: "VEC4", normalizedWeights))
+                ))
         }
 
         var json = JSONObjectBuilder()
@@ -359,9 +420,12 @@ struct SceneEncoder {
         json.set("material", primitive.material.map { .int($0) })
         json.set("mode", primitive.mode == .triangles ? nil : .int(primitive.mode.rawValue))
         if !primitive.targets.isEmpty {
-            json.set("targets", .array(try primitive.targets.enumerated().map { t, target in
-                try encodeTarget(target, vertexCount: n, grid: grid, place: "\(place) target \(t)")
-            }))
+            json.set(
+                "targets",
+                .array(
+                    try primitive.targets.enumerated().map { t, target in
+                        try encodeTarget(target, vertexCount: n, grid: grid, place: "\(place) target \(t)")
+                    }))
         }
         return json.value
     }
@@ -393,22 +457,31 @@ struct SceneEncoder {
         if let bad = indices.first(where: { Int($0) >= n }) {
             throw ProcessingError(.internal, "\(place): index \(bad) is out of range for \(n) vertices")
         }
-        let view: Int, componentType: Int
+        let view: Int
+        let componentType: Int
         if n <= 65_535 {
             let shorts = indices.map { UInt16(truncatingIfNeeded: $0) }
-            view = addView(length: shorts.count * 2, category: .geometry, target: GL.elementArrayBuffer,
-                           codec: primitive.mode == .triangles ? .triangles(indexSize: 2) : .indices(indexSize: 2), fill: rawCopy(shorts))
+            view = addView(
+                length: shorts.count * 2, category: .geometry, target: GL.elementArrayBuffer,
+                codec: primitive.mode == .triangles ? .triangles(indexSize: 2) : .indices(indexSize: 2),
+                fill: rawCopy(shorts))
             componentType = GL.unsignedShort
         } else {
-            view = addView(length: indices.count * 4, category: .geometry, target: GL.elementArrayBuffer,
-                           codec: primitive.mode == .triangles ? .triangles(indexSize: 4) : .indices(indexSize: 4), fill: rawCopy(indices))
+            view = addView(
+                length: indices.count * 4, category: .geometry, target: GL.elementArrayBuffer,
+                codec: primitive.mode == .triangles ? .triangles(indexSize: 4) : .indices(indexSize: 4),
+                fill: rawCopy(indices))
             componentType = GL.unsignedInt
         }
         return addAccessor(view: view, componentType: componentType, count: indices.count, type: "SCALAR")
     }
 
-    mutating func encodeTarget(_ target: MorphTarget, vertexCount n: Int, grid: PositionGrid?, place: String) throws -> JSONValue {
-        for (count, name) in [(target.positions.count, "POSITION"), (target.normals.count, "NORMAL"), (target.tangents.count, "TANGENT")]
+    mutating func encodeTarget(_ target: MorphTarget, vertexCount n: Int, grid: PositionGrid?, place: String) throws
+        -> JSONValue
+    {
+        for (count, name) in [
+            (target.positions.count, "POSITION"), (target.normals.count, "NORMAL"), (target.tangents.count, "TANGENT")
+        ]
         where count != 0 && count != n {
             throw ProcessingError(.internal, "\(place): \(name) has \(count) elements, the primitive has \(n) vertices")
         }
@@ -416,35 +489,60 @@ struct SceneEncoder {
         if target.positions.isEmpty {
             // A target must name at least one attribute; an accessor without bufferView reads as zeros.
             if target.normals.isEmpty && target.tangents.isEmpty {
-                attributes.append(("POSITION", .int(addAccessor(view: nil, componentType: GL.float, count: n, type: "VEC3",
-                                                                 min: [0, 0, 0], max: [0, 0, 0]))))
+                attributes.append(
+                    (
+                        "POSITION",
+                        .int(
+                            addAccessor(
+                                view: nil, componentType: GL.float, count: n, type: "VEC3",
+                                min: [0, 0, 0], max: [0, 0, 0]))
+                    ))
             }
         } else {
             let (lo, hi) = try bounds(target.positions, place: place, what: "POSITION")
-            attributes.append(("POSITION", .int(grid.map { addQuantizedTargetPositions(target.positions, grid: $0) }
-                ?? addVertexFloats(target.positions, components: 3, type: "VEC3", min: lo, max: hi) { SIMD4($0, 0) })))
+            attributes.append(
+                (
+                    "POSITION",
+                    .int(
+                        grid.map { addQuantizedTargetPositions(target.positions, grid: $0) }
+                            ?? addVertexFloats(target.positions, components: 3, type: "VEC3", min: lo, max: hi) {
+                                SIMD4($0, 0)
+                            })
+                ))
         }
         if !target.normals.isEmpty {
-            attributes.append(("NORMAL", .int((grid != nil ? addQuantizedTargetDirections(target.normals) : nil)
-                ?? addVertexFloats(target.normals, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
+            attributes.append(
+                (
+                    "NORMAL",
+                    .int(
+                        (grid != nil ? addQuantizedTargetDirections(target.normals) : nil)
+                            ?? addVertexFloats(target.normals, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })
+                ))
         }
         if !target.tangents.isEmpty {
-            attributes.append(("TANGENT", .int((grid != nil ? addQuantizedTargetDirections(target.tangents) : nil)
-                ?? addVertexFloats(target.tangents, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })))
+            attributes.append(
+                (
+                    "TANGENT",
+                    .int(
+                        (grid != nil ? addQuantizedTargetDirections(target.tangents) : nil)
+                            ?? addVertexFloats(target.tangents, components: 3, type: "VEC3") { SIMD4(finite($0), 0) })
+                ))
         }
         return .object(attributes)
     }
 
     /// Component-wise min and max; throws on NaN or infinity, which no reader can place.
     func bounds(_ points: [SIMD3<Float>], place: String, what: String) throws -> ([Float], [Float]) {
-        var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+        var lo = SIMD3<Float>(repeating: .infinity)
+        var hi = SIMD3<Float>(repeating: -.infinity)
         for p in points {
             lo = pointwiseMin(lo, p)
             hi = pointwiseMax(hi, p)
         }
         // pointwiseMin/Max drop NaN, so check the results and the data only when something is off.
         guard lo.x.isFinite, lo.y.isFinite, lo.z.isFinite, hi.x.isFinite, hi.y.isFinite, hi.z.isFinite,
-              !points.contains(where: { $0.x.isNaN || $0.y.isNaN || $0.z.isNaN }) else {
+            !points.contains(where: { $0.x.isNaN || $0.y.isNaN || $0.z.isNaN })
+        else {
             throw ProcessingError(.internal, "\(place): \(what) contains NaN or infinite values")
         }
         return ([lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z])
@@ -461,12 +559,18 @@ struct SceneEncoder {
             json.set("name", skin.name.isEmpty ? nil : .string(skin.name))
             if !skin.inverseBindMatrices.isEmpty {
                 guard skin.inverseBindMatrices.count == skin.joints.count else {
-                    throw ProcessingError(.internal, "skin \(s): \(skin.inverseBindMatrices.count) inverse bind matrices for \(skin.joints.count) joints")
+                    throw ProcessingError(
+                        .internal,
+                        "skin \(s): \(skin.inverseBindMatrices.count) inverse bind matrices for \(skin.joints.count) joints"
+                    )
                 }
                 let floats = skin.inverseBindMatrices.flatMap { $0.columnMajor.map(finite) }
-                let view = addView(length: floats.count * 4, category: .skin, codec: .attributes(stride: 64, filter: .none),
-                                   fill: rawCopy(floats))
-                json.set("inverseBindMatrices", .int(addAccessor(view: view, componentType: GL.float, count: skin.joints.count, type: "MAT4")))
+                let view = addView(
+                    length: floats.count * 4, category: .skin, codec: .attributes(stride: 64, filter: .none),
+                    fill: rawCopy(floats))
+                json.set(
+                    "inverseBindMatrices",
+                    .int(addAccessor(view: view, componentType: GL.float, count: skin.joints.count, type: "MAT4")))
             }
             json.set("joints", .ints(skin.joints))
             json.set("skeleton", skin.skeleton.map { .int($0) })
@@ -478,21 +582,29 @@ struct SceneEncoder {
         var inputs: [[UInt32]: Int] = [:]  // shared time accessors, keyed by bit pattern
         var result: [JSONValue] = []
         for (a, animation) in scene.animations.enumerated() where !animation.channels.isEmpty {
-            var channels: [JSONValue] = [], samplers: [JSONValue] = []
+            var channels: [JSONValue] = []
+            var samplers: [JSONValue] = []
             for (c, channel) in animation.channels.enumerated() {
                 let place = "animation \(a) channel \(c)"
                 try check(channel.node, scene.nodes.count, "\(place) node")
                 let times = channel.times
-                guard !times.isEmpty, times.allSatisfy(\.isFinite), zip(times, times.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                    throw ProcessingError(.internal, "\(place): key times must be finite, strictly increasing and not empty")
+                guard !times.isEmpty, times.allSatisfy(\.isFinite),
+                    zip(times, times.dropFirst()).allSatisfy({ $0 < $1 })
+                else {
+                    throw ProcessingError(
+                        .internal, "\(place): key times must be finite, strictly increasing and not empty")
                 }
-                let components: Int, type: String
+                let components: Int
+                let type: String
                 switch channel.path {
                 case .translation, .scale: (components, type) = (3, "VEC3")
                 case .rotation: (components, type) = (4, "VEC4")
                 case .weights:
-                    let targets = scene.nodes[channel.node].mesh.flatMap { scene.meshes[$0].primitives.first?.targets.count } ?? 0
-                    guard targets > 0 else { throw ProcessingError(.internal, "\(place): animates weights of a node without morph targets") }
+                    let targets =
+                        scene.nodes[channel.node].mesh.flatMap { scene.meshes[$0].primitives.first?.targets.count } ?? 0
+                    guard targets > 0 else {
+                        throw ProcessingError(.internal, "\(place): animates weights of a node without morph targets")
+                    }
                     (components, type) = (targets, "SCALAR")
                 }
                 let keysPerTime = channel.interpolation == .cubicSpline ? 3 : 1
@@ -505,20 +617,26 @@ struct SceneEncoder {
                 if let shared = inputs[key] {
                     input = shared
                 } else {
-                    input = addAnimationFloats(times, components: 1, type: "SCALAR", path: nil, cubic: false,
-                                               min: [times[0]], max: [times[times.count - 1]])
+                    input = addAnimationFloats(
+                        times, components: 1, type: "SCALAR", path: nil, cubic: false,
+                        min: [times[0]], max: [times[times.count - 1]])
                     inputs[key] = input
                 }
                 let values = channel.values.map(finite)
-                let output = addAnimationFloats(values, components: channel.path == .weights ? 1 : components, type: type,
-                                                path: channel.path, cubic: channel.interpolation == .cubicSpline)
+                let output = addAnimationFloats(
+                    values, components: channel.path == .weights ? 1 : components, type: type,
+                    path: channel.path, cubic: channel.interpolation == .cubicSpline)
                 var sampler = JSONObjectBuilder()
                 sampler.set("input", .int(input))
-                sampler.set("interpolation", channel.interpolation == .linear ? nil : .string(channel.interpolation.rawValue))
+                sampler.set(
+                    "interpolation", channel.interpolation == .linear ? nil : .string(channel.interpolation.rawValue))
                 sampler.set("output", .int(output))
                 samplers.append(sampler.value)
-                channels.append(.object([("sampler", .int(samplers.count - 1)),
-                                         ("target", .object([("node", .int(channel.node)), ("path", .string(channel.path.rawValue))]))]))
+                channels.append(
+                    .object([
+                        ("sampler", .int(samplers.count - 1)),
+                        ("target", .object([("node", .int(channel.node)), ("path", .string(channel.path.rawValue))]))
+                    ]))
             }
             var json = JSONObjectBuilder()
             json.set("name", animation.name.isEmpty ? nil : .string(animation.name))
@@ -572,7 +690,8 @@ struct SceneEncoder {
             }
             var extensions = JSONObjectBuilder()
             if !node.instances.isEmpty, mesh != nil {
-                extensions.set("EXT_mesh_gpu_instancing", .object([("attributes", .object(encodeInstances(node.instances)))]))
+                extensions.set(
+                    "EXT_mesh_gpu_instancing", .object([("attributes", .object(encodeInstances(node.instances)))]))
             }
             if let light = node.light {
                 try check(light, scene.lights.count, "\(place) light")
@@ -605,12 +724,18 @@ struct SceneEncoder {
         let rotations = instances.map { unitQuaternion($0.rotation) }
         let scales = instances.map { finite($0.scale) }
         var attributes: [(String, JSONValue)] = []
-        func add<T>(_ name: String, _ values: [T], components: Int, type: String, _ transform: @escaping (T) -> SIMD4<Float>) {
-            let view = addView(length: values.count * components * 4, category: .geometry,
-                               fill: floatFill(values, components: components, transform))
-            attributes.append((name, .int(addAccessor(view: view, componentType: GL.float, count: values.count, type: type))))
+        func add<T>(
+            _ name: String, _ values: [T], components: Int, type: String, _ transform: @escaping (T) -> SIMD4<Float>
+        ) {
+            let view = addView(
+                length: values.count * components * 4, category: .geometry,
+                fill: floatFill(values, components: components, transform))
+            attributes.append(
+                (name, .int(addAccessor(view: view, componentType: GL.float, count: values.count, type: type))))
         }
-        if rotations.contains(where: { $0 != SIMD4(0, 0, 0, 1) }) { add("ROTATION", rotations, components: 4, type: "VEC4") { $0 } }
+        if rotations.contains(where: { $0 != SIMD4(0, 0, 0, 1) }) {
+            add("ROTATION", rotations, components: 4, type: "VEC4") { $0 }
+        }
         if scales.contains(where: { $0 != .one }) { add("SCALE", scales, components: 3, type: "VEC3") { SIMD4($0, 0) } }
         // The extension needs at least one attribute: TRANSLATION is written when nothing else is.
         if attributes.isEmpty || translations.contains(where: { $0 != .zero }) {
@@ -629,7 +754,8 @@ struct SceneEncoder {
             if let (key, value, defaultValue) = extra, value != defaultValue { json.set(key, .float(value)) }
             var transform = ref.transform
             if let grid = plan?.texcoords[index]?[transform?.texCoord ?? ref.texCoord] {
-                transform = (transform ?? TextureTransform()).composed(innerOffset: grid.offset, innerScale: grid.textureScale)
+                transform = (transform ?? TextureTransform()).composed(
+                    innerOffset: grid.offset, innerScale: grid.textureScale)
             }
             if let transform {
                 extensionsUsed.insert("KHR_texture_transform")
@@ -661,7 +787,9 @@ struct SceneEncoder {
         let e = material.emissiveFactor
         json.set("emissiveFactor", e == .zero ? nil : .floats([e.x, e.y, e.z].map(finite)))
         json.set("alphaMode", material.alphaMode == .opaque ? nil : .string(material.alphaMode.rawValue))
-        json.set("alphaCutoff", material.alphaMode == .mask && material.alphaCutoff != 0.5 ? .float(material.alphaCutoff) : nil)
+        json.set(
+            "alphaCutoff",
+            material.alphaMode == .mask && material.alphaCutoff != 0.5 ? .float(material.alphaCutoff) : nil)
         json.set("doubleSided", material.doubleSided ? .bool(true) : nil)
         var extensions: [(String, JSONValue)] = material.unlit ? [("KHR_materials_unlit", .object([]))] : []
         for name in material.extensions.keys.sorted() where !(name == "KHR_materials_unlit" && material.unlit) {
@@ -698,8 +826,10 @@ struct SceneEncoder {
             }
             if texture.webpSource != texture.image && texture.basisuSource != texture.image {
                 guard ["image/png", "image/jpeg"].contains(scene.images[texture.image].mimeType) else {
-                    throw ProcessingError(.internal, "texture \(t): source image is \(scene.images[texture.image].mimeType), "
-                                          + "not PNG or JPEG")
+                    throw ProcessingError(
+                        .internal,
+                        "texture \(t): source image is \(scene.images[texture.image].mimeType), "
+                            + "not PNG or JPEG")
                 }
                 json.set("source", .int(texture.image))
             }
@@ -730,7 +860,11 @@ struct SceneEncoder {
             json.set("type", .string("perspective"))
         case let .orthographic(name, xmag, ymag, znear, zfar):
             json.set("name", name.isEmpty ? nil : .string(name))
-            json.set("orthographic", .object([("xmag", .float(xmag)), ("ymag", .float(ymag)), ("zfar", .float(zfar)), ("znear", .float(znear))]))
+            json.set(
+                "orthographic",
+                .object([
+                    ("xmag", .float(xmag)), ("ymag", .float(ymag)), ("zfar", .float(zfar)), ("znear", .float(znear))
+                ]))
             json.set("type", .string("orthographic"))
         }
         return json.value
@@ -739,7 +873,8 @@ struct SceneEncoder {
     func encodeLight(_ light: Light) -> JSONValue {
         var json = JSONObjectBuilder()
         json.set("name", light.name.isEmpty ? nil : .string(light.name))
-        json.set("color", light.color == .one ? nil : .floats([light.color.x, light.color.y, light.color.z].map(finite)))
+        json.set(
+            "color", light.color == .one ? nil : .floats([light.color.x, light.color.y, light.color.z].map(finite)))
         json.set("intensity", light.intensity == 1 ? nil : .float(light.intensity))
         json.set("range", light.kind == .directional ? nil : light.range.map { .float($0) })
         if light.kind == .spot {

@@ -42,7 +42,9 @@ enum JSONAccess {
             return items.enumerated().flatMap { resolve($1, path: rest, pointer: "\(pointer)/\($0)") }
         case "*":
             guard let members = object(value) else { return [] }
-            return members.keys.sorted().flatMap { resolve(members[$0]!, path: rest, pointer: "\(pointer)/\(escape($0))") }
+            return members.keys.sorted().flatMap {
+                resolve(members[$0]!, path: rest, pointer: "\(pointer)/\(escape($0))")
+            }
         default:
             guard let child = object(value)?[String(segment)] else { return [] }
             return resolve(child, path: rest, pointer: "\(pointer)/\(escape(String(segment)))")

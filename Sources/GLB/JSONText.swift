@@ -48,7 +48,12 @@ enum JSONValue {
             var mantissa = String(text[..<e])
             var exponent = String(text[text.index(after: e)...])
             var sign = ""
-            if exponent.hasPrefix("+") { exponent.removeFirst() } else if exponent.hasPrefix("-") { exponent.removeFirst(); sign = "-" }
+            if exponent.hasPrefix("+") {
+                exponent.removeFirst()
+            } else if exponent.hasPrefix("-") {
+                exponent.removeFirst()
+                sign = "-"
+            }
             while exponent.count > 1 && exponent.hasPrefix("0") { exponent.removeFirst() }
             if mantissa.hasSuffix(".0") { mantissa.removeLast(2) }
             text = mantissa + "e" + sign + exponent
@@ -72,7 +77,10 @@ enum JSONValue {
             case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
             case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
             case 0..<0x20:
-                out.append(contentsOf: [92, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                out.append(contentsOf: [
+                    92, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+                    hex[Int(byte & 15)]
+                ])
             default: out.append(byte)
             }
         }

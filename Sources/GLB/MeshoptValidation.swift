@@ -29,8 +29,9 @@ extension GLBValidator {
                 continue
             }
             guard let buffer = J.index(ext["buffer"]), let length = J.index(ext["byteLength"]), length >= 1,
-                  let stride = J.index(ext["byteStride"]), stride >= 1, let count = J.index(ext["count"]), count >= 1,
-                  let mode = J.string(ext["mode"]) else {
+                let stride = J.index(ext["byteStride"]), stride >= 1, let count = J.index(ext["count"]), count >= 1,
+                let mode = J.string(ext["mode"])
+            else {
                 issue(extPointer, "buffer, byteLength, byteStride, count (positive integers) and mode are required")
                 continue
             }
@@ -38,12 +39,15 @@ extension GLBValidator {
             let filter = ext["filter"].map { J.string($0) ?? "?" } ?? "NONE"
             var problems: [String] = []
             if !["ATTRIBUTES", "TRIANGLES", "INDICES"].contains(mode) { problems.append("unknown mode \(mode)") }
-            if !["NONE", "OCTAHEDRAL", "QUATERNION", "EXPONENTIAL"].contains(filter) { problems.append("unknown filter \(filter)") }
+            if !["NONE", "OCTAHEDRAL", "QUATERNION", "EXPONENTIAL"].contains(filter) {
+                problems.append("unknown filter \(filter)")
+            }
             if let parentStride = J.index(view["byteStride"]), parentStride != stride {
                 problems.append("byteStride \(stride) differs from the bufferView's \(parentStride)")
             }
             if let viewLength = J.index(view["byteLength"]), viewLength != stride * count {
-                problems.append("byteStride × count = \(stride * count) differs from the bufferView's byteLength \(viewLength)")
+                problems.append(
+                    "byteStride × count = \(stride * count) differs from the bufferView's byteLength \(viewLength)")
             }
             switch mode {
             case "ATTRIBUTES" where stride % 4 != 0 || stride > 256:
@@ -62,14 +66,19 @@ extension GLBValidator {
             }
             if isFallback(buffer) { problems.append("compressed data cannot come from fallback buffer \(buffer)") }
             if let bufferLength = J.index(item("buffers", buffer)?["byteLength"]), offset + length > bufferLength {
-                problems.append("compressed bytes \(offset)..<\(offset + length) exceed buffer \(buffer) of \(bufferLength) bytes")
+                problems.append(
+                    "compressed bytes \(offset)..<\(offset + length) exceed buffer \(buffer) of \(bufferLength) bytes")
             }
             if let parent = parentBuffer, parent != 0, parent < buffers.count,
-               J.object(buffers[parent])?["uri"] == nil, !required.contains(name) {
-                problems.append("the view's own buffer \(parent) holds no data, so \(name) must be in extensionsRequired")
+                J.object(buffers[parent])?["uri"] == nil, !required.contains(name)
+            {
+                problems.append(
+                    "the view's own buffer \(parent) holds no data, so \(name) must be in extensionsRequired")
             }
             for problem in problems { issue(extPointer, problem) }
-            guard problems.isEmpty, buffer == 0, binBufferUsable, let bin, offset + length <= bin.count else { continue }
+            guard problems.isEmpty, buffer == 0, binBufferUsable, let bin, offset + length <= bin.count else {
+                continue
+            }
 
             let source = bin.lowerBound + offset..<bin.lowerBound + offset + length
             var decoded: [UInt8]? = bytes.withUnsafeBytes { raw in
@@ -94,7 +103,8 @@ extension GLBValidator {
             // An uncompressed copy in the BIN chunk must say the same thing.
             let viewOffset = J.index(view["byteOffset"] ?? 0) ?? 0
             if parentBuffer == 0, viewOffset + data.count <= bin.count,
-               !bytes[bin.lowerBound + viewOffset..<bin.lowerBound + viewOffset + data.count].elementsEqual(data) {
+                !bytes[bin.lowerBound + viewOffset..<bin.lowerBound + viewOffset + data.count].elementsEqual(data)
+            {
                 issue(pointer, "the uncompressed data differs from the decoded \(name) data")
             }
             while bytes.count % 4 != 0 { bytes.append(0) }

@@ -33,10 +33,13 @@ public struct Quantization: Sendable, Equatable {
     public static let normalBitRange = 4...16
 
     func check() throws {
-        for (name, bits, range) in [("position", positionBits, Self.bitRange), ("texcoord", texcoordBits, Self.bitRange),
-                                    ("normal", normalBits, Self.normalBitRange), ("color", colorBits, Self.bitRange)]
+        for (name, bits, range) in [
+            ("position", positionBits, Self.bitRange), ("texcoord", texcoordBits, Self.bitRange),
+            ("normal", normalBits, Self.normalBitRange), ("color", colorBits, Self.bitRange)
+        ]
         where !range.contains(bits) {
-            throw ProcessingError(.internal, "\(name) quantization uses \(bits) bits; allowed: \(range.lowerBound)...\(range.upperBound)")
+            throw ProcessingError(
+                .internal, "\(name) quantization uses \(bits) bits; allowed: \(range.lowerBound)...\(range.upperBound)")
         }
     }
 }
@@ -93,7 +96,8 @@ struct QuantizationPlan {
         try settings.check()
         self.settings = settings
         for (m, mesh) in scene.meshes.enumerated() {
-            var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+            var lo = SIMD3<Float>(repeating: .infinity)
+            var hi = SIMD3<Float>(repeating: -.infinity)
             for primitive in mesh.primitives {
                 for p in primitive.vertices.positions {
                     lo = pointwiseMin(lo, p)
@@ -101,7 +105,9 @@ struct QuantizationPlan {
                 }
             }
             // Empty or non-finite meshes keep float positions; the writer reports the latter.
-            guard lo.x.isFinite, lo.y.isFinite, lo.z.isFinite, hi.x.isFinite, hi.y.isFinite, hi.z.isFinite else { continue }
+            guard lo.x.isFinite, lo.y.isFinite, lo.z.isFinite, hi.x.isFinite, hi.y.isFinite, hi.z.isFinite else {
+                continue
+            }
             positions[m] = PositionGrid(bounds: lo, hi, bits: settings.positionBits)
         }
         texcoords = Self.uvGrids(scene, bits: settings.texcoordBits)
@@ -126,7 +132,8 @@ struct QuantizationPlan {
         return bounds.mapValues { sets in
             sets.mapValues { lo, hi in
                 let range = hi - lo
-                return UVGrid(offset: lo, range: SIMD2(range.x > 0 ? range.x : 1, range.y > 0 ? range.y : 1), bits: bits)
+                return UVGrid(
+                    offset: lo, range: SIMD2(range.x > 0 ? range.x : 1, range.y > 0 ? range.y : 1), bits: bits)
             }
         }
     }
@@ -156,7 +163,8 @@ struct QuantizationPlan {
                     scene.nodes[i].skin = existing
                 } else {
                     var skin = originalSkins[s]
-                    let base = skin.inverseBindMatrices.isEmpty
+                    let base =
+                        skin.inverseBindMatrices.isEmpty
                         ? [Matrix4](repeating: .identity, count: skin.joints.count) : skin.inverseBindMatrices
                     skin.inverseBindMatrices = base.map { $0 * grid.transform.matrix }
                     let index: Int
@@ -177,13 +185,18 @@ struct QuantizationPlan {
             if !node.instances.isEmpty {
                 // Instance transforms apply to the mesh before the node's: the grid goes into each of them.
                 scene.nodes[i].instances = node.instances.map { instance in
-                    guard case let .trs(t, r, s) = Self.fold(.trs(translation: instance.translation, rotation: instance.rotation,
-                                                                   scale: instance.scale), grid) else { return instance }
+                    guard
+                        case let .trs(t, r, s) = Self.fold(
+                            .trs(
+                                translation: instance.translation, rotation: instance.rotation,
+                                scale: instance.scale), grid)
+                    else { return instance }
                     return InstanceTransform(translation: t, rotation: r, scale: s)
                 }
                 continue
             }
-            let foldable = node.children.isEmpty && node.camera == nil && node.light == nil
+            let foldable =
+                node.children.isEmpty && node.camera == nil && node.light == nil
                 && !joints.contains(i) && !animated.contains(i)
             if foldable {
                 scene.nodes[i].transform = Self.fold(node.transform, grid)
@@ -201,7 +214,9 @@ struct QuantizationPlan {
         }
         for a in scene.animations.indices {
             for c in scene.animations[a].channels.indices where scene.animations[a].channels[c].path == .weights {
-                if let child = moved[scene.animations[a].channels[c].node] { scene.animations[a].channels[c].node = child }
+                if let child = moved[scene.animations[a].channels[c].node] {
+                    scene.animations[a].channels[c].node = child
+                }
             }
         }
     }
@@ -221,7 +236,10 @@ struct QuantizationPlan {
 extension Material {
     /// The TEXCOORD sets this material's textures read.
     var texCoordSets: Set<Int> {
-        Set(([baseColorTexture, metallicRoughnessTexture, normalTexture, occlusionTexture, emissiveTexture].compactMap { $0 }
-            + extensionTextures.map(\.ref)).map { $0.transform?.texCoord ?? $0.texCoord }.filter { $0 >= 0 })
+        Set(
+            ([baseColorTexture, metallicRoughnessTexture, normalTexture, occlusionTexture, emissiveTexture].compactMap {
+                $0
+            }
+                + extensionTextures.map(\.ref)).map { $0.transform?.texCoord ?? $0.texCoord }.filter { $0 >= 0 })
     }
 }

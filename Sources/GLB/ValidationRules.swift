@@ -28,19 +28,30 @@ enum ValidationRules {
         Reference(collection: "nodes", path: "mesh", target: .root("meshes")),
         Reference(collection: "nodes", path: "skin", target: .root("skins")),
         Reference(collection: "nodes", path: "camera", target: .root("cameras")),
-        Reference(collection: "nodes", path: "extensions/KHR_lights_punctual/light", target: .root("extensions/KHR_lights_punctual/lights")),
-        Reference(collection: "nodes", path: "extensions/EXT_mesh_gpu_instancing/attributes/*", target: .root("accessors")),
+        Reference(
+            collection: "nodes", path: "extensions/KHR_lights_punctual/light",
+            target: .root("extensions/KHR_lights_punctual/lights")),
+        Reference(
+            collection: "nodes", path: "extensions/EXT_mesh_gpu_instancing/attributes/*", target: .root("accessors")),
         Reference(collection: "nodes", path: "extensions/MSFT_lod/ids/[]", target: .root("nodes")),
         Reference(collection: "meshes", path: "primitives/[]/attributes/*", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/indices", target: .root("accessors")),
         Reference(collection: "meshes", path: "primitives/[]/material", target: .root("materials")),
         Reference(collection: "meshes", path: "primitives/[]/targets/[]/*", target: .root("accessors")),
-        Reference(collection: "meshes", path: "primitives/[]/extensions/KHR_draco_mesh_compression/bufferView", target: .root("bufferViews")),
-        Reference(collection: "meshes", path: "primitives/[]/extensions/KHR_materials_variants/mappings/[]/material", target: .root("materials")),
-        Reference(collection: "meshes", path: "primitives/[]/extensions/KHR_materials_variants/mappings/[]/variants/[]",
-                  target: .root("extensions/KHR_materials_variants/variants")),
-        Reference(collection: "materials", path: "pbrMetallicRoughness/baseColorTexture/index", target: .root("textures")),
-        Reference(collection: "materials", path: "pbrMetallicRoughness/metallicRoughnessTexture/index", target: .root("textures")),
+        Reference(
+            collection: "meshes", path: "primitives/[]/extensions/KHR_draco_mesh_compression/bufferView",
+            target: .root("bufferViews")),
+        Reference(
+            collection: "meshes", path: "primitives/[]/extensions/KHR_materials_variants/mappings/[]/material",
+            target: .root("materials")),
+        Reference(
+            collection: "meshes", path: "primitives/[]/extensions/KHR_materials_variants/mappings/[]/variants/[]",
+            target: .root("extensions/KHR_materials_variants/variants")),
+        Reference(
+            collection: "materials", path: "pbrMetallicRoughness/baseColorTexture/index", target: .root("textures")),
+        Reference(
+            collection: "materials", path: "pbrMetallicRoughness/metallicRoughnessTexture/index",
+            target: .root("textures")),
         Reference(collection: "materials", path: "normalTexture/index", target: .root("textures")),
         Reference(collection: "materials", path: "occlusionTexture/index", target: .root("textures")),
         Reference(collection: "materials", path: "emissiveTexture/index", target: .root("textures")),
@@ -61,7 +72,8 @@ enum ValidationRules {
         Reference(collection: "accessors", path: "sparse/indices/bufferView", target: .root("bufferViews")),
         Reference(collection: "accessors", path: "sparse/values/bufferView", target: .root("bufferViews")),
         Reference(collection: "bufferViews", path: "buffer", target: .root("buffers")),
-        Reference(collection: "bufferViews", path: "extensions/EXT_meshopt_compression/buffer", target: .root("buffers")),
+        Reference(
+            collection: "bufferViews", path: "extensions/EXT_meshopt_compression/buffer", target: .root("buffers"))
     ]
 
     /// A storage format an attribute may use.
@@ -86,40 +98,44 @@ enum ValidationRules {
         "NORMAL": Attribute(types: ["VEC3"], formats: [float]),
         "TANGENT": Attribute(types: ["VEC4"], formats: [float]),
         "TEXCOORD_": Attribute(types: ["VEC2"], formats: Set([float] + normalized(GL.unsignedByte, GL.unsignedShort))),
-        "COLOR_": Attribute(types: ["VEC3", "VEC4"], formats: Set([float] + normalized(GL.unsignedByte, GL.unsignedShort))),
+        "COLOR_": Attribute(
+            types: ["VEC3", "VEC4"], formats: Set([float] + normalized(GL.unsignedByte, GL.unsignedShort))),
         "JOINTS_": Attribute(types: ["VEC4"], formats: Set(integer(GL.unsignedByte, GL.unsignedShort))),
-        "WEIGHTS_": Attribute(types: ["VEC4"], formats: Set([float] + normalized(GL.unsignedByte, GL.unsignedShort))),
+        "WEIGHTS_": Attribute(types: ["VEC4"], formats: Set([float] + normalized(GL.unsignedByte, GL.unsignedShort)))
     ]
 
     /// Core morph-target attributes.
     static let coreTargetAttributes: [String: Attribute] = [
         "POSITION": Attribute(types: ["VEC3"], formats: [float]),
         "NORMAL": Attribute(types: ["VEC3"], formats: [float]),
-        "TANGENT": Attribute(types: ["VEC3"], formats: [float]),
+        "TANGENT": Attribute(types: ["VEC3"], formats: [float])
     ]
 
     /// `EXT_mesh_gpu_instancing` attributes (the formats the extension allows without `KHR_mesh_quantization`).
     static let instancingAttributes: [String: Attribute] = [
         "TRANSLATION": Attribute(types: ["VEC3"], formats: [float]),
         "ROTATION": Attribute(types: ["VEC4"], formats: Set([float] + normalized(GL.byte, GL.short))),
-        "SCALE": Attribute(types: ["VEC3"], formats: [float]),
+        "SCALE": Attribute(types: ["VEC3"], formats: [float])
     ]
 
     /// Extra formats an extension allows, by semantic, for vertex attributes and for morph targets.
     static let extensionFormats: [String: (attributes: [String: Set<Format>], targets: [String: Set<Format>])] = [
         "KHR_mesh_quantization": (
             attributes: [
-                "POSITION": Set(integer(GL.byte, GL.unsignedByte, GL.short, GL.unsignedShort)
-                    + normalized(GL.byte, GL.unsignedByte, GL.short, GL.unsignedShort)),
+                "POSITION": Set(
+                    integer(GL.byte, GL.unsignedByte, GL.short, GL.unsignedShort)
+                        + normalized(GL.byte, GL.unsignedByte, GL.short, GL.unsignedShort)),
                 "NORMAL": Set(normalized(GL.byte, GL.short)),
                 "TANGENT": Set(normalized(GL.byte, GL.short)),
-                "TEXCOORD_": Set(integer(GL.byte, GL.unsignedByte, GL.short, GL.unsignedShort) + normalized(GL.byte, GL.short)),
+                "TEXCOORD_": Set(
+                    integer(GL.byte, GL.unsignedByte, GL.short, GL.unsignedShort) + normalized(GL.byte, GL.short))
             ],
             targets: [
                 "POSITION": Set(integer(GL.byte, GL.short) + normalized(GL.byte, GL.short)),
                 "NORMAL": Set(integer(GL.byte, GL.short) + normalized(GL.byte, GL.short)),
-                "TANGENT": Set(integer(GL.byte, GL.short) + normalized(GL.byte, GL.short)),
-            ]),
+                "TANGENT": Set(integer(GL.byte, GL.short) + normalized(GL.byte, GL.short))
+            ]
+        )
     ]
 
     /// Extensions this validator understands, so files may list them in `extensionsRequired`.
@@ -128,17 +144,18 @@ enum ValidationRules {
         "KHR_texture_basisu", "EXT_texture_webp", "EXT_meshopt_compression", "KHR_draco_mesh_compression",
         "KHR_materials_emissive_strength", "KHR_materials_ior", "KHR_materials_specular", "KHR_materials_transmission",
         "KHR_materials_volume", "KHR_materials_clearcoat", "KHR_materials_sheen", "KHR_materials_iridescence",
-        "KHR_materials_anisotropy", "KHR_materials_variants", "EXT_mesh_gpu_instancing", "KHR_materials_dispersion", "MSFT_lod",
+        "KHR_materials_anisotropy", "KHR_materials_variants", "EXT_mesh_gpu_instancing", "KHR_materials_dispersion",
+        "MSFT_lod"
     ]
 
     /// A bufferView carrying one of these extensions holds compressed bytes: its accessors' data is not checked.
     static let compressedBufferViewExtensions: Set<String> = ["EXT_meshopt_compression"]
 
     static let componentSizes: [Int: Int] = [
-        GL.byte: 1, GL.unsignedByte: 1, GL.short: 2, GL.unsignedShort: 2, GL.unsignedInt: 4, GL.float: 4,
+        GL.byte: 1, GL.unsignedByte: 1, GL.short: 2, GL.unsignedShort: 2, GL.unsignedInt: 4, GL.float: 4
     ]
     static let componentCounts: [String: Int] = [
-        "SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16,
+        "SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16
     ]
     /// Elements per primitive for modes whose index/vertex count must be a multiple of it.
     static let modeMultiples: [Int: Int] = [0: 1, 1: 2, 4: 3]

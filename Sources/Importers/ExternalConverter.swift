@@ -14,17 +14,21 @@ struct ChildResult {
 /// Runs `arguments` (argv, no shell) with stdin empty and stdout/stderr captured through files in `scratch`.
 /// The child leads its own process group; after `timeout` seconds the group gets SIGTERM, then SIGKILL one second
 /// later (so helpers it started stop too), and `status` is nil.
-func runChild(_ arguments: [String], timeout: TimeInterval, scratch: URL,
-              environment: [String: String]) throws -> ChildResult {
+func runChild(
+    _ arguments: [String], timeout: TimeInterval, scratch: URL,
+    environment: [String: String]
+) throws -> ChildResult {
     guard let executable = findExecutable(arguments[0], environment: environment) else {
         throw ChildError.notFound(arguments[0])
     }
-    let outURL = scratch.appendingPathComponent("stdout.txt"), errURL = scratch.appendingPathComponent("stderr.txt")
+    let outURL = scratch.appendingPathComponent("stdout.txt")
+    let errURL = scratch.appendingPathComponent("stderr.txt")
     let pid: pid_t
     do {
-        pid = try spawnInGroup(executable.path, argv: arguments,
-                               environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-                               stdout: outURL.path, stderr: errURL.path)
+        pid = try spawnInGroup(
+            executable.path, argv: arguments,
+            environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            stdout: outURL.path, stderr: errURL.path)
     } catch {
         throw ProcessingError(.io, file: executable.path, "cannot start: \(error)")
     }
@@ -33,7 +37,8 @@ func runChild(_ arguments: [String], timeout: TimeInterval, scratch: URL,
         throw ProcessingError(.io, file: executable.path, "cannot wait for it: \(error)")
     }
     let read = { (url: URL) in String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self) }
-    let status: Int32?, signaled: Bool
+    let status: Int32?
+    let signaled: Bool
     switch outcome {
     case .exited(let code): (status, signaled) = (code, false)
     case .signaled(let signal): (status, signaled) = (signal, true)
@@ -41,7 +46,6 @@ func runChild(_ arguments: [String], timeout: TimeInterval, scratch: URL,
     }
     return ChildResult(status: status, signaled: signaled, stdout: read(outURL), stderr: read(errURL))
 }
-
 
 enum ChildError: Error {
     case notFound(String)
@@ -62,8 +66,10 @@ func findExecutable(_ name: String, environment: [String: String]) -> URL? {
 /// Runs a converter plugin on `url` and returns the GLB it wrote plus its "warning: " lines; the caller removes
 /// `scratch`. Failures, running out of time included, are ProcessingError(.badInput) with the converter's last
 /// stderr line or the time limit.
-func runConverter(_ plugin: PluginManifest, on url: URL, format: InputFormat, scratch: URL, timeout: TimeInterval?,
-                  environment: [String: String]) throws -> (glb: URL, warnings: [String]) {
+func runConverter(
+    _ plugin: PluginManifest, on url: URL, format: InputFormat, scratch: URL, timeout: TimeInterval?,
+    environment: [String: String]
+) throws -> (glb: URL, warnings: [String]) {
     let path = url.path
     let output = scratch.appendingPathComponent("converted.glb")
     let arguments = plugin.expand(plugin.command, input: url.path, output: output.path, environment: environment)
@@ -72,8 +78,10 @@ func runConverter(_ plugin: PluginManifest, on url: URL, format: InputFormat, sc
     do {
         result = try runChild(arguments, timeout: limit, scratch: scratch, environment: environment)
     } catch ChildError.notFound(let name) {
-        throw ProcessingError(.badInput, file: path, "unsupported format: \(format.displayName) (the \(plugin.name) "
-                              + "plugin's program '\(name)' is not installed; see \(plugin.location.path))")
+        throw ProcessingError(
+            .badInput, file: path,
+            "unsupported format: \(format.displayName) (the \(plugin.name) "
+                + "plugin's program '\(name)' is not installed; see \(plugin.location.path))")
     } catch let error as ProcessingError {
         throw ProcessingError(.badInput, file: path, "\(plugin.name) plugin cannot start: \(error.description)")
     }
@@ -81,8 +89,9 @@ func runConverter(_ plugin: PluginManifest, on url: URL, format: InputFormat, sc
         .filter { !$0.isEmpty }
     let warnings = lines.filter { $0.hasPrefix("warning: ") }.map { String($0.dropFirst(9)) }
     guard let status = result.status else {
-        throw ProcessingError(.badInput, file: path,
-                              "\(plugin.name) plugin timed out after \(Int(limit.rounded())) s and was stopped")
+        throw ProcessingError(
+            .badInput, file: path,
+            "\(plugin.name) plugin timed out after \(Int(limit.rounded())) s and was stopped")
     }
     if status != 0 {
         var reason = lines.last ?? (result.signaled ? "crashed (signal \(status))" : "failed (exit status \(status))")
@@ -107,8 +116,9 @@ func checkPlugin(_ plugin: PluginManifest, environment: [String: String]) -> (Bo
     defer { try? FileManager.default.removeItem(at: scratch) }
     do {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let result = try runChild(plugin.expand(check, environment: environment), timeout: 10, scratch: scratch,
-                                  environment: environment)
+        let result = try runChild(
+            plugin.expand(check, environment: environment), timeout: 10, scratch: scratch,
+            environment: environment)
         let firstOut = result.stdout.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         let lastErr = result.stderr.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
         if result.status == 0 { return (true, firstOut) }

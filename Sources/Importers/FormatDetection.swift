@@ -123,9 +123,11 @@ private func detectBinarySTL(head: [UInt8], fileSize: UInt64) -> InputFormat? {
 
 /// OBJ: every statement in the first 64 KiB is a known OBJ keyword, with at least one vertex.
 private func looksLikeOBJ(_ text: String) -> Bool {
-    let keywords: Set<Substring> = ["v", "vn", "vt", "vp", "f", "l", "p", "o", "g", "s", "mtllib", "usemtl",
-                                    "usemap", "maplib", "cstype", "deg", "curv", "curv2", "surf", "parm", "end",
-                                    "trim", "hole", "bmat", "step", "mg", "lod", "shadow_obj", "trace_obj"]
+    let keywords: Set<Substring> = [
+        "v", "vn", "vt", "vp", "f", "l", "p", "o", "g", "s", "mtllib", "usemtl",
+        "usemap", "maplib", "cstype", "deg", "curv", "curv2", "surf", "parm", "end",
+        "trim", "hole", "bmat", "step", "mg", "lod", "shadow_obj", "trace_obj"
+    ]
     var vertices = 0
     var lines = text.split(whereSeparator: \.isNewline)
     if text.utf8.count >= 65_536, lines.count > 1 { lines.removeLast() }  // possibly cut mid-line
@@ -164,13 +166,16 @@ private func zipEntryNames(_ tail: [UInt8]) -> [String]? {
         eocd -= 1
     }
     guard eocd >= 0 else { return nil }
-    let entries = u16(eocd + 10), directorySize = u32(eocd + 12)
+    let entries = u16(eocd + 10)
+    let directorySize = u32(eocd + 12)
     var offset = eocd - directorySize
     guard offset >= 0 else { return nil }
     var names: [String] = []
     for _ in 0..<entries {
         guard offset + 46 <= eocd, u32(offset) == 0x0201_4B50 else { break }
-        let nameLength = u16(offset + 28), extra = u16(offset + 30), comment = u16(offset + 32)
+        let nameLength = u16(offset + 28)
+        let extra = u16(offset + 30)
+        let comment = u16(offset + 32)
         guard offset + 46 + nameLength <= tail.count else { break }
         names.append(String(decoding: tail[(offset + 46)..<(offset + 46 + nameLength)], as: UTF8.self))
         offset += 46 + nameLength + extra + comment

@@ -60,13 +60,15 @@ public func importScene(from url: URL, format: InputFormat, options: ImportOptio
         do {
             if let scene = try importNative(url, format: format, threads: options.threads) { return scene }
         } catch let unsupported as FBXUnsupported {
-            fallbackWarnings.append("native FBX reader cannot read this file (\(unsupported.reason)); read with Assimp instead")
+            fallbackWarnings.append(
+                "native FBX reader cannot read this file (\(unsupported.reason)); read with Assimp instead")
         }
     }
     if format == .alembic {
         let scene = try importAlembic(from: url)
         guard !scene.meshes.isEmpty else {
-            throw ProcessingError(.badInput, file: path, "contains no geometry (no PolyMesh or SubD in the Alembic archive)")
+            throw ProcessingError(
+                .badInput, file: path, "contains no geometry (no PolyMesh or SubD in the Alembic archive)")
         }
         return scene
     }
@@ -102,16 +104,19 @@ private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOp
     let path = url.path
     let environment = options.environment ?? ProcessInfo.processInfo.environment
     guard let plugin = (options.plugins ?? PluginRegistry.discover(environment: environment)).plugin(for: format) else {
-        throw ProcessingError(.badInput, file: path,
-                              "unsupported format: \(format.displayName) (no importer plugin installed)")
+        throw ProcessingError(
+            .badInput, file: path,
+            "unsupported format: \(format.displayName) (no importer plugin installed)")
     }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("optimize-plugin-\(UUID().uuidString)")
     do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
-        throw ProcessingError(.io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
+        throw ProcessingError(
+            .io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
     }
     defer { try? FileManager.default.removeItem(at: scratch) }
-    let (glb, warnings) = try runConverter(plugin, on: url, format: format, scratch: scratch,
-                                           timeout: options.pluginTimeout, environment: environment)
+    let (glb, warnings) = try runConverter(
+        plugin, on: url, format: format, scratch: scratch,
+        timeout: options.pluginTimeout, environment: environment)
     var scene: Scene
     do {
         scene = try importGLTF(from: glb)
@@ -124,8 +129,10 @@ private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOp
 }
 
 /// Reads `url` with Assimp; messages name `reportedPath` (the user's file when `url` is a converter's output).
-private func importWithAssimp(_ url: URL, format: InputFormat, extension ext: String,
-                              reportedPath path: String) throws -> Scene {
+private func importWithAssimp(
+    _ url: URL, format: InputFormat, extension ext: String,
+    reportedPath path: String
+) throws -> Scene {
     let sandbox = SandboxedFileIO(modelURL: url, extension: ext)
     let scenePointer = try readWithAssimp(sandbox: sandbox, path: path)
     defer { aiReleaseImport(scenePointer) }
@@ -137,7 +144,8 @@ private func importWithAssimp(_ url: URL, format: InputFormat, extension ext: St
     return scene
 }
 
-private let baseSteps = aiProcess_Triangulate.rawValue | aiProcess_SortByPType.rawValue
+private let baseSteps =
+    aiProcess_Triangulate.rawValue | aiProcess_SortByPType.rawValue
     | aiProcess_LimitBoneWeights.rawValue
 
 /// Runs Assimp; retries without structure validation, which rejects point clouds and face-less meshes.

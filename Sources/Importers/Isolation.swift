@@ -16,7 +16,9 @@ public struct ImportIsolation: Sendable, Equatable {
     public var memoryLimit: UInt64
 
     public init(executable: String, arguments: [String], timeLimit: Double, memoryLimit: UInt64) {
-        (self.executable, self.arguments, self.timeLimit, self.memoryLimit) = (executable, arguments, timeLimit, memoryLimit)
+        (self.executable, self.arguments, self.timeLimit, self.memoryLimit) = (
+            executable, arguments, timeLimit, memoryLimit
+        )
     }
 
     /// The default time limit for an input of `bytes`: 60 s plus 1 s per MB, at most 1,800 s.
@@ -30,7 +32,8 @@ public struct ImportIsolation: Sendable, Equatable {
         let physical = UInt64(sysconf(Int32(_SC_PHYS_PAGES))) * UInt64(sysconf(Int32(_SC_PAGESIZE)))
         for path in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
             if let text = try? String(contentsOfFile: path, encoding: .utf8),
-               let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0, value < physical {
+                let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0, value < physical
+            {
                 return value
             }
         }
@@ -44,7 +47,8 @@ private func importerName(_ format: InputFormat) -> String {
 }
 
 /// Runs the import of `url` in a child process (see `ImportIsolation`) and returns the scene it wrote.
-func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, isolation: ImportIsolation) throws -> Scene {
+func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, isolation: ImportIsolation) throws -> Scene
+{
     let path = url.path
     let files = FileManager.default
     let scratch = try makeScratchFolder()
@@ -57,11 +61,13 @@ func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, iso
         .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     let outcome: ChildOutcome
     do {
-        let pid = try spawnInGroup(isolation.executable, argv: [isolation.executable] + arguments, environment: environment,
-                                   stdout: "/dev/null", stderr: stderrFile.path, memoryLimit: isolation.memoryLimit)
+        let pid = try spawnInGroup(
+            isolation.executable, argv: [isolation.executable] + arguments, environment: environment,
+            stdout: "/dev/null", stderr: stderrFile.path, memoryLimit: isolation.memoryLimit)
         outcome = try waitForChild(pid, timeout: isolation.timeLimit)
     } catch {
-        throw ProcessingError(.internal, file: path, "cannot run the isolated importer \(isolation.executable): \(error)")
+        throw ProcessingError(
+            .internal, file: path, "cannot run the isolated importer \(isolation.executable): \(error)")
     }
     let stderr = String(decoding: (try? Data(contentsOf: stderrFile)) ?? Data(), as: UTF8.self)
     let outOfMemory = ["bad_alloc", "Could not allocate memory", "Cannot allocate memory", "out of memory"]
@@ -69,8 +75,10 @@ func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, iso
     var inherited = rlimit()
     getrlimit(RLIMIT_AS_, &inherited)  // the child's limit never exceeds an inherited hard limit
     let gib = String(format: "%.1f", Double(min(isolation.memoryLimit, UInt64(inherited.rlim_max))) / 1_073_741_824)
-    let memoryError = ProcessingError(.resourceLimit, file: path, "the \(importerName(format)) exceeded the memory "
-                                      + "limit (\(gib) GiB; --import-memory changes it)")
+    let memoryError = ProcessingError(
+        .resourceLimit, file: path,
+        "the \(importerName(format)) exceeded the memory "
+            + "limit (\(gib) GiB; --import-memory changes it)")
     switch outcome {
     case .exited(0):
         guard let bytes = try? Data(contentsOf: sceneFile) else {
@@ -83,20 +91,25 @@ func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, iso
         let line = stderr.split(whereSeparator: \.isNewline).last.map(String.init) ?? "failed (exit status \(code))"
         var message = line.hasPrefix("optimize: ") ? String(line.dropFirst(10)) : line
         if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
-        let kind: ProcessingError.Kind = switch code {
-        case 3: .badInput
-        case 4: .io
-        case 5: .resourceLimit
-        default: .internal
-        }
+        let kind: ProcessingError.Kind =
+            switch code {
+            case 3: .badInput
+            case 4: .io
+            case 5: .resourceLimit
+            default: .internal
+            }
         throw ProcessingError(kind, file: path, message)
     case .signaled(let signal):
         if outOfMemory || signal == SIGKILL { throw memoryError }
-        throw ProcessingError(.badInput, file: path, "the \(importerName(format)) crashed (\(signalName(signal))); "
-                              + "the file is probably corrupt")
+        throw ProcessingError(
+            .badInput, file: path,
+            "the \(importerName(format)) crashed (\(signalName(signal))); "
+                + "the file is probably corrupt")
     case .timedOut(let seconds):
-        throw ProcessingError(.badInput, file: path, "the \(importerName(format)) did not finish within \(Int(seconds)) s "
-                              + "and was stopped (--import-timeout changes the limit)")
+        throw ProcessingError(
+            .badInput, file: path,
+            "the \(importerName(format)) did not finish within \(Int(seconds)) s "
+                + "and was stopped (--import-timeout changes the limit)")
     }
 }
 
@@ -115,9 +128,11 @@ private func makeScratchFolder() throws -> URL {
     }
     let scratch = temp.appendingPathComponent("optimize-import-\(getpid())-\(UUID().uuidString)")
     do {
-        try files.createDirectory(at: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try files.createDirectory(
+            at: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
     } catch {
-        throw ProcessingError(.io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
+        throw ProcessingError(
+            .io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
     }
     return scratch
 }

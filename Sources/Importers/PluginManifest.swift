@@ -50,12 +50,15 @@ public struct PluginManifest: Sendable, Equatable {
             formats.append(format)
         }
         guard !raw.name.isEmpty, !formats.isEmpty else {
-            throw ProcessingError(.badInput, file: path, "invalid plugin manifest: needs a name and at least one format")
+            throw ProcessingError(
+                .badInput, file: path, "invalid plugin manifest: needs a name and at least one format")
         }
         guard raw.command.count >= 1, raw.command.contains(where: { $0.contains("{input}") }),
-              raw.command.contains(where: { $0.contains("{output}") }) else {
-            throw ProcessingError(.badInput, file: path,
-                                  "invalid plugin manifest: command must be an argv array using {input} and {output}")
+            raw.command.contains(where: { $0.contains("{output}") })
+        else {
+            throw ProcessingError(
+                .badInput, file: path,
+                "invalid plugin manifest: command must be an argv array using {input} and {output}")
         }
         guard (raw.output ?? "glb") == "glb" else {
             throw ProcessingError(.badInput, file: path, "invalid plugin manifest: output must be \"glb\"")
@@ -74,8 +77,10 @@ public struct PluginManifest: Sendable, Equatable {
     }
 
     /// `arguments` with the placeholders replaced.
-    func expand(_ arguments: [String], input: String = "", output: String = "",
-                environment: [String: String]) -> [String] {
+    func expand(
+        _ arguments: [String], input: String = "", output: String = "",
+        environment: [String: String]
+    ) -> [String] {
         arguments.map { argument in
             var result = ""
             var rest = argument[...]

@@ -19,7 +19,9 @@ public struct PluginRegistry: Sendable {
         for directory in searchPath {
             var candidates = [directory.appendingPathComponent("plugin.json")]
             let children = (try? files.contentsOfDirectory(atPath: directory.path)) ?? []
-            candidates += children.sorted().map { directory.appendingPathComponent($0).appendingPathComponent("plugin.json") }
+            candidates += children.sorted().map {
+                directory.appendingPathComponent($0).appendingPathComponent("plugin.json")
+            }
             for candidate in candidates where files.fileExists(atPath: candidate.path) {
                 do { plugins.append(try PluginManifest(contentsOf: candidate)) } catch let error as ProcessingError {
                     problems.append(error.description)
@@ -43,8 +45,9 @@ public struct PluginRegistry: Sendable {
         }
         var path: [URL] = []
         if let binary = Bundle.main.executableURL?.resolvingSymlinksInPath() {
-            path.append(binary.deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("share/optimize/plugins"))
+            path.append(
+                binary.deletingLastPathComponent().deletingLastPathComponent()
+                    .appendingPathComponent("share/optimize/plugins"))
         }
         let sourceTree = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Plugins")
@@ -70,8 +73,10 @@ public struct FormatSupport: Sendable, Equatable {
 }
 
 /// Every input format with its importer and whether that importer can run here; plugin checks run (briefly) now.
-public func supportedFormats(registry: PluginRegistry = .discover(),
-                             environment: [String: String] = ProcessInfo.processInfo.environment) -> [FormatSupport] {
+public func supportedFormats(
+    registry: PluginRegistry = .discover(),
+    environment: [String: String] = ProcessInfo.processInfo.environment
+) -> [FormatSupport] {
     let assimp = "Assimp \(aiGetVersionMajor()).\(aiGetVersionMinor()).\(aiGetVersionPatch())"
     var checks: [URL: (Bool, String)] = [:]
     return InputFormat.allCases.map { format in
@@ -79,22 +84,25 @@ public func supportedFormats(registry: PluginRegistry = .discover(),
             return FormatSupport(format: format.displayName, importer: "Alembic (native)", available: true, detail: "")
         }
         if format.hasNativeReader {
-            return FormatSupport(format: format.displayName, importer: "native (\(assimp) with --importer assimp)",
-                                 available: true, detail: "")
+            return FormatSupport(
+                format: format.displayName, importer: "native (\(assimp) with --importer assimp)",
+                available: true, detail: "")
         }
         if format.assimpExtension != nil {
             return FormatSupport(format: format.displayName, importer: assimp, available: true, detail: "")
         }
         guard let plugin = registry.plugin(for: format) else {
-            return FormatSupport(format: format.displayName, importer: "none", available: false,
-                                 detail: "no plugin declares it (search path: OPTIMIZE_PLUGIN_PATH)")
+            return FormatSupport(
+                format: format.displayName, importer: "none", available: false,
+                detail: "no plugin declares it (search path: OPTIMIZE_PLUGIN_PATH)")
         }
         if checks[plugin.location] == nil {
             checks[plugin.location] = checkPlugin(plugin, environment: environment)
         }
         let (available, detail) = checks[plugin.location]!
-        return FormatSupport(format: format.displayName,
-                             importer: "\(plugin.name) \(plugin.version) via plugin \(plugin.location.path)",
-                             available: available, detail: detail)
+        return FormatSupport(
+            format: format.displayName,
+            importer: "\(plugin.name) \(plugin.version) via plugin \(plugin.location.path)",
+            available: available, detail: detail)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Spawn
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a program in its own process group with stdin from /dev/null and stdout/stderr into files, waits with a
@@ -22,8 +23,9 @@ struct ChildProcess {
         let pid: pid_t
         do {
             // Our own SIGTERM/SIGINT are ignored (a dispatch source handles them): the child gets the defaults back.
-            pid = try spawnInGroup(executable, argv: [executable] + arguments, environment: environment,
-                                   stdout: stdoutPath, stderr: stderrPath)
+            pid = try spawnInGroup(
+                executable, argv: [executable] + arguments, environment: environment,
+                stdout: stdoutPath, stderr: stderrPath)
         } catch {
             throw JobFailure(.internal, "cannot start the conversion child \(executable): \(error)")
         }

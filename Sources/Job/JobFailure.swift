@@ -48,7 +48,9 @@ public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
             if error.status == nil { return JobFailure(.io, text) }
             let missing = error.status == 404 || error.code == "NoSuchKey" || error.code == "NoSuchBucket"
             if isInput && missing {
-                return JobFailure(.badInput, "\(error.location ?? "the input"): the input object does not exist (\(error.code ?? "HTTP 404"))")
+                return JobFailure(
+                    .badInput,
+                    "\(error.location ?? "the input"): the input object does not exist (\(error.code ?? "HTTP 404"))")
             }
             return JobFailure(.permission, text)
         }

@@ -8,9 +8,12 @@ public final class JobLog: @unchecked Sendable {
     private let write: @Sendable (String) -> Void
 
     /// `secrets` shorter than 4 characters are ignored (they would blank out ordinary words).
-    public init(secrets: [String], write: @escaping @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }) {
+    public init(
+        secrets: [String],
+        write: @escaping @Sendable (String) -> Void = { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    ) {
         self.secrets = secrets.filter { $0.count >= 4 }.sorted { $0.count > $1.count }
         self.write = write
     }
@@ -74,7 +77,8 @@ public final class JobLog: @unchecked Sendable {
 /// A one-line JSON text with sorted keys and unescaped slashes.
 func jsonLine(_ object: Any) -> String {
     guard JSONSerialization.isValidJSONObject(object),
-          let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    else {
         return "{}"
     }
     return String(decoding: data, as: UTF8.self)

@@ -1,5 +1,5 @@
-import ExitStatus
 import Crypto
+import ExitStatus
 import Foundation
 import S3
 import Spawn
@@ -67,8 +67,10 @@ public final class JobRunner: @unchecked Sendable {
     /// Runs the job to the end and returns the exit code and summary; never throws.
     public func run() async -> JobResult {
         let start = Date()
-        var startFields: [String: any Sendable] = ["input": spec.input.description, "output": spec.output.description,
-                                                   "options": spec.convertOptions]
+        var startFields: [String: any Sendable] = [
+            "input": spec.input.description, "output": spec.output.description,
+            "options": spec.convertOptions
+        ]
         if let job = spec.jobID { startFields["job"] = job }
         log.log("start", startFields)
 
@@ -84,7 +86,9 @@ public final class JobRunner: @unchecked Sendable {
                     var configuration = try S3Configuration.fromEnvironment(environment)
                     configuration.multipartThreshold = spec.multipartThreshold
                     configuration.partSize = spec.partSize
-                    s3 = S3Client(configuration: configuration, credentials: try defaultCredentialProvider(environment: environment))
+                    s3 = S3Client(
+                        configuration: configuration,
+                        credentials: try defaultCredentialProvider(environment: environment))
                 } catch let error as S3Error {
                     throw JobFailure(error.kind == .credentials ? .permission : .usage, error.message)
                 }
@@ -94,8 +98,9 @@ public final class JobRunner: @unchecked Sendable {
                 stepFunctions = try StepFunctionsClient(environment: environment, credentials: cache)
             }
             do {
-                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: scratch, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
                 throw JobFailure(.io, "\(spec.scratchDirectory): cannot create the scratch folder")
             }
@@ -175,9 +180,15 @@ public final class JobRunner: @unchecked Sendable {
                 throw JobFailure.from(error, isInput: true)
             }
             inputIdentity = info.eTag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-            if let inputIdentity, try await outputIsUpToDate(s3: s3, inputIdentity: inputIdentity, optionsHash: optionsHash) {
-                log.log("convert", ["skipped": true, "reason": "the output is up to date (same input ETag and options hash)",
-                                    "output": spec.output.description])
+            if let inputIdentity,
+                try await outputIsUpToDate(s3: s3, inputIdentity: inputIdentity, optionsHash: optionsHash)
+            {
+                log.log(
+                    "convert",
+                    [
+                        "skipped": true, "reason": "the output is up to date (same input ETag and options hash)",
+                        "output": spec.output.description
+                    ])
                 await notify(webhook, ["event": "stage", "stage": "convert", "skipped": true])
                 return Converted(skipped: true, outputBytes: 0, summary: [:])
             }
@@ -199,9 +210,15 @@ public final class JobRunner: @unchecked Sendable {
             inputPath = path
             if case .s3 = spec.output {
                 inputIdentity = try sha256OfFile(path).map { "sha256:" + $0 }
-                if let inputIdentity, try await outputIsUpToDate(s3: s3, inputIdentity: inputIdentity, optionsHash: optionsHash) {
-                    log.log("convert", ["skipped": true, "reason": "the output is up to date (same input hash and options hash)",
-                                        "output": spec.output.description])
+                if let inputIdentity,
+                    try await outputIsUpToDate(s3: s3, inputIdentity: inputIdentity, optionsHash: optionsHash)
+                {
+                    log.log(
+                        "convert",
+                        [
+                            "skipped": true, "reason": "the output is up to date (same input hash and options hash)",
+                            "output": spec.output.description
+                        ])
                     await notify(webhook, ["event": "stage", "stage": "convert", "skipped": true])
                     return Converted(skipped: true, outputBytes: 0, summary: [:])
                 }
@@ -217,20 +234,23 @@ public final class JobRunner: @unchecked Sendable {
         let stderrPath = (scratch as NSString).appendingPathComponent("convert.stderr")
         let previewPath = (scratch as NSString).appendingPathComponent("preview.png")
         let previewArguments = spec.previewPrefix == nil ? [] : ["--preview", previewPath]
-        let inputBytes = (try? FileManager.default.attributesOfItem(atPath: inputPath)[.size] as? NSNumber)?.int64Value ?? 0
+        let inputBytes =
+            (try? FileManager.default.attributesOfItem(atPath: inputPath)[.size] as? NSNumber)?.int64Value ?? 0
         let timeout = spec.timeoutSeconds ?? JobSpec.defaultTimeout(inputBytes: inputBytes)
-        let child = ChildProcess(executable: executable,
-                                 arguments: ["convert", inputPath, "-o", glbPath, "--report", reportPath]
-                                     + spec.convertOptions + previewArguments,
-                                 environment: childEnvironment(),
-                                 stdoutPath: (scratch as NSString).appendingPathComponent("convert.stdout"),
-                                 stderrPath: stderrPath, timeout: timeout, killGrace: spec.killGraceSeconds)
+        let child = ChildProcess(
+            executable: executable,
+            arguments: ["convert", inputPath, "-o", glbPath, "--report", reportPath]
+                + spec.convertOptions + previewArguments,
+            environment: childEnvironment(),
+            stdoutPath: (scratch as NSString).appendingPathComponent("convert.stdout"),
+            stderrPath: stderrPath, timeout: timeout, killGrace: spec.killGraceSeconds)
         let result = try await child.run()
         let reason = lastLine(ofFile: stderrPath).map { log.redact($0) }
         if let failure = Self.failure(for: result, reason: reason, input: spec.input.description) { throw failure }
         let summary = try readReport(reportPath)
-        try await stageDone("convert", since: stageStart, webhook: webhook,
-                            ["trianglesBefore": summary["trianglesBefore"] ?? 0, "trianglesAfter": summary["trianglesAfter"] ?? 0])
+        try await stageDone(
+            "convert", since: stageStart, webhook: webhook,
+            ["trianglesBefore": summary["trianglesBefore"] ?? 0, "trianglesAfter": summary["trianglesAfter"] ?? 0])
         try Task.checkCancellation()
 
         // Upload: the level files first (`--lod-files`), then the output, the commit point.
@@ -246,7 +266,8 @@ public final class JobRunner: @unchecked Sendable {
             }
             let upload: UploadResult
             do {
-                upload = try await s3!.upload(file: glbPath, to: location, contentType: "model/gltf-binary", metadata: metadata)
+                upload = try await s3!.upload(
+                    file: glbPath, to: location, contentType: "model/gltf-binary", metadata: metadata)
             } catch let error as S3Error {
                 throw JobFailure.from(error, isInput: false)
             }
@@ -264,7 +285,8 @@ public final class JobRunner: @unchecked Sendable {
     private func uploadLevelFiles(besides glbPath: String, s3: S3Client?) async throws {
         let base = (spec.output.fileName as NSString).deletingPathExtension
         for level in 1...8 {
-            let path = ((glbPath as NSString).deletingPathExtension as NSString).appendingPathExtension("lod\(level).glb")!
+            let path = ((glbPath as NSString).deletingPathExtension as NSString).appendingPathExtension(
+                "lod\(level).glb")!
             guard FileManager.default.fileExists(atPath: path) else { return }
             let name = "\(base).lod\(level).glb"
             switch spec.output {
@@ -272,13 +294,16 @@ public final class JobRunner: @unchecked Sendable {
                 let directory = (location.key as NSString).deletingLastPathComponent
                 let key = directory.isEmpty ? name : directory + "/" + name
                 do {
-                    _ = try await s3!.upload(file: path, to: S3Location(bucket: location.bucket, key: key),
-                                             contentType: "model/gltf-binary")
+                    _ = try await s3!.upload(
+                        file: path, to: S3Location(bucket: location.bucket, key: key),
+                        contentType: "model/gltf-binary")
                 } catch let error as S3Error {
                     throw JobFailure.from(error, isInput: false)
                 }
             case .local(let destination):
-                try placeLocally(path, at: ((destination as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name))
+                try placeLocally(
+                    path,
+                    at: ((destination as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name))
             }
             log.log("upload", ["level": level, "object": name])
         }
@@ -290,7 +315,8 @@ public final class JobRunner: @unchecked Sendable {
         let start = Date()
         let target = prefix.appending(spec.output.fileName + ".png")
         guard FileManager.default.fileExists(atPath: path) else {
-            log.log("preview", level: "warning", ["skipped": true, "reason": "the conversion rendered no preview image"])
+            log.log(
+                "preview", level: "warning", ["skipped": true, "reason": "the conversion rendered no preview image"])
             return
         }
         switch target {
@@ -345,8 +371,10 @@ public final class JobRunner: @unchecked Sendable {
 
     /// Our environment without credentials and tokens: the child needs none of them.
     private func childEnvironment() -> [String] {
-        let hidden: Set<String> = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "externalSfnTaskToken",
-                                   "OPTIMIZE_JOB_TASK_TOKEN", "OPTIMIZE_WEBHOOK_SECRET", "AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        let hidden: Set<String> = [
+            "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "externalSfnTaskToken",
+            "OPTIMIZE_JOB_TASK_TOKEN", "OPTIMIZE_WEBHOOK_SECRET", "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+        ]
         var child = environment.filter { !hidden.contains($0.key) }
         // A crash should end the child at once, with its own last message on stderr, not a runtime backtrace.
         child["SWIFT_BACKTRACE"] = "enable=no"
@@ -357,7 +385,8 @@ public final class JobRunner: @unchecked Sendable {
         guard case .s3(let location) = spec.output, let s3 else { return false }
         do {
             let info = try await s3.head(location)
-            return info.metadata["optimize-input-etag"] == inputIdentity && info.metadata["optimize-options-hash"] == optionsHash
+            return info.metadata["optimize-input-etag"] == inputIdentity
+                && info.metadata["optimize-options-hash"] == optionsHash
         } catch let error as S3Error where error.status == 404 {
             return false
         } catch let error as S3Error {
@@ -365,7 +394,9 @@ public final class JobRunner: @unchecked Sendable {
         }
     }
 
-    private func stageDone(_ stage: String, since start: Date, webhook: Webhook?, _ fields: [String: any Sendable]) async throws {
+    private func stageDone(_ stage: String, since start: Date, webhook: Webhook?, _ fields: [String: any Sendable])
+        async throws
+    {
         let seconds = milliseconds(Date().timeIntervalSince(start))
         log.log(stage, fields.merging(["seconds": seconds]) { $1 })
         await notify(webhook, ["event": "stage", "stage": stage, "seconds": seconds])
@@ -375,7 +406,8 @@ public final class JobRunner: @unchecked Sendable {
     /// Key figures from the child's `--report` JSON.
     private func readReport(_ path: String) throws -> [String: any Sendable] {
         guard let data = FileManager.default.contents(atPath: path),
-              let report = try? JSONDecoder().decode(ConversionReport.self, from: data) else {
+            let report = try? JSONDecoder().decode(ConversionReport.self, from: data)
+        else {
             throw JobFailure(.internal, "the conversion succeeded but wrote no readable report")
         }
         return [
@@ -383,15 +415,17 @@ public final class JobRunner: @unchecked Sendable {
             "trianglesBefore": report.before.triangles, "trianglesAfter": report.after.triangles,
             "verticesBefore": report.before.vertices, "verticesAfter": report.after.vertices,
             "meshes": report.after.meshes, "materials": report.after.materials, "textures": report.after.textures,
-            "animations": report.after.animations, "warnings": report.warnings.count, "peakRSSBytes": report.peakRSSBytes,
+            "animations": report.after.animations, "warnings": report.warnings.count,
+            "peakRSSBytes": report.peakRSSBytes
         ]
     }
 
     private func placeLocally(_ source: String, at destination: String) throws {
         let temporary = destination + ".partial-\(getpid())"
         do {
-            try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (destination as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
             _ = try? FileManager.default.removeItem(atPath: temporary)
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
             _ = try? FileManager.default.removeItem(atPath: destination)
@@ -406,15 +440,19 @@ public final class JobRunner: @unchecked Sendable {
     private func writeMetadata(_ summary: [String: any Sendable], to prefix: JobLocation, s3: S3Client?) async throws {
         let start = Date()
         let name = spec.output.fileName + ".metadata.json"
-        var figures: [(String, String)] = [("optimize_version", version), ("source_file", spec.input.fileName),
-                                           ("options", spec.convertOptions.joined(separator: " "))]
-        for key in ["format", "inputBytes", "outputBytes", "trianglesBefore", "trianglesAfter", "verticesBefore",
-                    "verticesAfter", "meshes", "materials", "textures", "animations"] {
+        var figures: [(String, String)] = [
+            ("optimize_version", version), ("source_file", spec.input.fileName),
+            ("options", spec.convertOptions.joined(separator: " "))
+        ]
+        for key in [
+            "format", "inputBytes", "outputBytes", "trianglesBefore", "trianglesAfter", "verticesBefore",
+            "verticesAfter", "meshes", "materials", "textures", "animations"
+        ] {
             if let value = summary[key] { figures.append((key, "\(value)")) }
         }
         let document: [String: Any] = [
             "type": "metadata", "updateType": "update",
-            "metadata": figures.map { ["metadataKey": $0.0, "metadataValue": $0.1, "metadataValueType": "string"] },
+            "metadata": figures.map { ["metadataKey": $0.0, "metadataValue": $0.1, "metadataValueType": "string"] }
         ]
         let data = Data(jsonLine(document).utf8)
         let target = prefix.appending(name)
@@ -456,8 +494,12 @@ public final class JobRunner: @unchecked Sendable {
                     log.log("heartbeat")
                 } catch let error as StepFunctionsError where error.isFinal {
                     lock.withLock { taskGone = true }
-                    log.log("heartbeat", level: "warning", ["error": error.code, "final": true,
-                                                            "reason": "the task is gone; no more callbacks"])
+                    log.log(
+                        "heartbeat", level: "warning",
+                        [
+                            "error": error.code, "final": true,
+                            "reason": "the task is gone; no more callbacks"
+                        ])
                     return
                 } catch is CancellationError {
                     return
@@ -482,10 +524,14 @@ public final class JobRunner: @unchecked Sendable {
         }
     }
 
-    private func finish(_ outcome: Result<Converted, JobFailure>, start: Date, stage: String,
-                        stepFunctions: StepFunctionsClient?, webhook: Webhook?) async -> JobResult {
+    private func finish(
+        _ outcome: Result<Converted, JobFailure>, start: Date, stage: String,
+        stepFunctions: StepFunctionsClient?, webhook: Webhook?
+    ) async -> JobResult {
         let seconds = milliseconds(Date().timeIntervalSince(start))
-        var summary: [String: Any] = ["input": spec.input.description, "output": spec.output.description, "seconds": seconds]
+        var summary: [String: Any] = [
+            "input": spec.input.description, "output": spec.output.description, "seconds": seconds
+        ]
         let exitCode: Int32
         switch outcome {
         case .success(let converted):
@@ -526,11 +572,16 @@ public final class JobRunner: @unchecked Sendable {
                     log.log("callback", ["action": "SendTaskFailure", "error": name])
                 }
             } catch {
-                log.log("callback", level: "warning", ["error": "\(error)", "reason": "Step Functions did not accept the result"])
+                log.log(
+                    "callback", level: "warning",
+                    ["error": "\(error)", "reason": "Step Functions did not accept the result"])
             }
         }
-        await notify(webhook, exitCode == 0 ? ["event": "succeeded", "summary": line]
-                                            : ["event": "failed", "exitCode": Int(exitCode), "summary": line])
+        await notify(
+            webhook,
+            exitCode == 0
+                ? ["event": "succeeded", "summary": line]
+                : ["event": "failed", "exitCode": Int(exitCode), "summary": line])
         var fields: [String: any Sendable] = ["exitCode": Int(exitCode), "seconds": seconds]
         if let reason = summary["reason"] as? String { fields["reason"] = reason }
         log.log(exitCode == 0 ? "done" : "failed", level: exitCode == 0 ? "info" : "error", fields)
@@ -551,8 +602,10 @@ func writeTerminationMessage(_ line: String, to path: String) {
 
 /// Reports a job that could not start (bad flags or spec): a log line and the termination message; returns exit 2.
 public func reportSpecFailure(_ failure: JobFailure, terminationLogPath: String?, log: JobLog) -> Int32 {
-    let summary: [String: Any] = ["status": "failed", "error": failure.errorName, "reason": log.redact(failure.reason),
-                                  "stage": "spec", "exitCode": Int(failure.exitCode)]
+    let summary: [String: Any] = [
+        "status": "failed", "error": failure.errorName, "reason": log.redact(failure.reason),
+        "stage": "spec", "exitCode": Int(failure.exitCode)
+    ]
     writeTerminationMessage(log.redact(jsonLine(summary)), to: terminationLogPath ?? "/dev/termination-log")
     log.log("failed", level: "error", ["exitCode": Int(failure.exitCode), "reason": failure.reason])
     return failure.exitCode

@@ -16,8 +16,10 @@ public enum JobLocation: Sendable, Equatable, CustomStringConvertible {
                 throw JobFailure(.usage, "\(field): \(error.message)")
             }
             let key = text.dropFirst(5).split(separator: "/", maxSplits: 1).last ?? ""
-            if key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." }) {
-                throw JobFailure(.usage, "\(field): \(text) has a \".\" or \"..\" path segment, which S3 clients cannot address")
+            if key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." })
+            {
+                throw JobFailure(
+                    .usage, "\(field): \(text) has a \".\" or \"..\" path segment, which S3 clients cannot address")
             }
         } else if text.contains("://") {
             throw JobFailure(.usage, "\(field): \(redactURL(text)) is neither s3://bucket/key nor a local path")
@@ -135,10 +137,14 @@ public struct JobSpecSource: Sendable {
         source.webhookURL = value("OPTIMIZE_JOB_WEBHOOK")
         source.preset = value("OPTIMIZE_JOB_PRESET")
         source.jobID = value("JOB_ID")
-        for (name, field) in [("OPTIMIZE_MULTIPART_THRESHOLD", \JobSpecSource.multipartThreshold),
-                              ("OPTIMIZE_MULTIPART_PART_SIZE", \JobSpecSource.partSize)] {
+        for (name, field) in [
+            ("OPTIMIZE_MULTIPART_THRESHOLD", \JobSpecSource.multipartThreshold),
+            ("OPTIMIZE_MULTIPART_PART_SIZE", \JobSpecSource.partSize)
+        ] {
             guard let text = value(name) else { continue }
-            guard let bytes = Int64(text) else { throw JobFailure(.usage, "\(name): \"\(text)\" is not a whole number of bytes") }
+            guard let bytes = Int64(text) else {
+                throw JobFailure(.usage, "\(name): \"\(text)\" is not a whole number of bytes")
+            }
             source[keyPath: field] = bytes
         }
         if let parameters = value("inputParameters") {
@@ -156,10 +162,12 @@ public struct JobSpecSource: Sendable {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw JobFailure(.usage, "\(path): the job spec is not a JSON object")
         }
-        let known: Set<String> = ["input", "output", "options", "preset", "metadata", "preview", "taskToken", "webhook",
-                                  "timeout", "heartbeat", "jobId", "inputS3AssetFilePath", "outputS3AssetFilesPath",
-                                  "outputS3AssetMetadataPath", "outputS3AssetPreviewPath", "inputParameters",
-                                  "externalSfnTaskToken"]
+        let known: Set<String> = [
+            "input", "output", "options", "preset", "metadata", "preview", "taskToken", "webhook",
+            "timeout", "heartbeat", "jobId", "inputS3AssetFilePath", "outputS3AssetFilesPath",
+            "outputS3AssetMetadataPath", "outputS3AssetPreviewPath", "inputParameters",
+            "externalSfnTaskToken"
+        ]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw JobFailure(.usage, "\(path): unknown field \"\(unknown)\" in the job spec")
         }
@@ -190,7 +198,9 @@ public struct JobSpecSource: Sendable {
         source.timeoutSeconds = try number("timeout")
         source.heartbeatSeconds = try number("heartbeat")
         if let options = object["options"] {
-            guard let list = options as? [String] else { throw JobFailure(.usage, "\(path): options must be an array of strings") }
+            guard let list = options as? [String] else {
+                throw JobFailure(.usage, "\(path): options must be an array of strings")
+            }
             source.options = list
         }
         if let parameters = object["inputParameters"] {
@@ -220,13 +230,17 @@ public struct JobSpecSource: Sendable {
         }
         var arguments: [String] = []
         if let options = object.removeValue(forKey: "options") {
-            guard let list = options as? [String] else { throw JobFailure(.usage, "\(field): options must be an array of strings") }
+            guard let list = options as? [String] else {
+                throw JobFailure(.usage, "\(field): options must be an array of strings")
+            }
             arguments = list
         }
         for (name, value) in object.sorted(by: { $0.key < $1.key }) {
-            let flag = "--" + name.reduce(into: "") { out, character in
-                if character.isUppercase { out += "-" + character.lowercased() } else { out.append(character) }
-            }
+            let flag =
+                "--"
+                + name.reduce(into: "") { out, character in
+                    if character.isUppercase { out += "-" + character.lowercased() } else { out.append(character) }
+                }
             if isJSONBool(value) {
                 if (value as? Bool) == true { arguments.append(flag) }
             } else if let number = value as? NSNumber {
@@ -281,7 +295,9 @@ public struct JobSpecSource: Sendable {
         // The preset is convert's own `--preset`; the caller checks the names against `optimize convert`.
         var convertOptions: [String] = []
         if let preset {
-            guard !preset.isEmpty, !preset.hasPrefix("-") else { throw JobFailure(.usage, "preset: \"\(preset)\" is not a preset name") }
+            guard !preset.isEmpty, !preset.hasPrefix("-") else {
+                throw JobFailure(.usage, "preset: \"\(preset)\" is not a preset name")
+            }
             convertOptions = ["--preset", preset]
         }
         for option in options ?? [] {
@@ -297,12 +313,15 @@ public struct JobSpecSource: Sendable {
 
         func prefix(_ text: String?, field: String) throws -> JobLocation? {
             guard let text else { return nil }
-            guard text.hasSuffix("/") else { throw JobFailure(.usage, "\(field): \(text) must be a prefix ending in /") }
+            guard text.hasSuffix("/") else {
+                throw JobFailure(.usage, "\(field): \(text) must be a prefix ending in /")
+            }
             return try JobLocation(parsing: text, field: field)
         }
         var webhook: URL?
         if let webhookURL {
-            guard let url = URL(string: webhookURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            guard let url = URL(string: webhookURL), url.scheme == "http" || url.scheme == "https", url.host != nil
+            else {
                 throw JobFailure(.usage, "webhook: \(redactURL(webhookURL)) is not an http(s) URL")
             }
             webhook = url
@@ -321,17 +340,21 @@ public struct JobSpecSource: Sendable {
         guard threshold > 0 else { throw JobFailure(.usage, "multipart threshold: must be more than 0 bytes") }
         let part = partSize ?? defaults.partSize
         guard (S3Configuration.minimumPartSize...S3Configuration.maximumPartSize).contains(part) else {
-            throw JobFailure(.usage, "part size: \(part) bytes is outside S3's limits (\(S3Configuration.minimumPartSize) to \(S3Configuration.maximumPartSize) bytes)")
+            throw JobFailure(
+                .usage,
+                "part size: \(part) bytes is outside S3's limits (\(S3Configuration.minimumPartSize) to \(S3Configuration.maximumPartSize) bytes)"
+            )
         }
-        return JobSpec(input: input, output: output, convertOptions: convertOptions,
-                       metadataPrefix: try prefix(metadataPrefix, field: "metadata"),
-                       previewPrefix: try prefix(previewPrefix, field: "preview"),
-                       taskToken: taskToken, heartbeatSeconds: heartbeat, webhookURL: webhook,
-                       webhookSecret: env["OPTIMIZE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
-                       timeoutSeconds: timeout, killGraceSeconds: grace,
-                       scratchDirectory: scratchDirectory ?? env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp",
-                       terminationLogPath: terminationLogPath ?? "/dev/termination-log", jobID: jobID,
-                       multipartThreshold: threshold, partSize: part)
+        return JobSpec(
+            input: input, output: output, convertOptions: convertOptions,
+            metadataPrefix: try prefix(metadataPrefix, field: "metadata"),
+            previewPrefix: try prefix(previewPrefix, field: "preview"),
+            taskToken: taskToken, heartbeatSeconds: heartbeat, webhookURL: webhook,
+            webhookSecret: env["OPTIMIZE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+            timeoutSeconds: timeout, killGraceSeconds: grace,
+            scratchDirectory: scratchDirectory ?? env["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp",
+            terminationLogPath: terminationLogPath ?? "/dev/termination-log", jobID: jobID,
+            multipartThreshold: threshold, partSize: part)
     }
 }
 

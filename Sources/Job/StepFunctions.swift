@@ -1,7 +1,8 @@
 import Foundation
 import S3
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// An error answer from Step Functions (`TaskTimedOut`, `TaskDoesNotExist`, `InvalidToken`, …) or a transport failure.
@@ -28,8 +29,10 @@ struct StepFunctionsClient: Sendable {
     init(environment env: [String: String], credentials: CredentialCache) throws {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1"
-        let text = value("AWS_ENDPOINT_URL_SFN") ?? value("AWS_ENDPOINT_URL")
-            ?? (region.hasPrefix("cn-") ? "https://states.\(region).amazonaws.com.cn" : "https://states.\(region).amazonaws.com")
+        let text =
+            value("AWS_ENDPOINT_URL_SFN") ?? value("AWS_ENDPOINT_URL")
+            ?? (region.hasPrefix("cn-")
+                ? "https://states.\(region).amazonaws.com.cn" : "https://states.\(region).amazonaws.com")
         guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw JobFailure(.usage, "Step Functions endpoint \(redactURL(text)) is not an http(s) URL")
         }
@@ -45,8 +48,12 @@ struct StepFunctionsClient: Sendable {
     }
 
     func sendTaskFailure(token: String, error: String, cause: String) async throws {
-        try await call("SendTaskFailure", ["taskToken": token, "error": String(error.prefix(Self.maxError)),
-                                           "cause": String(cause.prefix(Self.maxCause))])
+        try await call(
+            "SendTaskFailure",
+            [
+                "taskToken": token, "error": String(error.prefix(Self.maxError)),
+                "cause": String(cause.prefix(Self.maxCause))
+            ])
     }
 
     func sendTaskHeartbeat(token: String) async throws {
@@ -63,7 +70,8 @@ struct StepFunctionsClient: Sendable {
                 try await send(action, payload)
                 return
             } catch let error as StepFunctionsError {
-                let retryable = error.code == "Transport" || error.code.hasPrefix("HTTP 5")
+                let retryable =
+                    error.code == "Transport" || error.code.hasPrefix("HTTP 5")
                     || error.code.contains("Throttl") || error.code == "ServiceUnavailable"
                 guard retryable, attempt < 4 else { throw error }
             }
@@ -76,15 +84,21 @@ struct StepFunctionsClient: Sendable {
         var host = endpoint.host!
         if let port = endpoint.port { host += ":\(port)" }
         let path = endpoint.path.isEmpty ? "/" : endpoint.path
-        let headers = [HTTPField("Host", host), HTTPField("Content-Type", "application/x-amz-json-1.0"),
-                       HTTPField("X-Amz-Target", "AWSStepFunctions.\(action)")]
+        let headers = [
+            HTTPField("Host", host), HTTPField("Content-Type", "application/x-amz-json-1.0"),
+            HTTPField("X-Amz-Target", "AWSStepFunctions.\(action)")
+        ]
         let signed = SigV4Signer(service: "states", region: region)
-            .signHeaders(SigningRequest(method: "POST", path: path, headers: headers), credentials: credentials,
-                         date: Date(), payloadHash: sha256Hex(payload), sendContentSHA256: false)
+            .signHeaders(
+                SigningRequest(method: "POST", path: path, headers: headers), credentials: credentials,
+                date: Date(), payloadHash: sha256Hex(payload), sendContentSHA256: false)
         var request = URLRequest(url: endpoint, timeoutInterval: 20)
         request.httpMethod = "POST"
-        for field in headers.dropFirst() + signed.addedHeaders { request.setValue(field.value, forHTTPHeaderField: field.name) }
-        let data: Data, response: URLResponse
+        for field in headers.dropFirst() + signed.addedHeaders {
+            request.setValue(field.value, forHTTPHeaderField: field.name)
+        }
+        let data: Data
+        let response: URLResponse
         do {
             (data, response) = try await session.upload(for: request, from: payload)
         } catch is CancellationError {
@@ -95,7 +109,9 @@ struct StepFunctionsClient: Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard !(200..<300).contains(status) else { return }
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        let type = (object["__type"] as? String ?? "HTTP \(status)").split(separator: "#").last.map(String.init) ?? "HTTP \(status)"
+        let type =
+            (object["__type"] as? String ?? "HTTP \(status)").split(separator: "#").last.map(String.init)
+            ?? "HTTP \(status)"
         let message = object["message"] as? String ?? object["Message"] as? String ?? "HTTP \(status)"
         throw StepFunctionsError(code: type, message: String(message.prefix(300)))
     }

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Posts JSON events to a URL, signed with `X-Optimize-Signature: sha256=<hex HMAC-SHA256 of the body>` when a
@@ -31,7 +32,9 @@ struct Webhook: Sendable {
         var request = URLRequest(url: url, timeoutInterval: 10)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let secret { request.setValue(Self.signature(of: body, secret: secret), forHTTPHeaderField: "X-Optimize-Signature") }
+        if let secret {
+            request.setValue(Self.signature(of: body, secret: secret), forHTTPHeaderField: "X-Optimize-Signature")
+        }
         var problem = "not sent"
         for attempt in 0..<3 {
             if attempt > 0 { await pause(seconds: 0.2 * Double(attempt)) }

@@ -64,30 +64,34 @@ private func removeStaleTemporaries(in dir: URL, for name: String) {
 /// by path, link or inode), or an existing file in the input's folder that the input names (a texture, a .bin, an
 /// .mtl; names found in the input's bytes or in an .mtl beside it that the input names).
 public func outputConflict(input: URL, output: URL) -> String? {
-    var outStat = stat(), inStat = stat()
+    var outStat = stat()
+    var inStat = stat()
     guard stat(output.path, &outStat) == 0, stat(input.path, &inStat) == 0 else { return nil }
     if outStat.st_dev == inStat.st_dev && outStat.st_ino == inStat.st_ino { return "is the input file" }
     let folder = input.resolvingSymlinksInPath().deletingLastPathComponent().path + "/"
     let target = output.resolvingSymlinksInPath()
     guard target.path.hasPrefix(folder) else { return nil }
-    let names = Set([target.lastPathComponent, target.lastPathComponent.lowercased(),
-                     target.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""])
-        .filter { !$0.isEmpty }
+    let names = Set([
+        target.lastPathComponent, target.lastPathComponent.lowercased(),
+        target.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
+    ])
+    .filter { !$0.isEmpty }
     guard let data = try? Data(contentsOf: input, options: .alwaysMapped) else { return nil }
     if names.contains(where: { data.containsBytes(of: $0) }) { return "is a file the input references" }
     // Material libraries the input names, one level deep (OBJ → MTL → textures).
     let siblings = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
     for mtl in siblings where mtl.lowercased().hasSuffix(".mtl") && data.containsBytes(of: mtl) {
         if let library = try? Data(contentsOf: URL(fileURLWithPath: folder + mtl), options: .alwaysMapped),
-           names.contains(where: { library.containsBytes(of: $0) }) {
+            names.contains(where: { library.containsBytes(of: $0) })
+        {
             return "is a file the input references (through \(mtl))"
         }
     }
     return nil
 }
 
-private extension Data {
-    func containsBytes(of text: String) -> Bool {
+extension Data {
+    fileprivate func containsBytes(of text: String) -> Bool {
         !text.isEmpty && range(of: Data(text.utf8)) != nil
     }
 }

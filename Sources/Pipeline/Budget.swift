@@ -33,8 +33,10 @@ public func parseByteCount(_ text: String) -> Int? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     let number = trimmed.prefix { $0.isNumber || $0 == "." }
     let unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces).lowercased()
-    let scales: [String: Double] = ["": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "k": 1e3, "m": 1e6, "g": 1e9,
-                                    "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824]
+    let scales: [String: Double] = [
+        "": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "k": 1e3, "m": 1e6, "g": 1e9,
+        "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824
+    ]
     guard let value = Double(number), let scale = scales[unit] else { return nil }
     let bytes = (value * scale).rounded(.down)
     guard bytes >= 1, bytes <= Double(Int32.max) * 2 else { return nil }
@@ -82,11 +84,14 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
         var simplification: [MeshSimplification]?
         var options = settings.simplify
         if let ratio {
-            options = SimplifyOptions(ratio: min(ratio, options?.ratio ?? 1), triangleBudget: options?.triangleBudget,
-                                      targetError: 1, lockBorders: options?.lockBorders ?? false, aggressive: true)
+            options = SimplifyOptions(
+                ratio: min(ratio, options?.ratio ?? 1), triangleBudget: options?.triangleBudget,
+                targetError: 1, lockBorders: options?.lockBorders ?? false, aggressive: true)
         }
         if let options { simplification = try simplify(&scene, options: options, threads: threads).simplify }
-        if settings.reorder { _ = try optimizeOrder(&scene, options: OrderOptions(forCompression: true), threads: threads) }
+        if settings.reorder {
+            _ = try optimizeOrder(&scene, options: OrderOptions(forCompression: true), threads: threads)
+        }
         let value = (scene, simplification, simplification?.map(\.error).max() ?? 0)
         geometryCache[ratio ?? 1] = value
         return value
@@ -102,17 +107,22 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
         attempts += 1
         var scene = try geometry(ratio).scene
         let look = textured(side).scene
-        (scene.materials, scene.textures, scene.images, scene.samplers) = (look.materials, look.textures, look.images, look.samplers)
+        (scene.materials, scene.textures, scene.images, scene.samplers) = (
+            look.materials, look.textures, look.images, look.samplers
+        )
         let encoded = try encodeGLB(scene, options: options)
-        return Candidate(options: options, side: side, ratio: ratio, bytes: encoded.bytes.count,
-                         imageBytes: encoded.breakdown.images)
+        return Candidate(
+            options: options, side: side, ratio: ratio, bytes: encoded.bytes.count,
+            imageBytes: encoded.breakdown.images)
     }
 
     // (1) Encodings, most faithful first.
-    let given = GLBOptions(generator: settings.generator, quantization: settings.quantization, compression: settings.compression)
+    let given = GLBOptions(
+        generator: settings.generator, quantization: settings.quantization, compression: settings.compression)
     var ladder = [given]
     let quantization = settings.quantization ?? Quantization()
-    for compression in [Compression.meshopt(fallback: false), .draco(DracoSettings())] where compression != settings.compression {
+    for compression in [Compression.meshopt(fallback: false), .draco(DracoSettings())]
+    where compression != settings.compression {
         ladder.append(GLBOptions(generator: settings.generator, quantization: quantization, compression: compression))
     }
     var best = try attempt(ladder[0], side: nil, ratio: nil)
@@ -147,7 +157,8 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
                 }
             }
             // The largest side that fitted, else the floor.
-            best = tried.filter { $0.value.bytes <= budget }.max { $0.key < $1.key }?.value
+            best =
+                tried.filter { $0.value.bytes <= budget }.max { $0.key < $1.key }?.value
                 ?? tried[budgetFloor.textureSide] ?? best
         }
     }
@@ -188,10 +199,12 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
     case .meshopt: compression = "meshopt"
     case .draco: compression = "draco"
     }
-    let report = BudgetReport(budget: budget, bytes: encoded.bytes.count, budgetMet: encoded.bytes.count <= budget,
-                              compression: compression, quantized: best.options.quantization != nil,
-                              textureMax: best.side, ratio: best.ratio, error: chosenGeometry.error, attempts: attempts)
-    return BudgetResult(scene: scene, options: best.options, encoded: encoded, textures: chosenLook.report,
-                        textureWarnings: chosenLook.warnings, simplification: chosenGeometry.simplification,
-                        report: report)
+    let report = BudgetReport(
+        budget: budget, bytes: encoded.bytes.count, budgetMet: encoded.bytes.count <= budget,
+        compression: compression, quantized: best.options.quantization != nil,
+        textureMax: best.side, ratio: best.ratio, error: chosenGeometry.error, attempts: attempts)
+    return BudgetResult(
+        scene: scene, options: best.options, encoded: encoded, textures: chosenLook.report,
+        textureWarnings: chosenLook.warnings, simplification: chosenGeometry.simplification,
+        report: report)
 }

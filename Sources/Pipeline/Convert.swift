@@ -16,8 +16,10 @@ public struct StageEvent: Sendable {
 ///
 /// The output appears only complete and valid: it is written to a temporary name in the same folder and renamed.
 /// Throws `ProcessingError`; an output that fails validation is an internal error and nothing is written.
-public func convert(input: URL, output: URL, settings: Settings,
-                    progress: (StageEvent) -> Void = { _ in }) throws -> Report {
+public func convert(
+    input: URL, output: URL, settings: Settings,
+    progress: (StageEvent) -> Void = { _ in }
+) throws -> Report {
     var timings: [Report.StageTiming] = []
     func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now()
@@ -57,15 +59,22 @@ public func convert(input: URL, output: URL, settings: Settings,
     var levels: [LevelReport]?
     var budget: BudgetResult?
     var textureImages: [ImageReport]
-    var options = GLBOptions(generator: settings.generator, quantization: settings.quantization,
-                             compression: settings.compression)
+    var options = GLBOptions(
+        generator: settings.generator, quantization: settings.quantization,
+        compression: settings.compression)
     if let maxBytes = settings.maxBytes {
-        let found = try timed("budget") { try searchBudget(scene, budget: maxBytes, settings: settings, threads: threads) }
-        (scene, options, textureImages, simplification) = (found.scene, found.options, found.textures, found.simplification)
+        let found = try timed("budget") {
+            try searchBudget(scene, budget: maxBytes, settings: settings, threads: threads)
+        }
+        (scene, options, textureImages, simplification) = (
+            found.scene, found.options, found.textures, found.simplification
+        )
         scene.warnings += found.textureWarnings
         if !found.report.budgetMet {
-            scene.warnings.append("budget: \(maxBytes) bytes not reached; the smallest output found is \(found.report.bytes) bytes "
-                                  + "(floor: \(Int(budgetFloor.ratio * 100)) % of the triangles, \(budgetFloor.textureSide) px textures)")
+            scene.warnings.append(
+                "budget: \(maxBytes) bytes not reached; the smallest output found is \(found.report.bytes) bytes "
+                    + "(floor: \(Int(budgetFloor.ratio * 100)) % of the triangles, \(budgetFloor.textureSide) px textures)"
+            )
         }
         budget = found
     } else {
@@ -95,19 +104,23 @@ public func convert(input: URL, output: URL, settings: Settings,
     } else {
         files = [(scene, output)]
     }
-    let encodedFiles = try budget.map { [$0.encoded] }
+    let encodedFiles =
+        try budget.map { [$0.encoded] }
         ?? timed("encode") { try files.map { try encodeGLB($0.scene, options: options) } }
     try timed("validate") {
         for (file, encoded) in zip(files, encodedFiles) {
             let issues = validateGLB(encoded.bytes)
             if let first = issues.first {
-                throw ProcessingError(.internal, file: file.url.path,
-                                      "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
+                throw ProcessingError(
+                    .internal, file: file.url.path,
+                    "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
             }
         }
     }
     let encoded = encodedFiles[0]
-    try timed("write") { for (file, encoded) in zip(files, encodedFiles) { try writeAtomically(encoded.bytes, to: file.url) } }
+    try timed("write") {
+        for (file, encoded) in zip(files, encodedFiles) { try writeAtomically(encoded.bytes, to: file.url) }
+    }
     let preview = settings.preview.flatMap { request in
         timed("preview") { writePreview(files[0].scene, request: request, threads: threads, warnings: &scene.warnings) }
     }
@@ -117,7 +130,8 @@ public func convert(input: URL, output: URL, settings: Settings,
         before: before, after: scene.statistics,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
         stages: timings, notes: notes, simplification: simplification, textures: textureImages,
-        budget: budget?.report, levels: levels, preview: preview, peakRSSBytes: peakResidentBytes(), warnings: scene.warnings)
+        budget: budget?.report, levels: levels, preview: preview, peakRSSBytes: peakResidentBytes(),
+        warnings: scene.warnings)
 }
 
 /// Renders and writes the preview; a failure is a warning (the GLB is already written), never an error.
@@ -128,9 +142,10 @@ func writePreview(_ scene: Scene, request: PreviewRequest, threads: Int, warning
         try writeAtomically(rendered.png, to: URL(fileURLWithPath: request.path))
         warnings += rendered.warnings.map { "preview: \($0)" }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        return PreviewReport(file: request.path, width: rendered.width, height: rendered.height,
-                             bytes: rendered.png.count, trianglesDrawn: rendered.trianglesDrawn, seconds: seconds,
-                             camera: rendered.camera)
+        return PreviewReport(
+            file: request.path, width: rendered.width, height: rendered.height,
+            bytes: rendered.png.count, trianglesDrawn: rendered.trianglesDrawn, seconds: seconds,
+            camera: rendered.camera)
     } catch {
         warnings.append("preview: \(request.path): not rendered: \(error)")
         return nil
@@ -147,7 +162,9 @@ public struct Inspection: Sendable, Codable, Equatable {
 }
 
 /// Imports a file and describes it (any supported input, including a GLB we wrote).
-public func inspect(input: URL, importer: ImporterChoice = .native, isolation: ImportIsolation? = nil) throws -> Inspection {
+public func inspect(input: URL, importer: ImporterChoice = .native, isolation: ImportIsolation? = nil) throws
+    -> Inspection
+{
     let format = try detectFormat(of: input)
     var options = ImportOptions()
     options.importer = importer
@@ -155,10 +172,11 @@ public func inspect(input: URL, importer: ImporterChoice = .native, isolation: I
     let scene = try importScene(from: input, format: format, options: options)
     try validateScene(scene, file: input.path)
     let bounds = scene.worldBounds()
-    return Inspection(format: format.rawValue, statistics: scene.statistics,
-                      boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },
-                      boundsMax: bounds.map { [$0.max.x, $0.max.y, $0.max.z] },
-                      warnings: scene.warnings)
+    return Inspection(
+        format: format.rawValue, statistics: scene.statistics,
+        boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },
+        boundsMax: bounds.map { [$0.max.x, $0.max.y, $0.max.z] },
+        warnings: scene.warnings)
 }
 
 func fileSize(_ url: URL) -> Int {

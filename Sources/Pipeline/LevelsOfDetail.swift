@@ -33,15 +33,19 @@ func addLevelsOfDetail(_ scene: inout Scene, ratios: [Float], threads: Int) thro
     let base = scene
     func triangles(_ mesh: Mesh) -> Int { mesh.primitives.reduce(0) { $0 + $1.triangleCount } }
     let baseTriangles = base.meshes.reduce(0) { $0 + triangles($1) }
-    var reports = [LevelReport(level: 0, ratio: 1, requestedTriangles: baseTriangles, triangles: baseTriangles,
-                               error: 0, screenCoverage: screenCoverage(level: 0, ratios: ratios))]
+    var reports = [
+        LevelReport(
+            level: 0, ratio: 1, requestedTriangles: baseTriangles, triangles: baseTriangles,
+            error: 0, screenCoverage: screenCoverage(level: 0, ratios: ratios))
+    ]
     let drawing = base.nodes.indices.filter { base.nodes[$0].mesh != nil }
     // The mesh each original mesh index draws at the previous level.
     var previous = Array(base.meshes.indices)
     for (k, ratio) in ratios.enumerated() {
         var level = base
-        let stage = try simplify(&level, options: SimplifyOptions(ratio: ratio, targetError: 1, aggressive: true),
-                                 threads: threads)
+        let stage = try simplify(
+            &level, options: SimplifyOptions(ratio: ratio, targetError: 1, aggressive: true),
+            threads: threads)
         var current = previous
         for m in level.meshes.indices where triangles(level.meshes[m]) < triangles(scene.meshes[previous[m]]) {
             current[m] = scene.meshes.count
@@ -57,11 +61,12 @@ func addLevelsOfDetail(_ scene: inout Scene, ratios: [Float], threads: Int) thro
             scene.nodes.append(node)
         }
         let details = stage.simplify ?? []
-        reports.append(LevelReport(
-            level: k + 1, ratio: ratio,
-            requestedTriangles: details.reduce(0) { $0 + ($1.requestedTriangles ?? $1.originalTriangles) },
-            triangles: current.reduce(0) { $0 + triangles(scene.meshes[$1]) },
-            error: details.map(\.error).max() ?? 0, screenCoverage: screenCoverage(level: k + 1, ratios: ratios)))
+        reports.append(
+            LevelReport(
+                level: k + 1, ratio: ratio,
+                requestedTriangles: details.reduce(0) { $0 + ($1.requestedTriangles ?? $1.originalTriangles) },
+                triangles: current.reduce(0) { $0 + triangles(scene.meshes[$1]) },
+                error: details.map(\.error).max() ?? 0, screenCoverage: screenCoverage(level: k + 1, ratios: ratios)))
         previous = current
     }
     for n in drawing { scene.nodes[n].screenCoverage = reports.map(\.screenCoverage) }
@@ -86,6 +91,8 @@ func splitLevels(_ scene: Scene, levels: Int, originalNodeCount: Int) -> [Scene]
 
 /// `NAME.glb` → `NAME.lodK.glb` beside it.
 public func levelFileURL(_ output: URL, level: Int) -> URL {
-    let name = output.deletingPathExtension().lastPathComponent + ".lod\(level)." + (output.pathExtension.isEmpty ? "glb" : output.pathExtension)
+    let name =
+        output.deletingPathExtension().lastPathComponent + ".lod\(level)."
+        + (output.pathExtension.isEmpty ? "glb" : output.pathExtension)
     return output.deletingLastPathComponent().appendingPathComponent(name)
 }

@@ -9,7 +9,8 @@ public func defaultThreadCount() -> Int {
     if let cpuMax = read("/sys/fs/cgroup/cpu.max") {
         limit = cgroupV2CPULimit(cpuMax)
     } else if let quota = read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
-              let period = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us") {
+        let period = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    {
         limit = cgroupV1CPULimit(quota: quota, period: period)
     }
     return max(1, min(processors, limit ?? processors))
@@ -24,8 +25,9 @@ public func cgroupV2CPULimit(_ cpuMax: String) -> Int? {
 
 /// Parses cgroup v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us` into whole CPUs, rounded up; nil when unlimited (-1) or malformed.
 public func cgroupV1CPULimit(quota: String, period: String) -> Int? {
-    cpuLimit(quota: Int(quota.trimmingCharacters(in: .whitespacesAndNewlines)),
-             period: Int(period.trimmingCharacters(in: .whitespacesAndNewlines)))
+    cpuLimit(
+        quota: Int(quota.trimmingCharacters(in: .whitespacesAndNewlines)),
+        period: Int(period.trimmingCharacters(in: .whitespacesAndNewlines)))
 }
 
 private func cpuLimit(quota: Int?, period: Int?) -> Int? {

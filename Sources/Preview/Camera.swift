@@ -20,8 +20,9 @@ public struct PreviewCamera: Sendable, Equatable, Codable {
         let distance = radius / sin(yfov * .pi / 360) * 1.1
         let direction = normalize(SIMD3<Float>(1, 0.8, 1.2), fallback: .zero)
         let eye = center + direction * distance
-        return PreviewCamera(position: [eye.x, eye.y, eye.z], target: [center.x, center.y, center.z],
-                             yfovDegrees: yfov, near: radius / 100, far: radius * 100)
+        return PreviewCamera(
+            position: [eye.x, eye.y, eye.z], target: [center.x, center.y, center.z],
+            yfovDegrees: yfov, near: radius / 100, far: radius * 100)
     }
 
     var eye: SIMD3<Float> { SIMD3(position[0], position[1], position[2]) }
@@ -34,13 +35,15 @@ public struct PreviewCamera: Sendable, Equatable, Codable {
         if length(side) < 1e-6 { side = SIMD3(1, 0, 0) }
         side = normalize(side, fallback: .zero)
         let up = cross(side, forward)
-        let view = Matrix4(columns: SIMD4(side.x, up.x, -forward.x, 0), SIMD4(side.y, up.y, -forward.y, 0),
-                           SIMD4(side.z, up.z, -forward.z, 0),
-                           SIMD4(-dot(side, eye), -dot(up, eye), dot(forward, eye), 1))
+        let view = Matrix4(
+            columns: SIMD4(side.x, up.x, -forward.x, 0), SIMD4(side.y, up.y, -forward.y, 0),
+            SIMD4(side.z, up.z, -forward.z, 0),
+            SIMD4(-dot(side, eye), -dot(up, eye), dot(forward, eye), 1))
         let f = 1 / tan(yfovDegrees * .pi / 360)
         let (n, fa) = (near, far)
-        let projection = Matrix4(columns: SIMD4(f / aspect, 0, 0, 0), SIMD4(0, f, 0, 0),
-                                 SIMD4(0, 0, (fa + n) / (n - fa), -1), SIMD4(0, 0, 2 * fa * n / (n - fa), 0))
+        let projection = Matrix4(
+            columns: SIMD4(f / aspect, 0, 0, 0), SIMD4(0, f, 0, 0),
+            SIMD4(0, 0, (fa + n) / (n - fa), -1), SIMD4(0, 0, 2 * fa * n / (n - fa), 0))
         return projection * view
     }
 }

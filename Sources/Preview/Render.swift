@@ -64,12 +64,14 @@ public func renderPreview(_ scene: Scene, options: PreviewOptions, threads: Int)
     }
     var warnings: [String] = []
     let (textures, materials) = prepareMaterials(scene, options: options, warnings: &warnings)
-    let frame = try Frame(scene: scene, size: options.size * 2, materials: materials,
-                          maxVertices: options.maxVertices, threads: threads)
+    let frame = try Frame(
+        scene: scene, size: options.size * 2, materials: materials,
+        maxVertices: options.maxVertices, threads: threads)
     let camera = frame.camera
-    let pixels = frame.render(textures: textures, materials: materials, background: options.background,
-                              lighting: Lighting(keyDirection: lightDirection(camera), eye: camera.eye),
-                              threads: threads)
+    let pixels = frame.render(
+        textures: textures, materials: materials, background: options.background,
+        lighting: Lighting(keyDirection: lightDirection(camera), eye: camera.eye),
+        threads: threads)
     let bitmap = Bitmap(width: options.size, height: options.size, pixels: pixels)
     let png: [UInt8]
     do {
@@ -77,19 +79,23 @@ public func renderPreview(_ scene: Scene, options: PreviewOptions, threads: Int)
     } catch {
         throw ProcessingError(.internal, "cannot encode the preview PNG: \(error)")
     }
-    return RenderedPreview(png: png, width: options.size, height: options.size, camera: camera,
-                           trianglesDrawn: frame.triangles.count, warnings: warnings)
+    return RenderedPreview(
+        png: png, width: options.size, height: options.size, camera: camera,
+        trianglesDrawn: frame.triangles.count, warnings: warnings)
 }
 
 /// From the world origin towards the camera (a three.js directional light at the camera aiming at its default target).
 private func lightDirection(_ camera: PreviewCamera) -> SIMD3<Float> {
-    length(camera.eye) > 1e-12 ? normalize(camera.eye, fallback: .zero) : normalize(camera.eye - camera.center, fallback: .zero)
+    length(camera.eye) > 1e-12
+        ? normalize(camera.eye, fallback: .zero) : normalize(camera.eye - camera.center, fallback: .zero)
 }
 
 /// Decodes every texture the materials use (once per texture) and maps the materials for shading; the last entry of
 /// the material list is glTF's default material.
-private func prepareMaterials(_ scene: Scene, options: PreviewOptions,
-                              warnings: inout [String]) -> ([SampledTexture], [ShadeMaterial]) {
+private func prepareMaterials(
+    _ scene: Scene, options: PreviewOptions,
+    warnings: inout [String]
+) -> ([SampledTexture], [ShadeMaterial]) {
     var slots: [Int: Int] = [:]
     var textures: [SampledTexture] = []
     func slot(_ ref: TextureRef?) -> (Int, Int)? {
@@ -108,7 +114,8 @@ private func prepareMaterials(_ scene: Scene, options: PreviewOptions,
             slots[ref.texture] = textures.count - 1
             return (textures.count - 1, ref.texCoord)
         } catch {
-            warnings.append("texture \(ref.texture) (\(image.name.isEmpty ? image.mimeType : image.name)) not drawn: \(error)")
+            warnings.append(
+                "texture \(ref.texture) (\(image.name.isEmpty ? image.mimeType : image.name)) not drawn: \(error)")
             slots[ref.texture] = -1
             return nil
         }
@@ -180,10 +187,13 @@ struct Frame: Sendable {
                 let det = determinant3(placement)
                 for (p, primitive) in scene.meshes[m].primitives.enumerated()
                 where primitive.mode == .triangles && primitive.indices.count >= 3 {
-                    let material = primitive.material.flatMap { scene.materials.indices.contains($0) ? $0 : nil }
+                    let material =
+                        primitive.material.flatMap { scene.materials.indices.contains($0) ? $0 : nil }
                         ?? materials.count - 1
-                    items.append(DrawItem(mesh: m, primitive: p, material: material, world: placement, base: total,
-                                          mirrored: det < 0))
+                    items.append(
+                        DrawItem(
+                            mesh: m, primitive: p, material: material, world: placement, base: total,
+                            mirrored: det < 0))
                     total += primitive.vertexCount
                     guard total <= maxVertices else {
                         throw ProcessingError(.resourceLimit, "more than \(maxVertices) placed vertices to draw")
@@ -215,7 +225,8 @@ struct Frame: Sendable {
                 }
             }
         }
-        var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+        var lo = SIMD3<Float>(repeating: .infinity)
+        var hi = SIMD3<Float>(repeating: -.infinity)
         for p in positions where p.x.isFinite && p.y.isFinite && p.z.isFinite {
             lo = pointwiseMin(lo, p)
             hi = pointwiseMax(hi, p)
@@ -272,9 +283,11 @@ struct Frame: Sendable {
                 let maxY = min(max(p0.y, p1.y, p2.y) - 0.5, limit).rounded(.down)
                 guard minX <= maxX, minY <= maxY else { continue }
                 let index = UInt32(triangles.count)
-                triangles.append(FrameTriangle(v0: UInt32(item.base + a), v1: UInt32(item.base + b),
-                                               v2: UInt32(item.base + c), item: UInt32(i), backFacing: backFacing,
-                                               blend: material.alphaMode == .blend))
+                triangles.append(
+                    FrameTriangle(
+                        v0: UInt32(item.base + a), v1: UInt32(item.base + b),
+                        v2: UInt32(item.base + c), item: UInt32(i), backFacing: backFacing,
+                        blend: material.alphaMode == .blend))
                 for ty in Int(minY) / tile...Int(maxY) / tile {
                     for tx in Int(minX) / tile...Int(maxX) / tile { bins[ty * tilesPerRow + tx].append(index) }
                 }
@@ -285,27 +298,33 @@ struct Frame: Sendable {
     }
 
     /// Rasterizes, shades and downsamples every tile; returns `size / 2` squared RGBA8 pixels.
-    func render(textures: [SampledTexture], materials: [ShadeMaterial], background: PreviewBackground,
-                lighting: Lighting, threads: Int) -> [UInt8] {
+    func render(
+        textures: [SampledTexture], materials: [ShadeMaterial], background: PreviewBackground,
+        lighting: Lighting, threads: Int
+    ) -> [UInt8] {
         let out = size / 2
         var pixels = [UInt8](repeating: 0, count: out * out * 4)
         let backgroundColor: SIMD4<Float>
         switch background {
         case .transparent: backgroundColor = .zero
         case .color(let c):
-            backgroundColor = SIMD4(srgbByteToLinear[Int(c.x)], srgbByteToLinear[Int(c.y)], srgbByteToLinear[Int(c.z)], 1)
+            backgroundColor = SIMD4(
+                srgbByteToLinear[Int(c.x)], srgbByteToLinear[Int(c.y)], srgbByteToLinear[Int(c.z)], 1)
         }
         let shader = Shader(frame: self, textures: textures, materials: materials, lighting: lighting)
         pixels.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let target = buffer
             parallelFor(bins.count, threads: threads) { tileIndex in
                 let colors = renderTile(tileIndex, shader: shader, background: backgroundColor)
-                let x0 = (tileIndex % tilesPerRow) * Frame.tile, y0 = (tileIndex / tilesPerRow) * Frame.tile
-                let width = min(Frame.tile, size - x0), height = min(Frame.tile, size - y0)
+                let x0 = (tileIndex % tilesPerRow) * Frame.tile
+                let y0 = (tileIndex / tilesPerRow) * Frame.tile
+                let width = min(Frame.tile, size - x0)
+                let height = min(Frame.tile, size - y0)
                 // 2×2 box filter in linear light (premultiplied), then sRGB bytes.
                 for y in stride(from: 0, to: height, by: 2) {
                     for x in stride(from: 0, to: width, by: 2) {
-                        let sum = colors[y * width + x] + colors[y * width + x + 1]
+                        let sum =
+                            colors[y * width + x] + colors[y * width + x + 1]
                             + colors[(y + 1) * width + x] + colors[(y + 1) * width + x + 1]
                         let average = sum / 4
                         let alpha = average.w
@@ -324,8 +343,10 @@ struct Frame: Sendable {
 
     /// The tile's samples as premultiplied linear RGBA.
     private func renderTile(_ tileIndex: Int, shader: Shader, background: SIMD4<Float>) -> [SIMD4<Float>] {
-        let x0 = (tileIndex % tilesPerRow) * Frame.tile, y0 = (tileIndex / tilesPerRow) * Frame.tile
-        let width = min(Frame.tile, size - x0), height = min(Frame.tile, size - y0)
+        let x0 = (tileIndex % tilesPerRow) * Frame.tile
+        let y0 = (tileIndex / tilesPerRow) * Frame.tile
+        let width = min(Frame.tile, size - x0)
+        let height = min(Frame.tile, size - y0)
         var depth = [Float](repeating: 0, count: width * height)
         var owner = [Int32](repeating: -1, count: width * height)
         var weights = [SIMD2<Float>](repeating: .zero, count: width * height)
@@ -364,8 +385,10 @@ struct Frame: Sendable {
 
     /// Calls `body(sample index in the tile, λ1, λ2, 1/w)` for every sample center of the tile inside the triangle.
     @inline(__always)
-    private func rasterize(_ t: FrameTriangle, x0: Int, y0: Int, width: Int, height: Int,
-                           _ body: (Int, Float, Float, Float) -> Void) {
+    private func rasterize(
+        _ t: FrameTriangle, x0: Int, y0: Int, width: Int, height: Int,
+        _ body: (Int, Float, Float, Float) -> Void
+    ) {
         let (p0, p1, p2) = (screen[Int(t.v0)], screen[Int(t.v1)], screen[Int(t.v2)])
         let area = (p1.x - p0.x) * (p2.y - p0.y) - (p2.x - p0.x) * (p1.y - p0.y)
         let inverseArea = 1 / area
@@ -404,8 +427,10 @@ struct Shader: Sendable {
     }
 
     /// Base color (linear RGBA) at a sample: factor × texture × vertex color.
-    private func baseColor(_ t: FrameTriangle, _ b: SIMD3<Float>, _ material: ShadeMaterial,
-                           _ streams: VertexStreams, local: (Int, Int, Int)) -> SIMD4<Float> {
+    private func baseColor(
+        _ t: FrameTriangle, _ b: SIMD3<Float>, _ material: ShadeMaterial,
+        _ streams: VertexStreams, local: (Int, Int, Int)
+    ) -> SIMD4<Float> {
         var color = material.base
         if let slot = material.baseTexture, let uv = texcoord(streams, slot.set, b, local) {
             let s = textures[slot.texture].sample(uv)
@@ -417,8 +442,10 @@ struct Shader: Sendable {
         return color
     }
 
-    private func texcoord(_ streams: VertexStreams, _ set: Int, _ b: SIMD3<Float>,
-                          _ local: (Int, Int, Int)) -> SIMD2<Float>? {
+    private func texcoord(
+        _ streams: VertexStreams, _ set: Int, _ b: SIMD3<Float>,
+        _ local: (Int, Int, Int)
+    ) -> SIMD2<Float>? {
         guard set < streams.texcoords.count, streams.texcoords[set].count == streams.positions.count else { return nil }
         let uv = streams.texcoords[set]
         return uv[local.0] * b.x + uv[local.1] * b.y + uv[local.2] * b.z
@@ -453,14 +480,16 @@ struct Shader: Sendable {
         }
         normal = normalize(normal, fallback: .zero)
         if t.backFacing { normal = -normal }
-        var metallic = material.metallic, roughness = material.roughness
+        var metallic = material.metallic
+        var roughness = material.roughness
         if let slot = material.metallicRoughnessTexture, let uv = texcoord(streams, slot.set, b, local) {
             let s = textures[slot.texture].sample(uv)
             roughness *= s.y
             metallic *= s.z
         }
-        var color = lighting.shade(albedo: SIMD3(base.x, base.y, base.z), metallic: metallic, roughness: roughness,
-                                   normal: normal, position: position)
+        var color = lighting.shade(
+            albedo: SIMD3(base.x, base.y, base.z), metallic: metallic, roughness: roughness,
+            normal: normal, position: position)
         var emissive = material.emissive
         if emissive != .zero, let slot = material.emissiveTexture, let uv = texcoord(streams, slot.set, b, local) {
             let s = textures[slot.texture].sample(uv)

@@ -35,12 +35,18 @@ struct SampledTexture: Sendable {
         // Keep the coordinate in a range where Int conversion is exact; repeating textures do not change.
         let fx = (uv.x - (wrapS == Sampler.repeatWrap ? uv.x.rounded(.down) : 0)) * Float(width) - 0.5
         let fy = (uv.y - (wrapT == Sampler.repeatWrap ? uv.y.rounded(.down) : 0)) * Float(height) - 0.5
-        let cx = min(max(fx, -1e6), 1e6), cy = min(max(fy, -1e6), 1e6)
-        let x0f = cx.rounded(.down), y0f = cy.rounded(.down)
-        let tx = cx - x0f, ty = cy - y0f
-        let x0 = Int(x0f), y0 = Int(y0f)
-        let xa = Self.wrap(x0, width, wrapS), xb = Self.wrap(x0 + 1, width, wrapS)
-        let ya = Self.wrap(y0, height, wrapT), yb = Self.wrap(y0 + 1, height, wrapT)
+        let cx = min(max(fx, -1e6), 1e6)
+        let cy = min(max(fy, -1e6), 1e6)
+        let x0f = cx.rounded(.down)
+        let y0f = cy.rounded(.down)
+        let tx = cx - x0f
+        let ty = cy - y0f
+        let x0 = Int(x0f)
+        let y0 = Int(y0f)
+        let xa = Self.wrap(x0, width, wrapS)
+        let xb = Self.wrap(x0 + 1, width, wrapS)
+        let ya = Self.wrap(y0, height, wrapT)
+        let yb = Self.wrap(y0 + 1, height, wrapT)
         return pixels.withUnsafeBufferPointer { p in
             @inline(__always) func texel(_ x: Int, _ y: Int) -> SIMD4<Float> {
                 let o = (y * width + x) * 4
@@ -100,8 +106,10 @@ struct Lighting: Sendable {
     var eye: SIMD3<Float>
 
     /// Outgoing linear radiance for a surface point.
-    func shade(albedo: SIMD3<Float>, metallic: Float, roughness: Float, normal n: SIMD3<Float>,
-               position: SIMD3<Float>) -> SIMD3<Float> {
+    func shade(
+        albedo: SIMD3<Float>, metallic: Float, roughness: Float, normal n: SIMD3<Float>,
+        position: SIMD3<Float>
+    ) -> SIMD3<Float> {
         let m = min(max(metallic, 0), 1)
         let diffuse = albedo * (1 - m)
         let specular = SIMD3<Float>(repeating: 0.04) * (1 - m) + albedo * m

@@ -18,9 +18,11 @@ public struct S3Location: Sendable, Equatable, Hashable, CustomStringConvertible
             throw S3Error(.permanent, "\(text) has no object key (expected s3://bucket/key)")
         }
         let bucket = String(rest[..<slash])
-        let validBucket = (3...63).contains(bucket.count) && bucket.allSatisfy {
-            $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".")
-        }
+        let validBucket =
+            (3...63).contains(bucket.count)
+            && bucket.allSatisfy {
+                $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".")
+            }
         guard validBucket else { throw S3Error(.permanent, "\(text): \(bucket) is not a valid bucket name") }
         self.init(bucket: bucket, key: String(rest[rest.index(after: slash)...]))
     }
@@ -69,9 +71,11 @@ public struct S3Configuration: Sendable, Equatable {
     public static let maximumPartSize: Int64 = 5 * 1024 * 1024 * 1024
     public static let maximumParts = 10_000
 
-    public init(region: String = "us-east-1", endpoint: URL? = nil, pathStyle: Bool? = nil,
-                multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int64 = 8 * 1024 * 1024,
-                maxConcurrentParts: Int = 4, retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 60) {
+    public init(
+        region: String = "us-east-1", endpoint: URL? = nil, pathStyle: Bool? = nil,
+        multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int64 = 8 * 1024 * 1024,
+        maxConcurrentParts: Int = 4, retry: RetryPolicy = RetryPolicy(), timeout: TimeInterval = 60
+    ) {
         self.region = region
         self.endpoint = endpoint
         self.pathStyle = pathStyle ?? (endpoint != nil)
@@ -84,7 +88,9 @@ public struct S3Configuration: Sendable, Equatable {
 
     /// Region from `AWS_REGION`/`AWS_DEFAULT_REGION` (default us-east-1); endpoint from
     /// `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL` (path-style).
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Configuration {
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> S3Configuration
+    {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1"
         var endpoint: URL?

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// AWS credentials. `description` never shows the secret or the token.
@@ -63,13 +64,16 @@ public struct WebIdentityCredentials: CredentialProvider {
     public func fetch() async throws -> AWSCredentials {
         let token: String
         do {
-            token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
         } catch {
             throw S3Error(.credentials, "web identity token file \(tokenFile) cannot be read")
         }
-        let form = [("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
-                    ("RoleSessionName", sessionName), ("WebIdentityToken", token)]
-            .map { "\($0.0)=\(SigV4Signer.uriEncode($0.1))" }.joined(separator: "&")
+        let form = [
+            ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
+            ("RoleSessionName", sessionName), ("WebIdentityToken", token)
+        ]
+        .map { "\($0.0)=\(SigV4Signer.uriEncode($0.1))" }.joined(separator: "&")
         var request = URLRequest(url: stsEndpoint, timeoutInterval: 15)
         request.httpMethod = "POST"
         request.setValue("application/x-www-form-urlencoded; charset=utf-8", forHTTPHeaderField: "Content-Type")
@@ -79,11 +83,13 @@ public struct WebIdentityCredentials: CredentialProvider {
             throw S3Error(.credentials, "STS AssumeRoleWithWebIdentity for \(roleARN) failed: \(code)")
         }
         guard let key = XML.first("AccessKeyId", in: body), let secret = XML.first("SecretAccessKey", in: body),
-              let session = XML.first("SessionToken", in: body) else {
+            let session = XML.first("SessionToken", in: body)
+        else {
             throw S3Error(.credentials, "STS AssumeRoleWithWebIdentity for \(roleARN) returned no credentials")
         }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: session,
-                              expiration: XML.first("Expiration", in: body).flatMap(parseISO8601))
+        return AWSCredentials(
+            accessKeyID: key, secretAccessKey: secret, sessionToken: session,
+            expiration: XML.first("Expiration", in: body).flatMap(parseISO8601))
     }
 }
 
@@ -99,7 +105,8 @@ public struct ContainerCredentials: CredentialProvider {
     /// Fails when `endpoint` is not one of the hosts AWS SDKs accept for container credentials.
     public init(endpoint: URL, authorizationToken: String? = nil, authorizationTokenFile: String? = nil) throws {
         let host = (endpoint.host ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        let allowed = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let allowed =
+            host == "localhost" || host == "::1" || host.hasPrefix("127.")
             || ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"].contains(host)
         guard allowed else {
             throw S3Error(.credentials, "container credentials host \(host) is not loopback or an ECS/EKS address")
@@ -120,7 +127,9 @@ public struct ContainerCredentials: CredentialProvider {
             request.setValue(token, forHTTPHeaderField: "Authorization")
         }
         let (status, body) = try await credentialRequest(request, body: nil, source: name)
-        guard status == 200 else { throw S3Error(.credentials, "container credentials endpoint answered HTTP \(status)") }
+        guard status == 200 else {
+            throw S3Error(.credentials, "container credentials endpoint answered HTTP \(status)")
+        }
         return try parseCredentialJSON(body, source: name)
     }
 }
@@ -139,7 +148,9 @@ public struct InstanceMetadataCredentials: CredentialProvider {
         tokenRequest.httpMethod = "PUT"
         tokenRequest.setValue("21600", forHTTPHeaderField: "X-aws-ec2-metadata-token-ttl-seconds")
         let (tokenStatus, tokenBody) = try await credentialRequest(tokenRequest, body: nil, source: name)
-        guard tokenStatus == 200 else { throw S3Error(.credentials, "IMDSv2 token request answered HTTP \(tokenStatus)") }
+        guard tokenStatus == 200 else {
+            throw S3Error(.credentials, "IMDSv2 token request answered HTTP \(tokenStatus)")
+        }
         let token = String(decoding: tokenBody, as: UTF8.self)
 
         func get(_ path: String) async throws -> Data {
@@ -159,31 +170,42 @@ public struct InstanceMetadataCredentials: CredentialProvider {
 
 /// The standard chain: environment → web identity → container → IMDSv2; the first configured source wins.
 public func defaultCredentialProvider(environment env: [String: String] = ProcessInfo.processInfo.environment)
-    throws -> any CredentialProvider {
+    throws -> any CredentialProvider
+{
     func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
     if let key = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") {
-        return StaticCredentials(AWSCredentials(accessKeyID: key, secretAccessKey: secret,
-                                                sessionToken: value("AWS_SESSION_TOKEN")), name: "environment")
+        return StaticCredentials(
+            AWSCredentials(
+                accessKeyID: key, secretAccessKey: secret,
+                sessionToken: value("AWS_SESSION_TOKEN")), name: "environment")
     }
     if let tokenFile = value("AWS_WEB_IDENTITY_TOKEN_FILE"), let role = value("AWS_ROLE_ARN") {
         let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1"
-        let endpoint = value("AWS_ENDPOINT_URL_STS") ?? value("AWS_ENDPOINT_URL") ?? "https://sts.\(region).amazonaws.com"
-        guard let url = URL(string: endpoint) else { throw S3Error(.credentials, "STS endpoint \(endpoint) is not a URL") }
-        return WebIdentityCredentials(tokenFile: tokenFile, roleARN: role,
-                                      sessionName: value("AWS_ROLE_SESSION_NAME") ?? "optimize-\(UInt32.random(in: 0...UInt32.max))",
-                                      stsEndpoint: url)
+        let endpoint =
+            value("AWS_ENDPOINT_URL_STS") ?? value("AWS_ENDPOINT_URL") ?? "https://sts.\(region).amazonaws.com"
+        guard let url = URL(string: endpoint) else {
+            throw S3Error(.credentials, "STS endpoint \(endpoint) is not a URL")
+        }
+        return WebIdentityCredentials(
+            tokenFile: tokenFile, roleARN: role,
+            sessionName: value("AWS_ROLE_SESSION_NAME") ?? "optimize-\(UInt32.random(in: 0...UInt32.max))",
+            stsEndpoint: url)
     }
-    let containerURI = value("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    let containerURI =
+        value("AWS_CONTAINER_CREDENTIALS_FULL_URI")
         ?? value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").map { "http://169.254.170.2\($0)" }
     if let containerURI {
         guard let url = URL(string: containerURI) else {
             throw S3Error(.credentials, "container credentials URI is not a URL")
         }
-        return try ContainerCredentials(endpoint: url, authorizationToken: value("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
-                                        authorizationTokenFile: value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+        return try ContainerCredentials(
+            endpoint: url, authorizationToken: value("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+            authorizationTokenFile: value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
     }
     if value("AWS_EC2_METADATA_DISABLED")?.lowercased() == "true" {
-        throw S3Error(.credentials, "no AWS credentials: none in the environment, no web identity, no container endpoint, IMDS disabled")
+        throw S3Error(
+            .credentials,
+            "no AWS credentials: none in the environment, no web identity, no container endpoint, IMDS disabled")
     }
     let imds = value("AWS_EC2_METADATA_SERVICE_ENDPOINT").flatMap(URL.init(string:))
     return InstanceMetadataCredentials(endpoint: imds ?? URL(string: "http://169.254.169.254")!)
@@ -221,7 +243,8 @@ public actor CredentialCache {
 
 private func credentialRequest(_ request: URLRequest, body: Data?, source: String) async throws -> (Int, Data) {
     do {
-        let data: Data, response: URLResponse
+        let data: Data
+        let response: URLResponse
         if let body {
             (data, response) = try await URLSession.shared.upload(for: request, from: body)
         } else {
@@ -229,17 +252,21 @@ private func credentialRequest(_ request: URLRequest, body: Data?, source: Strin
         }
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     } catch {
-        throw S3Error(.credentials, "\(source) credentials: cannot reach \(request.url?.host ?? "endpoint"): \(error.localizedDescription)")
+        throw S3Error(
+            .credentials,
+            "\(source) credentials: cannot reach \(request.url?.host ?? "endpoint"): \(error.localizedDescription)")
     }
 }
 
 private func parseCredentialJSON(_ data: Data, source: String) throws -> AWSCredentials {
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
+        let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
+    else {
         throw S3Error(.credentials, "\(source) credentials: the answer has no AccessKeyId/SecretAccessKey")
     }
-    return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
-                          expiration: (object["Expiration"] as? String).flatMap(parseISO8601))
+    return AWSCredentials(
+        accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"] as? String,
+        expiration: (object["Expiration"] as? String).flatMap(parseISO8601))
 }
 
 func parseISO8601(_ text: String) -> Date? {

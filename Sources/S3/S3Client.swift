@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// What HEAD says about an object.
@@ -48,9 +49,11 @@ public struct S3Client: Sendable {
     }
 
     /// Client configured from the environment (region, endpoint, credential chain).
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Client {
-        S3Client(configuration: try S3Configuration.fromEnvironment(env),
-                 credentials: try defaultCredentialProvider(environment: env))
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Client
+    {
+        S3Client(
+            configuration: try S3Configuration.fromEnvironment(env),
+            credentials: try defaultCredentialProvider(environment: env))
     }
 
     // MARK: - Operations
@@ -68,9 +71,10 @@ public struct S3Client: Sendable {
         for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {
             metadata[String(name.dropFirst("x-amz-meta-".count))] = value
         }
-        return ObjectInfo(size: response.headers["content-length"].flatMap { Int64($0) } ?? 0,
-                          eTag: response.headers["etag"], contentType: response.headers["content-type"],
-                          metadata: metadata)
+        return ObjectInfo(
+            size: response.headers["content-length"].flatMap { Int64($0) } ?? 0,
+            eTag: response.headers["etag"], contentType: response.headers["content-type"],
+            metadata: metadata)
     }
 
     /// The error a one-byte GET of `location` reports, when it names a code; else `error`.
@@ -85,8 +89,10 @@ public struct S3Client: Sendable {
 
     /// PUT of an in-memory object (up to 5 GiB; meant for small ones).
     @discardableResult
-    public func put(_ data: Data, to location: S3Location, contentType: String = "application/octet-stream",
-                    metadata: [String: String] = [:]) async throws -> UploadResult {
+    public func put(
+        _ data: Data, to location: S3Location, contentType: String = "application/octet-stream",
+        metadata: [String: String] = [:]
+    ) async throws -> UploadResult {
         let headers = try objectHeaders(location, contentType: contentType, metadata: metadata)
         let response = try await send("PUT", location, headers: headers, body: data, operation: "PUT")
         return UploadResult(eTag: response.headers["etag"], parts: 0)
@@ -95,8 +101,10 @@ public struct S3Client: Sendable {
     /// Uploads a file: one PUT up to `multipartThreshold`, parallel multipart above it.
     /// A failed multipart upload is aborted, so no object becomes visible.
     @discardableResult
-    public func upload(file path: String, to location: S3Location, contentType: String = "application/octet-stream",
-                       metadata: [String: String] = [:]) async throws -> UploadResult {
+    public func upload(
+        file path: String, to location: S3Location, contentType: String = "application/octet-stream",
+        metadata: [String: String] = [:]
+    ) async throws -> UploadResult {
         let size: Int64
         do {
             size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
@@ -109,21 +117,26 @@ public struct S3Client: Sendable {
             }
             return try await put(data, to: location, contentType: contentType, metadata: metadata)
         }
-        return try await multipartUpload(file: path, size: size, to: location, contentType: contentType, metadata: metadata)
+        return try await multipartUpload(
+            file: path, size: size, to: location, contentType: contentType, metadata: metadata)
     }
 
     /// Streams an object into `path` (written under a temporary name, renamed when complete and verified).
     /// Fails with `.tooLarge` beyond `maxBytes`; checks the length against Content-Length and, for single-part
     /// unencrypted objects, the MD5 against the ETag. Nothing is left at `path` on failure.
     @discardableResult
-    public func download(_ location: S3Location, to path: String, maxBytes: Int64 = .max) async throws -> DownloadResult {
+    public func download(_ location: S3Location, to path: String, maxBytes: Int64 = .max) async throws -> DownloadResult
+    {
         let partial = "\(path).part-\(ProcessInfo.processInfo.processIdentifier)"
         do {
             let result = try await withRetries(operation: "GET", location: location) { credentials in
-                let request = try signedRequest("GET", location, query: [], headers: [], payloadHash: SigV4Signer.emptyPayloadHash,
-                                                credentials: credentials)
-                return try await StreamingDownload(request: request, path: partial, maxBytes: maxBytes, location: location,
-                                                   timeout: configuration.timeout).run()
+                let request = try signedRequest(
+                    "GET", location, query: [], headers: [], payloadHash: SigV4Signer.emptyPayloadHash,
+                    credentials: credentials)
+                return try await StreamingDownload(
+                    request: request, path: partial, maxBytes: maxBytes, location: location,
+                    timeout: configuration.timeout
+                ).run()
             }
             _ = try? FileManager.default.removeItem(atPath: path)
             do {
@@ -140,11 +153,14 @@ public struct S3Client: Sendable {
 
     // MARK: - Multipart
 
-    func multipartUpload(file path: String, size: Int64, to location: S3Location, contentType: String,
-                         metadata: [String: String]) async throws -> UploadResult {
+    func multipartUpload(
+        file path: String, size: Int64, to location: S3Location, contentType: String,
+        metadata: [String: String]
+    ) async throws -> UploadResult {
         let headers = try objectHeaders(location, contentType: contentType, metadata: metadata)
-        let created = try await send("POST", location, query: [HTTPField("uploads", "")], headers: headers,
-                                     body: Data(), operation: "CreateMultipartUpload")
+        let created = try await send(
+            "POST", location, query: [HTTPField("uploads", "")], headers: headers,
+            body: Data(), operation: "CreateMultipartUpload")
         guard let uploadID = XML.first("UploadId", in: created.body) else {
             throw S3Error(.permanent, location: location.description, "CreateMultipartUpload returned no UploadId")
         }
@@ -159,12 +175,15 @@ public struct S3Client: Sendable {
                     next += 1
                     group.addTask {
                         let offset = Int64(index) * partSize
-                        let data = try readChunk(path, offset: offset, count: Int(min(partSize, size - offset)), location: location)
-                        let response = try await send("PUT", location,
-                                                      query: [HTTPField("partNumber", String(index + 1)), HTTPField("uploadId", uploadID)],
-                                                      body: data, operation: "UploadPart \(index + 1)")
+                        let data = try readChunk(
+                            path, offset: offset, count: Int(min(partSize, size - offset)), location: location)
+                        let response = try await send(
+                            "PUT", location,
+                            query: [HTTPField("partNumber", String(index + 1)), HTTPField("uploadId", uploadID)],
+                            body: data, operation: "UploadPart \(index + 1)")
                         guard let eTag = response.headers["etag"] else {
-                            throw S3Error(.permanent, location: location.description, "UploadPart \(index + 1) returned no ETag")
+                            throw S3Error(
+                                .permanent, location: location.description, "UploadPart \(index + 1) returned no ETag")
                         }
                         return (index, eTag)
                     }
@@ -178,10 +197,13 @@ public struct S3Client: Sendable {
             let parts = eTags.enumerated().map {
                 "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XML.escape($0.element))</ETag></Part>"
             }.joined()
-            let body = Data("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(parts)</CompleteMultipartUpload>".utf8)
-            let completed = try await send("POST", location, query: [HTTPField("uploadId", uploadID)],
-                                           headers: [HTTPField("Content-Type", "application/xml")], body: body,
-                                           operation: "CompleteMultipartUpload")
+            let body = Data(
+                "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\(parts)</CompleteMultipartUpload>"
+                    .utf8)
+            let completed = try await send(
+                "POST", location, query: [HTTPField("uploadId", uploadID)],
+                headers: [HTTPField("Content-Type", "application/xml")], body: body,
+                operation: "CompleteMultipartUpload")
             return UploadResult(eTag: XML.first("ETag", in: completed.body), parts: count)
         } catch {
             // Detached so that a cancelled upload (SIGTERM) still gets aborted.
@@ -192,7 +214,8 @@ public struct S3Client: Sendable {
 
     /// Best effort: the VAMS role may lack s3:AbortMultipartUpload, and lifecycle rules clean up leftovers.
     func abortMultipartUpload(_ location: S3Location, uploadID: String) async {
-        _ = try? await send("DELETE", location, query: [HTTPField("uploadId", uploadID)], operation: "AbortMultipartUpload")
+        _ = try? await send(
+            "DELETE", location, query: [HTTPField("uploadId", uploadID)], operation: "AbortMultipartUpload")
     }
 
     // MARK: - Requests
@@ -207,10 +230,14 @@ public struct S3Client: Sendable {
     func objectHeaders(_ location: S3Location, contentType: String, metadata: [String: String]) throws -> [HTTPField] {
         var headers = [HTTPField("Content-Type", contentType)]
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            let validName = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+            let validName =
+                !name.isEmpty
+                && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
             let validValue = value.allSatisfy { $0.isASCII && !$0.isNewline && $0 != "\t" }
             guard validName, validValue else {
-                throw S3Error(.permanent, location: location.description, "metadata \(name) must be an ASCII token with a one-line ASCII value")
+                throw S3Error(
+                    .permanent, location: location.description,
+                    "metadata \(name) must be an ASCII token with a one-line ASCII value")
             }
             headers.append(HTTPField("x-amz-meta-\(name.lowercased())", value))
         }
@@ -218,19 +245,23 @@ public struct S3Client: Sendable {
     }
 
     /// One signed request with retries; returns 2xx answers, throws classified `S3Error`s.
-    func send(_ method: String, _ location: S3Location, query: [HTTPField] = [], headers: [HTTPField] = [],
-              body: Data? = nil, operation: String) async throws -> Response {
+    func send(
+        _ method: String, _ location: S3Location, query: [HTTPField] = [], headers: [HTTPField] = [],
+        body: Data? = nil, operation: String
+    ) async throws -> Response {
         let payloadHash = sha256Hex(body ?? Data())
         return try await withRetries(operation: operation, location: location) { credentials in
-            var request = try signedRequest(method, location, query: query, headers: headers, payloadHash: payloadHash,
-                                            credentials: credentials)
+            var request = try signedRequest(
+                method, location, query: query, headers: headers, payloadHash: payloadHash,
+                credentials: credentials)
             if let body {
                 request.setValue(String(body.count), forHTTPHeaderField: "Content-Length")
                 // libcurl under URLSession stalls until the timeout when a reused connection dies under an upload
                 // (it cannot rewind the body to retry): give every request with a body its own connection.
                 request.setValue("close", forHTTPHeaderField: "Connection")
             }
-            let data: Data, urlResponse: URLResponse
+            let data: Data
+            let urlResponse: URLResponse
             if let body, method != "GET", method != "HEAD" {
                 (data, urlResponse) = try await session.upload(for: request, from: body)
             } else {
@@ -245,15 +276,18 @@ public struct S3Client: Sendable {
             }
             let response = Response(status: http.statusCode, headers: fields, body: data)
             if method != "HEAD", let expected = fields["content-length"].flatMap(Int.init), expected != data.count,
-               fields["content-encoding"] == nil {
-                throw S3Error(.transient, location: location.description,
-                              "\(operation): the answer was truncated (\(data.count) of \(expected) bytes)")
+                fields["content-encoding"] == nil
+            {
+                throw S3Error(
+                    .transient, location: location.description,
+                    "\(operation): the answer was truncated (\(data.count) of \(expected) bytes)")
             }
             // S3 may answer 200 with an <Error> body (CompleteMultipartUpload, copies): that is a failure.
             let errorBody = Self.isErrorDocument(data)
             guard (200..<300).contains(http.statusCode), !errorBody else {
-                throw S3Error.fromResponse(status: http.statusCode, code: XML.first("Code", in: data),
-                                           location: location.description, operation: operation)
+                throw S3Error.fromResponse(
+                    status: http.statusCode, code: XML.first("Code", in: data),
+                    location: location.description, operation: operation)
             }
             return response
         }
@@ -269,16 +303,25 @@ public struct S3Client: Sendable {
         return rest.hasPrefix("<Error>")
     }
 
-    func signedRequest(_ method: String, _ location: S3Location, query: [HTTPField], headers: [HTTPField],
-                       payloadHash: String, credentials: AWSCredentials) throws -> URLRequest {
+    func signedRequest(
+        _ method: String, _ location: S3Location, query: [HTTPField], headers: [HTTPField],
+        payloadHash: String, credentials: AWSCredentials
+    ) throws -> URLRequest {
         // URLSession (libcurl) removes "." and ".." segments from URLs, so such keys cannot be addressed.
-        guard !location.key.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." }) else {
-            throw S3Error(.permanent, location: location.description, "keys with \".\" or \"..\" path segments are not supported")
+        guard
+            !location.key.split(separator: "/", omittingEmptySubsequences: false).contains(where: {
+                $0 == "." || $0 == ".."
+            })
+        else {
+            throw S3Error(
+                .permanent, location: location.description, "keys with \".\" or \"..\" path segments are not supported")
         }
         let (base, path) = configuration.address(bucket: location.bucket, key: location.key)
         var urlText = base + SigV4Signer.uriEncode(path, keepSlash: true)
         if !query.isEmpty {
-            urlText += "?" + query.map { "\(SigV4Signer.uriEncode($0.name))=\(SigV4Signer.uriEncode($0.value))" }
+            urlText +=
+                "?"
+                + query.map { "\(SigV4Signer.uriEncode($0.name))=\(SigV4Signer.uriEncode($0.value))" }
                 .joined(separator: "&")
         }
         guard let url = URL(string: urlText), let host = url.host else {
@@ -289,9 +332,11 @@ public struct S3Client: Sendable {
             hostHeader += ":\(port)"
         }
         let signer = SigV4Signer(service: "s3", region: configuration.region)
-        let signing = SigningRequest(method: method, path: path, query: query, headers: [HTTPField("Host", hostHeader)] + headers)
-        let signed = signer.signHeaders(signing, credentials: credentials, date: Date(), payloadHash: payloadHash,
-                                        sendContentSHA256: true)
+        let signing = SigningRequest(
+            method: method, path: path, query: query, headers: [HTTPField("Host", hostHeader)] + headers)
+        let signed = signer.signHeaders(
+            signing, credentials: credentials, date: Date(), payloadHash: payloadHash,
+            sendContentSHA256: true)
         var request = URLRequest(url: url, timeoutInterval: configuration.timeout)
         request.httpMethod = method
         for field in headers + signed.addedHeaders { request.setValue(field.value, forHTTPHeaderField: field.name) }
@@ -300,8 +345,10 @@ public struct S3Client: Sendable {
 
     /// Runs `attempt` until it succeeds, a permanent error, or the retry budget is spent.
     /// `ExpiredToken` refreshes the credentials and retries once, without counting as a retry.
-    func withRetries<T: Sendable>(operation: String, location: S3Location,
-                                  _ attempt: (AWSCredentials) async throws -> T) async throws -> T {
+    func withRetries<T: Sendable>(
+        operation: String, location: S3Location,
+        _ attempt: (AWSCredentials) async throws -> T
+    ) async throws -> T {
         var refreshed = false
         var failures = 0
         while true {
@@ -320,11 +367,14 @@ public struct S3Client: Sendable {
                 failure = error
             } catch let error as URLError {
                 if error.code == .cancelled { throw CancellationError() }
-                failure = S3Error(.transient, location: location.description, "\(operation): connection failed (\(Self.describe(error)))")
+                failure = S3Error(
+                    .transient, location: location.description,
+                    "\(operation): connection failed (\(Self.describe(error)))")
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                failure = S3Error(.transient, location: location.description, "\(operation): \(error.localizedDescription)")
+                failure = S3Error(
+                    .transient, location: location.description, "\(operation): \(error.localizedDescription)")
             }
             failures += 1
             guard failures < configuration.retry.maxAttempts else {

@@ -46,7 +46,7 @@ public struct S3Error: Error, Sendable, Equatable, CustomStringConvertible {
         "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "RequestThrottledException",
         "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
         "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "PriorRequestNotComplete",
-        "EC2ThrottledException", "IDPCommunicationError",
+        "EC2ThrottledException", "IDPCommunicationError"
     ]
 
     /// Classifies an error answer from S3.
@@ -79,8 +79,10 @@ enum XML {
     static func all(_ tag: String, in text: String) -> [String] {
         var results: [String] = []
         var rest = text[...]
-        let open = "<\(tag)>", close = "</\(tag)>"
-        while let start = rest.range(of: open), let end = rest.range(of: close, range: start.upperBound..<rest.endIndex) {
+        let open = "<\(tag)>"
+        let close = "</\(tag)>"
+        while let start = rest.range(of: open), let end = rest.range(of: close, range: start.upperBound..<rest.endIndex)
+        {
             results.append(decodeEntities(String(rest[start.upperBound..<end.lowerBound])))
             rest = rest[end.upperBound...]
         }
@@ -112,10 +114,15 @@ enum XML {
             case "quot": out += "\""
             case "apos": out += "'"
             default:
-                let number = entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16)
+                let number =
+                    entity.hasPrefix("#x")
+                    ? UInt32(entity.dropFirst(2), radix: 16)
                     : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
-                if let scalar = number.flatMap(Unicode.Scalar.init) { out.unicodeScalars.append(scalar) }
-                else { out += "&\(entity);" }
+                if let scalar = number.flatMap(Unicode.Scalar.init) {
+                    out.unicodeScalars.append(scalar)
+                } else {
+                    out += "&\(entity);"
+                }
             }
             rest = rest[rest.index(after: semi)...]
         }

@@ -59,8 +59,10 @@ public struct SigV4Signer: Sendable {
 
     /// Signs with an `Authorization` header. `payloadHash` is the hex SHA-256 of the body or `UNSIGNED-PAYLOAD`;
     /// with `sendContentSHA256` it is also sent (and signed) as `x-amz-content-sha256`, as S3 requires.
-    public func signHeaders(_ request: SigningRequest, credentials: AWSCredentials, date: Date,
-                            payloadHash: String, sendContentSHA256: Bool) -> SigningResult {
+    public func signHeaders(
+        _ request: SigningRequest, credentials: AWSCredentials, date: Date,
+        payloadHash: String, sendContentSHA256: Bool
+    ) -> SigningResult {
         let stamp = Self.timestamp(date)
         var added: [HTTPField] = []
         if let token = credentials.sessionToken { added.append(HTTPField("X-Amz-Security-Token", token)) }
@@ -68,36 +70,49 @@ public struct SigV4Signer: Sendable {
         if sendContentSHA256 { added.append(HTTPField("x-amz-content-sha256", payloadHash)) }
 
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(request.headers + added)
-        let canonical = [request.method, canonicalPath(request.path), Self.canonicalQuery(request.query),
-                         canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
+        let canonical = [
+            request.method, canonicalPath(request.path), Self.canonicalQuery(request.query),
+            canonicalHeaders, signedHeaders, payloadHash
+        ].joined(separator: "\n")
         let scope = credentialScope(stamp)
         let toSign = Self.stringToSign(stamp: stamp, scope: scope, canonical: canonical)
         let signature = self.signature(toSign, secret: credentials.secretAccessKey, day: String(stamp.prefix(8)))
-        added.append(HTTPField("Authorization",
-            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
-        return SigningResult(canonicalRequest: canonical, stringToSign: toSign, signature: signature,
-                             addedHeaders: added, addedQuery: [])
+        added.append(
+            HTTPField(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            ))
+        return SigningResult(
+            canonicalRequest: canonical, stringToSign: toSign, signature: signature,
+            addedHeaders: added, addedQuery: [])
     }
 
     /// Signs in the query string (a presigned request valid for `expires` seconds).
-    public func signQuery(_ request: SigningRequest, credentials: AWSCredentials, date: Date,
-                          expires: Int, payloadHash: String) -> SigningResult {
+    public func signQuery(
+        _ request: SigningRequest, credentials: AWSCredentials, date: Date,
+        expires: Int, payloadHash: String
+    ) -> SigningResult {
         let stamp = Self.timestamp(date)
         let scope = credentialScope(stamp)
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(request.headers)
-        var added = [HTTPField("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-                     HTTPField("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
-                     HTTPField("X-Amz-Date", stamp),
-                     HTTPField("X-Amz-SignedHeaders", signedHeaders),
-                     HTTPField("X-Amz-Expires", String(expires))]
+        var added = [
+            HTTPField("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+            HTTPField("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
+            HTTPField("X-Amz-Date", stamp),
+            HTTPField("X-Amz-SignedHeaders", signedHeaders),
+            HTTPField("X-Amz-Expires", String(expires))
+        ]
         if let token = credentials.sessionToken { added.append(HTTPField("X-Amz-Security-Token", token)) }
-        let canonical = [request.method, canonicalPath(request.path), Self.canonicalQuery(request.query + added),
-                         canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
+        let canonical = [
+            request.method, canonicalPath(request.path), Self.canonicalQuery(request.query + added),
+            canonicalHeaders, signedHeaders, payloadHash
+        ].joined(separator: "\n")
         let toSign = Self.stringToSign(stamp: stamp, scope: scope, canonical: canonical)
         let signature = self.signature(toSign, secret: credentials.secretAccessKey, day: String(stamp.prefix(8)))
         added.append(HTTPField("X-Amz-Signature", signature))
-        return SigningResult(canonicalRequest: canonical, stringToSign: toSign, signature: signature,
-                             addedHeaders: [], addedQuery: added)
+        return SigningResult(
+            canonicalRequest: canonical, stringToSign: toSign, signature: signature,
+            addedHeaders: [], addedQuery: added)
     }
 
     // MARK: - Canonical forms
@@ -109,8 +124,8 @@ public struct SigV4Signer: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             case UInt8(ascii: "/") where keepSlash:
                 out.append("/")

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One GET attempt streamed into a file: bytes are written as they arrive, hashed, and capped.
@@ -31,7 +32,8 @@ final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Send
     }
 
     func run() async throws -> DownloadResult {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path)
+        else {
             throw S3Error(.permanent, location: path, "cannot create the download file")
         }
         self.file = file
@@ -55,16 +57,19 @@ final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Send
         }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         let http = response as? HTTPURLResponse
         status = http?.statusCode ?? 0
         for (name, value) in http?.allHeaderFields ?? [:] {
             if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
         }
         if (200..<300).contains(status), let length = headers["content-length"].flatMap(Int64.init), length > maxBytes {
-            failure = S3Error(.tooLarge, location: location.description,
-                              "the object is \(length) bytes, more than the \(maxBytes) allowed")
+            failure = S3Error(
+                .tooLarge, location: location.description,
+                "the object is \(length) bytes, more than the \(maxBytes) allowed")
             completionHandler(.cancel)
             return
         }
@@ -79,7 +84,8 @@ final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Send
         }
         received += Int64(data.count)
         guard received <= maxBytes else {
-            failure = S3Error(.tooLarge, location: location.description, "the object is more than the \(maxBytes) bytes allowed")
+            failure = S3Error(
+                .tooLarge, location: location.description, "the object is more than the \(maxBytes) bytes allowed")
             dataTask.cancel()
             return
         }
@@ -105,19 +111,27 @@ final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Send
         if let failure { throw failure }
         if let error { throw error }
         guard (200..<300).contains(status) else {
-            throw S3Error.fromResponse(status: status, code: XML.first("Code", in: errorBody), location: location.description,
-                                       operation: "GET")
+            throw S3Error.fromResponse(
+                status: status, code: XML.first("Code", in: errorBody), location: location.description,
+                operation: "GET")
         }
-        if headers["content-encoding"] == nil, let expected = headers["content-length"].flatMap(Int64.init), expected != received {
-            throw S3Error(.transient, location: location.description, "GET: the body was truncated (\(received) of \(expected) bytes)")
+        if headers["content-encoding"] == nil, let expected = headers["content-length"].flatMap(Int64.init),
+            expected != received
+        {
+            throw S3Error(
+                .transient, location: location.description,
+                "GET: the body was truncated (\(received) of \(expected) bytes)")
         }
         let eTag = headers["etag"]
         // A plain 32-hex ETag is the MD5 of the content, except for multipart and SSE-KMS/SSE-C objects.
         if let eTag, headers["content-encoding"] == nil, headers["x-amz-server-side-encryption"] != "aws:kms",
-           headers["x-amz-server-side-encryption-customer-algorithm"] == nil {
+            headers["x-amz-server-side-encryption-customer-algorithm"] == nil
+        {
             let bare = eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             if bare.count == 32, bare.allSatisfy(\.isHexDigit), bare.lowercased() != hex(md5.finalize()) {
-                throw S3Error(.transient, location: location.description, "GET: the content does not match its ETag (corrupted transfer)")
+                throw S3Error(
+                    .transient, location: location.description,
+                    "GET: the content does not match its ETag (corrupted transfer)")
             }
         }
         return DownloadResult(size: received, sha256: hex(sha256.finalize()), eTag: eTag)

@@ -9,4 +9,3 @@ import Foundation
 @inlinable public func linearToSRGB(_ c: Float) -> Float {
     c <= 0.003_130_8 ? c * 12.92 : 1.055 * pow(c, 1 / 2.4) - 0.055
 }
-

@@ -35,7 +35,8 @@ public struct TextureTransform: Sendable, Equatable, Codable {
         let scaled = scale * innerOffset
         let (c, s) = (cosf(rotation), sinf(rotation))
         let rotated = SIMD2<Float>(c * scaled.x + s * scaled.y, -s * scaled.x + c * scaled.y)
-        return TextureTransform(offset: offset + rotated, rotation: rotation, scale: scale * innerScale, texCoord: texCoord)
+        return TextureTransform(
+            offset: offset + rotated, rotation: rotation, scale: scale * innerScale, texCoord: texCoord)
     }
 }
 
@@ -78,9 +79,9 @@ extension Material {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -56,7 +56,9 @@ public struct InstanceTransform: Sendable, Equatable, Codable {
     public var rotation: SIMD4<Float>
     public var scale: SIMD3<Float>
 
-    public init(translation: SIMD3<Float> = .zero, rotation: SIMD4<Float> = SIMD4(0, 0, 0, 1), scale: SIMD3<Float> = .one) {
+    public init(
+        translation: SIMD3<Float> = .zero, rotation: SIMD4<Float> = SIMD4(0, 0, 0, 1), scale: SIMD3<Float> = .one
+    ) {
         self.translation = translation
         self.rotation = rotation
         self.scale = scale
@@ -102,7 +104,8 @@ public struct Matrix4: Sendable, Equatable, Hashable, Codable {
         self.init(columns: SIMD4(values[0..<4]), SIMD4(values[4..<8]), SIMD4(values[8..<12]), SIMD4(values[12..<16]))
     }
 
-    public static let identity = Matrix4(columns: SIMD4(1, 0, 0, 0), SIMD4(0, 1, 0, 0), SIMD4(0, 0, 1, 0), SIMD4(0, 0, 0, 1))
+    public static let identity = Matrix4(
+        columns: SIMD4(1, 0, 0, 0), SIMD4(0, 1, 0, 0), SIMD4(0, 0, 1, 0), SIMD4(0, 0, 0, 1))
 
     public init(translation t: SIMD3<Float>, rotation q: SIMD4<Float>, scale s: SIMD3<Float>) {
         let (x, y, z, w) = (q.x, q.y, q.z, q.w)
@@ -170,7 +173,9 @@ public struct Mesh: Sendable, Equatable, Codable {
 
 public struct Primitive: Sendable, Equatable, Codable {
     public enum Mode: Int, Sendable, Codable {
-        case points = 0, lines = 1, triangles = 4
+        case points = 0
+        case lines = 1
+        case triangles = 4
     }
 
     public var mode: Mode = .triangles
@@ -231,7 +236,11 @@ public struct MorphTarget: Sendable, Equatable, Codable {
 
 /// A glTF PBR metallic-roughness material.
 public struct Material: Sendable, Equatable, Codable {
-    public enum AlphaMode: String, Sendable, Codable { case opaque = "OPAQUE", mask = "MASK", blend = "BLEND" }
+    public enum AlphaMode: String, Sendable, Codable {
+        case opaque = "OPAQUE"
+        case mask = "MASK"
+        case blend = "BLEND"
+    }
 
     public var name: String = ""
     /// Linear RGBA.
@@ -317,8 +326,10 @@ public struct Sampler: Sendable, Equatable, Hashable, Codable {
     public static let clampToEdge = 33071
     public static let mirroredRepeat = 33648
 
-    public init(magFilter: Int? = nil, minFilter: Int? = nil, wrapS: Int = Sampler.repeatWrap,
-                wrapT: Int = Sampler.repeatWrap) {
+    public init(
+        magFilter: Int? = nil, minFilter: Int? = nil, wrapS: Int = Sampler.repeatWrap,
+        wrapT: Int = Sampler.repeatWrap
+    ) {
         self.magFilter = magFilter
         self.minFilter = minFilter
         self.wrapS = wrapS
@@ -346,7 +357,11 @@ public struct Animation: Sendable, Equatable, Codable {
     public init(name: String = "") { self.name = name }
 
     public enum Path: String, Sendable, Codable { case translation, rotation, scale, weights }
-    public enum Interpolation: String, Sendable, Codable { case linear = "LINEAR", step = "STEP", cubicSpline = "CUBICSPLINE" }
+    public enum Interpolation: String, Sendable, Codable {
+        case linear = "LINEAR"
+        case step = "STEP"
+        case cubicSpline = "CUBICSPLINE"
+    }
 
     /// One animated property of one node, with its own keyframes.
     public struct Channel: Sendable, Equatable, Codable {

@@ -26,14 +26,21 @@ public enum SceneCodec {
         }
     }
 
-    static func corrupt(_ what: String) -> ProcessingError { ProcessingError(.internal, "scene transfer data is corrupt: \(what)") }
+    static func corrupt(_ what: String) -> ProcessingError {
+        ProcessingError(.internal, "scene transfer data is corrupt: \(what)")
+    }
 }
 
 // MARK: - The value tree
 
 /// One encoded value: raw bytes (a scalar, a string or a packed array), a keyed or unkeyed list, or nil.
 final class Box {
-    enum Kind: UInt8 { case bytes = 0, keyed = 1, unkeyed = 2, null = 3 }
+    enum Kind: UInt8 {
+        case bytes = 0
+        case keyed = 1
+        case unkeyed = 2
+        case null = 3
+    }
     var kind: Kind
     var data: [UInt8] = []
     var keys: [String] = []
@@ -74,7 +81,9 @@ final class Box {
     /// Nesting follows the Swift types (a handful of levels); deeper data is not ours.
     static func read(_ bytes: [UInt8], _ offset: inout Int, depth: Int) throws -> Box {
         guard depth < 64 else { throw SceneCodec.corrupt("nested too deeply") }
-        guard offset < bytes.count, let kind = Kind(rawValue: bytes[offset]) else { throw SceneCodec.corrupt("bad tag") }
+        guard offset < bytes.count, let kind = Kind(rawValue: bytes[offset]) else {
+            throw SceneCodec.corrupt("bad tag")
+        }
         offset += 1
         let box = Box(kind)
         func length() throws -> Int {
@@ -165,9 +174,10 @@ private func unpacked<T>(_ type: T.Type, _ data: [UInt8]) throws -> T? {
         guard data.count % 12 == 0 else { throw SceneCodec.corrupt("a packed array's size") }
         return data.withUnsafeBytes { src in
             (0..<data.count / 12).map { i in
-                SIMD3(src.loadUnaligned(fromByteOffset: i * 12, as: Float.self),
-                      src.loadUnaligned(fromByteOffset: i * 12 + 4, as: Float.self),
-                      src.loadUnaligned(fromByteOffset: i * 12 + 8, as: Float.self))
+                SIMD3(
+                    src.loadUnaligned(fromByteOffset: i * 12, as: Float.self),
+                    src.loadUnaligned(fromByteOffset: i * 12 + 4, as: Float.self),
+                    src.loadUnaligned(fromByteOffset: i * 12 + 8, as: Float.self))
             }
         } as? T
     case is [SIMD4<Float>].Type: return try raw(SIMD4<Float>.self) as? T
@@ -181,7 +191,7 @@ private func unpacked<T>(_ type: T.Type, _ data: [UInt8]) throws -> T? {
 }
 
 #if _endian(big)
-#error("SceneCodec stores arrays in memory order, which is little-endian only")
+    #error("SceneCodec stores arrays in memory order, which is little-endian only")
 #endif
 
 // MARK: - Encoder
@@ -245,14 +255,20 @@ private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try encodeValue(value, into: child(key), codingPath: codingPath + [key])
     }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         TreeEncoder(box: child(key), codingPath: codingPath + [key]).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         TreeEncoder(box: child(key), codingPath: codingPath + [key]).unkeyedContainer()
     }
-    mutating func superEncoder() -> any Encoder { TreeEncoder(box: child(Key(stringValue: "super")!), codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { TreeEncoder(box: child(key), codingPath: codingPath + [key]) }
+    mutating func superEncoder() -> any Encoder {
+        TreeEncoder(box: child(Key(stringValue: "super")!), codingPath: codingPath)
+    }
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        TreeEncoder(box: child(key), codingPath: codingPath + [key])
+    }
 }
 
 private struct UnkeyedWriter: UnkeyedEncodingContainer {
@@ -267,8 +283,12 @@ private struct UnkeyedWriter: UnkeyedEncodingContainer {
     }
 
     mutating func encodeNil() throws { _ = child() }
-    mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value, into: child(), codingPath: codingPath) }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        try encodeValue(value, into: child(), codingPath: codingPath)
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         TreeEncoder(box: child(), codingPath: codingPath).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -302,7 +322,9 @@ private struct TreeDecoder: Decoder {
         return UnkeyedReader(box: box, codingPath: codingPath)
     }
 
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleReader(box: box, codingPath: codingPath) }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleReader(box: box, codingPath: codingPath)
+    }
 
     func mismatch(_ expected: String) -> DecodingError {
         .dataCorrupted(.init(codingPath: codingPath, debugDescription: "expected \(expected)"))
@@ -354,14 +376,20 @@ private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try decodeValue(type, from: child(key), codingPath: codingPath + [key])
     }
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
         try TreeDecoder(box: child(key), codingPath: codingPath + [key]).container(keyedBy: type)
     }
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         try TreeDecoder(box: child(key), codingPath: codingPath + [key]).unkeyedContainer()
     }
-    func superDecoder() throws -> any Decoder { TreeDecoder(box: try child(Key(stringValue: "super")!), codingPath: codingPath) }
-    func superDecoder(forKey key: Key) throws -> any Decoder { TreeDecoder(box: try child(key), codingPath: codingPath + [key]) }
+    func superDecoder() throws -> any Decoder {
+        TreeDecoder(box: try child(Key(stringValue: "super")!), codingPath: codingPath)
+    }
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        TreeDecoder(box: try child(key), codingPath: codingPath + [key])
+    }
 }
 
 private struct UnkeyedReader: UnkeyedDecodingContainer {
@@ -389,8 +417,12 @@ private struct UnkeyedReader: UnkeyedDecodingContainer {
         currentIndex += 1
         return true
     }
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeValue(type, from: next(), codingPath: codingPath) }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try decodeValue(type, from: next(), codingPath: codingPath)
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         try TreeDecoder(box: next(), codingPath: codingPath).container(keyedBy: type)
     }
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {

@@ -68,7 +68,8 @@ extension Scene {
     /// The axis-aligned bounds of all mesh vertices in world space (rest pose, every instance), or nil for no geometry.
     public func worldBounds() -> (min: SIMD3<Float>, max: SIMD3<Float>)? {
         let world = worldTransforms()
-        var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+        var lo = SIMD3<Float>(repeating: .infinity)
+        var hi = SIMD3<Float>(repeating: -.infinity)
         for (i, node) in nodes.enumerated() {
             guard let m = node.mesh else { continue }
             let placements = node.instances.isEmpty ? [world[i]] : node.instances.map { world[i] * $0.matrix }

@@ -5,7 +5,9 @@
 /// Throws `ProcessingError(.badInput, file: file, …)` naming the first problem. Non-finite transforms, and world
 /// transforms that overflow `Float` along the hierarchy, are refused rather than written as zeros.
 public func validateScene(_ scene: Scene, file: String) throws {
-    func fail(_ problem: String) -> ProcessingError { ProcessingError(.badInput, file: file, "invalid scene: \(problem)") }
+    func fail(_ problem: String) -> ProcessingError {
+        ProcessingError(.badInput, file: file, "invalid scene: \(problem)")
+    }
     func check(_ index: Int?, _ count: Int, _ what: @autoclosure () -> String) throws {
         if let index, index < 0 || index >= count { throw fail("\(what()) \(index) out of range (\(count))") }
     }
@@ -20,9 +22,12 @@ public func validateScene(_ scene: Scene, file: String) throws {
         case .matrix(let m):
             guard m.columnMajor.allSatisfy(\.isFinite) else { throw fail("node \(n) has a non-finite matrix") }
         case let .trs(t, r, s):
-            guard allFinite(t), allFinite(r), allFinite(s) else { throw fail("node \(n) has a non-finite translation, rotation or scale") }
+            guard allFinite(t), allFinite(r), allFinite(s) else {
+                throw fail("node \(n) has a non-finite translation, rotation or scale")
+            }
         }
-        for instance in node.instances where !(allFinite(instance.translation) && allFinite(instance.rotation) && allFinite(instance.scale)) {
+        for instance in node.instances
+        where !(allFinite(instance.translation) && allFinite(instance.rotation) && allFinite(instance.scale)) {
             throw fail("node \(n) has a non-finite instance transform")
         }
     }
@@ -33,18 +38,25 @@ public func validateScene(_ scene: Scene, file: String) throws {
     for (m, mesh) in scene.meshes.enumerated() {
         guard mesh.weights.allSatisfy(\.isFinite) else { throw fail("mesh \(m) has non-finite morph weights") }
         for (p, primitive) in mesh.primitives.enumerated() {
-            try validatePrimitive(primitive, materials: scene.materials.count) { fail("mesh \(m) primitive \(p): \($0)") }
+            try validatePrimitive(primitive, materials: scene.materials.count) {
+                fail("mesh \(m) primitive \(p): \($0)")
+            }
         }
     }
     for (i, material) in scene.materials.enumerated() {
-        for ref in [material.baseColorTexture, material.metallicRoughnessTexture, material.normalTexture,
-                    material.occlusionTexture, material.emissiveTexture] {
+        for ref in [
+            material.baseColorTexture, material.metallicRoughnessTexture, material.normalTexture,
+            material.occlusionTexture, material.emissiveTexture
+        ] {
             try check(ref?.texture, scene.textures.count, "material \(i) texture")
             if let ref, ref.texCoord < 0 { throw fail("material \(i) uses TEXCOORD_\(ref.texCoord)") }
         }
-        let factors = [material.metallicFactor, material.roughnessFactor, material.normalScale,
-                       material.occlusionStrength, material.alphaCutoff]
-        guard allFinite(material.baseColorFactor), allFinite(material.emissiveFactor), factors.allSatisfy(\.isFinite) else {
+        let factors = [
+            material.metallicFactor, material.roughnessFactor, material.normalScale,
+            material.occlusionStrength, material.alphaCutoff
+        ]
+        guard allFinite(material.baseColorFactor), allFinite(material.emissiveFactor), factors.allSatisfy(\.isFinite)
+        else {
             throw fail("material \(i) has a non-finite factor")
         }
     }
@@ -57,7 +69,8 @@ public func validateScene(_ scene: Scene, file: String) throws {
         for joint in skin.joints { try check(joint, scene.nodes.count, "skin \(s) joint") }
         try check(skin.skeleton, scene.nodes.count, "skin \(s) skeleton")
         guard skin.inverseBindMatrices.isEmpty || skin.inverseBindMatrices.count == skin.joints.count else {
-            throw fail("skin \(s) has \(skin.inverseBindMatrices.count) inverse bind matrices for \(skin.joints.count) joints")
+            throw fail(
+                "skin \(s) has \(skin.inverseBindMatrices.count) inverse bind matrices for \(skin.joints.count) joints")
         }
         guard skin.inverseBindMatrices.allSatisfy({ $0.columnMajor.allSatisfy(\.isFinite) }) else {
             throw fail("skin \(s) has a non-finite inverse bind matrix")
@@ -94,7 +107,9 @@ private func validateHierarchy(_ scene: Scene, fail: (String) -> ProcessingError
     }
     for (n, node) in scene.nodes.enumerated() {
         for child in node.children {
-            guard child >= 0, child < count else { throw fail("node \(n) child \(child) out of range (\(count) nodes)") }
+            guard child >= 0, child < count else {
+                throw fail("node \(n) child \(child) out of range (\(count) nodes)")
+            }
             guard parent[child] < 0, !isRoot[child] else { throw fail("node \(child) has more than one parent") }
             parent[child] = n
         }
@@ -114,18 +129,27 @@ private func validatePrimitive(_ p: Primitive, materials: Int, fail: (String) ->
     }
     let n = p.vertexCount
     let v = p.vertices
-    let lengths = [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
+    let lengths =
+        [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
         + v.texcoords.map(\.count) + p.targets.flatMap { [$0.positions.count, $0.normals.count, $0.tangents.count] }
-    if lengths.contains(where: { $0 != 0 && $0 != n }) { throw fail("a vertex stream's length differs from its \(n) positions") }
+    if lengths.contains(where: { $0 != 0 && $0 != n }) {
+        throw fail("a vertex stream's length differs from its \(n) positions")
+    }
     if n > Int(UInt32.max) { throw fail("\(n) vertices exceed 32-bit indices") }
     if let bad = p.indices.first(where: { Int($0) >= n }) { throw fail("index \(bad) out of range (\(n) vertices)") }
     let perPrimitive = p.mode == .triangles ? 3 : p.mode == .lines ? 2 : 1
-    if p.indices.count % perPrimitive != 0 { throw fail("\(p.indices.count) indices is not a multiple of \(perPrimitive)") }
-    if p.indices.isEmpty && n % perPrimitive != 0 { throw fail("\(n) unindexed vertices is not a multiple of \(perPrimitive)") }
+    if p.indices.count % perPrimitive != 0 {
+        throw fail("\(p.indices.count) indices is not a multiple of \(perPrimitive)")
+    }
+    if p.indices.isEmpty && n % perPrimitive != 0 {
+        throw fail("\(n) unindexed vertices is not a multiple of \(perPrimitive)")
+    }
     guard v.positions.allSatisfy(allFinite), v.normals.allSatisfy(allFinite), v.tangents.allSatisfy(allFinite),
-          v.colors.allSatisfy(allFinite), v.weights.allSatisfy(allFinite),
-          v.texcoords.allSatisfy({ $0.allSatisfy(allFinite) }),
-          p.targets.allSatisfy({ $0.positions.allSatisfy(allFinite) && $0.normals.allSatisfy(allFinite) && $0.tangents.allSatisfy(allFinite) })
+        v.colors.allSatisfy(allFinite), v.weights.allSatisfy(allFinite),
+        v.texcoords.allSatisfy({ $0.allSatisfy(allFinite) }),
+        p.targets.allSatisfy({
+            $0.positions.allSatisfy(allFinite) && $0.normals.allSatisfy(allFinite) && $0.tangents.allSatisfy(allFinite)
+        })
     else { throw fail("non-finite vertex data (NaN or infinity)") }
 }
 

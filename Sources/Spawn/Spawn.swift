@@ -1,7 +1,8 @@
 import CSpawn
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why `spawnInGroup` could not start a program: the fork's or exec's error number.
@@ -16,11 +17,13 @@ public struct SpawnError: Error, CustomStringConvertible {
 /// `memoryLimit` (bytes) becomes the child's address-space limit (RLIMIT_AS). The child is sent SIGKILL when this
 /// process dies (PR_SET_PDEATHSIG), so killing the parent never leaves a conversion running.
 /// The caller waits for the returned pid (`waitForChild`) and can signal the whole group with `kill(-pid, …)`.
-public func spawnInGroup(_ executable: String, argv: [String], environment: [String],
-                         stdout: String, stderr: String, memoryLimit: UInt64? = nil) throws -> pid_t {
+public func spawnInGroup(
+    _ executable: String, argv: [String], environment: [String],
+    stdout: String, stderr: String, memoryLimit: UInt64? = nil
+) throws -> pid_t {
     let cArgv = argv.map { strdup($0) } + [nil]
     let cEnvironment = environment.map { strdup($0) } + [nil]
-    defer { (cArgv + cEnvironment).forEach { free($0) } }
+    defer { for pointer in cArgv + cEnvironment { free(pointer) } }
     var pid: pid_t = 0
     let result = optimize_spawn(executable, cArgv, cEnvironment, stdout, stderr, memoryLimit ?? 0, SIGKILL, &pid)
     guard result == 0 else { throw SpawnError(code: result) }

@@ -19,14 +19,16 @@ public func instanceMeshes(_ scene: inout Scene) -> StageReport {
             guard index >= 0, index < scene.nodes.count, !excluded.contains(index) else { return nil }
             let node = scene.nodes[index]
             guard let mesh = node.mesh, mesh >= 0, mesh < scene.meshes.count, node.children.isEmpty, node.skin == nil,
-                  node.camera == nil, node.light == nil, node.instances.isEmpty,
-                  scene.meshes[mesh].primitives.allSatisfy(\.targets.isEmpty),
-                  case let .trs(translation, rotation, scale) = node.transform else { return nil }
+                node.camera == nil, node.light == nil, node.instances.isEmpty,
+                scene.meshes[mesh].primitives.allSatisfy(\.targets.isEmpty),
+                case let .trs(translation, rotation, scale) = node.transform
+            else { return nil }
             return (mesh, InstanceTransform(translation: translation, rotation: rotation, scale: scale))
         }
 
         var removed = Set<Int>()
-        var folded = 0, instanced = 0
+        var folded = 0
+        var instanced = 0
         for siblings in [scene.roots] + scene.nodes.map(\.children) {
             var groups: [Int: [(node: Int, instance: InstanceTransform)]] = [:]
             var order: [Int] = []

@@ -39,8 +39,10 @@ private struct PrimitiveLayout: Hashable {
         let v = p.vertices
         material = p.material
         mode = p.mode
-        streams = [v.normals.isEmpty, v.tangents.isEmpty, v.colors.isEmpty, v.joints.isEmpty, v.weights.isEmpty,
-                   p.indices.isEmpty]
+        streams = [
+            v.normals.isEmpty, v.tangents.isEmpty, v.colors.isEmpty, v.joints.isEmpty, v.weights.isEmpty,
+            p.indices.isEmpty
+        ]
         texcoords = v.texcoords.map(\.isEmpty)
         targets = p.targets.map { [$0.positions.isEmpty, $0.normals.isEmpty, $0.tangents.isEmpty] }
     }

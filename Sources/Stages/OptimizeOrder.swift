@@ -17,8 +17,10 @@ public struct OrderOptions: Sendable, Equatable {
 
 /// Reorders triangles for the vertex cache and then for overdraw, and vertices (all streams and morph targets)
 /// for fetch locality, one primitive per work item. Points and lines only get the vertex-fetch order.
-public func optimizeOrder(_ scene: inout Scene, options: OrderOptions = OrderOptions(),
-                          threads: Int) throws -> StageReport {
+public func optimizeOrder(
+    _ scene: inout Scene, options: OrderOptions = OrderOptions(),
+    threads: Int
+) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("optimizeOrder", &scene) { scene in
         _ = transformPrimitives(&scene, threads: threads) { optimizeOrder($0, options: options) }
@@ -35,8 +37,9 @@ public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderO
         indices = MeshoptOptimizer.optimizeVertexCacheStrip(indices, vertexCount: vertexCount)
     } else if primitive.mode == .triangles && !indices.isEmpty {
         let cached = MeshoptOptimizer.optimizeVertexCache(indices, vertexCount: vertexCount)
-        indices = MeshoptOptimizer.optimizeOverdraw(cached, positions: primitive.vertices.positions,
-                                                    threshold: options.overdrawThreshold)
+        indices = MeshoptOptimizer.optimizeOverdraw(
+            cached, positions: primitive.vertices.positions,
+            threshold: options.overdrawThreshold)
     }
     let (remap, unique) = MeshoptOptimizer.optimizeVertexFetchRemap(indices, vertexCount: vertexCount)
     var sources = [Int](repeating: 0, count: unique)

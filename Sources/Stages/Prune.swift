@@ -9,14 +9,20 @@ public func prune(_ scene: inout Scene) -> StageReport {
         scene.meshes = meshes.kept.map { scene.meshes[$0] }
         for n in scene.nodes.indices { scene.nodes[n].mesh = scene.nodes[n].mesh.map { meshes.map[$0]! } }
 
-        let materials = keep(scene.materials.count,
-                             used: scene.meshes.flatMap { $0.primitives.flatMap { [$0.material].compactMap { $0 } + $0.variantMaterials.map(\.material) } })
+        let materials = keep(
+            scene.materials.count,
+            used: scene.meshes.flatMap {
+                $0.primitives.flatMap { [$0.material].compactMap { $0 } + $0.variantMaterials.map(\.material) }
+            })
         scene.materials = materials.kept.map { scene.materials[$0] }
         for m in scene.meshes.indices {
             for p in scene.meshes[m].primitives.indices {
-                scene.meshes[m].primitives[p].material = scene.meshes[m].primitives[p].material.map { materials.map[$0]! }
+                scene.meshes[m].primitives[p].material = scene.meshes[m].primitives[p].material.map {
+                    materials.map[$0]!
+                }
                 for v in scene.meshes[m].primitives[p].variantMaterials.indices {
-                    scene.meshes[m].primitives[p].variantMaterials[v].material = materials.map[scene.meshes[m].primitives[p].variantMaterials[v].material]!
+                    scene.meshes[m].primitives[p].variantMaterials[v].material = materials.map[
+                        scene.meshes[m].primitives[p].variantMaterials[v].material]!
                 }
             }
         }
@@ -27,7 +33,9 @@ public func prune(_ scene: inout Scene) -> StageReport {
             scene.materials[m].remapTextures { textures.map[$0]! }
         }
 
-        let images = keep(scene.images.count, used: scene.textures.flatMap { [$0.image] + [$0.webpSource, $0.basisuSource].compactMap { $0 } })
+        let images = keep(
+            scene.images.count,
+            used: scene.textures.flatMap { [$0.image] + [$0.webpSource, $0.basisuSource].compactMap { $0 } })
         let samplers = keep(scene.samplers.count, used: scene.textures.compactMap(\.sampler))
         scene.images = images.kept.map { scene.images[$0] }
         scene.samplers = samplers.kept.map { scene.samplers[$0] }
@@ -59,7 +67,11 @@ extension Material {
         func remap(_ ref: inout TextureRef?) {
             if let old = ref { ref?.texture = transform(old.texture) }
         }
-        updateExtensionTextures { ref, _ in var ref = ref; ref.texture = transform(ref.texture); return ref }
+        updateExtensionTextures { ref, _ in
+            var ref = ref
+            ref.texture = transform(ref.texture)
+            return ref
+        }
         remap(&baseColorTexture)
         remap(&metallicRoughnessTexture)
         remap(&normalTexture)

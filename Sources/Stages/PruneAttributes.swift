@@ -24,7 +24,9 @@ public func pruneAttributes(_ scene: inout Scene) -> StageReport {
         for m in scene.meshes.indices {
             for p in scene.meshes[m].primitives.indices {
                 var prim = scene.meshes[m].primitives[p]
-                let material = prim.material.flatMap { $0 >= 0 && $0 < scene.materials.count ? scene.materials[$0] : nil }
+                let material = prim.material.flatMap {
+                    $0 >= 0 && $0 < scene.materials.count ? scene.materials[$0] : nil
+                }
                 let keepSets = (material?.textureRefs.map(\.texCoord).max() ?? -1) + 1
                 while prim.vertices.texcoords.count > keepSets {
                     note("TEXCOORD_\(prim.vertices.texcoords.count - 1) (no texture reads it)")
@@ -104,7 +106,8 @@ private func foldConstantColors(_ scene: inout Scene, note: (String) -> Void) {
             }
             if let material = scene.meshes[m].primitives[p].material {
                 guard case .some(.some(let shared)) = agreed[material], shared == color,
-                      material >= 0, material < scene.materials.count else { continue }
+                    material >= 0, material < scene.materials.count
+                else { continue }
             } else {
                 if newMaterial[color] == nil {
                     var made = Material(name: "vertex color")
@@ -118,7 +121,8 @@ private func foldConstantColors(_ scene: inout Scene, note: (String) -> Void) {
             scene.meshes[m].primitives[p].vertices.colors = []
         }
     }
-    for case let (material, .some(color)) in agreed where color != .one && material >= 0 && material < scene.materials.count {
+    for case let (material, .some(color)) in agreed
+    where color != .one && material >= 0 && material < scene.materials.count {
         scene.materials[material].baseColorFactor *= color
     }
 }

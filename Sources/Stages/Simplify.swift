@@ -1,5 +1,5 @@
-import Meshopt
 import Foundation
+import Meshopt
 import Scene
 
 /// Options of `simplify`. With neither `ratio` nor `triangleBudget`, meshes simplify as far as `targetError` allows.
@@ -17,8 +17,10 @@ public struct SimplifyOptions: Sendable, Equatable {
     /// which ignores topology, seams and borders.
     public var aggressive: Bool
 
-    public init(ratio: Float? = nil, triangleBudget: Int? = nil, targetError: Float = 0.01,
-                lockBorders: Bool = false, aggressive: Bool = false) {
+    public init(
+        ratio: Float? = nil, triangleBudget: Int? = nil, targetError: Float = 0.01,
+        lockBorders: Bool = false, aggressive: Bool = false
+    ) {
         self.ratio = ratio
         self.triangleBudget = triangleBudget
         self.targetError = targetError
@@ -76,8 +78,10 @@ private func meets(_ achieved: Int, _ requested: Int) -> Bool { Double(achieved)
 /// All triangle primitives of a mesh are simplified together, so edges between materials stay connected, and
 /// meshoptimizer welds vertices by position internally, so UV and normal seams stay closed. Output indices refer
 /// to the original vertices (unused ones are then dropped): skinned and morphed meshes stay valid.
-public func simplify(_ scene: inout Scene, options: SimplifyOptions,
-                     threads: Int) throws -> StageReport {
+public func simplify(
+    _ scene: inout Scene, options: SimplifyOptions,
+    threads: Int
+) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("simplify", &scene) { scene in
         var targets = simplifyTargets(scene, options: options)
@@ -95,9 +99,11 @@ public func simplify(_ scene: inout Scene, options: SimplifyOptions,
         for (m, result) in results.enumerated() {
             guard let (mesh, report) = result else { continue }
             scene.meshes[m] = mesh
-            reports.append(MeshSimplification(mesh: m, name: mesh.name, originalTriangles: report.original,
-                                              requestedTriangles: report.requested, achievedTriangles: report.achieved,
-                                              error: report.error, method: report.method, reason: report.reason))
+            reports.append(
+                MeshSimplification(
+                    mesh: m, name: mesh.name, originalTriangles: report.original,
+                    requestedTriangles: report.requested, achievedTriangles: report.achieved,
+                    error: report.error, method: report.method, reason: report.reason))
         }
         return (reports, [])
     }
@@ -120,7 +126,8 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
         guard let m = node.mesh else { continue }
         for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
             instances[m] += 1
-            let det = w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2]) - w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
+            let det =
+                w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2]) - w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
                 + w[0, 2] * (w[1, 0] * w[2, 1] - w[2, 0] * w[1, 1])
             areaScale[m] += pow(Double(abs(det)), 2.0 / 3.0)
         }
@@ -136,7 +143,10 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
         for m in active { share[m] = total > 0 ? remaining * weight[m] / total / Double(instances[m]) : 0 }
         let full = active.filter { share[$0] >= Double(triangles[$0]) }
         if full.isEmpty { break }
-        for m in full { remaining -= Double(triangles[m] * instances[m]); share[m] = Double(triangles[m]) }
+        for m in full {
+            remaining -= Double(triangles[m] * instances[m])
+            share[m] = Double(triangles[m])
+        }
         active.removeAll { full.contains($0) }
     }
     for m in scene.meshes.indices where instances[m] > 0 {
@@ -158,8 +168,10 @@ private func ratioBudget(_ scene: Scene, _ ratio: Float?) -> Int? {
 
 /// Meets the budget when some meshes stalled above their targets: lowers the targets of the meshes that met
 /// theirs by the excess, in proportion, and simplifies those again from the input (at most two rounds).
-private func rebalance(_ input: Scene, budget: Int, targets: inout [Int?], results: inout [(Mesh, MeshResult)?],
-                       options: SimplifyOptions, threads: Int) {
+private func rebalance(
+    _ input: Scene, budget: Int, targets: inout [Int?], results: inout [(Mesh, MeshResult)?],
+    options: SimplifyOptions, threads: Int
+) {
     var instances = [Int](repeating: 0, count: input.meshes.count)
     for node in input.nodes { if let m = node.mesh { instances[m] += max(node.instances.count, 1) } }
     let original = input.meshes.map { $0.primitives.reduce(0) { $0 + $1.triangleCount } }
@@ -188,7 +200,9 @@ private func surfaceArea(_ mesh: Mesh) -> Double {
     for p in mesh.primitives where p.mode == .triangles {
         let v = p.vertices.positions
         for t in stride(from: 0, to: p.indices.count, by: 3) {
-            let a = v[Int(p.indices[t])], b = v[Int(p.indices[t + 1])], c = v[Int(p.indices[t + 2])]
+            let a = v[Int(p.indices[t])]
+            let b = v[Int(p.indices[t + 1])]
+            let c = v[Int(p.indices[t + 2])]
             area += Double(length(cross(b - a, c - a))) / 2
         }
     }
@@ -208,7 +222,9 @@ private struct MeshResult {
 /// nothing to simplify or already meets the target.
 private func simplifyMesh(_ mesh: Mesh, target requested: Int?, options: SimplifyOptions) -> (Mesh, MeshResult)? {
     let target = requested ?? 0
-    let triangleSlots = mesh.primitives.indices.filter { mesh.primitives[$0].mode == .triangles && !mesh.primitives[$0].indices.isEmpty }
+    let triangleSlots = mesh.primitives.indices.filter {
+        mesh.primitives[$0].mode == .triangles && !mesh.primitives[$0].indices.isEmpty
+    }
     let original = triangleSlots.reduce(0) { $0 + mesh.primitives[$1].triangleCount }
     guard original > 0, target < original else { return nil }
     // Unused vertices would count as extra wedges at their position and lock it in the simplifier.
@@ -224,17 +240,24 @@ private func simplifyMesh(_ mesh: Mesh, target requested: Int?, options: Simplif
     var achieved = indices.reduce(0) { $0 + $1.count / 3 }
     var reason: SimplifyMiss?
     if requested != nil && !meets(achieved, target) {
-        reason = missReason(prims, target: target, achieved: achieved, options: options, jointSucceeded: method == .collapse)
+        reason = missReason(
+            prims, target: target, achieved: achieved, options: options, jointSucceeded: method == .collapse)
         // --aggressive: a larger error bound first (topology and seams kept), then the sloppy simplifier.
         if options.aggressive && reason == .errorLimit && options.targetError < aggressiveError {
             let joint = method == .collapse
-            if let larger = joint ? collapseJoint(prims, target: target, error: aggressiveError, lock: options.lockBorders)
-                : collapseSeparately(prims, target: target, error: aggressiveError) {
+            if let larger = joint
+                ? collapseJoint(prims, target: target, error: aggressiveError, lock: options.lockBorders)
+                : collapseSeparately(prims, target: target, error: aggressiveError)
+            {
                 let count = larger.indices.reduce(0) { $0 + $1.count / 3 }
                 if count > 0 && count < achieved {
                     (indices, error, achieved, method) = (larger.indices, larger.error, count, .collapseLargerError)
-                    reason = meets(achieved, target) ? nil : missReason(prims, target: target, achieved: achieved,
-                                                                         options: options, jointSucceeded: joint)
+                    reason =
+                        meets(achieved, target)
+                        ? nil
+                        : missReason(
+                            prims, target: target, achieved: achieved,
+                            options: options, jointSucceeded: joint)
                 }
             }
         }
@@ -255,16 +278,24 @@ private func simplifyMesh(_ mesh: Mesh, target requested: Int?, options: Simplif
     // A material may have lost all its triangles; drop such primitives rather than keep empty ones.
     let emptied = Set(triangleSlots.filter { out.primitives[$0].indices.isEmpty })
     out.primitives = out.primitives.enumerated().filter { !emptied.contains($0.offset) }.map(\.element)
-    return (out, MeshResult(original: original, requested: requested, achieved: achieved, error: error,
-                            method: method, reason: reason))
+    return (
+        out,
+        MeshResult(
+            original: original, requested: requested, achieved: achieved, error: error,
+            method: method, reason: reason)
+    )
 }
 
 /// Why a collapse run stopped short, found by re-running without the error limit and, if borders are locked,
 /// without the lock.
-private func missReason(_ prims: [Primitive], target: Int, achieved: Int, options: SimplifyOptions,
-                        jointSucceeded: Bool) -> SimplifyMiss {
+private func missReason(
+    _ prims: [Primitive], target: Int, achieved: Int, options: SimplifyOptions,
+    jointSucceeded: Bool
+) -> SimplifyMiss {
     func count(error: Float, lock: Bool) -> Int {
-        let run = jointSucceeded ? collapseJoint(prims, target: target, error: error, lock: lock)
+        let run =
+            jointSucceeded
+            ? collapseJoint(prims, target: target, error: error, lock: lock)
             : collapseSeparately(prims, target: target, error: error)
         return (run?.indices ?? []).reduce(0) { $0 + $1.count / 3 }
     }
@@ -281,7 +312,9 @@ private func missReason(_ prims: [Primitive], target: Int, achieved: Int, option
 
 /// Edge-collapse on all primitives at once (vertex buffers concatenated by position). Returns each primitive's new
 /// indices and the relative error, or nil when a collapse joined vertices of different primitives into one triangle.
-private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock: Bool) -> (indices: [[UInt32]], error: Float)? {
+private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock: Bool) -> (
+    indices: [[UInt32]], error: Float
+)? {
     var positions: [SIMD3<Float>] = []
     var indices: [UInt32] = []
     var offsets: [Int] = []
@@ -298,7 +331,8 @@ private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock
     let (result, resultError) = collapse(joint, targetTriangles: target, error: error, lock: lock)
 
     func owner(_ v: UInt32) -> Int {
-        var lo = 0, hi = prims.count - 1
+        var lo = 0
+        var hi = prims.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if offsets[mid] <= Int(v) { lo = mid } else { hi = mid - 1 }
@@ -317,7 +351,8 @@ private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock
 
 /// Edge-collapse on each primitive alone with its borders locked (so material edges cannot open), targets split
 /// by triangle count; the error is the largest of the primitives'.
-private func collapseSeparately(_ prims: [Primitive], target: Int, error: Float) -> (indices: [[UInt32]], error: Float) {
+private func collapseSeparately(_ prims: [Primitive], target: Int, error: Float) -> (indices: [[UInt32]], error: Float)
+{
     let total = prims.reduce(0) { $0 + $1.triangleCount }
     var worst: Float = 0
     let indices = prims.map { p in
@@ -331,8 +366,9 @@ private func collapseSeparately(_ prims: [Primitive], target: Int, error: Float)
 
 /// meshopt_simplify on one index buffer.
 private func collapse(_ p: Primitive, targetTriangles: Int, error: Float, lock: Bool) -> ([UInt32], Float) {
-    MeshoptOptimizer.simplify(p.indices, positions: p.vertices.positions, targetIndexCount: targetTriangles * 3,
-                              targetError: error, lockBorder: lock)
+    MeshoptOptimizer.simplify(
+        p.indices, positions: p.vertices.positions, targetIndexCount: targetTriangles * 3,
+        targetError: error, lockBorder: lock)
 }
 
 /// meshopt_simplifySloppy on each primitive alone, targets split by triangle count.
@@ -341,8 +377,9 @@ private func sloppySeparately(_ prims: [Primitive], target: Int, error: Float) -
     var worst: Float = 0
     let indices = prims.map { p in
         let share = Int((Double(target) * Double(p.triangleCount) / Double(total)).rounded())
-        let (kept, resultError) = MeshoptOptimizer.simplifySloppy(p.indices, positions: p.vertices.positions,
-                                                                  targetIndexCount: share * 3, targetError: error)
+        let (kept, resultError) = MeshoptOptimizer.simplifySloppy(
+            p.indices, positions: p.vertices.positions,
+            targetIndexCount: share * 3, targetError: error)
         worst = max(worst, resultError)
         return kept
     }

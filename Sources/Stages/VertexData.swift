@@ -10,7 +10,8 @@ func validateGeometry(_ scene: Scene) throws {
                 ProcessingError(.badInput, "mesh \(m) '\(mesh.name)' primitive \(p): \(problem)")
             }
             let v = prim.vertices
-            let counts = [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
+            let counts =
+                [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
                 + v.texcoords.map(\.count)
                 + prim.targets.flatMap { [$0.positions.count, $0.normals.count, $0.tangents.count] }
             if counts.contains(where: { $0 != 0 && $0 != n }) {
@@ -30,16 +31,23 @@ func validateGeometry(_ scene: Scene) throws {
 /// Replaces every primitive of the scene by `transform` of it, one primitive per work item on at most `threads`
 /// workers (results are placed by index, so the scene is the same for any thread count). A primitive for which
 /// `transform` returns nil stays as it was; the (mesh, primitive) pairs of those are returned.
-func transformPrimitives(_ scene: inout Scene, threads: Int,
-                         _ transform: @Sendable (Primitive) -> Primitive?) -> [(mesh: Int, primitive: Int)] {
-    let slots = scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (mesh: m, primitive: $0) } }
+func transformPrimitives(
+    _ scene: inout Scene, threads: Int,
+    _ transform: @Sendable (Primitive) -> Primitive?
+) -> [(mesh: Int, primitive: Int)] {
+    let slots = scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (mesh: m, primitive: $0) }
+    }
     let input = scene.meshes
     let results = parallelMap(slots.count, threads: threads) { i in
         transform(input[slots[i].mesh].primitives[slots[i].primitive])
     }
     var unchanged: [(mesh: Int, primitive: Int)] = []
     for (i, slot) in slots.enumerated() {
-        if let result = results[i] { scene.meshes[slot.mesh].primitives[slot.primitive] = result } else { unchanged.append(slot) }
+        if let result = results[i] {
+            scene.meshes[slot.mesh].primitives[slot.primitive] = result
+        } else {
+            unchanged.append(slot)
+        }
     }
     return unchanged
 }

@@ -13,12 +13,17 @@ public struct WeldOptions: Sendable, Equatable {
 
 /// Merges vertices that are bitwise identical in every stream of every primitive, drops unused vertices and
 /// degenerate triangles (and lines), one primitive per work item.
-public func weld(_ scene: inout Scene, options: WeldOptions = WeldOptions(),
-                 threads: Int) throws -> StageReport {
+public func weld(
+    _ scene: inout Scene, options: WeldOptions = WeldOptions(),
+    threads: Int
+) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("weld", &scene) { scene in
         let unwelded = transformPrimitives(&scene, threads: threads) { weld($0, options: options) }
-        return (nil, unwelded.map { "mesh \($0.mesh) primitive \($0.primitive): not welded, vertices larger than 4096 bytes" })
+        return (
+            nil,
+            unwelded.map { "mesh \($0.mesh) primitive \($0.primitive): not welded, vertices larger than 4096 bytes" }
+        )
     }
 }
 
@@ -32,8 +37,9 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
     guard (strideBytes + 255) / 256 <= MeshoptOptimizer.maximumRemapStreams else { return nil }
 
     let indices = primitive.effectiveIndices
-    let (remap, unique) = MeshoptOptimizer.generateVertexRemap(indices, vertexCount: vertexCount,
-                                                               vertices: words, stride: strideBytes)
+    let (remap, unique) = MeshoptOptimizer.generateVertexRemap(
+        indices, vertexCount: vertexCount,
+        vertices: words, stride: strideBytes)
 
     // Remapped index buffer without degenerate primitives.
     let perPrimitive = primitive.mode == .triangles ? 3 : primitive.mode == .lines ? 2 : 1
@@ -49,7 +55,9 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
             if corners[0] == corners[1] || corners[1] == corners[2] || corners[0] == corners[2] { continue }
             if options.removeZeroAreaTriangles {
                 let p = corners.map { primitive.vertices.positions[first[Int($0)]] }
-                let e0: Float = length(p[1] - p[0]), e1: Float = length(p[2] - p[1]), e2: Float = length(p[0] - p[2])
+                let e0: Float = length(p[1] - p[0])
+                let e1: Float = length(p[2] - p[1])
+                let e2: Float = length(p[0] - p[2])
                 let longest = max(e0, e1, e2)
                 let doubleArea: Float = length(cross(p[1] - p[0], p[2] - p[0]))
                 if doubleArea <= 1e-7 * longest * longest { continue }
@@ -75,7 +83,11 @@ private func packVertices(_ p: Primitive) -> (words: [UInt32], stride: Int) {
     func add3(_ s: [SIMD3<Float>]) {
         guard !s.isEmpty else { return }
         stride += 3
-        writers.append { w, i in w.append(s[i].x.bitPattern); w.append(s[i].y.bitPattern); w.append(s[i].z.bitPattern) }
+        writers.append { w, i in
+            w.append(s[i].x.bitPattern)
+            w.append(s[i].y.bitPattern)
+            w.append(s[i].z.bitPattern)
+        }
     }
     func add4(_ s: [SIMD4<Float>]) {
         guard !s.isEmpty else { return }
@@ -87,7 +99,10 @@ private func packVertices(_ p: Primitive) -> (words: [UInt32], stride: Int) {
     add4(v.tangents)
     for uv in v.texcoords where !uv.isEmpty {
         stride += 2
-        writers.append { w, i in w.append(uv[i].x.bitPattern); w.append(uv[i].y.bitPattern) }
+        writers.append { w, i in
+            w.append(uv[i].x.bitPattern)
+            w.append(uv[i].y.bitPattern)
+        }
     }
     add4(v.colors)
     if !v.joints.isEmpty {

@@ -52,14 +52,20 @@ struct BMPHeader {
             throw CodecError("BMP: unsupported header size \(infoSize)")
         }
         guard width > 0, height > 0 else { throw CodecError("BMP: invalid size \(width)×\(height)") }
-        guard [1, 4, 8, 16, 24, 32].contains(bitsPerPixel) else { throw CodecError("BMP: unsupported \(bitsPerPixel) bits per pixel") }
+        guard [1, 4, 8, 16, 24, 32].contains(bitsPerPixel) else {
+            throw CodecError("BMP: unsupported \(bitsPerPixel) bits per pixel")
+        }
         switch compression {
-        case 0: // BI_RGB
+        case 0:  // BI_RGB
             if bitsPerPixel == 16 { masks = [0x7C00, 0x03E0, 0x001F, 0] }
             if bitsPerPixel == 32 { masks = [0x00FF_0000, 0x0000_FF00, 0x0000_00FF, 0] }
-        case 3, 6: // BI_BITFIELDS, BI_ALPHABITFIELDS: masks follow a 40-byte header or sit inside a larger one
-            guard bitsPerPixel == 16 || bitsPerPixel == 32 else { throw CodecError("BMP: bit fields need 16 or 32 bits per pixel") }
-            masks = [try r.u32(54), try r.u32(58), try r.u32(62), infoSize >= 56 || compression == 6 ? try r.u32(66) : 0]
+        case 3, 6:  // BI_BITFIELDS, BI_ALPHABITFIELDS: masks follow a 40-byte header or sit inside a larger one
+            guard bitsPerPixel == 16 || bitsPerPixel == 32 else {
+                throw CodecError("BMP: bit fields need 16 or 32 bits per pixel")
+            }
+            masks = [
+                try r.u32(54), try r.u32(58), try r.u32(62), infoSize >= 56 || compression == 6 ? try r.u32(66) : 0
+            ]
         default:
             throw CodecError("BMP: unsupported compression \(compression) (RLE or embedded JPEG/PNG)")
         }
@@ -108,15 +114,22 @@ func decodeBMP(_ bytes: [UInt8]) throws -> Bitmap {
                 rgba = SIMD4(bytes[o + 2], bytes[o + 1], bytes[o], 255)
             default:
                 let o = source + x * h.bitsPerPixel / 8
-                let value = h.bitsPerPixel == 16 ? UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8
-                    : UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                let value =
+                    h.bitsPerPixel == 16
+                    ? UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8
+                    : UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3])
+                        << 24
                 let alpha = channel(value, h.masks[3])
                 if alpha != nil { anyAlpha = true }
-                rgba = SIMD4(channel(value, h.masks[0]) ?? 0, channel(value, h.masks[1]) ?? 0,
-                             channel(value, h.masks[2]) ?? 0, alpha ?? 255)
+                rgba = SIMD4(
+                    channel(value, h.masks[0]) ?? 0, channel(value, h.masks[1]) ?? 0,
+                    channel(value, h.masks[2]) ?? 0, alpha ?? 255)
             }
             let d = (y * h.width + x) * 4
-            pixels[d] = rgba.x; pixels[d + 1] = rgba.y; pixels[d + 2] = rgba.z; pixels[d + 3] = rgba.w
+            pixels[d] = rgba.x
+            pixels[d + 1] = rgba.y
+            pixels[d + 2] = rgba.z
+            pixels[d + 3] = rgba.w
         }
     }
     if anyAlpha { makeOpaqueIfAllTransparent(&pixels) }
@@ -158,8 +171,12 @@ struct TGAHeader {
         alphaBits = Int(bytes[17] & 0x0F)
         rightToLeft = bytes[17] & 0x10 != 0
         topDown = bytes[17] & 0x20 != 0
-        guard [1, 2, 3, 9, 10, 11].contains(imageType) else { throw CodecError("TGA: unsupported image type \(imageType)") }
-        guard colorMapType <= 1, !isColorMapped || colorMapType == 1 else { throw CodecError("TGA: inconsistent color map") }
+        guard [1, 2, 3, 9, 10, 11].contains(imageType) else {
+            throw CodecError("TGA: unsupported image type \(imageType)")
+        }
+        guard colorMapType <= 1, !isColorMapped || colorMapType == 1 else {
+            throw CodecError("TGA: inconsistent color map")
+        }
         guard width > 0, height > 0 else { throw CodecError("TGA: invalid size \(width)×\(height)") }
         let depths = isColorMapped ? [8] : isGray ? [8, 16] : [15, 16, 24, 32]
         guard depths.contains(bitsPerPixel) else { throw CodecError("TGA: unsupported \(bitsPerPixel) bits per pixel") }
@@ -198,7 +215,9 @@ func decodeTGA(_ bytes: [UInt8]) throws -> Bitmap {
         let entryBytes = (h.mapEntryBits + 7) / 8
         try r.require(offset + h.mapLength * entryBytes)
         if h.isColorMapped {
-            palette = try (0..<h.mapLength).map { try color(offset + $0 * entryBytes, bits: h.mapEntryBits, gray: false) }
+            palette = try (0..<h.mapLength).map {
+                try color(offset + $0 * entryBytes, bits: h.mapEntryBits, gray: false)
+            }
         }
         offset += h.mapLength * entryBytes
     }
@@ -217,11 +236,15 @@ func decodeTGA(_ bytes: [UInt8]) throws -> Bitmap {
 
     var pixels = [UInt8](repeating: 0, count: count * 4)
     func store(_ i: Int, _ c: SIMD4<UInt8>) {
-        let row = i / h.width, column = i % h.width
+        let row = i / h.width
+        let column = i % h.width
         let y = h.topDown ? row : h.height - 1 - row
         let x = h.rightToLeft ? h.width - 1 - column : column
         let d = (y * h.width + x) * 4
-        pixels[d] = c.x; pixels[d + 1] = c.y; pixels[d + 2] = c.z; pixels[d + 3] = c.w
+        pixels[d] = c.x
+        pixels[d + 1] = c.y
+        pixels[d + 2] = c.z
+        pixels[d + 3] = c.w
     }
     var i = 0
     while i < count {

@@ -42,7 +42,8 @@ public struct Bitmap: Sendable, Equatable {
         let first = SIMD4(pixels[0], pixels[1], pixels[2], pixels[3])
         var i = 4
         while i < pixels.count {
-            if pixels[i] != first.x || pixels[i + 1] != first.y || pixels[i + 2] != first.z || pixels[i + 3] != first.w {
+            if pixels[i] != first.x || pixels[i + 1] != first.y || pixels[i + 2] != first.z || pixels[i + 3] != first.w
+            {
                 return nil
             }
             i += 4
@@ -54,7 +55,9 @@ public struct Bitmap: Sendable, Equatable {
     var digest: UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        for v in [UInt32(width), UInt32(height)] { for s in stride(from: 0, to: 32, by: 8) { mix(UInt8((v >> s) & 0xFF)) } }
+        for v in [UInt32(width), UInt32(height)] {
+            for s in stride(from: 0, to: 32, by: 8) { mix(UInt8((v >> s) & 0xFF)) }
+        }
         for b in pixels { mix(b) }
         return h
     }

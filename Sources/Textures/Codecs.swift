@@ -58,13 +58,18 @@ func imageDimensions(_ bytes: [UInt8], _ format: ImageFormat) throws -> (width: 
     case .jpeg:
         guard let handle = tjInitDecompress() else { throw CodecError("JPEG: cannot start the decoder") }
         defer { tjDestroy(handle) }
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        guard tjDecompressHeader3(handle, bytes, UInt(bytes.count), &width, &height, &subsampling, &colorspace) == 0 else {
+        var width: Int32 = 0
+        var height: Int32 = 0
+        var subsampling: Int32 = 0
+        var colorspace: Int32 = 0
+        guard tjDecompressHeader3(handle, bytes, UInt(bytes.count), &width, &height, &subsampling, &colorspace) == 0
+        else {
             throw CodecError("JPEG: \(String(cString: tjGetErrorStr2(handle)))")
         }
         return (Int(width), Int(height))
     case .webp:
-        var width: Int32 = 0, height: Int32 = 0
+        var width: Int32 = 0
+        var height: Int32 = 0
         guard WebPGetInfo(bytes, bytes.count, &width, &height) != 0 else { throw CodecError("WebP: malformed header") }
         return (Int(width), Int(height))
     case .bmp:
@@ -78,7 +83,8 @@ func imageDimensions(_ bytes: [UInt8], _ format: ImageFormat) throws -> (width: 
 func decodeImage(_ bytes: [UInt8], _ format: ImageFormat, maxPixels: Int) throws -> Bitmap {
     let (width, height) = try imageDimensions(bytes, format)
     guard width > 0, height > 0 else { throw CodecError("\(format.rawValue.uppercased()): empty image") }
-    guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels, width <= 1 << 20, height <= 1 << 20 else {
+    guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels, width <= 1 << 20, height <= 1 << 20
+    else {
         throw TooManyPixels(width: width, height: height, limit: maxPixels)
     }
     switch format {
@@ -123,8 +129,9 @@ private func decodeJPEG(_ bytes: [UInt8], width: Int, height: Int) throws -> Bit
     guard let handle = tjInitDecompress() else { throw CodecError("JPEG: cannot start the decoder") }
     defer { tjDestroy(handle) }
     var pixels = [UInt8](repeating: 0, count: width * height * 4)
-    let status = tjDecompress2(handle, bytes, UInt(bytes.count), &pixels, Int32(width), 0, Int32(height),
-                               Int32(TJPF_RGBA.rawValue), TJFLAG_ACCURATEDCT)
+    let status = tjDecompress2(
+        handle, bytes, UInt(bytes.count), &pixels, Int32(width), 0, Int32(height),
+        Int32(TJPF_RGBA.rawValue), TJFLAG_ACCURATEDCT)
     // Warnings (status -1 with a non-fatal error) still produce an image; fatal errors do not.
     if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
         throw CodecError("JPEG: \(String(cString: tjGetErrorStr2(handle)))")
@@ -170,7 +177,9 @@ func encodePNG(_ bitmap: Bitmap, _ channels: Channels) throws -> [UInt8] {
         throw CodecError("PNG: \(pngMessage(image))")
     }
     var out = [UInt8](repeating: 0, count: size)
-    let ok = out.withUnsafeMutableBytes { png_image_write_to_memory(&image, $0.baseAddress, &size, 0, packed, stride, nil) }
+    let ok = out.withUnsafeMutableBytes {
+        png_image_write_to_memory(&image, $0.baseAddress, &size, 0, packed, stride, nil)
+    }
     guard ok != 0 else { throw CodecError("PNG: \(pngMessage(image))") }
     return Array(out.prefix(size))
 }
@@ -185,8 +194,9 @@ func encodeJPEG(_ bitmap: Bitmap, quality: Int, gray: Bool, subsampleChroma: Boo
     var size: UInt = 0
     let format = gray ? TJPF_GRAY : TJPF_RGB
     let subsampling = gray ? TJSAMP_GRAY : subsampleChroma ? TJSAMP_420 : TJSAMP_444
-    let status = tjCompress2(handle, packed, Int32(bitmap.width), 0, Int32(bitmap.height), Int32(format.rawValue),
-                             &buffer, &size, Int32(subsampling.rawValue), Int32(quality), TJFLAG_ACCURATEDCT)
+    let status = tjCompress2(
+        handle, packed, Int32(bitmap.width), 0, Int32(bitmap.height), Int32(format.rawValue),
+        &buffer, &size, Int32(subsampling.rawValue), Int32(quality), TJFLAG_ACCURATEDCT)
     defer { if let buffer { tjFree(buffer) } }
     guard status == 0, let buffer else { throw CodecError("JPEG: \(String(cString: tjGetErrorStr2(handle)))") }
     return Array(UnsafeBufferPointer(start: buffer, count: Int(size)))
@@ -197,11 +207,13 @@ func encodeWebP(_ bitmap: Bitmap, quality: Int, alpha: Bool) throws -> [UInt8] {
     var output: UnsafeMutablePointer<UInt8>?
     let size: Int
     if alpha {
-        size = WebPEncodeRGBA(bitmap.pixels, Int32(bitmap.width), Int32(bitmap.height), Int32(bitmap.width * 4),
-                              Float(quality), &output)
+        size = WebPEncodeRGBA(
+            bitmap.pixels, Int32(bitmap.width), Int32(bitmap.height), Int32(bitmap.width * 4),
+            Float(quality), &output)
     } else {
         let rgb = pack(bitmap, Channels(gray: false, alpha: false))
-        size = WebPEncodeRGB(rgb, Int32(bitmap.width), Int32(bitmap.height), Int32(bitmap.width * 3), Float(quality), &output)
+        size = WebPEncodeRGB(
+            rgb, Int32(bitmap.width), Int32(bitmap.height), Int32(bitmap.width * 3), Float(quality), &output)
     }
     defer { if let output { WebPFree(output) } }
     guard size > 0, let output else { throw CodecError("WebP: encoding failed (\(bitmap.width)×\(bitmap.height))") }
@@ -222,7 +234,9 @@ private func pack(_ bitmap: Bitmap, _ channels: Channels) -> [UInt8] {
                     dst[o] = src[s]
                     o += 1
                 } else {
-                    dst[o] = src[s]; dst[o + 1] = src[s + 1]; dst[o + 2] = src[s + 2]
+                    dst[o] = src[s]
+                    dst[o + 1] = src[s + 1]
+                    dst[o + 2] = src[s + 2]
                     o += 3
                 }
                 if channels.alpha {

@@ -14,7 +14,8 @@ public enum TextureClass: String, Sendable, Codable, CaseIterable {
 /// The size an image is resized to: its longer side at most `maxSize`, aspect ratio kept; with `powerOfTwo`, each
 /// side becomes the largest power of two not above it. Never larger than the original.
 public func targetSize(width: Int, height: Int, maxSize: Int?, powerOfTwo: Bool) -> (width: Int, height: Int) {
-    var w = width, h = height
+    var w = width
+    var h = height
     if let maxSize, max(w, h) > maxSize {
         let scale = Double(maxSize) / Double(max(w, h))
         w = min(maxSize, max(1, Int((Double(w) * scale).rounded())))
@@ -32,7 +33,8 @@ public func targetSize(width: Int, height: Int, maxSize: Int?, powerOfTwo: Bool)
 private func boxWeights(source: Int, target: Int) -> [[(index: Int, weight: Float)]] {
     let scale = Double(source) / Double(target)
     return (0..<target).map { o in
-        let start = Double(o) * scale, end = Double(o + 1) * scale
+        let start = Double(o) * scale
+        let end = Double(o + 1) * scale
         var taps: [(Int, Float)] = []
         var s = Int(start.rounded(.down))
         while Double(s) < end && s < source {
@@ -64,12 +66,16 @@ func resize(_ bitmap: Bitmap, to width: Int, _ height: Int, as kind: TextureClas
                         let a = Float(src[i + 3]) / 255
                         switch kind {
                         case .color:
-                            sum += SIMD4(lut[Int(src[i])] * a, lut[Int(src[i + 1])] * a, lut[Int(src[i + 2])] * a, a) * w
+                            sum +=
+                                SIMD4(lut[Int(src[i])] * a, lut[Int(src[i + 1])] * a, lut[Int(src[i + 2])] * a, a) * w
                         case .normal:
-                            sum += SIMD4(Float(src[i]) / 127.5 - 1, Float(src[i + 1]) / 127.5 - 1,
-                                         Float(src[i + 2]) / 127.5 - 1, a) * w
+                            sum +=
+                                SIMD4(
+                                    Float(src[i]) / 127.5 - 1, Float(src[i + 1]) / 127.5 - 1,
+                                    Float(src[i + 2]) / 127.5 - 1, a) * w
                         case .data:
-                            sum += SIMD4(Float(src[i]), Float(src[i + 1]), Float(src[i + 2]), Float(src[i + 3])) / 255 * w
+                            sum +=
+                                SIMD4(Float(src[i]), Float(src[i + 1]), Float(src[i + 2]), Float(src[i + 3])) / 255 * w
                         }
                     }
                 }
@@ -90,7 +96,10 @@ func resize(_ bitmap: Bitmap, to width: Int, _ height: Int, as kind: TextureClas
                     out[o + 2] = byte(n.z * 0.5 + 0.5)
                     out[o + 3] = byte(sum.w)
                 case .data:
-                    out[o] = byte(sum.x); out[o + 1] = byte(sum.y); out[o + 2] = byte(sum.z); out[o + 3] = byte(sum.w)
+                    out[o] = byte(sum.x)
+                    out[o + 1] = byte(sum.y)
+                    out[o + 2] = byte(sum.z)
+                    out[o + 3] = byte(sum.w)
                 }
             }
         }

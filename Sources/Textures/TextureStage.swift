@@ -81,7 +81,8 @@ public struct TextureStageReport: Sendable {
 }
 
 private func processImages(_ scene: inout Scene, options: TextureOptions, threads: Int)
-    -> (images: [ImageReport], warnings: [String]) {
+    -> (images: [ImageReport], warnings: [String])
+{
     let uses = imageUses(scene)
     let jobs = scene.images.indices.filter { uses[$0] != nil }
     var results = [ImageResult?](repeating: nil, count: scene.images.count)
@@ -135,7 +136,9 @@ func imageUses(_ scene: Scene) -> [ImageUse?] {
         guard let ref, ref.texture >= 0, ref.texture < scene.textures.count else { return }
         let texture = scene.textures[ref.texture]
         // A KTX2 image without a PNG/JPEG fallback is kept as it is.
-        guard texture.image >= 0, texture.image < scene.images.count, texture.image != texture.basisuSource else { return }
+        guard texture.image >= 0, texture.image < scene.images.count, texture.image != texture.basisuSource else {
+            return
+        }
         var use = uses[texture.image] ?? ImageUse(kind: kind, alphaRead: false)
         if rank[kind]! > rank[use.kind]! { use.kind = kind }
         if alphaRead { use.alphaRead = true }
@@ -172,12 +175,14 @@ private let coreMIMETypes: Set<String> = ["image/png", "image/jpeg"]
 
 func processImage(_ image: Image, use: ImageUse, options: TextureOptions) -> ImageResult {
     let label = image.name.isEmpty ? "(unnamed \(image.mimeType))" : image.name
-    var report = ImageReport(name: image.name, use: use.kind, mimeBefore: image.mimeType, bytesBefore: image.data.count,
-                             sizeBefore: [], mimeAfter: [], bytesAfter: 0, sizeAfter: [], outcome: "")
+    var report = ImageReport(
+        name: image.name, use: use.kind, mimeBefore: image.mimeType, bytesBefore: image.data.count,
+        sizeBefore: [], mimeAfter: [], bytesAfter: 0, sizeAfter: [], outcome: "")
     func fail(_ reason: String) -> ImageResult {
         report.outcome = "dropped: \(reason)"
-        return ImageResult(outcome: .failed("image \(label): \(reason); its textures were dropped, the materials keep their factors"),
-                           report: report)
+        return ImageResult(
+            outcome: .failed("image \(label): \(reason); its textures were dropped, the materials keep their factors"),
+            report: report)
     }
     guard let format = ImageFormat(mimeType: image.mimeType) else { return fail("unsupported type \(image.mimeType)") }
     if options.format == .keep {
@@ -185,7 +190,9 @@ func processImage(_ image: Image, use: ImageUse, options: TextureOptions) -> Ima
             report.mimeAfter = [image.mimeType]
             report.bytesAfter = image.data.count
             report.outcome = "original kept"
-            let written = format == .webp ? ImageResult.Outcome.written(source: nil, webp: image, size: (0, 0), reencoded: false)
+            let written =
+                format == .webp
+                ? ImageResult.Outcome.written(source: nil, webp: image, size: (0, 0), reencoded: false)
                 : .written(source: image, webp: nil, size: (0, 0), reencoded: false)
             return ImageResult(outcome: written, report: report)
         }
@@ -200,27 +207,31 @@ func processImage(_ image: Image, use: ImageUse, options: TextureOptions) -> Ima
     let digest = bitmap.digest
     do {
         if options.format == .keep {
-            let png = Image(name: renamed(image.name, "png"), mimeType: "image/png",
-                            data: try encodePNG(bitmap, Channels(gray: bitmap.isGrayscale, alpha: bitmap.usesAlpha)))
+            let png = Image(
+                name: renamed(image.name, "png"), mimeType: "image/png",
+                data: try encodePNG(bitmap, Channels(gray: bitmap.isGrayscale, alpha: bitmap.usesAlpha)))
             report.mimeAfter = [png.mimeType]
             report.bytesAfter = png.data.count
             report.sizeAfter = report.sizeBefore
             report.outcome = "re-encoded"
-            return ImageResult(outcome: .written(source: png, webp: nil, size: (bitmap.width, bitmap.height), reencoded: true),
-                               report: report, digest: digest)
+            return ImageResult(
+                outcome: .written(source: png, webp: nil, size: (bitmap.width, bitmap.height), reencoded: true),
+                report: report, digest: digest)
         }
         if let solid = bitmap.solidColor {
             let one = Bitmap(width: 1, height: 1, pixels: [solid.x, solid.y, solid.z, solid.w])
             let alpha = use.alphaRead && solid.w != 255
-            let png = Image(name: renamed(image.name, "png"), mimeType: "image/png",
-                            data: try encodePNG(one, Channels(gray: solid.x == solid.y && solid.x == solid.z, alpha: alpha)))
+            let png = Image(
+                name: renamed(image.name, "png"), mimeType: "image/png",
+                data: try encodePNG(one, Channels(gray: solid.x == solid.y && solid.x == solid.z, alpha: alpha)))
             report.sizeAfter = [1, 1]
             return ImageResult(outcome: .solid(solid, written: png), report: report, digest: digest)
         }
         let alpha = use.alphaRead && bitmap.usesAlpha
         let gray = bitmap.isGrayscale
-        let size = targetSize(width: bitmap.width, height: bitmap.height, maxSize: options.maxSize(for: use.kind),
-                              powerOfTwo: options.powerOfTwo)
+        let size = targetSize(
+            width: bitmap.width, height: bitmap.height, maxSize: options.maxSize(for: use.kind),
+            powerOfTwo: options.powerOfTwo)
         let resized = resize(bitmap, to: size.width, size.height, as: use.kind)
         let sameSize = size.width == bitmap.width && size.height == bitmap.height
         let channels = Channels(gray: gray, alpha: alpha)
@@ -230,20 +241,26 @@ func processImage(_ image: Image, use: ImageUse, options: TextureOptions) -> Ima
         func coreImage() throws -> (Image, Bool) {
             let automaticJPEG = options.format != .png && (use.kind == .color || format == .jpeg)
             let jpeg = !alpha && (options.format == .jpeg || automaticJPEG)
-            let encoded = jpeg ? Image(name: renamed(image.name, "jpg"), mimeType: "image/jpeg",
-                                       data: try encodeJPEG(resized, quality: options.jpegQuality, gray: gray,
-                                                          subsampleChroma: use.kind == .color))
+            let encoded =
+                jpeg
+                ? Image(
+                    name: renamed(image.name, "jpg"), mimeType: "image/jpeg",
+                    data: try encodeJPEG(
+                        resized, quality: options.jpegQuality, gray: gray,
+                        subsampleChroma: use.kind == .color))
                 : Image(name: renamed(image.name, "png"), mimeType: "image/png", data: try encodePNG(resized, channels))
             if sameSize && coreMIMETypes.contains(image.mimeType) && image.data.count <= encoded.data.count {
                 return (image, false)
             }
             return (encoded, true)
         }
-        var source: Image?, webp: Image?
+        var source: Image?
+        var webp: Image?
         var reencoded = false
         if options.format == .webp {
-            let lossy = Image(name: renamed(image.name, "webp"), mimeType: "image/webp",
-                              data: try encodeWebP(resized, quality: options.webpQuality, alpha: alpha))
+            let lossy = Image(
+                name: renamed(image.name, "webp"), mimeType: "image/webp",
+                data: try encodeWebP(resized, quality: options.webpQuality, alpha: alpha))
             let keptWebP = sameSize && format == .webp && image.data.count <= lossy.data.count ? image : lossy
             webp = keptWebP
             reencoded = keptWebP != image
@@ -262,8 +279,9 @@ func processImage(_ image: Image, use: ImageUse, options: TextureOptions) -> Ima
         report.bytesAfter = (webp?.data.count ?? 0) + (source?.data.count ?? 0)
         report.sizeAfter = [size.width, size.height]
         report.outcome = reencoded ? "re-encoded" : "original kept"
-        return ImageResult(outcome: .written(source: source, webp: webp, size: size, reencoded: reencoded),
-                           report: report, digest: digest)
+        return ImageResult(
+            outcome: .written(source: source, webp: webp, size: size, reencoded: reencoded),
+            report: report, digest: digest)
     } catch {
         return fail("\(error)")
     }
@@ -287,8 +305,9 @@ func batches(_ jobs: [Int], images: [Image], options: TextureOptions, threads: I
     for index in jobs {
         var cost = images[index].data.count
         if let format = ImageFormat(mimeType: images[index].mimeType),
-           let (w, h) = try? imageDimensions(images[index].data, format),
-           w.multipliedReportingOverflow(by: h).partialValue <= options.maxImagePixels {
+            let (w, h) = try? imageDimensions(images[index].data, format),
+            w.multipliedReportingOverflow(by: h).partialValue <= options.maxImagePixels
+        {
             cost += w * h * 8  // decoded RGBA plus the resized copy and encoder buffers
         }
         if !current.isEmpty && (current.count >= max(1, threads) || bytes + cost > options.memoryBudgetBytes) {
@@ -329,14 +348,17 @@ func markPixelDuplicates(_ results: inout [ImageResult?], images: [Image], uses:
 
 private func samePixels(_ a: Image, _ b: Image, _ options: TextureOptions) -> Bool {
     guard let fa = ImageFormat(mimeType: a.mimeType), let fb = ImageFormat(mimeType: b.mimeType),
-          let pa = try? decodeImage(a.data, fa, maxPixels: options.maxImagePixels),
-          let pb = try? decodeImage(b.data, fb, maxPixels: options.maxImagePixels) else { return false }
+        let pa = try? decodeImage(a.data, fa, maxPixels: options.maxImagePixels),
+        let pb = try? decodeImage(b.data, fb, maxPixels: options.maxImagePixels)
+    else { return false }
     return pa == pb
 }
 
 /// Writes the results back: new images (shared when bytes are equal), textures with `webpSource`, solid colors
 /// folded into factors, then drops unused textures, images and samplers and merges equal ones.
-func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -> (images: [ImageReport], warnings: [String]) {
+func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -> (
+    images: [ImageReport], warnings: [String]
+) {
     var warnings: [String] = []
     let oldTextures = scene.textures
     var newImages: [Image] = []
@@ -349,7 +371,10 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
         return newImages.count - 1
     }
     /// Per old texture: the new texture, or nil when dropped; `solid` when every texel is one color.
-    struct Mapped { var texture: Texture?; var solid: SIMD4<UInt8>? }
+    struct Mapped {
+        var texture: Texture?
+        var solid: SIMD4<UInt8>?
+    }
     var warned = Set<Int>()
     func mapSource(_ texture: Texture) -> Mapped {
         guard texture.image >= 0, texture.image < results.count, let result = results[texture.image] else {
@@ -365,7 +390,8 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
         case let .written(source, webp, _, _):
             let webpIndex = webp.map(add)
             let sourceIndex = source.map(add) ?? webpIndex!
-            return Mapped(texture: Texture(image: sourceIndex, sampler: texture.sampler, webpSource: webpIndex), solid: nil)
+            return Mapped(
+                texture: Texture(image: sourceIndex, sampler: texture.sampler, webpSource: webpIndex), solid: nil)
         }
     }
 
@@ -413,10 +439,12 @@ func rebuild(_ scene: inout Scene, uses: [ImageUse?], results: [ImageResult?]) -
         if let done = textureIndex[old] { return done }
         var texture = mapped[old].texture!
         texture.sampler = remapSampler(texture.sampler)
-        let index = newTextures.firstIndex(of: texture) ?? {
-            newTextures.append(texture)
-            return newTextures.count - 1
-        }()
+        let index =
+            newTextures.firstIndex(of: texture)
+            ?? {
+                newTextures.append(texture)
+                return newTextures.count - 1
+            }()
         textureIndex[old] = index
         return index
     }
@@ -472,11 +500,13 @@ func fold(_ color: SIMD4<UInt8>, slot: Slot, into material: inout Material) -> B
     let unit = SIMD4<Float>(Float(color.x), Float(color.y), Float(color.z), Float(color.w)) / 255
     switch slot {
     case .baseColor:
-        let linear = SIMD4(srgbByteToLinear[Int(color.x)], srgbByteToLinear[Int(color.y)], srgbByteToLinear[Int(color.z)], unit.w)
+        let linear = SIMD4(
+            srgbByteToLinear[Int(color.x)], srgbByteToLinear[Int(color.y)], srgbByteToLinear[Int(color.z)], unit.w)
         material.baseColorFactor *= linear
         return true
     case .emissive:
-        material.emissiveFactor *= SIMD3(srgbByteToLinear[Int(color.x)], srgbByteToLinear[Int(color.y)], srgbByteToLinear[Int(color.z)])
+        material.emissiveFactor *= SIMD3(
+            srgbByteToLinear[Int(color.x)], srgbByteToLinear[Int(color.y)], srgbByteToLinear[Int(color.z)])
         return true
     case .metallicRoughness:
         material.roughnessFactor *= unit.y

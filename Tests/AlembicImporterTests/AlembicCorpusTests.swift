@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import AlembicImporter
 
 /// `<repo>`, found from this file's path.
@@ -21,9 +22,10 @@ private func storedBounds(_ url: URL) throws -> [[Double]?] {
             let schema = header.metadata["schema"] ?? ""
             var bounds: [Double]?
             if schema.hasPrefix("AbcGeom_PolyMesh") || schema.hasPrefix("AbcGeom_SubD"),
-               let geomEntry = try archive.object(child).properties.find(".geom"),
-               let entry = try archive.compound(geomEntry).find(".selfBnds"),
-               let sample = try archive.sample(entry, index: 0) {
+                let geomEntry = try archive.object(child).properties.find(".geom"),
+                let entry = try archive.compound(geomEntry).find(".selfBnds"),
+                let sample = try archive.sample(entry, index: 0)
+            {
                 bounds = archive.doubles(sample)
             }
             result.append(bounds)
@@ -42,11 +44,13 @@ private func bounds(_ primitive: Primitive) -> (SIMD3<Float>, SIMD3<Float>) {
 
 /// Triangles whose counter-clockwise geometric normal agrees with the mean of their stored vertex normals.
 private func windingAgreement(_ p: Primitive) -> Double {
-    var agree = 0, total = 0
+    var agree = 0
+    var total = 0
     for t in 0..<p.triangleCount {
         let i = p.indices[3 * t..<3 * t + 3].map { Int($0) }
         let (a, b, c) = (p.vertices.positions[i[0]], p.vertices.positions[i[1]], p.vertices.positions[i[2]])
-        let e1 = b - a, e2 = c - a
+        let e1 = b - a
+        let e2 = c - a
         let n = SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)
         guard (n * n).sum() > 1e-12 else { continue }
         let stored = p.vertices.normals[i[0]] + p.vertices.normals[i[1]] + p.vertices.normals[i[2]]
@@ -59,14 +63,14 @@ private func windingAgreement(_ p: Primitive) -> Double {
 /// Files whose geometry is known from what they model: (meshes, triangles).
 private let knownGeometry: [String: (meshes: Int, triangles: Int)] = [
     "openusd__indexedTextureCoordinates.abc": (1, 12),  // Blender's default cube: 6 quads
-    "openusd__hasColorSet.abc": (2, 24),                // two cubes
-    "openusd__testusdtimecode.abc": (1, 12),            // a cube
-    "openusd__testUsdAbcSDFArgumentsMesh.abc": (2, 24), // two Maya cubes
-    "openusd__testUsdAbcP_OldEncoding.abc": (1, 80),    // Maya cylinder: 20 side quads + two 20-triangle caps
-    "unity__cubes_coloured.abc": (3, 36),               // three cubes
+    "openusd__hasColorSet.abc": (2, 24),  // two cubes
+    "openusd__testusdtimecode.abc": (1, 12),  // a cube
+    "openusd__testUsdAbcSDFArgumentsMesh.abc": (2, 24),  // two Maya cubes
+    "openusd__testUsdAbcP_OldEncoding.abc": (1, 80),  // Maya cylinder: 20 side quads + two 20-triangle caps
+    "unity__cubes_coloured.abc": (3, 36),  // three cubes
     "unity__twoTris_twoFaceSets.abc": (1, 2),
     "unity__tri_weirdnormals_1f.abc": (1, 1),
-    "unity__DummyAlembic.abc": (1, 2012),               // more than the others: checked against .selfBnds below
+    "unity__DummyAlembic.abc": (1, 2012)  // more than the others: checked against .selfBnds below
 ]
 
 @Test(.enabled(if: corpusAvailable, "needs <repo>/../shared/corpus"), arguments: knownGeometry.keys.sorted())
@@ -95,7 +99,10 @@ func corpusMeshesMatchKnownCountsAndStoredBounds(_ name: String) throws {
         if name == "unity__tri_weirdnormals_1f.abc" {
             // Its normals are scrambled on purpose; the triangle is a Maya plane facing +Y.
             let i = primitive.indices.map { Int($0) }
-            let (a, b, c) = (primitive.vertices.positions[i[0]], primitive.vertices.positions[i[1]], primitive.vertices.positions[i[2]])
+            let (a, b, c) = (
+                primitive.vertices.positions[i[0]], primitive.vertices.positions[i[1]],
+                primitive.vertices.positions[i[2]]
+            )
             #expect((b - a).z * (c - a).x - (b - a).x * (c - a).z > 0)
         } else if !primitive.vertices.normals.isEmpty {
             #expect(windingAgreement(primitive) >= 0.9, "\(node.name): triangles face against the stored normals")
@@ -118,12 +125,14 @@ func corpusAttributesAreImported() throws {
     }
 }
 
-@Test(.enabled(if: corpusAvailable, "needs <repo>/../shared/corpus"), arguments: [
-    ("alembic__prman_xforms.abc", "unsupported: HDF5-based Alembic"),
-    ("alembic__badver.abc", "unsupported Ogawa version"),
-    ("alembic__fuzzer_issue49213.abc", "corrupt Alembic"),
-    ("alembic__malformed_xform.abc", "xform 'xform' needs 16 values"),
-])
+@Test(
+    .enabled(if: corpusAvailable, "needs <repo>/../shared/corpus"),
+    arguments: [
+        ("alembic__prman_xforms.abc", "unsupported: HDF5-based Alembic"),
+        ("alembic__badver.abc", "unsupported Ogawa version"),
+        ("alembic__fuzzer_issue49213.abc", "corrupt Alembic"),
+        ("alembic__malformed_xform.abc", "xform 'xform' needs 16 values")
+    ])
 func brokenCorpusFilesFailClearly(_ name: String, _ message: String) throws {
     let error = try #require(throws: ProcessingError.self) { try importAlembic(from: corpusFile(name)) }
     #expect(error.kind == .badInput)
@@ -153,8 +162,11 @@ func everyCorpusFileImportsOrFailsWithoutCrashing() throws {
     // Every triangle of the convex cube faces away from its center.
     for t in 0..<primitive.triangleCount {
         let i = primitive.indices[3 * t..<3 * t + 3].map { Int($0) }
-        let (a, b, c) = (primitive.vertices.positions[i[0]], primitive.vertices.positions[i[1]], primitive.vertices.positions[i[2]])
-        let e1 = b - a, e2 = c - a
+        let (a, b, c) = (
+            primitive.vertices.positions[i[0]], primitive.vertices.positions[i[1]], primitive.vertices.positions[i[2]]
+        )
+        let e1 = b - a
+        let e2 = c - a
         let n = SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)
         #expect((n * (a + b + c)).sum() > 0)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import AlembicImporter
 
 /// Cube corners: vertex i is at (±1, ±1, ±1) with x from bit 0, y from bit 1, z from bit 2.
@@ -10,7 +11,7 @@ private let cubePoints: [Float] = (0..<8).flatMap { (i: Int) -> [Float] in
 /// Faces counter-clockwise seen from outside, with their outward normals.
 private let cubeFacesCCW: [([Int32], [Float])] = [
     ([0, 2, 3, 1], [0, 0, -1]), ([4, 5, 7, 6], [0, 0, 1]), ([0, 4, 6, 2], [-1, 0, 0]),
-    ([1, 3, 7, 5], [1, 0, 0]), ([0, 1, 5, 4], [0, -1, 0]), ([2, 6, 7, 3], [0, 1, 0]),
+    ([1, 3, 7, 5], [1, 0, 0]), ([0, 1, 5, 4], [0, -1, 0]), ([2, 6, 7, 3], [0, 1, 0])
 ]
 
 private func writeTemp(_ bytes: [UInt8], _ name: String = "test.abc") throws -> URL {
@@ -22,18 +23,25 @@ private func writeTemp(_ bytes: [UInt8], _ name: String = "test.abc") throws -> 
 }
 
 private let xformSchema = "schema=AbcGeom_Xform_v3;schemaObjTitle=AbcGeom_Xform_v3:.xform"
-private let meshSchema = "schema=AbcGeom_PolyMesh_v1;schemaBaseType=AbcGeom_GeomBase_v1;schemaObjTitle=AbcGeom_PolyMesh_v1:.geom"
+private let meshSchema =
+    "schema=AbcGeom_PolyMesh_v1;schemaBaseType=AbcGeom_GeomBase_v1;schemaObjTitle=AbcGeom_PolyMesh_v1:.geom"
 
 /// An Xform with the given ops (type << 4) and one `.vals` sample per entry of `vals`.
-private func xform(_ name: String, ops: [UInt8], vals: [[Double]], inherits: Bool = true,
-                   children: [TestObject] = []) -> TestObject {
-    TestObject(name: name, metadata: xformSchema, properties: [
-        .compound(".xform", [
-            .scalar(".inherits", .bool, extent: 1, samples: [[inherits ? 1 : 0]]),
-            .scalar(".ops", .uint8, extent: ops.count, samples: [ops]),
-            .scalar(".vals", .float64, extent: vals[0].count, samples: vals.map { bytes($0) }),
-        ], metadata: xformSchema),
-    ], children: children)
+private func xform(
+    _ name: String, ops: [UInt8], vals: [[Double]], inherits: Bool = true,
+    children: [TestObject] = []
+) -> TestObject {
+    TestObject(
+        name: name, metadata: xformSchema,
+        properties: [
+            .compound(
+                ".xform",
+                [
+                    .scalar(".inherits", .bool, extent: 1, samples: [[inherits ? 1 : 0]]),
+                    .scalar(".ops", .uint8, extent: ops.count, samples: [ops]),
+                    .scalar(".vals", .float64, extent: vals[0].count, samples: vals.map { bytes($0) })
+                ], metadata: xformSchema)
+        ], children: children)
 }
 
 /// The cube as Alembic writes it: faces clockwise seen from outside, face-varying normals, indexed UVs
@@ -41,19 +49,29 @@ private func xform(_ name: String, ops: [UInt8], vals: [[Double]], inherits: Boo
 private func cubeMesh(_ name: String = "cubeShape") -> TestObject {
     let facesCW = cubeFacesCCW.map { (Array($0.0.reversed()), $0.1) }
     let uvIndicesCW: [UInt32] = Array(repeating: [3, 2, 1, 0] as [UInt32], count: 6).flatMap { $0 }
-    return TestObject(name: name, metadata: meshSchema, properties: [
-        .compound(".geom", [
-            .array("P", .float32, extent: 3, samples: [bytes(cubePoints)], metadata: "geoScope=vtx;interpretation=point"),
-            .array(".faceIndices", .int32, extent: 1, samples: [bytes(facesCW.flatMap(\.0))]),
-            .array(".faceCounts", .int32, extent: 1, samples: [bytes([Int32](repeating: 4, count: 6))]),
-            .array("N", .float32, extent: 3, samples: [bytes(facesCW.flatMap { face in (0..<4).flatMap { _ in face.1 } })],
-                   metadata: "geoScope=fvr;interpretation=normal;isGeomParam=true"),
-            .compound("uv", [
-                .array(".vals", .float32, extent: 2, samples: [bytes([0, 0, 1, 0, 1, 1, 0, 1] as [Float])]),
-                .array(".indices", .uint32, extent: 1, samples: [bytes(uvIndicesCW)]),
-            ], metadata: "geoScope=fvr;interpretation=vector;isGeomParam=true;podExtent=2"),
-        ], metadata: meshSchema),
-    ])
+    return TestObject(
+        name: name, metadata: meshSchema,
+        properties: [
+            .compound(
+                ".geom",
+                [
+                    .array(
+                        "P", .float32, extent: 3, samples: [bytes(cubePoints)],
+                        metadata: "geoScope=vtx;interpretation=point"),
+                    .array(".faceIndices", .int32, extent: 1, samples: [bytes(facesCW.flatMap(\.0))]),
+                    .array(".faceCounts", .int32, extent: 1, samples: [bytes([Int32](repeating: 4, count: 6))]),
+                    .array(
+                        "N", .float32, extent: 3,
+                        samples: [bytes(facesCW.flatMap { face in (0..<4).flatMap { _ in face.1 } })],
+                        metadata: "geoScope=fvr;interpretation=normal;isGeomParam=true"),
+                    .compound(
+                        "uv",
+                        [
+                            .array(".vals", .float32, extent: 2, samples: [bytes([0, 0, 1, 0, 1, 1, 0, 1] as [Float])]),
+                            .array(".indices", .uint32, extent: 1, samples: [bytes(uvIndicesCW)])
+                        ], metadata: "geoScope=fvr;interpretation=vector;isGeomParam=true;podExtent=2")
+                ], metadata: meshSchema)
+        ])
 }
 
 private func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
@@ -65,8 +83,11 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
 @Test func cubeInTranslatedRotatedScaledXform() throws {
     var writer = AlembicWriter()
     // translate (1,2,3), rotateY 90°, scale 2: the first op is outermost.
-    let file = writer.archive(top: [xform("cube", ops: [0x10, 0x50, 0x00], vals: [[1, 2, 3, 90, 2, 2, 2]],
-                                         children: [cubeMesh()])])
+    let file = writer.archive(top: [
+        xform(
+            "cube", ops: [0x10, 0x50, 0x00], vals: [[1, 2, 3, 90, 2, 2, 2]],
+            children: [cubeMesh()])
+    ])
     let scene = try importAlembic(from: writeTemp(file))
 
     #expect(scene.nodes.map(\.name) == ["cube", "cubeShape"])
@@ -95,9 +116,10 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
         #expect(dot(faceNormal, primitive.vertices.normals[i[0]]) > 0)
     }
     // The -Z face maps its CCW corners 0,2,3,1 to UVs (0,0),(1,0),(1,1),(0,1); glTF flips v.
-    let zFaceCorner = try #require(positions.indices.first(where: {
-        positions[$0] == SIMD3(-1, -1, -1) && primitive.vertices.normals[$0] == SIMD3(0, 0, -1)
-    }))
+    let zFaceCorner = try #require(
+        positions.indices.first(where: {
+            positions[$0] == SIMD3(-1, -1, -1) && primitive.vertices.normals[$0] == SIMD3(0, 0, -1)
+        }))
     #expect(primitive.vertices.texcoords[0][zFaceCorner] == SIMD2(0, 1))
 }
 
@@ -126,16 +148,21 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
 @Test func vertexAndUniformScopesExpandPerCorner() throws {
     // A quad (two triangles) with per-point UVs and one uniform normal (4 UVs would also fit face-varying).
     let points: [Float] = [0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0]
-    let mesh = TestObject(name: "quad", metadata: meshSchema, properties: [
-        .compound(".geom", [
-            .array("P", .float32, extent: 3, samples: [bytes(points)]),
-            .array(".faceIndices", .int32, extent: 1, samples: [bytes([3, 2, 1, 0] as [Int32])]),
-            .array(".faceCounts", .int32, extent: 1, samples: [bytes([4] as [Int32])]),
-            .array("N", .float32, extent: 3, samples: [bytes([0, 0, 2] as [Float])], metadata: "geoScope=uni"),
-            .array("uv", .float32, extent: 2, samples: [bytes([0, 0, 1, 0, 1, 1, 0, 1] as [Float])],
-                   metadata: "geoScope=vtx"),
-        ]),
-    ])
+    let mesh = TestObject(
+        name: "quad", metadata: meshSchema,
+        properties: [
+            .compound(
+                ".geom",
+                [
+                    .array("P", .float32, extent: 3, samples: [bytes(points)]),
+                    .array(".faceIndices", .int32, extent: 1, samples: [bytes([3, 2, 1, 0] as [Int32])]),
+                    .array(".faceCounts", .int32, extent: 1, samples: [bytes([4] as [Int32])]),
+                    .array("N", .float32, extent: 3, samples: [bytes([0, 0, 2] as [Float])], metadata: "geoScope=uni"),
+                    .array(
+                        "uv", .float32, extent: 2, samples: [bytes([0, 0, 1, 0, 1, 1, 0, 1] as [Float])],
+                        metadata: "geoScope=vtx")
+                ])
+        ])
     var writer = AlembicWriter()
     let scene = try importAlembic(from: writeTemp(writer.archive(top: [mesh])))
     let primitive = try #require(scene.meshes.first?.primitives.first)
@@ -177,9 +204,13 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
     let headers = ogawa.data(le(UInt32(4)) + Array("loop".utf8) + [0] + [UInt8](repeating: 0, count: 32))
     let loop = ogawa.nextOffset
     _ = ogawa.group([0, loop, headers])
-    let root = ogawa.group([ogawa.data(bytes([Int32(1)])), ogawa.data(bytes([Int32(10709)])), loop,
-                            ogawa.data([]), ogawa.data([]), ogawa.data([])])
-    let error = try #require(throws: ProcessingError.self) { try importAlembic(from: writeTemp(ogawa.finished(root: root))) }
+    let root = ogawa.group([
+        ogawa.data(bytes([Int32(1)])), ogawa.data(bytes([Int32(10709)])), loop,
+        ogawa.data([]), ogawa.data([]), ogawa.data([])
+    ])
+    let error = try #require(throws: ProcessingError.self) {
+        try importAlembic(from: writeTemp(ogawa.finished(root: root)))
+    }
     #expect(error.kind == .badInput)
     #expect(error.message.contains("deeper than"))
 }
@@ -194,7 +225,8 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
         headers += le(UInt32(name.count)) + name + [0xFF] + le(UInt32(meshSchema.utf8.count)) + Array(meshSchema.utf8)
     }
     headers += [UInt8](repeating: 0, count: 32)
-    let top = writer.ogawa.group([writer.compound([])] + Array(repeating: shared, count: 5000) + [writer.ogawa.data(headers)])
+    let top = writer.ogawa.group(
+        [writer.compound([])] + Array(repeating: shared, count: 5000) + [writer.ogawa.data(headers)])
     let scene = try importAlembic(from: writeTemp(writer.archive(topGroup: top)))
     #expect(scene.nodes.count == 5000)
     #expect(scene.meshes.count == 1)
@@ -203,8 +235,11 @@ private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() 
 
 @Test func corruptAndTruncatedCopiesNeverCrash() throws {
     var writer = AlembicWriter()
-    let file = writer.archive(top: [xform("cube", ops: [0x10, 0x20, 0x30], vals: [[1, 2, 3, 0, 1, 0, 45] + identity4],
-                                         children: [cubeMesh()])])
+    let file = writer.archive(top: [
+        xform(
+            "cube", ops: [0x10, 0x20, 0x30], vals: [[1, 2, 3, 0, 1, 0, 45] + identity4],
+            children: [cubeMesh()])
+    ])
     #expect(try importAlembic(from: writeTemp(file)).meshes.count == 1)
     let dir = try writeTemp([]).deletingLastPathComponent()
     let url = dir.appendingPathComponent("mutant.abc")

@@ -41,7 +41,14 @@ func bytes(_ values: [Int32]) -> [UInt8] { values.flatMap { le($0) } }
 func bytes(_ values: [UInt32]) -> [UInt8] { values.flatMap { le($0) } }
 
 /// Alembic POD codes.
-enum TestPOD: UInt32 { case bool = 0, uint8 = 1, uint32 = 5, int32 = 6, float32 = 10, float64 = 11 }
+enum TestPOD: UInt32 {
+    case bool = 0
+    case uint8 = 1
+    case uint32 = 5
+    case int32 = 6
+    case float32 = 10
+    case float64 = 11
+}
 
 /// A property to write: scalar or array samples (raw little-endian bytes), or a compound of properties.
 indirect enum TestProperty {
@@ -75,7 +82,7 @@ struct AlembicWriter {
             topGroup,
             ogawa.data(Array("_ai_Application=tests".utf8)),
             ogawa.data(le(UInt32(1)) + bytes([1.0 / 24]) + le(UInt32(1)) + bytes([0.0])),
-            ogawa.data([]),
+            ogawa.data([])
         ])
         return ogawa.finished(root: root)
     }
@@ -99,10 +106,12 @@ struct AlembicWriter {
             switch property {
             case let .scalar(name, pod, extent, samples, metadata):
                 children.append(ogawa.group(samples.map { ogawa.data(key + $0) }))
-                headers += header(type: 1, pod: pod, extent: extent, samples: samples.count, name: name, metadata: metadata)
+                headers += header(
+                    type: 1, pod: pod, extent: extent, samples: samples.count, name: name, metadata: metadata)
             case let .array(name, pod, extent, samples, metadata):
                 children.append(ogawa.group(samples.flatMap { [ogawa.data(key + $0), ogawa.data([])] }))
-                headers += header(type: 2, pod: pod, extent: extent, samples: samples.count, name: name, metadata: metadata)
+                headers += header(
+                    type: 2, pod: pod, extent: extent, samples: samples.count, name: name, metadata: metadata)
             case let .compound(name, inner, metadata):
                 children.append(compound(inner))
                 headers += header(type: 0, pod: nil, extent: 0, samples: 0, name: name, metadata: metadata)
@@ -114,7 +123,9 @@ struct AlembicWriter {
     private let key = [UInt8](repeating: 0xAB, count: 16)
 
     /// Property header with 4-byte sizes and inline metadata; one sample is flagged constant.
-    private func header(type: UInt32, pod: TestPOD?, extent: Int, samples: Int, name: String, metadata: String) -> [UInt8] {
+    private func header(type: UInt32, pod: TestPOD?, extent: Int, samples: Int, name: String, metadata: String)
+        -> [UInt8]
+    {
         var info: UInt32 = type | 2 << 2 | 0xFF << 20
         var out: [UInt8] = []
         if let pod {

@@ -1,8 +1,9 @@
 import Foundation
 import Scene
-import Testing
-@testable import Draco
 import TestSupport
+import Testing
+
+@testable import Draco
 
 /// The bridge on real fixtures: encode, decode with our own decoder, compare with the input.
 @Suite struct EncoderRoundTripTests {
@@ -12,8 +13,9 @@ import TestSupport
         #expect(!primitives.isEmpty)
         for p in primitives {
             let input = attributes(of: p)
-            let encoded = try encodeDracoMesh(indices: p.indices, vertexCount: p.vertexCount, attributes: input,
-                                              compressionLevel: 0)
+            let encoded = try encodeDracoMesh(
+                indices: p.indices, vertexCount: p.vertexCount, attributes: input,
+                compressionLevel: 0)
             #expect(encoded.attributeIDs == Array(0..<input.count))
             #expect(encoded.bytes.count < p.vertexCount * 12 + p.indices.count * 4)
             let decoded = try decodeDracoMesh(encoded.bytes)
@@ -32,8 +34,9 @@ import TestSupport
     @Test(arguments: ["obj/spider/spider.obj", "fbx/huesitos.fbx"])
     func edgebreakerEncodingKeepsGeometry(_ file: String) throws {
         for p in try fixturePrimitives(file) {
-            let encoded = try encodeDracoMesh(indices: p.indices, vertexCount: p.vertexCount,
-                                              attributes: [.positions(p.vertices.positions, bits: 14)], compressionLevel: 7)
+            let encoded = try encodeDracoMesh(
+                indices: p.indices, vertexCount: p.vertexCount,
+                attributes: [.positions(p.vertices.positions, bits: 14)], compressionLevel: 7)
             let decoded = try decodeDracoMesh(encoded.bytes)
             #expect(decoded.vertexCount == encoded.vertexCount)
             #expect(decoded.indices.count == encoded.triangleCount * 3)
@@ -54,24 +57,29 @@ import TestSupport
         let p = try #require(try fixturePrimitives("obj/spider/spider.obj").max { $0.vertexCount < $1.vertexCount })
         let input = attributes(of: p)
         func encode(_ level: Int) throws -> DracoEncodedMesh {
-            try encodeDracoMesh(indices: p.indices, vertexCount: p.vertexCount, attributes: input, compressionLevel: level)
+            try encodeDracoMesh(
+                indices: p.indices, vertexCount: p.vertexCount, attributes: input, compressionLevel: level)
         }
         #expect(try encode(7) == encode(7))
         #expect(try encode(10).bytes.count < encode(0).bytes.count)
-        let coarse = try encodeDracoMesh(indices: p.indices, vertexCount: p.vertexCount,
-                                         attributes: [.positions(p.vertices.positions, bits: 8)], compressionLevel: 7)
-        let fine = try encodeDracoMesh(indices: p.indices, vertexCount: p.vertexCount,
-                                       attributes: [.positions(p.vertices.positions, bits: 16)], compressionLevel: 7)
+        let coarse = try encodeDracoMesh(
+            indices: p.indices, vertexCount: p.vertexCount,
+            attributes: [.positions(p.vertices.positions, bits: 8)], compressionLevel: 7)
+        let fine = try encodeDracoMesh(
+            indices: p.indices, vertexCount: p.vertexCount,
+            attributes: [.positions(p.vertices.positions, bits: 16)], compressionLevel: 7)
         #expect(coarse.bytes.count < fine.bytes.count)
     }
 
     @Test func wideJointsStayExact() throws {
         let positions: [SIMD3<Float>] = [SIMD3(0, 0, 0), SIMD3(1, 0, 0), SIMD3(0, 1, 0)]
         let joints: [SIMD4<UInt16>] = [SIMD4(0, 300, 65_535, 7), SIMD4(1, 2, 3, 4), SIMD4(999, 0, 0, 0)]
-        let encoded = try encodeDracoMesh(indices: [0, 1, 2], vertexCount: 3,
-                                          attributes: [.positions(positions, bits: 14), .joints(joints)], compressionLevel: 0)
+        let encoded = try encodeDracoMesh(
+            indices: [0, 1, 2], vertexCount: 3,
+            attributes: [.positions(positions, bits: 14), .joints(joints)], compressionLevel: 0)
         let decoded = try decodeDracoMesh(encoded.bytes)
-        #expect(decoded.attributes[encoded.attributeIDs[1]]?.values == joints.flatMap { j in (0..<4).map { Float(j[$0]) } })
+        #expect(
+            decoded.attributes[encoded.attributeIDs[1]]?.values == joints.flatMap { j in (0..<4).map { Float(j[$0]) } })
     }
 
     /// Every decoded value within one quantization step of the input (exact for integers and unquantized floats).
@@ -82,9 +90,12 @@ import TestSupport
         case .float(let v):
             try #require(values.count == v.count)
             // Draco codes normals octahedrally: error up to about 2 steps of the [-1, 1] square per axis.
-            let step = attribute.semantic == .normal ? 4 / Float((1 << attribute.quantizationBits) - 1)
-                : attribute.quantizationBits == 0 ? 0
-                : quantizationStep(v, components: attribute.components, bits: attribute.quantizationBits)
+            let step =
+                attribute.semantic == .normal
+                ? 4 / Float((1 << attribute.quantizationBits) - 1)
+                : attribute.quantizationBits == 0
+                    ? 0
+                    : quantizationStep(v, components: attribute.components, bits: attribute.quantizationBits)
             let worst = zip(values, v).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= step * 1.0001 + 1e-6, "\(attribute.semantic): error \(worst) exceeds step \(step)")
         }
@@ -102,10 +113,13 @@ import TestSupport
 @Suite struct HostileInputTests {
     let triangle: [SIMD3<Float>] = [SIMD3(0, 0, 0), SIMD3(1, 0, 0), SIMD3(0, 1, 0)]
 
-    func rejects(_ indices: [UInt32], _ vertexCount: Int, _ attributes: [DracoAttribute], level: Int = 7,
-                 mentioning text: String) {
+    func rejects(
+        _ indices: [UInt32], _ vertexCount: Int, _ attributes: [DracoAttribute], level: Int = 7,
+        mentioning text: String
+    ) {
         do {
-            _ = try encodeDracoMesh(indices: indices, vertexCount: vertexCount, attributes: attributes, compressionLevel: level)
+            _ = try encodeDracoMesh(
+                indices: indices, vertexCount: vertexCount, attributes: attributes, compressionLevel: level)
             Issue.record("encoding succeeded; expected an error mentioning \(text)")
         } catch {
             #expect(error.kind == .invalidInput)
@@ -122,9 +136,14 @@ import TestSupport
         rejects([0, 1, 2], 3, [.texCoords([.zero, .zero, .zero], bits: 12)], mentioning: "no position")
         rejects([0, 1, 2], 3, [.positions(triangle, bits: 14)], level: 11, mentioning: "compression level 11")
         rejects([0, 1, 2], 4, [.positions(triangle, bits: 14)], mentioning: "9 values for 4 vertices")
-        rejects([0, 1, 2], 3, [DracoAttribute(semantic: .normal, components: 2, values: .float(Array(repeating: 0, count: 6)),
-                                              quantizationBits: 10), .positions(triangle, bits: 14)],
-                mentioning: "normal must be 3 floats")
+        rejects(
+            [0, 1, 2], 3,
+            [
+                DracoAttribute(
+                    semantic: .normal, components: 2, values: .float(Array(repeating: 0, count: 6)),
+                    quantizationBits: 10), .positions(triangle, bits: 14)
+            ],
+            mentioning: "normal must be 3 floats")
     }
 
     @Test func nonFiniteValuesAreRefused() {
@@ -132,16 +151,18 @@ import TestSupport
             var positions = triangle
             positions[1].y = bad
             rejects([0, 1, 2], 3, [.positions(positions, bits: 14)], mentioning: "value 4 is not finite")
-            rejects([0, 1, 2], 3, [.positions(triangle, bits: 14), .texCoords([.zero, SIMD2(bad, 0), .zero], bits: 0)],
-                    mentioning: "value 2 is not finite")
+            rejects(
+                [0, 1, 2], 3, [.positions(triangle, bits: 14), .texCoords([.zero, SIMD2(bad, 0), .zero], bits: 0)],
+                mentioning: "value 2 is not finite")
         }
     }
 
     @Test func degenerateButValidMeshesEncode() throws {
         // All vertices equal (zero quantization range) and a triangle using one vertex three times.
         let same = [SIMD3<Float>](repeating: SIMD3(2, 2, 2), count: 3)
-        let encoded = try encodeDracoMesh(indices: [0, 0, 0, 0, 1, 2], vertexCount: 3,
-                                          attributes: [.positions(same, bits: 14)], compressionLevel: 7)
+        let encoded = try encodeDracoMesh(
+            indices: [0, 0, 0, 0, 1, 2], vertexCount: 3,
+            attributes: [.positions(same, bits: 14)], compressionLevel: 7)
         let decoded = try decodeDracoMesh(encoded.bytes)
         #expect(decoded.indices.count == encoded.triangleCount * 3)
         #expect(decoded.attributes[0]?.values.allSatisfy { $0 == 2 } == true)
@@ -150,8 +171,9 @@ import TestSupport
     @Test func garbageIsNotAMesh() throws {
         #expect(throws: DracoError.self) { try decodeDracoMesh([]) }
         #expect(throws: DracoError.self) { try decodeDracoMesh(Array("DRACO not really".utf8)) }
-        let encoded = try encodeDracoMesh(indices: [0, 1, 2], vertexCount: 3, attributes: [.positions(triangle, bits: 14)],
-                                          compressionLevel: 7)
+        let encoded = try encodeDracoMesh(
+            indices: [0, 1, 2], vertexCount: 3, attributes: [.positions(triangle, bits: 14)],
+            compressionLevel: 7)
         for cut in [1, 5, encoded.bytes.count / 2, encoded.bytes.count - 1] {
             #expect(throws: DracoError.self) { try decodeDracoMesh(Array(encoded.bytes.prefix(cut))) }
         }
@@ -165,7 +187,9 @@ import TestSupport
 }
 
 /// DracoPy (Google's decoder through an independent binding) reads what we encode.
-@Suite(.enabled(if: Paths.python != nil || Paths.toolsRequired, "needs <repo>/.venv with DracoPy (Tests/Scripts/setup.sh)"))
+@Suite(
+    .enabled(if: Paths.python != nil || Paths.toolsRequired, "needs <repo>/.venv with DracoPy (Tests/Scripts/setup.sh)")
+)
 struct DracoPyTests {
     @Test(arguments: ["obj/spider/spider.obj", "fbx/huesitos.fbx"])
     func dracoPyDecodesOurMeshes(_ file: String) throws {
@@ -177,8 +201,9 @@ struct DracoPyTests {
         var paths: [String] = []
         for (i, p) in primitives.enumerated() {
             let input = attributes(of: p)
-            let encoded = try encodeDracoMesh(indices: p.indices, vertexCount: p.vertexCount, attributes: input,
-                                              compressionLevel: 7)
+            let encoded = try encodeDracoMesh(
+                indices: p.indices, vertexCount: p.vertexCount, attributes: input,
+                compressionLevel: 7)
             let url = dir.appendingPathComponent("\(i).drc")
             try Data(encoded.bytes).write(to: url)
             paths.append(url.path)
@@ -188,7 +213,11 @@ struct DracoPyTests {
         try #require(result.status == 0, "dracopy_decode.py failed: \(result.summary)")
         struct Output: Decodable {
             struct Mesh: Decodable {
-                struct Attribute: Decodable { var type: Int; var components: Int; var values: [Float] }
+                struct Attribute: Decodable {
+                    var type: Int
+                    var components: Int
+                    var values: [Float]
+                }
                 var points: Int
                 var faces: [UInt32]
                 var attributes: [String: Attribute]

@@ -2,9 +2,10 @@ import Foundation
 import GLB
 import Importers
 import Scene
-import Testing
-@testable import Draco
 import TestSupport
+import Testing
+
+@testable import Draco
 
 /// `encodeGLB` with `Compression.draco` on real fixtures, checked by our validator, our decoder and Assimp.
 @Suite struct GLBDracoTests {
@@ -28,7 +29,8 @@ import TestSupport
         var triangles = 0
         for mesh in gltf.array("meshes") {
             for case let primitive as [String: Any] in mesh["primitives"] as? [Any] ?? [] {
-                let draco = try #require((primitive["extensions"] as? [String: Any])?["KHR_draco_mesh_compression"] as? [String: Any])
+                let draco = try #require(
+                    (primitive["extensions"] as? [String: Any])?["KHR_draco_mesh_compression"] as? [String: Any])
                 let view = try #require(draco["bufferView"] as? Int)
                 let decoded = try decodeDracoMesh(gltf.viewBytes(view))
                 let indicesIndex = try #require(primitive["indices"] as? Int)
@@ -66,10 +68,13 @@ import TestSupport
         let (scene, glb) = try write("fbx/huesitos.fbx")
         let gltf = try GLBFile(glb)
         let primitive = try #require((gltf.array("meshes").first?["primitives"] as? [[String: Any]])?.first)
-        let ids = try #require(((primitive["extensions"] as? [String: Any])?["KHR_draco_mesh_compression"] as? [String: Any])?["attributes"] as? [String: Int])
+        let ids = try #require(
+            ((primitive["extensions"] as? [String: Any])?["KHR_draco_mesh_compression"] as? [String: Any])?[
+                "attributes"] as? [String: Int])
         let draco = ((primitive["extensions"] as! [String: Any])["KHR_draco_mesh_compression"] as! [String: Any])
         let decoded = try decodeDracoMesh(gltf.viewBytes(draco["bufferView"] as! Int))
-        let jointsID = try #require(ids["JOINTS_0"]), weightsID = try #require(ids["WEIGHTS_0"])
+        let jointsID = try #require(ids["JOINTS_0"])
+        let weightsID = try #require(ids["WEIGHTS_0"])
         let joints = try #require(decoded.attributes[jointsID]).values
         let weights = try #require(decoded.attributes[weightsID]).values
         let jointCount = scene.skins.map(\.joints.count).max() ?? 0
@@ -84,15 +89,17 @@ import TestSupport
         var (_, glb) = try write("glb/BoxTextured.glb")
         let gltf = try GLBFile(glb)
         let primitive = try #require((gltf.array("meshes").first?["primitives"] as? [[String: Any]])?.first)
-        let draco = try #require((primitive["extensions"] as? [String: Any])?["KHR_draco_mesh_compression"] as? [String: Any])
+        let draco = try #require(
+            (primitive["extensions"] as? [String: Any])?["KHR_draco_mesh_compression"] as? [String: Any])
         let range = gltf.viewRange(draco["bufferView"] as! Int)
         for i in range { glb[i] = 0 }
         let issues = validateGLB(glb)
         #expect(issues.contains { $0.pointer.hasSuffix("/extensions/KHR_draco_mesh_compression") }, "\(issues)")
     }
 
-    @Test(.enabled(if: Paths.assimp != nil || Paths.toolsRequired, "needs the assimp CLI (assimp-utils)"),
-          arguments: files)
+    @Test(
+        .enabled(if: Paths.assimp != nil || Paths.toolsRequired, "needs the assimp CLI (assimp-utils)"),
+        arguments: files)
     func assimpReadsDracoPrimitives(_ file: String) throws {
         let assimp = try #require(Paths.assimp)
         let (scene, glb) = try write(file)
@@ -115,7 +122,8 @@ import TestSupport
             let obj = dir.appendingPathComponent(name + ".obj")
             let export = try run(assimp, ["export", dir.appendingPathComponent(name).path, obj.path])
             try #require(export.status == 0, "assimp export \(name) failed: \(export.summary)")
-            var lo = SIMD3<Float>(repeating: .infinity), hi = -lo
+            var lo = SIMD3<Float>(repeating: .infinity)
+            var hi = -lo
             for line in try String(contentsOf: obj, encoding: .utf8).split(separator: "\n") where line.hasPrefix("v ") {
                 let f = line.split(separator: " ").dropFirst().prefix(3).compactMap { Float($0) }
                 guard f.count == 3 else { continue }
@@ -126,11 +134,13 @@ import TestSupport
         }
         // Assimp 5.2.5's exporter asserts on any skinned glTF (SceneCombiner.cpp:1353), compressed or not.
         guard scene.skins.isEmpty else { return }
-        let (plainLo, plainHi) = try bounds("plain.glb"), (lo, hi) = try bounds("draco.glb")
+        let (plainLo, plainHi) = try bounds("plain.glb")
+        let (lo, hi) = try bounds("draco.glb")
         let tolerance = (plainHi - plainLo).max() / Float((1 << 14) - 1) + 1e-5
         func distance(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (0..<3).map { abs(a[$0] - b[$0]) }.max()! }
-        #expect(lo.x.isFinite && distance(lo, plainLo) <= tolerance && distance(hi, plainHi) <= tolerance,
-                "\(lo)...\(hi) vs \(plainLo)...\(plainHi)")
+        #expect(
+            lo.x.isFinite && distance(lo, plainLo) <= tolerance && distance(hi, plainHi) <= tolerance,
+            "\(lo)...\(hi) vs \(plainLo)...\(plainHi)")
     }
 }
 
@@ -141,7 +151,9 @@ struct GLBFile {
     let binStart: Int
 
     init(_ bytes: [UInt8]) throws {
-        func word(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 | Int(bytes[o + 2]) << 16 | Int(bytes[o + 3]) << 24 }
+        func word(_ o: Int) -> Int {
+            Int(bytes[o]) | Int(bytes[o + 1]) << 8 | Int(bytes[o + 2]) << 16 | Int(bytes[o + 3]) << 24
+        }
         let jsonLength = word(12)
         self.bytes = bytes
         let object = try JSONSerialization.jsonObject(with: Data(bytes[20..<20 + jsonLength]))

@@ -1,9 +1,9 @@
+import Draco
 import Foundation
-import TestSupport
 import Importers
 import Scene
+import TestSupport
 import Testing
-import Draco
 
 enum Paths {
     static let repo = TestPaths.repo
@@ -50,26 +50,33 @@ struct PointGrid {
     }
 
     func key(_ p: SIMD3<Float>) -> SIMD3<Int32> {
-        SIMD3(Int32((p.x / cell).rounded(.down)), Int32((p.y / cell).rounded(.down)), Int32((p.z / cell).rounded(.down)))
+        SIMD3(
+            Int32((p.x / cell).rounded(.down)), Int32((p.y / cell).rounded(.down)), Int32((p.z / cell).rounded(.down)))
     }
 
     /// Distance (max norm) to the nearest stored point, when one lies within `cell`.
     func distance(to p: SIMD3<Float>) -> Float? {
         let k = key(p)
         var best: Float?
-        for dx: Int32 in -1...1 { for dy: Int32 in -1...1 { for dz: Int32 in -1...1 {
-            for q in buckets[k &+ SIMD3(dx, dy, dz)] ?? [] {
-                let diff = q - p
-                let d = max(abs(diff.x), abs(diff.y), abs(diff.z))
-                if d <= cell, d < (best ?? .infinity) { best = d }
+        for dx: Int32 in -1...1 {
+            for dy: Int32 in -1...1 {
+                for dz: Int32 in -1...1 {
+                    for q in buckets[k &+ SIMD3(dx, dy, dz)] ?? [] {
+                        let diff = q - p
+                        let d = max(abs(diff.x), abs(diff.y), abs(diff.z))
+                        if d <= cell, d < (best ?? .infinity) { best = d }
+                    }
+                }
             }
-        } } }
+        }
         return best
     }
 }
 
 extension Array where Element == Float {
-    func vectors3() -> [SIMD3<Float>] { stride(from: 0, to: count, by: 3).map { SIMD3(self[$0], self[$0 + 1], self[$0 + 2]) } }
+    func vectors3() -> [SIMD3<Float>] {
+        stride(from: 0, to: count, by: 3).map { SIMD3(self[$0], self[$0 + 1], self[$0 + 2]) }
+    }
 }
 
 /// The attributes the GLB writer sends to Draco for a primitive, with the default bit depths.

@@ -11,9 +11,13 @@ private let corpus = TestPaths.corpus
 private let corpusFBX: [(path: String, subformat: String, tags: [String])] = {
     guard let corpus, let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
     else { return [] }
-    var rows = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-    guard let header = rows.first, let format = header.firstIndex(of: "format"), let sub = header.firstIndex(of: "subformat"),
-          let tags = header.firstIndex(of: "tags") else { return [] }
+    var rows = text.split(separator: "\n").map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    }
+    guard let header = rows.first, let format = header.firstIndex(of: "format"),
+        let sub = header.firstIndex(of: "subformat"),
+        let tags = header.firstIndex(of: "tags")
+    else { return [] }
     rows.removeFirst()
     var seen = Set<String>()
     return rows.filter { $0.count > tags && $0[format] == "fbx" && seen.insert($0[0]).inserted }
@@ -32,11 +36,14 @@ private func assimpOptions() -> ImportOptions {
     /// and older files that Assimp refuses are read natively.
     @Test func matchesAssimpPath() throws {
         guard let corpus else { return }
-        var native = 0, fallback = 0, legacy = 0
+        var native = 0
+        var fallback = 0
+        var legacy = 0
         for entry in corpusFBX where !entry.tags.contains("broken") {
             let url = corpus.appendingPathComponent(entry.path)
             let reference = try? importScene(from: url, options: assimpOptions())
-            let isLegacy = entry.subformat.contains("v6") || entry.subformat.contains("v5") || entry.subformat.contains("v3")
+            let isLegacy =
+                entry.subformat.contains("v6") || entry.subformat.contains("v5") || entry.subformat.contains("v3")
             guard let reference else {
                 if entry.subformat.contains("v6") {
                     let scene = try importFBX(from: url)
@@ -58,10 +65,13 @@ private func assimpOptions() -> ImportOptions {
             #expect(a.nodes == b.nodes, "\(entry.path): nodes \(a.nodes) vs \(b.nodes)")
             #expect(a.materials == b.materials, "\(entry.path): materials \(a.materials) vs \(b.materials)")
             #expect(a.skins == b.skins && a.animations == b.animations, "\(entry.path)")
-            let (lo, hi) = worldBounds(scene), (rlo, rhi) = worldBounds(reference)
+            let (lo, hi) = worldBounds(scene)
+            let (rlo, rhi) = worldBounds(reference)
             #expect(close(lo, rlo, 1e-3) && close(hi, rhi, 1e-3), "\(entry.path): bounds \(lo)…\(hi) vs \(rlo)…\(rhi)")
         }
-        print("FBX corpus: \(native) read natively, \(fallback) through the Assimp fallback, \(legacy) FBX 6 read natively only")
+        print(
+            "FBX corpus: \(native) read natively, \(fallback) through the Assimp fallback, \(legacy) FBX 6 read natively only"
+        )
     }
 
     /// Broken corpus FBX: one-line bad-input errors naming the file, from either path.

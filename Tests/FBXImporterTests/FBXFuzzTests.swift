@@ -1,8 +1,8 @@
 import FBXImporter
 import Foundation
 import Scene
-import Testing
 import TestSupport
+import Testing
 
 /// Deterministic mutations of generated binary and ASCII FBX through the native reader: each run either reads a
 /// scene or throws `ProcessingError` / `FBXUnsupported`; a crash or trap would end the test process.
@@ -20,14 +20,15 @@ import TestSupport
     }
 
     private static func seeds() -> [(String, [UInt8])] {
-        let layered = cubeDocument(modelProperties: [prop("RotationPivot", "Vector3D", [0.5, 0.5, 0.5])],
-                                   globals: [prop("UpAxis", "int", [2])])
+        let layered = cubeDocument(
+            modelProperties: [prop("RotationPivot", "Vector3D", [0.5, 0.5, 0.5])],
+            globals: [prop("UpAxis", "int", [2])])
         return [
             ("binary-7400", [UInt8](binaryFBX(cubeDocument()))),
             ("binary-7500-zlib", [UInt8](binaryFBX(cubeDocument(version: 7500), version: 7500, compress: true))),
             ("binary-6100", [UInt8](binaryFBX(layered, version: 6100, compress: true))),
             ("ascii", Array(asciiFBX(cubeDocument()).utf8)),
-            ("ascii-layered", Array(asciiFBX(layered).utf8)),
+            ("ascii-layered", Array(asciiFBX(layered).utf8))
         ]
     }
 
@@ -40,12 +41,17 @@ import TestSupport
             case 0: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
             case 1: bytes[at] ^= UInt8(1 << rng.below(8))
             case 2:  // a 32-bit count or offset turned huge, negative or zero
-                let values: [UInt32] = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000, UInt32(truncatingIfNeeded: rng.next())]
+                let values: [UInt32] = [
+                    0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000, UInt32(truncatingIfNeeded: rng.next())
+                ]
                 let v = values[rng.below(values.count)]
-                for k in 0..<4 where at + k < bytes.count { bytes[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
+                for k in 0..<4 where at + k < bytes.count {
+                    bytes[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k)))
+                }
             case 3: bytes.removeSubrange(at..<min(bytes.count, at + 1 + rng.below(16)))
             case 4:
-                let tokens: [String] = ascii ? ["{", "}", ",", "\"", "*99999999", "-", ":", "a:", "1e999", ";"] : ["\u{0}", "\u{FF}"]
+                let tokens: [String] =
+                    ascii ? ["{", "}", ",", "\"", "*99999999", "-", ":", "a:", "1e999", ";"] : ["\u{0}", "\u{FF}"]
                 bytes.insert(contentsOf: Array(tokens[rng.below(tokens.count)].utf8), at: at)
             default: bytes.removeLast(rng.below(min(bytes.count, 64)) + 1)
             }

@@ -6,7 +6,8 @@ import Testing
 
 /// World-space bounds of every mesh instance.
 func worldBounds(_ scene: Scene) -> (SIMD3<Float>, SIMD3<Float>) {
-    var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+    var lo = SIMD3<Float>(repeating: .infinity)
+    var hi = SIMD3<Float>(repeating: -.infinity)
     var stack: [(Int, Matrix4)] = scene.roots.map { ($0, .identity) }
     while let (index, parent) = stack.popLast() {
         let node = scene.nodes[index]
@@ -59,32 +60,39 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
     @Test func asciiMatchesBinary() throws {
         let document = cubeDocument(modelProperties: [
             vectorProp("Lcl Translation", (1, 2, 3)),
-            prop("Lcl Rotation", "Lcl Rotation", [0.0, 45.0, 0.0]),
+            prop("Lcl Rotation", "Lcl Rotation", [0.0, 45.0, 0.0])
         ])
         let binary = try read(binaryFBX(document))
         let ascii = try read(Data(asciiFBX(document).utf8))
         #expect(binary.statistics == ascii.statistics)
         #expect(binary.meshes == ascii.meshes)
         #expect(binary.materials == ascii.materials)
-        let (lb, hb) = worldBounds(binary), (la, ha) = worldBounds(ascii)
+        let (lb, hb) = worldBounds(binary)
+        let (la, ha) = worldBounds(ascii)
         #expect(close(lb, la) && close(hb, ha))
     }
 
     @Test func concavePolygonIsEarClipped() throws {
         // An L-shaped hexagon (area 3) and a U-shaped octagon (area 5); a fan from corner 0 would cover area outside.
-        let v: [Double] = [0, 0, 0, 2, 0, 0, 2, 1, 0, 1, 1, 0, 1, 2, 0, 0, 2, 0,
-                           10, 0, 0, 13, 0, 0, 13, 2, 0, 12, 2, 0, 12, 1, 0, 11, 1, 0, 11, 2, 0, 10, 2, 0]
+        let v: [Double] = [
+            0, 0, 0, 2, 0, 0, 2, 1, 0, 1, 1, 0, 1, 2, 0, 0, 2, 0,
+            10, 0, 0, 13, 0, 0, 13, 2, 0, 12, 2, 0, 12, 1, 0, 11, 1, 0, 11, 2, 0, 10, 2, 0
+        ]
         let polygons: [Int32] = [3, 4, 5, 0, 1, ~2, 6, 7, 8, 9, 10, 11, 12, ~13]
-        let document = fbxDocument(objects: [model(1, "L"), geometry(2, "L", vertices: v, polygons: polygons)],
-                                   connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)],
-                                   globals: [prop("UnitScaleFactor", "double", [100.0])])
+        let document = fbxDocument(
+            objects: [model(1, "L"), geometry(2, "L", vertices: v, polygons: polygons)],
+            connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)],
+            globals: [prop("UnitScaleFactor", "double", [100.0])])
         let scene = try read(binaryFBX(document))
         let primitive = try #require(scene.meshes.first?.primitives.first)
         #expect(primitive.triangleCount == 4 + 6)
         let p = primitive.vertices.positions
         var areas: [Float] = []
         for t in 0..<primitive.triangleCount {
-            let (a, b, c) = (p[Int(primitive.indices[3 * t])], p[Int(primitive.indices[3 * t + 1])], p[Int(primitive.indices[3 * t + 2])])
+            let (a, b, c) = (
+                p[Int(primitive.indices[3 * t])], p[Int(primitive.indices[3 * t + 1])],
+                p[Int(primitive.indices[3 * t + 2])]
+            )
             let z = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
             #expect(z > 0, "triangle \(t) is clockwise or degenerate")  // same winding as the polygon
             areas.append(z / 2)
@@ -105,15 +113,19 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         corners.removeLast()  // (0, 0) lies on the edge back to (0, -1)
         let v: [Double] = corners.flatMap { c -> [Double] in [c.x, c.y, 0] }
         let polygon = (0..<Int32(corners.count - 1)).map { $0 } + [~Int32(corners.count - 1)]
-        let document = fbxDocument(objects: [model(1, "Comb"), geometry(2, "Comb", vertices: v, polygons: polygon)],
-                                   connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)],
-                                   globals: [prop("UnitScaleFactor", "double", [100.0])])
+        let document = fbxDocument(
+            objects: [model(1, "Comb"), geometry(2, "Comb", vertices: v, polygons: polygon)],
+            connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)],
+            globals: [prop("UnitScaleFactor", "double", [100.0])])
         let primitive = try #require(try read(binaryFBX(document, compress: true)).meshes.first?.primitives.first)
         #expect(primitive.triangleCount == corners.count - 2)
         let p = primitive.vertices.positions
         var area: Float = 0
         for t in 0..<primitive.triangleCount {
-            let (a, b, c) = (p[Int(primitive.indices[3 * t])], p[Int(primitive.indices[3 * t + 1])], p[Int(primitive.indices[3 * t + 2])])
+            let (a, b, c) = (
+                p[Int(primitive.indices[3 * t])], p[Int(primitive.indices[3 * t + 1])],
+                p[Int(primitive.indices[3 * t + 2])]
+            )
             let twice: Float = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
             area += twice / 2
         }
@@ -124,28 +136,31 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
     @Test func transformChainWithPivotsAndPreRotation() throws {
         // T·Roff·Rp·Rpre·R·Rpost⁻¹·Rp⁻¹·Soff·Sp·S·Sp⁻¹ for a known case: rotating 90° about Z around pivot (1,0,0),
         // then translating by (0,0,5); the pre-rotation and post-rotation cancel.
-        let document = cubeDocument(modelProperties: [
-            vectorProp("Lcl Translation", (0, 0, 5)),
-            prop("Lcl Rotation", "Lcl Rotation", [0.0, 0.0, 90.0]),
-            prop("RotationPivot", "Vector3D", [1.0, 0.0, 0.0]),
-            prop("PreRotation", "Vector3D", [30.0, 0.0, 0.0]),
-            prop("PostRotation", "Vector3D", [30.0, 0.0, 0.0]),
-            prop("ScalingPivot", "Vector3D", [1.0, 0.0, 0.0]),
-            prop("Lcl Scaling", "Lcl Scaling", [2.0, 2.0, 2.0]),
-        ], globals: [prop("UnitScaleFactor", "double", [100.0])])
+        let document = cubeDocument(
+            modelProperties: [
+                vectorProp("Lcl Translation", (0, 0, 5)),
+                prop("Lcl Rotation", "Lcl Rotation", [0.0, 0.0, 90.0]),
+                prop("RotationPivot", "Vector3D", [1.0, 0.0, 0.0]),
+                prop("PreRotation", "Vector3D", [30.0, 0.0, 0.0]),
+                prop("PostRotation", "Vector3D", [30.0, 0.0, 0.0]),
+                prop("ScalingPivot", "Vector3D", [1.0, 0.0, 0.0]),
+                prop("Lcl Scaling", "Lcl Scaling", [2.0, 2.0, 2.0])
+            ], globals: [prop("UnitScaleFactor", "double", [100.0])])
         let scene = try read(binaryFBX(document))
         // The cube [0,1]³ scaled ×2 around (1,0,0) → [-1,1]×[0,2]×[0,2]; rotated 90° about Z around (1,0,0) → the
         // x range becomes 1 - y ∈ [-1,1], y = x - 1 ∈ [-2,0]; then z + 5.
         // With the pre-rotation (30° about X) and the inverse post-rotation (also 30° about X) around R = Rz:
         // Rx(30)·Rz(90)·Rx(30)⁻¹ ≠ Rz(90), so compute the expected bounds from the chain by hand instead.
         let rx = Matrix4(translation: .zero, rotation: SIMD4(sin(Float.pi / 12), 0, 0, cos(Float.pi / 12)), scale: .one)
-        let rxInverse = Matrix4(translation: .zero, rotation: SIMD4(-sin(Float.pi / 12), 0, 0, cos(Float.pi / 12)), scale: .one)
+        let rxInverse = Matrix4(
+            translation: .zero, rotation: SIMD4(-sin(Float.pi / 12), 0, 0, cos(Float.pi / 12)), scale: .one)
         let rz = Matrix4(translation: .zero, rotation: SIMD4(0, 0, sin(Float.pi / 4), cos(Float.pi / 4)), scale: .one)
         func t(_ v: SIMD3<Float>) -> Matrix4 { Matrix4(translation: v, rotation: SIMD4(0, 0, 0, 1), scale: .one) }
         let s = Matrix4(translation: .zero, rotation: SIMD4(0, 0, 0, 1), scale: SIMD3(repeating: 2))
         let pivot = SIMD3<Float>(1, 0, 0)
         let chain = t(SIMD3(0, 0, 5)) * t(pivot) * rx * rz * rxInverse * t(-pivot) * t(pivot) * s * t(-pivot)
-        var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
+        var lo = SIMD3<Float>(repeating: .infinity)
+        var hi = SIMD3<Float>(repeating: -.infinity)
         for corner in 0..<8 {
             let p = chain.transformPoint(SIMD3(Float(corner & 1), Float((corner >> 1) & 1), Float(corner >> 2)))
             lo = pointwiseMin(lo, p)
@@ -156,14 +171,16 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
     }
 
     @Test func zUpMetersAndGeometricTransform() throws {
-        let document = cubeDocument(modelProperties: [
-            prop("GeometricTranslation", "Vector3D", [0.0, 0.0, 1.0]),
-        ], globals: [
-            prop("UpAxis", "int", [2]), prop("UpAxisSign", "int", [1]),
-            prop("FrontAxis", "int", [1]), prop("FrontAxisSign", "int", [-1]),
-            prop("CoordAxis", "int", [0]), prop("CoordAxisSign", "int", [1]),
-            prop("UnitScaleFactor", "double", [100.0]),
-        ])
+        let document = cubeDocument(
+            modelProperties: [
+                prop("GeometricTranslation", "Vector3D", [0.0, 0.0, 1.0])
+            ],
+            globals: [
+                prop("UpAxis", "int", [2]), prop("UpAxisSign", "int", [1]),
+                prop("FrontAxis", "int", [1]), prop("FrontAxisSign", "int", [-1]),
+                prop("CoordAxis", "int", [0]), prop("CoordAxisSign", "int", [1]),
+                prop("UnitScaleFactor", "double", [100.0])
+            ])
         let scene = try read(binaryFBX(document))
         // File z ∈ [1,2] (geometric offset) becomes glTF y; file y ∈ [0,1] becomes glTF z = -y.
         let (lo, hi) = worldBounds(scene)
@@ -175,23 +192,31 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         // colors AllSame, materials ByPolygon: two primitives.
         let v: [Double] = [0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 2, 0, 0, 2, 1, 0]
         let polygons: [Int32] = [0, 1, 2, ~3, 1, 4, 5, ~2]
-        let materials = WNode("LayerElementMaterial", [0], [
-            WNode("MappingInformationType", ["ByPolygon"]), WNode("ReferenceInformationType", ["IndexToDirect"]),
-            WNode("Materials", [.i32s([0, 1])]),
-        ])
-        let document = fbxDocument(objects: [
-            model(1, "Quads"),
-            geometry(2, "Quads", vertices: v, polygons: polygons, layers: [
-                layer("LayerElementNormal", "Normals", [0, 0, 1], mapping: "ByVertice", reference: "IndexToDirect",
-                      index: ("NormalsIndex", [0, 0, 0, 0, 0, 0])),
-                layer("LayerElementUV", "UV", [0, 0, 1, 0, 1, 1, 0, 1], mapping: "ByPolygonVertex",
-                      reference: "IndexToDirect", index: ("UVIndex", [0, 1, 2, 3, 0, 1, 2, 3])),
-                layer("LayerElementColor", "Colors", [1, 1, 1, 1], mapping: "AllSame"),
-                materials,
-            ]),
-            material(3, "A", [prop("DiffuseColor", "Color", [0.0, 1.0, 0.0])]),
-            material(4, "B", [prop("DiffuseColor", "Color", [0.0, 0.0, 1.0]), prop("Opacity", "double", [0.5])]),
-        ], connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil), ("OO", 3, 1, nil), ("OO", 4, 1, nil)])
+        let materials = WNode(
+            "LayerElementMaterial", [0],
+            [
+                WNode("MappingInformationType", ["ByPolygon"]), WNode("ReferenceInformationType", ["IndexToDirect"]),
+                WNode("Materials", [.i32s([0, 1])])
+            ])
+        let document = fbxDocument(
+            objects: [
+                model(1, "Quads"),
+                geometry(
+                    2, "Quads", vertices: v, polygons: polygons,
+                    layers: [
+                        layer(
+                            "LayerElementNormal", "Normals", [0, 0, 1], mapping: "ByVertice",
+                            reference: "IndexToDirect",
+                            index: ("NormalsIndex", [0, 0, 0, 0, 0, 0])),
+                        layer(
+                            "LayerElementUV", "UV", [0, 0, 1, 0, 1, 1, 0, 1], mapping: "ByPolygonVertex",
+                            reference: "IndexToDirect", index: ("UVIndex", [0, 1, 2, 3, 0, 1, 2, 3])),
+                        layer("LayerElementColor", "Colors", [1, 1, 1, 1], mapping: "AllSame"),
+                        materials
+                    ]),
+                material(3, "A", [prop("DiffuseColor", "Color", [0.0, 1.0, 0.0])]),
+                material(4, "B", [prop("DiffuseColor", "Color", [0.0, 0.0, 1.0]), prop("Opacity", "double", [0.5])])
+            ], connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil), ("OO", 3, 1, nil), ("OO", 4, 1, nil)])
         for data in [binaryFBX(document, compress: true), Data(asciiFBX(document).utf8)] {
             let scene = try read(data)
             let primitives = try #require(scene.meshes.first?.primitives)
@@ -211,10 +236,10 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         let objects = 2
         document[objects].children += [
             WNode("Texture", [.i64(40), "Tex\u{0}\u{1}Texture", ""], [WNode("RelativeFilename", ["missing/tex.png"])]),
-            WNode("Video", [.i64(50), "Tex\u{0}\u{1}Video", "Clip"], [WNode("Content", [.bytes(png)])]),
+            WNode("Video", [.i64(50), "Tex\u{0}\u{1}Video", "Clip"], [WNode("Content", [.bytes(png)])])
         ]
         document[objects + 1].children += [
-            WNode("C", ["OP", .i64(40), .i64(30), "DiffuseColor"]), WNode("C", ["OO", .i64(50), .i64(40)]),
+            WNode("C", ["OP", .i64(40), .i64(30), "DiffuseColor"]), WNode("C", ["OO", .i64(50), .i64(40)])
         ]
         for data in [binaryFBX(document), Data(asciiFBX(document).utf8)] {
             let scene = try read(data)
@@ -226,7 +251,8 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
 }
 
 @Suite struct FBXBadInputTests {
-    private func expectBadInput(_ data: Data, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectBadInput(_ data: Data, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws
+    {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         let url = try folder.write("bad.fbx", data)
@@ -254,8 +280,9 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
     }
 
     @Test func polygonIndexOutOfRange() throws {
-        let document = fbxDocument(objects: [model(1, "M"), geometry(2, "G", vertices: [0, 0, 0, 1, 0, 0, 0, 1, 0], polygons: [0, 1, ~7])],
-                                   connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)])
+        let document = fbxDocument(
+            objects: [model(1, "M"), geometry(2, "G", vertices: [0, 0, 0, 1, 0, 0, 0, 1, 0], polygons: [0, 1, ~7])],
+            connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)])
         try expectBadInput(binaryFBX(document), "beyond its 3 vertices")
     }
 

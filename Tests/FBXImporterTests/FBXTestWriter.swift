@@ -73,9 +73,15 @@ private func writeNode(_ node: WNode, into out: inout [UInt8], wide: Bool, compr
 
 private func writeValue(_ value: WValue, _ out: inout [UInt8], compress: Bool) {
     switch value {
-    case .i32(let v): out.append(UInt8(ascii: "I")); append(v, to: &out)
-    case .i64(let v): out.append(UInt8(ascii: "L")); append(v, to: &out)
-    case .f64(let v): out.append(UInt8(ascii: "D")); append(v.bitPattern, to: &out)
+    case .i32(let v):
+        out.append(UInt8(ascii: "I"))
+        append(v, to: &out)
+    case .i64(let v):
+        out.append(UInt8(ascii: "L"))
+        append(v, to: &out)
+    case .f64(let v):
+        out.append(UInt8(ascii: "D"))
+        append(v.bitPattern, to: &out)
     case .string(let s):
         out.append(UInt8(ascii: "S"))
         append(UInt32(s.utf8.count), to: &out)
@@ -117,7 +123,8 @@ func zlibStored(_ data: [UInt8]) -> [UInt8] {
         out += data[offset..<(offset + n)]
         offset += n
     } while offset < data.count
-    var a: UInt32 = 1, b: UInt32 = 0
+    var a: UInt32 = 1
+    var b: UInt32 = 0
     for byte in data {
         a = (a + UInt32(byte)) % 65_521
         b = (b + a) % 65_521
@@ -175,39 +182,51 @@ func vectorProp(_ name: String, _ v: (Double, Double, Double)) -> WNode {
 }
 
 /// A 7.x document: header, GlobalSettings, the given objects and connections.
-func fbxDocument(objects: [WNode], connections: [(String, Int64, Int64, String?)], version: Int = 7400,
-                 globals: [WNode] = []) -> [WNode] {
+func fbxDocument(
+    objects: [WNode], connections: [(String, Int64, Int64, String?)], version: Int = 7400,
+    globals: [WNode] = []
+) -> [WNode] {
     [
-        WNode("FBXHeaderExtension", [], [WNode("FBXHeaderVersion", [1003]), WNode("FBXVersion", [.i32(Int32(version))])]),
+        WNode(
+            "FBXHeaderExtension", [], [WNode("FBXHeaderVersion", [1003]), WNode("FBXVersion", [.i32(Int32(version))])]),
         WNode("GlobalSettings", [], [WNode("Version", [1000]), WNode("Properties70", [], globals)]),
         WNode("Objects", [], objects),
-        WNode("Connections", [], connections.map { c in
-            WNode("C", [.string(c.0), .i64(c.1), .i64(c.2)] + (c.3.map { [.string($0)] } ?? []))
-        }),
+        WNode(
+            "Connections", [],
+            connections.map { c in
+                WNode("C", [.string(c.0), .i64(c.1), .i64(c.2)] + (c.3.map { [.string($0)] } ?? []))
+            })
     ]
 }
 
 func model(_ id: Int64, _ name: String, _ properties: [WNode] = []) -> WNode {
-    WNode("Model", [.i64(id), .string(name + "\u{0}\u{1}Model"), "Mesh"],
-          [WNode("Version", [232]), WNode("Properties70", [], properties)])
+    WNode(
+        "Model", [.i64(id), .string(name + "\u{0}\u{1}Model"), "Mesh"],
+        [WNode("Version", [232]), WNode("Properties70", [], properties)])
 }
 
 func geometry(_ id: Int64, _ name: String, vertices: [Double], polygons: [Int32], layers: [WNode] = []) -> WNode {
-    WNode("Geometry", [.i64(id), .string(name + "\u{0}\u{1}Geometry"), "Mesh"],
-          [WNode("Vertices", [.f64s(vertices)]), WNode("PolygonVertexIndex", [.i32s(polygons)])] + layers)
+    WNode(
+        "Geometry", [.i64(id), .string(name + "\u{0}\u{1}Geometry"), "Mesh"],
+        [WNode("Vertices", [.f64s(vertices)]), WNode("PolygonVertexIndex", [.i32s(polygons)])] + layers)
 }
 
-func layer(_ kind: String, _ dataName: String, _ data: [Double], mapping: String, reference: String = "Direct",
-           index: (String, [Int32])? = nil) -> WNode {
-    var children = [WNode("Version", [101]), WNode("Name", [""]), WNode("MappingInformationType", [.string(mapping)]),
-                    WNode("ReferenceInformationType", [.string(reference)]), WNode(dataName, [.f64s(data)])]
+func layer(
+    _ kind: String, _ dataName: String, _ data: [Double], mapping: String, reference: String = "Direct",
+    index: (String, [Int32])? = nil
+) -> WNode {
+    var children = [
+        WNode("Version", [101]), WNode("Name", [""]), WNode("MappingInformationType", [.string(mapping)]),
+        WNode("ReferenceInformationType", [.string(reference)]), WNode(dataName, [.f64s(data)])
+    ]
     if let index { children.append(WNode(index.0, [.i32s(index.1)])) }
     return WNode(kind, [0], children)
 }
 
 func material(_ id: Int64, _ name: String, _ properties: [WNode]) -> WNode {
-    WNode("Material", [.i64(id), .string(name + "\u{0}\u{1}Material"), ""],
-          [WNode("ShadingModel", ["phong"]), WNode("Properties70", [], properties)])
+    WNode(
+        "Material", [.i64(id), .string(name + "\u{0}\u{1}Material"), ""],
+        [WNode("ShadingModel", ["phong"]), WNode("Properties70", [], properties)])
 }
 
 /// A unit cube (8 control points, 6 quads) with per-corner face normals and per-corner UVs.
@@ -225,17 +244,21 @@ func cubeGeometry(_ id: Int64) -> WNode {
             uvs += [corner == 1 || corner == 2 ? 1 : 0, corner >= 2 ? 1 : 0]
         }
     }
-    return geometry(id, "Cube", vertices: v, polygons: polygons, layers: [
-        layer("LayerElementNormal", "Normals", normals, mapping: "ByPolygonVertex"),
-        layer("LayerElementUV", "UV", uvs, mapping: "ByPolygonVertex"),
-    ])
+    return geometry(
+        id, "Cube", vertices: v, polygons: polygons,
+        layers: [
+            layer("LayerElementNormal", "Normals", normals, mapping: "ByPolygonVertex"),
+            layer("LayerElementUV", "UV", uvs, mapping: "ByPolygonVertex")
+        ])
 }
 
 /// A cube model with one red Phong material, under the scene root.
 func cubeDocument(version: Int = 7400, modelProperties: [WNode] = [], globals: [WNode] = []) -> [WNode] {
-    fbxDocument(objects: [
-        model(10, "CubeModel", modelProperties),
-        cubeGeometry(20),
-        material(30, "Red", [prop("DiffuseColor", "Color", [1.0, 0.0, 0.0])]),
-    ], connections: [("OO", 10, 0, nil), ("OO", 20, 10, nil), ("OO", 30, 10, nil)], version: version, globals: globals)
+    fbxDocument(
+        objects: [
+            model(10, "CubeModel", modelProperties),
+            cubeGeometry(20),
+            material(30, "Red", [prop("DiffuseColor", "Color", [1.0, 0.0, 0.0])])
+        ], connections: [("OO", 10, 0, nil), ("OO", 20, 10, nil), ("OO", 30, 10, nil)], version: version,
+        globals: globals)
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLB
 
 private let allScenes: [(String, Scene)] = [
     ("cube", TestScenes.cube()), ("skinnedRig", TestScenes.skinnedRig()), ("morph", TestScenes.morph()),
     ("pointsAndLines", TestScenes.pointsAndLines()), ("strip", TestScenes.strip(vertexCount: 70_000)),
-    ("cameraAndLights", TestScenes.cameraAndLights()),
+    ("cameraAndLights", TestScenes.cameraAndLights())
 ]
 
 private let variants: [(String, Quantization?, Compression)] = [
@@ -16,11 +17,16 @@ private let variants: [(String, Quantization?, Compression)] = [
     ("meshopt fallback", nil, .meshopt(fallback: true)),
     ("quantized meshopt", Quantization(), .meshopt(fallback: false)),
     ("quantized meshopt fallback", Quantization(), .meshopt(fallback: true)),
-    ("quantized wide meshopt", Quantization(positionBits: 16, texcoordBits: 16, normalBits: 12, colorBits: 10), .meshopt(fallback: true)),
+    (
+        "quantized wide meshopt", Quantization(positionBits: 16, texcoordBits: 16, normalBits: 12, colorBits: 10),
+        .meshopt(fallback: true)
+    )
 ]
 
 private func encode(_ scene: Scene, _ quantization: Quantization?, _ compression: Compression) throws -> [UInt8] {
-    try encodeGLB(scene, options: GLBOptions(generator: "optimize tests", quantization: quantization, compression: compression)).bytes
+    try encodeGLB(
+        scene, options: GLBOptions(generator: "optimize tests", quantization: quantization, compression: compression)
+    ).bytes
 }
 
 /// Reads accessor `index` of an uncompressed (or fallback) file as the values a shader sees (normalized → float).
@@ -38,9 +44,13 @@ private func readAccessor(_ json: [String: Any], _ bin: [UInt8], _ index: Int) -
             let at = start + e * stride + c * size
             let raw = bin[at..<at + size].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
             switch type {
-            case 5120: return normalized ? max(Double(Int8(truncatingIfNeeded: raw)) / 127, -1) : Double(Int8(truncatingIfNeeded: raw))
+            case 5120:
+                return normalized
+                    ? max(Double(Int8(truncatingIfNeeded: raw)) / 127, -1) : Double(Int8(truncatingIfNeeded: raw))
             case 5121: return normalized ? Double(raw) / 255 : Double(raw)
-            case 5122: return normalized ? max(Double(Int16(truncatingIfNeeded: raw)) / 32767, -1) : Double(Int16(truncatingIfNeeded: raw))
+            case 5122:
+                return normalized
+                    ? max(Double(Int16(truncatingIfNeeded: raw)) / 32767, -1) : Double(Int16(truncatingIfNeeded: raw))
             case 5123: return normalized ? Double(raw) / 65535 : Double(raw)
             case 5125: return Double(raw)
             default: return Double(Float(bitPattern: raw))
@@ -54,12 +64,15 @@ private func nodeMatrix(_ node: [String: Any]) -> Matrix4 {
     let t = (node["translation"] as? [Double] ?? [0, 0, 0]).map(Float.init)
     let r = (node["rotation"] as? [Double] ?? [0, 0, 0, 1]).map(Float.init)
     let s = (node["scale"] as? [Double] ?? [1, 1, 1]).map(Float.init)
-    return Matrix4(translation: SIMD3(t[0], t[1], t[2]), rotation: SIMD4(r[0], r[1], r[2], r[3]), scale: SIMD3(s[0], s[1], s[2]))
+    return Matrix4(
+        translation: SIMD3(t[0], t[1], t[2]), rotation: SIMD4(r[0], r[1], r[2], r[3]), scale: SIMD3(s[0], s[1], s[2]))
 }
 
 @Suite("GLB: KHR_mesh_quantization and EXT_meshopt_compression")
 struct CompressionTests {
-    @Test("every test scene, quantized and/or compressed, passes validation, deterministically", arguments: variants.indices)
+    @Test(
+        "every test scene, quantized and/or compressed, passes validation, deterministically",
+        arguments: variants.indices)
     func variantsValidate(_ v: Int) throws {
         let (label, quantization, compression) = variants[v]
         for (name, scene) in allScenes {
@@ -67,11 +80,14 @@ struct CompressionTests {
             #expect(validateGLB(bytes) == [], "\(name) \(label)")
             #expect(try encode(scene, quantization, compression) == bytes, "\(name) \(label): not deterministic")
             let (json, _) = try GLBFile.split(bytes)
-            let used = json["extensionsUsed"] as? [String] ?? [], required = json["extensionsRequired"] as? [String] ?? []
+            let used = json["extensionsUsed"] as? [String] ?? []
+            let required = json["extensionsRequired"] as? [String] ?? []
             #expect(used.contains("KHR_mesh_quantization") == (quantization != nil), "\(name) \(label)")
             #expect(required.contains("KHR_mesh_quantization") == (quantization != nil), "\(name) \(label)")
             #expect(used.contains("EXT_meshopt_compression") == (compression != .none), "\(name) \(label)")
-            #expect(required.contains("EXT_meshopt_compression") == (compression == .meshopt(fallback: false)), "\(name) \(label)")
+            #expect(
+                required.contains("EXT_meshopt_compression") == (compression == .meshopt(fallback: false)),
+                "\(name) \(label)")
             let buffers = json.array("buffers")
             #expect(buffers.count == (compression == .meshopt(fallback: false) ? 2 : 1), "\(name) \(label)")
         }
@@ -91,7 +107,10 @@ struct CompressionTests {
 
     @Test("dequantized world positions stay within half a grid step of the originals")
     func positionsRoundTrip() throws {
-        for (name, scene) in [("cube", TestScenes.cube()), ("morph", TestScenes.morph()), ("cameraAndLights", TestScenes.cameraAndLights())] {
+        for (name, scene) in [
+            ("cube", TestScenes.cube()), ("morph", TestScenes.morph()),
+            ("cameraAndLights", TestScenes.cameraAndLights())
+        ] {
             for compression in [Compression.none, .meshopt(fallback: true)] {
                 let bytes = try encode(scene, Quantization(positionBits: 10), compression)
                 let (json, bin) = try GLBFile.split(bytes)
@@ -117,13 +136,17 @@ struct CompressionTests {
                     let got = matrix.transformPoint(SIMD3(Float(q[0]), Float(q[1]), Float(q[2])))
                     let want = expectedMatrix.transformPoint(p)
                     let error = got - want
-                    #expect(max(abs(error.x), abs(error.y), abs(error.z)) <= step * 0.5 + 1e-5, "\(name): \(got) vs \(want)")
+                    #expect(
+                        max(abs(error.x), abs(error.y), abs(error.z)) <= step * 0.5 + 1e-5, "\(name): \(got) vs \(want)"
+                    )
                 }
             }
         }
     }
 
-    @Test("a mesh node with children gets a child node; a skinned mesh gets the grid in its inverse bind matrices and on its node")
+    @Test(
+        "a mesh node with children gets a child node; a skinned mesh gets the grid in its inverse bind matrices and on its node"
+    )
     func gridPlacement() throws {
         var scene = TestScenes.cube()
         var child = Node(name: "Child")
@@ -155,10 +178,13 @@ struct CompressionTests {
     @Test("quantized UVs carry KHR_texture_transform and map back to the original coordinates")
     func texcoords() throws {
         var scene = TestScenes.cube()
-        scene.meshes[0].primitives[0].vertices.texcoords[0] = scene.meshes[0].primitives[0].vertices.texcoords[0].map { $0 * 3 - 1 }
+        scene.meshes[0].primitives[0].vertices.texcoords[0] = scene.meshes[0].primitives[0].vertices.texcoords[0].map {
+            $0 * 3 - 1
+        }
         let (json, bin) = try GLBFile.split(try encode(scene, Quantization(texcoordBits: 10), .none))
         #expect((json["extensionsRequired"] as? [String] ?? []).contains("KHR_texture_transform"))
-        let info = (json.array("materials")[0]["pbrMetallicRoughness"] as! [String: Any])["baseColorTexture"] as! [String: Any]
+        let info =
+            (json.array("materials")[0]["pbrMetallicRoughness"] as! [String: Any])["baseColorTexture"] as! [String: Any]
         let transform = (info["extensions"] as! [String: Any])["KHR_texture_transform"] as! [String: [Double]]
         let primitive = (json.array("meshes")[0]["primitives"] as! [[String: Any]])[0]
         let uvs = readAccessor(json, bin, (primitive["attributes"] as! [String: Int])["TEXCOORD_0"]!)

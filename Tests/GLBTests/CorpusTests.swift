@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import GLB
 
 /// The third-party GLBs in `<repo>/../shared/corpus`, if present.
 private func corpusGLBs() -> [URL] {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let files = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus/files")
     guard let walker = FileManager.default.enumerator(at: files, includingPropertiesForKeys: nil) else { return [] }
     return walker.compactMap { $0 as? URL }.filter { $0.pathExtension.lowercased() == "glb" }
@@ -20,7 +22,9 @@ func corpusGLBsValidate() throws {
         if issues.isEmpty {
             passed += 1
         } else {
-            report.append("\(url.lastPathComponent): \(issues.count) issue(s); first: \(issues.prefix(3).map(\.description).joined(separator: " | "))")
+            report.append(
+                "\(url.lastPathComponent): \(issues.count) issue(s); first: \(issues.prefix(3).map(\.description).joined(separator: " | "))"
+            )
         }
     }
     print("corpus GLBs: \(passed) of \(corpusGLBs().count) pass validation")

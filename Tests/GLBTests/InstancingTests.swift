@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLB
 
 /// The textured cube drawn 50 times by one node: instances vary in translation and rotation, scale stays 1
@@ -9,15 +10,20 @@ private func instancedCube(scaled: Bool = false) -> Scene {
     var scene = TestScenes.cube()
     scene.nodes[0].instances = (0..<50).map { i in
         let angle = Float(i) * 0.2
-        return InstanceTransform(translation: SIMD3(Float(i % 10) * 2, 0, Float(i / 10) * 2),
-                                 rotation: SIMD4(0, sin(angle / 2), 0, cos(angle / 2)),
-                                 scale: scaled ? SIMD3(repeating: 1 + Float(i % 3)) : .one)
+        return InstanceTransform(
+            translation: SIMD3(Float(i % 10) * 2, 0, Float(i / 10) * 2),
+            rotation: SIMD4(0, sin(angle / 2), 0, cos(angle / 2)),
+            scale: scaled ? SIMD3(repeating: 1 + Float(i % 3)) : .one)
     }
     return scene
 }
 
-private func encode(_ scene: Scene, quantization: Quantization? = nil, compression: Compression = .none) throws -> [UInt8] {
-    try encodeGLB(scene, options: GLBOptions(generator: "optimize tests", quantization: quantization, compression: compression)).bytes
+private func encode(_ scene: Scene, quantization: Quantization? = nil, compression: Compression = .none) throws
+    -> [UInt8]
+{
+    try encodeGLB(
+        scene, options: GLBOptions(generator: "optimize tests", quantization: quantization, compression: compression)
+    ).bytes
 }
 
 private func instancing(_ json: [String: Any], node: Int) -> [String: Int] {
@@ -38,7 +44,8 @@ struct InstancingWriterTests {
         let attributes = instancing(json, node: 0)
         #expect(Set(attributes.keys) == ["TRANSLATION", "ROTATION"])
         let accessors = json.array("accessors")
-        let translation = try #require(attributes["TRANSLATION"]), rotation = try #require(attributes["ROTATION"])
+        let translation = try #require(attributes["TRANSLATION"])
+        let rotation = try #require(attributes["ROTATION"])
         #expect(accessors[translation]["count"] as? Int == 50 && accessors[translation]["type"] as? String == "VEC3")
         #expect(accessors[rotation]["count"] as? Int == 50 && accessors[rotation]["type"] as? String == "VEC4")
         #expect(accessors[rotation]["componentType"] as? Int == GL.float)
@@ -74,19 +81,26 @@ struct InstancingWriterTests {
             #expect(nodes.count == 1 && nodes[0]["mesh"] as? Int == 0)
             #expect(nodes[0]["translation"] as? [Double] == [0, 1, 0])
             let attributes = instancing(json, node: 0)
-            let t = try #require(attributes["TRANSLATION"]), r = try #require(attributes["ROTATION"]), s = try #require(attributes["SCALE"])
+            let t = try #require(attributes["TRANSLATION"])
+            let r = try #require(attributes["ROTATION"])
+            let s = try #require(attributes["SCALE"])
             var copy = scene
             let grid = try #require(try QuantizationPlan(scene: &copy, settings: Quantization()).positions[0])
             for i in [0, 17, 49] {
-                func read(_ a: Int, _ n: Int) -> [Float] { (0..<n).map { GLBFile.float(json, bin, accessor: a, index: i * n + $0) } }
+                func read(_ a: Int, _ n: Int) -> [Float] {
+                    (0..<n).map { GLBFile.float(json, bin, accessor: a, index: i * n + $0) }
+                }
                 let (rt, rr, rs) = (read(t, 3), read(r, 4), read(s, 3))
-                let written = InstanceTransform(translation: SIMD3(rt[0], rt[1], rt[2]), rotation: SIMD4(rr[0], rr[1], rr[2], rr[3]),
-                                                scale: SIMD3(rs[0], rs[1], rs[2]))
+                let written = InstanceTransform(
+                    translation: SIMD3(rt[0], rt[1], rt[2]), rotation: SIMD4(rr[0], rr[1], rr[2], rr[3]),
+                    scale: SIMD3(rs[0], rs[1], rs[2]))
                 // A grid corner, dequantized by the written instance, matches the float instance's placement.
                 let corner = grid.offset + SIMD3<Float>(repeating: grid.scale * 1000)
                 let expected = scene.nodes[0].instances[i].matrix.transformPoint(corner)
                 let actual = written.matrix.transformPoint(SIMD3(repeating: 1000))
-                #expect(((expected - actual) * (expected - actual)).sum().squareRoot() < 1e-3, "instance \(i) \(compression)")
+                #expect(
+                    ((expected - actual) * (expected - actual)).sum().squareRoot() < 1e-3,
+                    "instance \(i) \(compression)")
             }
         }
     }
@@ -121,7 +135,8 @@ struct InstancingWriterTests {
         }
         #expect(found.contains { $0.pointer == "\(pointer)/attributes/ROTATION" && $0.message.contains("VEC4") })
         // Out-of-range accessor, unknown semantic, empty attributes, node without mesh.
-        found = try issues { json, _ in setAttributes(&json, ["TRANSLATION": 999, "SHEAR": attributes(json)["SCALE"]!]) }
+        found = try issues { json, _ in setAttributes(&json, ["TRANSLATION": 999, "SHEAR": attributes(json)["SCALE"]!])
+        }
         #expect(found.contains { $0.pointer == "\(pointer)/attributes/TRANSLATION" })
         #expect(found.contains { $0.message.contains("unknown attribute semantic SHEAR") })
         found = try issues { json, _ in setAttributes(&json, [String: Int]()) }
@@ -138,7 +153,10 @@ struct InstancingWriterTests {
         }
         #expect(found.contains { $0.pointer == "\(pointer)/attributes/ROTATION" && $0.message.contains("instance 5") })
         // Undeclared extension.
-        found = try issues { json, _ in json["extensionsUsed"] = nil; json["extensionsRequired"] = nil }
+        found = try issues { json, _ in
+            json["extensionsUsed"] = nil
+            json["extensionsRequired"] = nil
+        }
         #expect(found.contains { $0.message.contains("EXT_mesh_gpu_instancing is used but not declared") })
     }
 }

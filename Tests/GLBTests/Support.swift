@@ -1,16 +1,20 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLB
 
 /// Scenes built in code, each exercising one part of the writer.
 enum TestScenes {
     /// A 2×2 RGBA PNG (red and green pixels).
     static let png: [UInt8] = [
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x02,
-        0x00, 0x00, 0x00, 0x02, 0x08, 0x06, 0x00, 0x00, 0x00, 0x72, 0xB6, 0x0D, 0x24, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41,
-        0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x0A, 0x21, 0x14, 0x00, 0x45, 0xCC, 0x07, 0xF9, 0x66, 0xCB, 0xFF,
-        0x39, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+        0x00, 0x02,
+        0x00, 0x00, 0x00, 0x02, 0x08, 0x06, 0x00, 0x00, 0x00, 0x72, 0xB6, 0x0D, 0x24, 0x00, 0x00, 0x00, 0x10, 0x49,
+        0x44, 0x41,
+        0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x0A, 0x21, 0x14, 0x00, 0x45, 0xCC, 0x07, 0xF9, 0x66,
+        0xCB, 0xFF,
+        0x39, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82
     ]
 
     /// A unit cube: 24 vertices with normals and UVs, a textured material.
@@ -19,7 +23,7 @@ enum TestScenes {
         let faces: [(n: SIMD3<Float>, u: SIMD3<Float>, v: SIMD3<Float>)] = [
             (SIMD3(1, 0, 0), SIMD3(0, 0, -1), SIMD3(0, 1, 0)), (SIMD3(-1, 0, 0), SIMD3(0, 0, 1), SIMD3(0, 1, 0)),
             (SIMD3(0, 1, 0), SIMD3(1, 0, 0), SIMD3(0, 0, -1)), (SIMD3(0, -1, 0), SIMD3(1, 0, 0), SIMD3(0, 0, 1)),
-            (SIMD3(0, 0, 1), SIMD3(1, 0, 0), SIMD3(0, 1, 0)), (SIMD3(0, 0, -1), SIMD3(-1, 0, 0), SIMD3(0, 1, 0)),
+            (SIMD3(0, 0, 1), SIMD3(1, 0, 0), SIMD3(0, 1, 0)), (SIMD3(0, 0, -1), SIMD3(-1, 0, 0), SIMD3(0, 1, 0))
         ]
         var uvs: [SIMD2<Float>] = []
         for face in faces {
@@ -79,7 +83,9 @@ enum TestScenes {
         var skin = Skin(name: "Rig")
         skin.joints = [2, 3]
         skin.skeleton = 2
-        skin.inverseBindMatrices = [.identity, Matrix4(translation: SIMD3(0, -1, 0), rotation: SIMD4(0, 0, 0, 1), scale: .one)]
+        skin.inverseBindMatrices = [
+            .identity, Matrix4(translation: SIMD3(0, -1, 0), rotation: SIMD4(0, 0, 0, 1), scale: .one)
+        ]
         scene.skins = [skin]
         var animation = Animation(name: "Wave")
         var rotate = Animation.Channel(node: 3, path: .rotation)
@@ -172,8 +178,10 @@ enum TestScenes {
     static func cameraAndLights() -> Scene {
         var scene = cube()
         scene.materials[0].unlit = true
-        scene.cameras = [.perspective(name: "Main", yfov: 0.8, aspectRatio: 1.5, znear: 0.01, zfar: 100),
-                         .orthographic(name: "", xmag: 2, ymag: 2, znear: 0, zfar: 10)]
+        scene.cameras = [
+            .perspective(name: "Main", yfov: 0.8, aspectRatio: 1.5, znear: 0.01, zfar: 100),
+            .orthographic(name: "", xmag: 2, ymag: 2, znear: 0, zfar: 10)
+        ]
         var spot = Light(name: "Spot", kind: .spot)
         spot.color = SIMD3(1, 0.5, 0.25)
         spot.intensity = 20
@@ -198,7 +206,8 @@ enum TestScenes {
 enum GLBFile {
     static func split(_ bytes: [UInt8]) throws -> (json: [String: Any], bin: [UInt8]) {
         let jsonLength = Int(word(bytes, 12))
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(bytes[20..<20 + jsonLength])) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(bytes[20..<20 + jsonLength])) as? [String: Any])
         let binStart = 20 + jsonLength
         let bin = binStart < bytes.count ? Array(bytes[binStart + 8..<binStart + 8 + Int(word(bytes, binStart))]) : []
         return (json, bin)
@@ -210,14 +219,23 @@ enum GLBFile {
         var out: [UInt8] = []
         func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         let total = 12 + 8 + text.count + (bin.isEmpty ? 0 : 8 + bin.count)
-        put(0x4654_6C67); put(2); put(UInt32(total))
-        put(UInt32(text.count)); put(0x4E4F_534A); out += text
-        if !bin.isEmpty { put(UInt32(bin.count)); put(0x004E_4942); out += bin }
+        put(0x4654_6C67)
+        put(2)
+        put(UInt32(total))
+        put(UInt32(text.count))
+        put(0x4E4F_534A)
+        out += text
+        if !bin.isEmpty {
+            put(UInt32(bin.count))
+            put(0x004E_4942)
+            out += bin
+        }
         return out
     }
 
     static func word(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(
+            bytes[offset + 3]) << 24
     }
 
     /// Reads float `index` of accessor `accessor` (tightly packed float data) from the BIN chunk.

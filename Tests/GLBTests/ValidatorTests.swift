@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLB
 
 private let options = GLBOptions(generator: "optimize tests")
@@ -8,7 +9,9 @@ private let options = GLBOptions(generator: "optimize tests")
 private func encoded(_ scene: Scene) throws -> [UInt8] { try encodeGLB(scene, options: options).bytes }
 
 /// Re-packs `scene` after `edit` changes its JSON and BIN, and validates the result.
-private func validateEdited(_ scene: Scene, _ edit: (inout [String: Any], inout [UInt8]) throws -> Void) throws -> [ValidationIssue] {
+private func validateEdited(_ scene: Scene, _ edit: (inout [String: Any], inout [UInt8]) throws -> Void) throws
+    -> [ValidationIssue]
+{
     var (json, bin) = try GLBFile.split(try encoded(scene))
     try edit(&json, &bin)
     return validateGLB(try GLBFile.join(json: json, bin: bin))
@@ -131,7 +134,9 @@ private func set(_ json: inout [String: Any], _ path: [Any], _ value: Any?) {
     #expect(has(issues, "/accessors/0", "exceeds bufferView 0"))
     #expect(has(issues, "/meshes/0/primitives/0/attributes/POSITION", "cannot use componentType 5121"))
     #expect(has(issues, "/meshes/0/primitives/0/attributes/FOO", "unknown attribute semantic FOO"))
-    let minMax = try validateEdited(TestScenes.cube()) { json, _ in set(&json, ["accessors", 0, "max"], [0.5, 0.5, 0.75]) }
+    let minMax = try validateEdited(TestScenes.cube()) { json, _ in
+        set(&json, ["accessors", 0, "max"], [0.5, 0.5, 0.75])
+    }
     #expect(has(minMax, "/accessors/0/max", "max[2] is 0.75 but the data's max is 0.5"))
     let noBounds = try validateEdited(TestScenes.cube()) { json, _ in set(&json, ["accessors", 0, "min"], nil) }
     #expect(has(noBounds, "/meshes/0/primitives/0/attributes/POSITION", "must have min and max"))
@@ -145,11 +150,16 @@ private func set(_ json: inout [String: Any], _ path: [Any], _ value: Any?) {
         "asset": ["version": "2.0"],
         "buffers": [["byteLength": 24]],
         "bufferViews": [["buffer": 0, "byteLength": 24, "byteStride": 8, "target": 34962]],
-        "accessors": [["bufferView": 0, "componentType": 5123, "count": 3, "type": "VEC3", "min": [0, 0, 0], "max": [1, 1, 0]]],
+        "accessors": [
+            ["bufferView": 0, "componentType": 5123, "count": 3, "type": "VEC3", "min": [0, 0, 0], "max": [1, 1, 0]]
+        ],
         "meshes": [["primitives": [["attributes": ["POSITION": 0]]]]],
-        "nodes": [["mesh": 0]], "scenes": [["nodes": [0]]], "scene": 0,
+        "nodes": [["mesh": 0]], "scenes": [["nodes": [0]]], "scene": 0
     ]
-    #expect(has(validateGLB(try GLBFile.join(json: json, bin: bin)), "/meshes/0/primitives/0/attributes/POSITION", "componentType 5123"))
+    #expect(
+        has(
+            validateGLB(try GLBFile.join(json: json, bin: bin)), "/meshes/0/primitives/0/attributes/POSITION",
+            "componentType 5123"))
     json["extensionsUsed"] = ["KHR_mesh_quantization"]
     json["extensionsRequired"] = ["KHR_mesh_quantization"]
     let issues = validateGLB(try GLBFile.join(json: json, bin: bin))
@@ -172,7 +182,13 @@ private func set(_ json: inout [String: Any], _ path: [Any], _ value: Any?) {
         let normal = (json.array("meshes")[0].array("primitives")[0]["attributes"] as! [String: Int])["NORMAL"]!
         let view = json.array("accessors")[normal]["bufferView"] as! Int
         GLBFile.setFloat(&bin, json, accessor: normal, index: 0, 7)
-        set(&json, ["bufferViews", view, "extensions"], ["EXT_meshopt_compression": ["buffer": 0, "byteLength": 4, "byteStride": 12, "count": 24, "mode": "ATTRIBUTES"]])
+        set(
+            &json, ["bufferViews", view, "extensions"],
+            [
+                "EXT_meshopt_compression": [
+                    "buffer": 0, "byteLength": 4, "byteStride": 12, "count": 24, "mode": "ATTRIBUTES"
+                ]
+            ])
         set(&json, ["extensionsUsed"], ["EXT_meshopt_compression"])
     }
     #expect(issues.map(\.message) == ["the compressed ATTRIBUTES data does not decode"])

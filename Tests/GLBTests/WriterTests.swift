@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLB
 
 private let options = GLBOptions(generator: "optimize tests")
@@ -19,13 +20,16 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
     let jsonLength = Int(GLBFile.word(bytes, 12))
     #expect(jsonLength % 4 == 0)
     let meshes = json.array("meshes")
-    var vertexViews: Set<Int> = [], indexViews: Set<Int> = []
+    var vertexViews: Set<Int> = []
+    var indexViews: Set<Int> = []
     let accessors = json.array("accessors")
     for mesh in meshes {
         for primitive in mesh.array("primitives") {
             let targets = primitive["targets"] as? [[String: Int]] ?? []
             for attributes in [primitive["attributes"] as! [String: Int]] + targets {
-                for (_, a) in attributes { if let view = accessors[a]["bufferView"] as? Int { vertexViews.insert(view) } }
+                for (_, a) in attributes {
+                    if let view = accessors[a]["bufferView"] as? Int { vertexViews.insert(view) }
+                }
             }
             if let i = primitive["indices"] as? Int { indexViews.insert(accessors[i]["bufferView"] as! Int) }
         }
@@ -178,12 +182,15 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
     try checkLayout(bytes, json)
     #expect(json["extensionsUsed"] as? [String] == ["KHR_lights_punctual", "KHR_materials_unlit"])
     #expect(json["extensionsRequired"] == nil)
-    let lights = try #require(((json["extensions"] as? [String: Any])?["KHR_lights_punctual"] as? [String: Any])?["lights"] as? [[String: Any]])
+    let lights = try #require(
+        ((json["extensions"] as? [String: Any])?["KHR_lights_punctual"] as? [String: Any])?["lights"]
+            as? [[String: Any]])
     #expect(lights[0]["type"] as? String == "spot" && lights[0]["range"] as? Double == 10)
     #expect((lights[0]["spot"] as? [String: Any])?["outerConeAngle"] == nil)
     #expect(lights[1]["type"] as? String == "directional" && lights[1]["intensity"] == nil)
     let nodes = json.array("nodes")
-    #expect(((nodes[2]["extensions"] as? [String: Any])?["KHR_lights_punctual"] as? [String: Any])?["light"] as? Int == 0)
+    #expect(
+        ((nodes[2]["extensions"] as? [String: Any])?["KHR_lights_punctual"] as? [String: Any])?["light"] as? Int == 0)
     #expect(nodes[1]["matrix"] as? [Double] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 5, 1])
     let cameras = json.array("cameras")
     #expect(cameras[0]["type"] as? String == "perspective" && cameras[1]["type"] as? String == "orthographic")
@@ -265,9 +272,12 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
     #expect(JSONValue.format(0.1) == "0.1")
     #expect(JSONValue.format(1e-5) == "1e-5")
     #expect(JSONValue.format(1e20) == "1e20")
-    #expect(JSONValue.format(123456792) == "1.2345679e8")
+    #expect(JSONValue.format(123_456_792) == "1.2345679e8")
     #expect(JSONValue.format(.nan) == "0" && JSONValue.format(-.infinity) == "0")
-    for value: Float in [0.1, 1.0 / 3, 1e-30, .greatestFiniteMagnitude, 16777218, -2.5e-7, .leastNormalMagnitude, .leastNonzeroMagnitude] {
+    for value: Float in [
+        0.1, 1.0 / 3, 1e-30, .greatestFiniteMagnitude, 16_777_218, -2.5e-7, .leastNormalMagnitude,
+        .leastNonzeroMagnitude
+    ] {
         #expect(Float(JSONValue.format(value)) == value)
     }
     var out: [UInt8] = []

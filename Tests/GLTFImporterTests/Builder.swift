@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLTFImporter
 
 /// Builds glTF documents in code: binary data goes into one buffer, the JSON is a dictionary the test edits.
@@ -24,8 +25,10 @@ struct GLTFBuilder {
         return append("bufferViews", view)
     }
 
-    mutating func accessor(view: Int?, componentType: Int, count: Int, type: String, normalized: Bool = false,
-                           extra: [String: Any] = [:]) -> Int {
+    mutating func accessor(
+        view: Int?, componentType: Int, count: Int, type: String, normalized: Bool = false,
+        extra: [String: Any] = [:]
+    ) -> Int {
         var accessor: [String: Any] = ["componentType": componentType, "count": count, "type": type]
         if let view { accessor["bufferView"] = view }
         if normalized { accessor["normalized"] = true }
@@ -35,7 +38,8 @@ struct GLTFBuilder {
 
     mutating func floats(_ values: [Float], type: String) -> Int {
         let components = ["SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16][type]!
-        return accessor(view: view(bytes(of: values)), componentType: 5126, count: values.count / components, type: type)
+        return accessor(
+            view: view(bytes(of: values)), componentType: 5126, count: values.count / components, type: type)
     }
 
     mutating func add(_ key: String, _ value: [String: Any]) -> Int { append(key, value) }
@@ -44,7 +48,12 @@ struct GLTFBuilder {
     func gltfText() throws -> Data {
         var document = json
         if !bin.isEmpty {
-            document["buffers"] = [["byteLength": bin.count, "uri": "data:application/octet-stream;base64," + Data(bin).base64EncodedString()]]
+            document["buffers"] = [
+                [
+                    "byteLength": bin.count,
+                    "uri": "data:application/octet-stream;base64," + Data(bin).base64EncodedString()
+                ]
+            ]
         }
         return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
     }
@@ -79,7 +88,8 @@ struct GLTFBuilder {
         attrs.merge(attributes) { $1 }
         var primitive: [String: Any] = ["attributes": attrs]
         if let indices {
-            primitive["indices"] = accessor(view: view(bytes(of: indices)), componentType: 5123, count: indices.count, type: "SCALAR")
+            primitive["indices"] = accessor(
+                view: view(bytes(of: indices)), componentType: 5123, count: indices.count, type: "SCALAR")
         }
         if json["materials"] != nil { primitive["material"] = 0 }
         let mesh = add("meshes", ["primitives": [primitive]])
@@ -132,7 +142,8 @@ func importError(_ builder: GLTFBuilder, name: String = "model.gltf") -> String 
 
 /// `<repo>/../shared/corpus`, nil when absent.
 let corpusFolder: URL? = {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let url = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
     return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
 }()
@@ -146,16 +157,20 @@ struct CorpusRow: Sendable, CustomStringConvertible {
 
     static let gltf: [CorpusRow] = {
         guard let corpusFolder,
-              let text = try? String(contentsOf: corpusFolder.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8) else {
+            let text = try? String(contentsOf: corpusFolder.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+        else {
             return []
         }
-        let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let lines = text.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        }
         guard let header = lines.first else { return [] }
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
         return lines.dropFirst().filter { $0.count == header.count && $0[column("format")] == "gltf" }.map { row in
-            CorpusRow(path: row[column("path")], triangles: Int(row[column("triangles")]),
-                      materials: Int(row[column("materials")]), animations: Int(row[column("animations")]),
-                      broken: row[column("tags")].split(separator: ",").contains("broken"))
+            CorpusRow(
+                path: row[column("path")], triangles: Int(row[column("triangles")]),
+                materials: Int(row[column("materials")]), animations: Int(row[column("animations")]),
+                broken: row[column("tags")].split(separator: ",").contains("broken"))
         }
     }()
 }

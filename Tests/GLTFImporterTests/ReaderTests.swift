@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLTFImporter
 
 @Suite("glTF reader: core glTF 2.0")
@@ -13,13 +14,25 @@ struct ReaderTests {
         let v = b.view(bytes(of: interleaved), stride: 24)
         let position = b.accessor(view: v, componentType: 5126, count: 3, type: "VEC3")
         let normal = b.accessor(view: v, componentType: 5126, count: 3, type: "VEC3", extra: ["byteOffset": 12])
-        let uv0 = b.accessor(view: b.view([0, 0, 255, 0, 0, 255, 0, 0]), componentType: 5121, count: 3, type: "VEC2", normalized: true)
+        let uv0 = b.accessor(
+            view: b.view([0, 0, 255, 0, 0, 255, 0, 0]), componentType: 5121, count: 3, type: "VEC2", normalized: true)
         let uv1 = b.floats([0.5, 0.5, 0.25, 0.75, 2, -1], type: "VEC2")
-        let color = b.accessor(view: b.view(bytes(of: [UInt16](arrayLiteral: 65535, 0, 0, 0, 65535, 0, 0, 0, 32768, 0))),
-                               componentType: 5123, count: 3, type: "VEC3", normalized: true)
+        let color = b.accessor(
+            view: b.view(bytes(of: [UInt16](arrayLiteral: 65535, 0, 0, 0, 65535, 0, 0, 0, 32768, 0))),
+            componentType: 5123, count: 3, type: "VEC3", normalized: true)
         let indices = b.accessor(view: b.view([0, 1, 2, 0]), componentType: 5121, count: 3, type: "SCALAR")
-        _ = b.add("meshes", ["primitives": [["attributes": ["POSITION": position, "NORMAL": normal, "TEXCOORD_0": uv0,
-                                                            "TEXCOORD_1": uv1, "COLOR_0": color], "indices": indices]]])
+        _ = b.add(
+            "meshes",
+            [
+                "primitives": [
+                    [
+                        "attributes": [
+                            "POSITION": position, "NORMAL": normal, "TEXCOORD_0": uv0,
+                            "TEXCOORD_1": uv1, "COLOR_0": color
+                        ], "indices": indices
+                    ]
+                ]
+            ])
         _ = b.add("nodes", ["mesh": 0])
         b.json["scenes"] = [["nodes": [0]]]
         let scene = try importBuilt(b)
@@ -39,10 +52,12 @@ struct ReaderTests {
         var b = GLTFBuilder()
         b.json["extensionsUsed"] = ["KHR_mesh_quantization"]
         b.json["extensionsRequired"] = ["KHR_mesh_quantization"]
-        let positions = b.accessor(view: b.view(bytes(of: [Int16](arrayLiteral: 0, 0, 0, 0, 100, 0, 0, 0, -300, 0, 0, 0)), stride: 8),
-                                   componentType: 5122, count: 3, type: "VEC3")
-        let normals = b.accessor(view: b.view([0, 0, 127, 0, 0, 0, 0x81, 0, 0, 0, 0x80, 0], stride: 4), componentType: 5120, count: 3,
-                                 type: "VEC3", normalized: true)
+        let positions = b.accessor(
+            view: b.view(bytes(of: [Int16](arrayLiteral: 0, 0, 0, 0, 100, 0, 0, 0, -300, 0, 0, 0)), stride: 8),
+            componentType: 5122, count: 3, type: "VEC3")
+        let normals = b.accessor(
+            view: b.view([0, 0, 127, 0, 0, 0, 0x81, 0, 0, 0, 0x80, 0], stride: 4), componentType: 5120, count: 3,
+            type: "VEC3", normalized: true)
         _ = b.triangleScene(positions: [], attributes: ["POSITION": positions, "NORMAL": normals])
         // triangleScene added its own (empty) POSITION accessor first; the attribute map points at ours.
         let p = try importBuilt(b).meshes[0].primitives[0]
@@ -55,8 +70,10 @@ struct ReaderTests {
         var b = GLTFBuilder()
         let indices = b.view(bytes(of: [UInt16](arrayLiteral: 1, 2)))
         let values = b.view(bytes(of: [Float](arrayLiteral: 5, 5, 5, 7, 7, 7)))
-        let sparse: [String: Any] = ["count": 2, "indices": ["bufferView": indices, "componentType": 5123],
-                                     "values": ["bufferView": values]]
+        let sparse: [String: Any] = [
+            "count": 2, "indices": ["bufferView": indices, "componentType": 5123],
+            "values": ["bufferView": values]
+        ]
         let zeros = b.accessor(view: nil, componentType: 5126, count: 3, type: "VEC3", extra: ["sparse": sparse])
         _ = b.triangleScene(positions: [1, 1, 1, 2, 2, 2, 3, 3, 3])
         // Morph target from the sparse zeros accessor; base positions from a bufferView with a sparse override too.
@@ -107,14 +124,21 @@ struct ReaderTests {
     @Test("skins: two JOINTS/WEIGHTS sets with six influences become the strongest four, renormalized, one warning")
     func skinInfluences() throws {
         var b = GLTFBuilder()
-        let joints0 = b.accessor(view: b.view([0, 1, 2, 3, 0, 1, 0, 0, 0, 0, 0, 0]), componentType: 5121, count: 3, type: "VEC4")
-        let joints1 = b.accessor(view: b.view([4, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), componentType: 5121, count: 3, type: "VEC4")
+        let joints0 = b.accessor(
+            view: b.view([0, 1, 2, 3, 0, 1, 0, 0, 0, 0, 0, 0]), componentType: 5121, count: 3, type: "VEC4")
+        let joints1 = b.accessor(
+            view: b.view([4, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), componentType: 5121, count: 3, type: "VEC4")
         let weights0 = b.floats([0.1, 0.3, 0.05, 0.2, 0.5, 0.5, 0, 0, 1, 0, 0, 0], type: "VEC4")
         let weights1 = b.floats([0.25, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], type: "VEC4")
-        _ = b.triangleScene(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], attributes: [
-            "JOINTS_0": joints0, "JOINTS_1": joints1, "WEIGHTS_0": weights0, "WEIGHTS_1": weights1])
-        let ibm = b.floats(Matrix4.identity.columnMajor + Matrix4.identity.columnMajor + Matrix4.identity.columnMajor
-                           + Matrix4.identity.columnMajor + Matrix4.identity.columnMajor + Matrix4.identity.columnMajor, type: "MAT4")
+        _ = b.triangleScene(
+            positions: [0, 0, 0, 1, 0, 0, 0, 1, 0],
+            attributes: [
+                "JOINTS_0": joints0, "JOINTS_1": joints1, "WEIGHTS_0": weights0, "WEIGHTS_1": weights1
+            ])
+        let ibm = b.floats(
+            Matrix4.identity.columnMajor + Matrix4.identity.columnMajor + Matrix4.identity.columnMajor
+                + Matrix4.identity.columnMajor + Matrix4.identity.columnMajor + Matrix4.identity.columnMajor,
+            type: "MAT4")
         for _ in 0..<6 { _ = b.add("nodes", [:]) }
         var nodes = b.json["nodes"] as! [[String: Any]]
         nodes[0]["skin"] = 0
@@ -132,7 +156,9 @@ struct ReaderTests {
         #expect(scene.skins[0].joints == [1, 2, 3, 4, 5, 6] && scene.skins[0].inverseBindMatrices.count == 6)
     }
 
-    @Test("morph targets with names and weights; STEP, LINEAR and CUBICSPLINE channels; cameras; matrix and TRS nodes; extras")
+    @Test(
+        "morph targets with names and weights; STEP, LINEAR and CUBICSPLINE channels; cameras; matrix and TRS nodes; extras"
+    )
     func morphsAnimationsNodes() throws {
         var b = GLTFBuilder()
         let target = b.floats([0, 1, 0, 0, 1, 0, 0, 1, 0], type: "VEC3")
@@ -149,17 +175,27 @@ struct ReaderTests {
         let translations = b.floats([0, 0, 0, 1, 1, 1], type: "VEC3")
         let cubic = b.floats([Float](repeating: 0.5, count: 2 * 3 * 4), type: "VEC4")
         _ = b.add("cameras", ["type": "perspective", "perspective": ["yfov": 0.7, "znear": 0.1]])
-        _ = b.add("nodes", ["matrix": [2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 1, 2, 3, 1], "camera": 0, "name": "Cam",
-                            "extras": ["id": 7, "tags": ["a", true, NSNull()]]])
-        _ = b.add("animations", ["name": "Go", "samplers": [
-            ["input": times, "output": weights, "interpolation": "STEP"],
-            ["input": times, "output": translations],
-            ["input": times, "output": cubic, "interpolation": "CUBICSPLINE"],
-        ], "channels": [
-            ["sampler": 0, "target": ["node": 0, "path": "weights"]],
-            ["sampler": 1, "target": ["node": 1, "path": "translation"]],
-            ["sampler": 2, "target": ["node": 1, "path": "rotation"]],
-        ]])
+        _ = b.add(
+            "nodes",
+            [
+                "matrix": [2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 1, 2, 3, 1], "camera": 0, "name": "Cam",
+                "extras": ["id": 7, "tags": ["a", true, NSNull()]]
+            ])
+        _ = b.add(
+            "animations",
+            [
+                "name": "Go",
+                "samplers": [
+                    ["input": times, "output": weights, "interpolation": "STEP"],
+                    ["input": times, "output": translations],
+                    ["input": times, "output": cubic, "interpolation": "CUBICSPLINE"]
+                ],
+                "channels": [
+                    ["sampler": 0, "target": ["node": 0, "path": "weights"]],
+                    ["sampler": 1, "target": ["node": 1, "path": "translation"]],
+                    ["sampler": 2, "target": ["node": 1, "path": "rotation"]]
+                ]
+            ])
         b.json["scenes"] = [["nodes": [0]], ["nodes": [0, 1]]]
         b.json["scene"] = 1
         let scene = try importBuilt(b)
@@ -167,7 +203,8 @@ struct ReaderTests {
         #expect(scene.meshes[0].primitives[0].targets[0].name == "Smile" && scene.meshes[0].weights == [0.5])
         #expect(scene.meshes[0].extras == .object(["author": .string("test")]))
         #expect(scene.nodes[1].transform == .matrix(Matrix4([2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 1, 2, 3, 1])))
-        #expect(scene.nodes[1].extras == .object(["id": .number(7), "tags": .array([.string("a"), .bool(true), .null])]))
+        #expect(
+            scene.nodes[1].extras == .object(["id": .number(7), "tags": .array([.string("a"), .bool(true), .null])]))
         #expect(scene.nodes[1].camera == 0 && scene.nodes[1].name == "Cam")
         #expect(scene.cameras == [.perspective(name: "", yfov: 0.7, aspectRatio: nil, znear: 0.1, zfar: nil)])
         let channels = scene.animations[0].channels
@@ -187,7 +224,8 @@ struct ReaderTests {
         var deep = GLTFBuilder()
         _ = deep.triangleScene(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0])
         let depth = 100_000
-        deep.json["nodes"] = (0..<depth).map { $0 + 1 < depth ? ["children": [$0 + 1]] : ["mesh": 0] } as [[String: Any]]
+        deep.json["nodes"] =
+            (0..<depth).map { $0 + 1 < depth ? ["children": [$0 + 1]] : ["mesh": 0] } as [[String: Any]]
         deep.json["scenes"] = [["nodes": [0]]]
         let scene = try importBuilt(deep, name: "deep.glb")
         #expect(scene.nodes.count == depth && scene.roots == [0] && scene.nodes[depth - 2].children == [depth - 1])

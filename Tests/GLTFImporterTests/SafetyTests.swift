@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import GLTFImporter
 
 @Suite("glTF reader: hostile input is refused cleanly")
@@ -35,9 +36,9 @@ struct SafetyTests {
             withUnsafeBytes(of: value.littleEndian) { for i in 0..<4 { bytes[offset + i] = $0[i] } }
             return bytes
         }
-        #expect(message(patched(8, 0xFFFF_FFF0)).contains("declares"))             // total length
-        #expect(message(patched(12, 0x7FFF_FFF0)).contains("runs past the end"))   // JSON chunk length
-        #expect(message(Array(good.prefix(good.count - 8))).contains("declares"))   // truncated file
+        #expect(message(patched(8, 0xFFFF_FFF0)).contains("declares"))  // total length
+        #expect(message(patched(12, 0x7FFF_FFF0)).contains("runs past the end"))  // JSON chunk length
+        #expect(message(Array(good.prefix(good.count - 8))).contains("declares"))  // truncated file
         #expect(message(patched(4, 1)).contains("version 1"))
         #expect(!message(Array(good.prefix(30))).isEmpty)
     }
@@ -100,10 +101,15 @@ struct SafetyTests {
                 return .failure(ProcessingError(.internal, "\(error)"))
             }
         }
-        guard case .success(let scene) = attempt("mesh%20data.bin") else { Issue.record("a relative uri was refused"); return }
+        guard case .success(let scene) = attempt("mesh%20data.bin") else {
+            Issue.record("a relative uri was refused")
+            return
+        }
         #expect(scene.meshes[0].primitives[0].triangleCount == 1)
-        for uri in ["../secret.bin", "/etc/passwd", "file:///etc/passwd", "http://127.0.0.1/x.bin", outer.path + "/secret.bin",
-                    "sub/../../secret.bin", "C:\\secret.bin"] {
+        for uri in [
+            "../secret.bin", "/etc/passwd", "file:///etc/passwd", "http://127.0.0.1/x.bin", outer.path + "/secret.bin",
+            "sub/../../secret.bin", "C:\\secret.bin"
+        ] {
             guard case .failure(let error) = attempt(uri) else {
                 Issue.record("\(uri) was read")
                 continue

@@ -1,16 +1,19 @@
 import Foundation
+import ImportSupport
 import Scene
+import TestSupport
 import Testing
 import Textures
+
 @testable import Importers
-import ImportSupport
-import TestSupport
 
 /// A 2×2 PNG made by the texture stage's encoder.
 private let tinyPNG = Data(try! encodePNG(Bitmap(width: 2, height: 2, pixels: [UInt8](repeating: 200, count: 16))))
 
-private func expectBadInput(_ url: URL, containing text: String, options: ImportOptions = ImportOptions(),
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectBadInput(
+    _ url: URL, containing text: String, options: ImportOptions = ImportOptions(),
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     do {
         _ = try importScene(from: url, options: options)
         Issue.record("import of \(url.lastPathComponent) should fail", sourceLocation: sourceLocation)
@@ -74,8 +77,9 @@ private let cubeOBJ = """
             """
         var assimp = ImportOptions()
         assimp.importer = .assimp
-        expectBadInput(try folder.write("strip.ply", ply), containing: "PLY triangle strips are not supported",
-                       options: assimp)
+        expectBadInput(
+            try folder.write("strip.ply", ply), containing: "PLY triangle strips are not supported",
+            options: assimp)
     }
 
     @Test func sceneWithoutMeshesIsBadInput() throws {
@@ -107,7 +111,8 @@ private let cubeOBJ = """
         let ogawa = try folder.write("cache", Data("Ogawa".utf8) + Data([0xFF, 0, 1]) + Data(repeating: 0, count: 64))
         #expect(try detectFormat(of: ogawa) == .alembic)
         expectBadInput(ogawa, containing: "Alembic")
-        let hdf5 = try folder.write("legacy.abc", Data([0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) + Data(repeating: 0, count: 64))
+        let hdf5 = try folder.write(
+            "legacy.abc", Data([0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) + Data(repeating: 0, count: 64))
         #expect(try detectFormat(of: hdf5) == .alembic)
         expectBadInput(hdf5, containing: "unsupported: HDF5-based Alembic")
     }
@@ -128,7 +133,9 @@ private let cubeOBJ = """
         defer { folder.cleanup() }
         try folder.write("Textures/checker.png", tinyPNG)
         try folder.write("normal.png", tinyPNG + Data([0]))  // distinct bytes: a second image
-        try folder.write("model.mtl", """
+        try folder.write(
+            "model.mtl",
+            """
             newmtl Painted
             Kd 1 1 1
             map_Kd Textures\\CHECKER.PNG
@@ -175,8 +182,9 @@ private let cubeOBJ = """
         defer { folder.cleanup() }
         try folder.write("outside.txt", "x")
         let inner = try folder.write("model/Maps/Wood.JPG", "x").deletingLastPathComponent().deletingLastPathComponent()
-        try FileManager.default.createSymbolicLink(atPath: inner.appendingPathComponent("link.txt").path,
-                                                   withDestinationPath: folder.url.appendingPathComponent("outside.txt").path)
+        try FileManager.default.createSymbolicLink(
+            atPath: inner.appendingPathComponent("link.txt").path,
+            withDestinationPath: folder.url.appendingPathComponent("outside.txt").path)
         let resolver = ModelFolder(modelURL: inner.appendingPathComponent("model.obj"))
         guard case .found(let found) = resolver.resolve("maps\\wood.jpg") else {
             Issue.record("case-insensitive backslash path not found")
@@ -189,7 +197,9 @@ private let cubeOBJ = """
         #expect(resolver.resolve("/etc/passwd") == .outside)
         #expect(resolver.resolve(folder.url.path + "/outside.txt") == .outside)
         #expect(resolver.resolve("D:\\textures\\wood.jpg") == .missing)
-        if case .found = resolver.resolve("C:\\work\\Wood.JPG") { Issue.record("only files beside the model are tried") }
+        if case .found = resolver.resolve("C:\\work\\Wood.JPG") {
+            Issue.record("only files beside the model are tried")
+        }
     }
 
     @Test func importWorksWithoutExtensionIncludingCompanionFiles() throws {
@@ -198,7 +208,8 @@ private let cubeOBJ = """
         let source = Paths.fixture("obj/spider")
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
             let target = name == "spider.obj" ? "spider" : name
-            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.url.appendingPathComponent(target))
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(name), to: folder.url.appendingPathComponent(target))
         }
         let scene = try importScene(from: folder.url.appendingPathComponent("spider"))
         #expect(scene.images.count == 4)  // the native reader converts only materials faces use (4 of the 5)
@@ -282,7 +293,8 @@ private let cubeOBJ = """
         defer { folder.cleanup() }
         let points = try importScene(from: try folder.write("cloud.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\np 1 2 3\n"))
         #expect(points.allPrimitives.contains { $0.mode == .points && $0.vertexCount == 3 })
-        let mixed = try importScene(from: try folder.write("mixed.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nl 1 2 4\nf 1 2 3\n"))
+        let mixed = try importScene(
+            from: try folder.write("mixed.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nl 1 2 4\nf 1 2 3\n"))
         #expect(mixed.allPrimitives.contains { $0.mode == .lines && $0.indices.count == 4 })
         #expect(mixed.allPrimitives.contains { $0.mode == .triangles && $0.triangleCount == 1 })
     }

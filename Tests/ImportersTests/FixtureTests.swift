@@ -1,8 +1,9 @@
 import Foundation
 import Scene
-import Testing
-@testable import Importers
 import TestSupport
+import Testing
+
+@testable import Importers
 
 /// One fixture model: where it lives, where it came from in the corpus, what it is.
 struct Fixture: CustomStringConvertible, Sendable {
@@ -14,10 +15,12 @@ struct Fixture: CustomStringConvertible, Sendable {
 
 let fixtures: [Fixture] = [
     Fixture(path: "fbx/huesitos.fbx", corpusPath: "files/fbx/assimp__huesitos.fbx", format: .fbx),
-    Fixture(path: "fbx/blender_293_embedded_textures_7400_binary.fbx",
-            corpusPath: "files/fbx/ufbx__blender_293_embedded_textures_7400_binary.fbx", format: .fbx),
-    Fixture(path: "fbx/box_orphant_embedded_texture.fbx", corpusPath: "files/fbx/assimp__box_orphant_embedded_texture.fbx",
-            format: .fbx),
+    Fixture(
+        path: "fbx/blender_293_embedded_textures_7400_binary.fbx",
+        corpusPath: "files/fbx/ufbx__blender_293_embedded_textures_7400_binary.fbx", format: .fbx),
+    Fixture(
+        path: "fbx/box_orphant_embedded_texture.fbx", corpusPath: "files/fbx/assimp__box_orphant_embedded_texture.fbx",
+        format: .fbx),
     Fixture(path: "fbx/global_settings.fbx", corpusPath: "files/fbx/assimp__global_settings.fbx", format: .fbx),
     Fixture(path: "obj/spider/spider.obj", corpusPath: "files/obj/assimp__spider/spider.obj", format: .obj),
     Fixture(path: "stl/multibody.stl", corpusPath: "files/stl/trimesh__multibody.stl", format: .stl),
@@ -26,9 +29,10 @@ let fixtures: [Fixture] = [
     Fixture(path: "ply/cube_binary.ply", corpusPath: "files/ply/assimp__cube_binary.ply", format: .ply),
     Fixture(path: "dae/blue_cube.dae", corpusPath: "files/dae/trimesh__blue_cube.dae", format: .collada),
     Fixture(path: "dae/lights.dae", corpusPath: "files/dae/assimp__lights.dae", format: .collada),
-    Fixture(path: "gltf/BoxTextured/BoxTextured.gltf", corpusPath: "files/gltf/khr__BoxTextured_gltf/BoxTextured.gltf",
-            format: .gltf),
-    Fixture(path: "glb/BoxTextured.glb", corpusPath: "files/gltf/khr__BoxTextured.glb", format: .glb),
+    Fixture(
+        path: "gltf/BoxTextured/BoxTextured.gltf", corpusPath: "files/gltf/khr__BoxTextured_gltf/BoxTextured.gltf",
+        format: .gltf),
+    Fixture(path: "glb/BoxTextured.glb", corpusPath: "files/gltf/khr__BoxTextured.glb", format: .glb)
 ]
 
 @Suite struct FixtureTests {
@@ -77,20 +81,22 @@ let fixtures: [Fixture] = [
 func nonDegenerateTriangles(_ scene: Scene) -> Int {
     scene.nodes.reduce(0) { total, node in
         guard let mesh = node.mesh else { return total }
-        return total + scene.meshes[mesh].primitives.reduce(0) { sum, p in
-            guard p.mode == .triangles else { return sum }
-            let v = p.vertices
-            func key(_ i: UInt32) -> [Float] {
-                let i = Int(i)
-                var k = [v.positions[i].x, v.positions[i].y, v.positions[i].z]
-                if !v.normals.isEmpty { k += [v.normals[i].x, v.normals[i].y, v.normals[i].z] }
-                if let uv = v.texcoords.first { k += [uv[i].x, uv[i].y] }
-                return k
+        return total
+            + scene.meshes[mesh].primitives.reduce(0) { sum, p in
+                guard p.mode == .triangles else { return sum }
+                let v = p.vertices
+                func key(_ i: UInt32) -> [Float] {
+                    let i = Int(i)
+                    var k = [v.positions[i].x, v.positions[i].y, v.positions[i].z]
+                    if !v.normals.isEmpty { k += [v.normals[i].x, v.normals[i].y, v.normals[i].z] }
+                    if let uv = v.texcoords.first { k += [uv[i].x, uv[i].y] }
+                    return k
+                }
+                return sum
+                    + stride(from: 0, to: p.indices.count, by: 3).filter { i in
+                        let (a, b, c) = (key(p.indices[i]), key(p.indices[i + 1]), key(p.indices[i + 2]))
+                        return a != b && b != c && a != c
+                    }.count
             }
-            return sum + stride(from: 0, to: p.indices.count, by: 3).filter { i in
-                let (a, b, c) = (key(p.indices[i]), key(p.indices[i + 1]), key(p.indices[i + 2]))
-                return a != b && b != c && a != c
-            }.count
-        }
     }
 }

@@ -1,16 +1,18 @@
 import Foundation
 import Importers
 import Scene
-import Testing
 import TestSupport
+import Testing
 
 /// The plugin seam: manifests, discovery, running a converter without a shell, time limits and failures.
 /// The converters here are small `/bin/sh` programs standing in for real ones; they exercise the runner itself.
 @Suite struct PluginTests {
     /// A plugin folder holding one manifest for the "usd" format with the given argv.
     func registry(in folder: TemporaryFolder, command: [String], timeout: Double = 30) throws -> PluginRegistry {
-        let manifest: [String: Any] = ["name": "Scripted", "version": "0.1", "formats": ["usd"], "command": command,
-                                       "timeoutSeconds": timeout]
+        let manifest: [String: Any] = [
+            "name": "Scripted", "version": "0.1", "formats": ["usd"], "command": command,
+            "timeoutSeconds": timeout
+        ]
         try folder.write("plugins/scripted/plugin.json", try JSONSerialization.data(withJSONObject: manifest))
         let registry = PluginRegistry(searchPath: [folder.url.appendingPathComponent("plugins")])
         #expect(registry.problems.isEmpty)
@@ -32,7 +34,9 @@ import TestSupport
     @Test func manifestPlaceholdersAndValidation() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        let good = try folder.write("a/plugin.json", """
+        let good = try folder.write(
+            "a/plugin.json",
+            """
             {"name": "USD", "version": "2.0", "formats": ["usd", "usdz"], "output": "glb",
              "command": ["{env:MY_PY=python3}", "{plugin}/conv.py", "--in={input}", "{output}", "{other}"]}
             """)
@@ -41,10 +45,12 @@ import TestSupport
         #expect(manifest.timeout == 600)
         #expect(manifest.directory.path == folder.url.appendingPathComponent("a").path)
 
-        let broken = try folder.write("b/plugin.json", #"{"name": "X", "version": "1", "formats": ["usd"], "command": ["x"]}"#)
+        let broken = try folder.write(
+            "b/plugin.json", #"{"name": "X", "version": "1", "formats": ["usd"], "command": ["x"]}"#)
         #expect(throws: ProcessingError.self) { try PluginManifest(contentsOf: broken) }
-        let unknown = try folder.write("c/plugin.json",
-                                       #"{"name": "X", "version": "1", "formats": ["max"], "command": ["x", "{input}", "{output}"]}"#)
+        let unknown = try folder.write(
+            "c/plugin.json",
+            #"{"name": "X", "version": "1", "formats": ["max"], "command": ["x", "{input}", "{output}"]}"#)
         let registry = PluginRegistry(searchPath: [folder.url])
         #expect(registry.plugins.map(\.location.path) == [good.path])
         #expect(registry.problems.count == 2)
@@ -62,15 +68,20 @@ import TestSupport
         #expect(standard.contains(Paths.repo.appendingPathComponent("Sources/Plugins").path))
         // The repository's own USD plugin is found in the source tree.
         let registry = PluginRegistry(searchPath: PluginRegistry.searchPath(environment: [:]))
-        #expect(registry.plugin(for: .usdz)?.location.path
+        #expect(
+            registry.plugin(for: .usdz)?.location.path
                 == Paths.repo.appendingPathComponent("Sources/Plugins/USD/plugin.json").path)
     }
 
     @Test func argumentsArePassedVerbatimWithoutAShell() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        let registry = try registry(in: folder, command: ["/bin/sh", "-c", #"printf 'error: got %s\n' "$1" >&2; exit 3"#,
-                                                          "sh", "{input}", "{output}"])
+        let registry = try registry(
+            in: folder,
+            command: [
+                "/bin/sh", "-c", #"printf 'error: got %s\n' "$1" >&2; exit 3"#,
+                "sh", "{input}", "{output}"
+            ])
         let input = try folder.write("odd name $(touch pwned); `touch pwned2`.usda", "#usda 1.0\n")
         let failure = error { try importScene(from: input, options: options(registry)) }
         #expect(failure?.kind == .badInput)
@@ -83,9 +94,12 @@ import TestSupport
     @Test func failureReportsTheLastStderrLine() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        let registry = try registry(in: folder, command: [
-            "/bin/sh", "-c", "echo 'warning: first' >&2; echo 'error: layer @a.usda@ is corrupt' >&2; exit 7",
-            "sh", "{input}", "{output}"])
+        let registry = try registry(
+            in: folder,
+            command: [
+                "/bin/sh", "-c", "echo 'warning: first' >&2; echo 'error: layer @a.usda@ is corrupt' >&2; exit 7",
+                "sh", "{input}", "{output}"
+            ])
         let input = try folder.write("m.usda", "#usda 1.0\n")
         let failure = error { try importScene(from: input, options: options(registry)) }
         #expect(failure?.kind == .badInput)
@@ -109,7 +123,8 @@ import TestSupport
         let input = try folder.write("m.usda", "#usda 1.0\n")
         let start = Date()
         let failure = error { try importScene(from: input, options: options(registry, timeout: 1)) }
-        #expect(Date().timeIntervalSince(start) < 25, "the converter ran to its end (30 s): the time limit did not stop it")
+        #expect(
+            Date().timeIntervalSince(start) < 25, "the converter ran to its end (30 s): the time limit did not stop it")
         #expect(failure?.kind == .badInput)
         #expect(failure?.message == "Scripted plugin timed out after 1 s and was stopped")
     }

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import Scene
+import TestSupport
 
 /// Paths shared by the importer tests.
 enum Paths {
@@ -13,7 +13,8 @@ enum Paths {
 
     /// Triangle counts from the corpus MANIFEST.tsv by corpus path (empty when the corpus is absent).
     static let manifestTriangles: [String: Int] = {
-        guard let corpus, let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+        guard let corpus,
+            let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
         else { return [:] }
         var rows = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
         guard let header = rows.first, let column = header.firstIndex(of: "triangles") else { return [:] }

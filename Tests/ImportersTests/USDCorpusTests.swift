@@ -17,15 +17,17 @@ enum USDCorpus {
 
     static let entries: [Entry] = {
         guard let corpus = Paths.corpus,
-              let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+            let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
         else { return [] }
         let rows = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
         guard let header = rows.first, let format = header.firstIndex(of: "format"),
-              let triangles = header.firstIndex(of: "triangles"), let tags = header.firstIndex(of: "tags") else { return [] }
+            let triangles = header.firstIndex(of: "triangles"), let tags = header.firstIndex(of: "tags")
+        else { return [] }
         return rows.dropFirst().compactMap { row in
             guard row.count > max(format, triangles, tags), row[format] == "usd", let count = Int(row[triangles])
             else { return nil }
-            return Entry(path: String(row[0]), triangles: count, broken: row[tags].split(separator: ",").contains("broken"))
+            return Entry(
+                path: String(row[0]), triangles: count, broken: row[tags].split(separator: ",").contains("broken"))
         }
     }()
 }

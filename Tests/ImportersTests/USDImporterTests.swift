@@ -1,8 +1,8 @@
 import Foundation
 import Importers
 import Scene
-import Testing
 import TestSupport
+import Testing
 
 /// The USD plugin (Sources/Plugins/USD) run through `importScene` with the repository's venv Python.
 enum USDTools {
@@ -53,8 +53,9 @@ enum USDTools {
 @Suite(.enabled(if: USDTools.enabled, "usd-core (pxr) is not installed in <repo>/.venv"), .serialized)
 struct USDImporterTests {
     @Test func pluginIsAvailable() throws {
-        let row = try #require(supportedFormats(registry: USDTools.registry, environment: USDTools.environment)
-            .first { $0.format == "USDZ" })
+        let row = try #require(
+            supportedFormats(registry: USDTools.registry, environment: USDTools.environment)
+                .first { $0.format == "USDZ" })
         #expect(row.available)
         #expect(row.detail.hasPrefix("usd-core "))
         #expect(row.importer.contains("Sources/Plugins/USD/plugin.json"))
@@ -67,8 +68,10 @@ struct USDImporterTests {
         #expect(scene.instancedTriangleCount == 12)
         // 100 × 200 × 300 cm, Z-up → 1 m wide, 3 m tall, 2 m deep (USD +Y becomes glTF -Z).
         let bounds = try #require(scene.worldBounds())
-        for (value, expected) in zip([bounds.min.x, bounds.min.y, bounds.min.z, bounds.max.x, bounds.max.y, bounds.max.z],
-                                     [Float(0), 0, -2, 1, 3, 0]) {
+        for (value, expected) in zip(
+            [bounds.min.x, bounds.min.y, bounds.min.z, bounds.max.x, bounds.max.y, bounds.max.z],
+            [Float(0), 0, -2, 1, 3, 0])
+        {
             #expect(abs(value - expected) < 1e-4)
         }
         let primitive = try #require(scene.allPrimitives.first)
@@ -117,7 +120,8 @@ struct USDImporterTests {
     @Test func floatMetersPerUnitIsRead() throws {
         let folder = try USDTools.makeFixtures()
         defer { folder.cleanup() }
-        let bounds = try #require(try USDTools.importUSD(folder.url.appendingPathComponent("float_units.usdc")).worldBounds())
+        let bounds = try #require(
+            try USDTools.importUSD(folder.url.appendingPathComponent("float_units.usdc")).worldBounds())
         #expect(abs(bounds.max.x - 1) < 1e-5 && abs(bounds.max.y - 1) < 1e-5)
     }
 

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import Importers
 import Scene
 import TestSupport
+import Testing
+
+@testable import Importers
 
 /// Zipped COLLADA (.zae): detected from the zip's directory and read by Assimp, with or without an extension.
 @Suite struct ZAETests {
@@ -29,9 +30,11 @@ private func storedZip(name: String, data: [UInt8]) -> [UInt8] {
     let size = le32(UInt32(data.count))
     let common = le16(20) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc) + size + size + le16(nameBytes.count)
     let local = le32(0x0403_4B50) + common + le16(0) + nameBytes + data
-    let central = le32(0x0201_4B50) + le16(20) + common + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(0)
+    let central =
+        le32(0x0201_4B50) + le16(20) + common + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(0)
         + nameBytes
-    let end = le32(0x0605_4B50) + le16(0) + le16(0) + le16(1) + le16(1) + le32(UInt32(central.count))
+    let end =
+        le32(0x0605_4B50) + le16(0) + le16(0) + le16(1) + le16(1) + le32(UInt32(central.count))
         + le32(UInt32(local.count)) + le16(0)
     return local + central + end
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Job
 
 /// Issue 16: without `--timeout` the conversion limit follows the input's size instead of a flat 3,000 s.

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import S3
+import TestSupport
 import Testing
 
 /// Issue 8's acceptance at the level of `optimize job`: the real binary as a child process against moto on 127.0.0.1
@@ -12,9 +12,12 @@ struct JobAcceptanceTests {
     // MARK: - Multipart
 
     @Test func largeOutputGoesUpInParts() async throws {
-        let run = try runJob(["--input", try BigModel.path.get(), "--output", "s3://job-out/multipart/ok/",
-                              "--multipart-threshold", Self.fiveMiB, "--part-size", Self.fiveMiB],
-                             environment: try Servers.environment())
+        let run = try runJob(
+            [
+                "--input", try BigModel.path.get(), "--output", "s3://job-out/multipart/ok/",
+                "--multipart-threshold", Self.fiveMiB, "--part-size", Self.fiveMiB
+            ],
+            environment: try Servers.environment())
         #expect(run.exitCode == 0, "\(run.stderr)")
         let upload = try #require(run.events.first { $0["event"] as? String == "upload" })
         let parts = try #require(upload["parts"] as? Int)
@@ -36,24 +39,32 @@ struct JobAcceptanceTests {
         let arguments = ["--input", JobTools.fixture, "--output", "s3://job-out/never/"]
         let flag = try runJob(arguments + ["--part-size", "1048576"], environment: try Servers.environment())
         #expect(flag.exitCode == 2, "\(flag.stderr)")
-        #expect((flag.summary["reason"] as? String)?.contains("part size: 1048576 bytes") == true, "\(flag.terminationMessage)")
+        #expect(
+            (flag.summary["reason"] as? String)?.contains("part size: 1048576 bytes") == true,
+            "\(flag.terminationMessage)")
         var env = try Servers.environment()
         env["OPTIMIZE_MULTIPART_THRESHOLD"] = "16MB"
         let variable = try runJob(arguments, environment: env)
         #expect(variable.exitCode == 2, "\(variable.stderr)")
-        #expect((variable.summary["reason"] as? String)?.contains("OPTIMIZE_MULTIPART_THRESHOLD") == true,
-                "\(variable.terminationMessage)")
+        #expect(
+            (variable.summary["reason"] as? String)?.contains("OPTIMIZE_MULTIPART_THRESHOLD") == true,
+            "\(variable.terminationMessage)")
     }
 
     /// The proxy refuses part 2 on every attempt: the job fails with a permission error, aborts the upload, and
     /// neither an object nor an open multipart upload is left (as boto3 lists them).
     @Test func refusedPartLeavesNoObjectAndNoOpenUpload() async throws {
-        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port),
-                                                   #"[{"method": "PUT", "contains": "partNumber=2", "action": "deny", "times": 1000}]"#])
+        let proxy = try HelperProcess(
+            TestPaths.s3Helper,
+            [
+                "proxy", String(try Servers.s3.get().port),
+                #"[{"method": "PUT", "contains": "partNumber=2", "action": "deny", "times": 1000}]"#
+            ])
         var env = try Servers.environment()
         env["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:\(proxy.port)"
         (env["OPTIMIZE_MULTIPART_THRESHOLD"], env["OPTIMIZE_MULTIPART_PART_SIZE"]) = (Self.fiveMiB, Self.fiveMiB)
-        let run = try runJob(["--input", try BigModel.path.get(), "--output", "s3://job-out/multipart/denied/"], environment: env)
+        let run = try runJob(
+            ["--input", try BigModel.path.get(), "--output", "s3://job-out/multipart/denied/"], environment: env)
         #expect(run.exitCode == 77, "\(run.stderr)")
         let reason = run.summary["reason"] as? String ?? ""
         #expect(reason.contains("UploadPart 2") && reason.contains("AccessDenied"), "\(run.terminationMessage)")
@@ -65,14 +76,22 @@ struct JobAcceptanceTests {
     /// SIGTERM while the parts are in flight (the proxy holds them 10 s): the job stops at once, aborts the upload,
     /// and reports "interrupted".
     @Test func sigtermDuringMultipartUploadLeavesNothing() async throws {
-        let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port),
-                                                   #"[{"method": "PUT", "contains": "partNumber=", "action": "delay", "seconds": 10, "times": 1000}]"#])
+        let proxy = try HelperProcess(
+            TestPaths.s3Helper,
+            [
+                "proxy", String(try Servers.s3.get().port),
+                #"[{"method": "PUT", "contains": "partNumber=", "action": "delay", "seconds": 10, "times": 1000}]"#
+            ])
         var env = try Servers.environment()
         env["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:\(proxy.port)"
         var signalled = Date()
-        let run = try runJob(["--input", try BigModel.path.get(), "--output", "s3://job-out/multipart/term/",
-                              "--multipart-threshold", Self.fiveMiB, "--part-size", Self.fiveMiB],
-                             environment: env) { process, _ in
+        let run = try runJob(
+            [
+                "--input", try BigModel.path.get(), "--output", "s3://job-out/multipart/term/",
+                "--multipart-threshold", Self.fiveMiB, "--part-size", Self.fiveMiB
+            ],
+            environment: env
+        ) { process, _ in
             let deadline = Date().addingTimeInterval(60)
             while try !proxyLog(proxy).contains("delay PUT"), Date() < deadline { usleep(50_000) }
             usleep(300_000)
@@ -108,10 +127,14 @@ struct JobAcceptanceTests {
         env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(proxy.port)"
         let run = try runJob(["--input", input.description, "--output", "s3://job-out/faults/"], environment: env)
         #expect(run.exitCode == 0, "\(run.stderr)")
-        #expect(try proxyLog(proxy).sorted() == ["reset GET", "reset HEAD", "reset PUT", "slowdown GET", "slowdown HEAD",
-                                                 "slowdown PUT", "slowdown PUT", "truncate GET"])
+        #expect(
+            try proxyLog(proxy).sorted() == [
+                "reset GET", "reset HEAD", "reset PUT", "slowdown GET", "slowdown HEAD",
+                "slowdown PUT", "slowdown PUT", "truncate GET"
+            ])
         let directory = try JobTools.temporaryDirectory()
-        try await Servers.client().download(S3Location(bucket: "job-out", key: "faults/huesitos-glb.glb"), to: directory + "/out.glb")
+        try await Servers.client().download(
+            S3Location(bucket: "job-out", key: "faults/huesitos-glb.glb"), to: directory + "/out.glb")
         #expect(validate(directory + "/out.glb") == 0)
         expectNoSecrets(run, env: env, extra: [])
     }
@@ -125,26 +148,33 @@ struct JobAcceptanceTests {
         try await Servers.client().upload(file: JobTools.fixture, to: input)
         var wrong = try Servers.environment()
         wrong["AWS_SECRET_ACCESS_KEY"] = "wrong-secret-\(UUID().uuidString)"
-        let denied = try runJob(["--input", input.description, "--output", "s3://job-out/permanent/"], environment: wrong)
+        let denied = try runJob(
+            ["--input", input.description, "--output", "s3://job-out/permanent/"], environment: wrong)
         #expect(denied.exitCode == 77, "\(denied.stderr)")
         #expect(denied.summary["error"] as? String == "Optimize.Permission")
         let deniedReason = denied.summary["reason"] as? String ?? ""
-        #expect(deniedReason.contains(input.description) && deniedReason.contains("SignatureDoesNotMatch"),
-                "\(denied.terminationMessage)")
+        #expect(
+            deniedReason.contains(input.description) && deniedReason.contains("SignatureDoesNotMatch"),
+            "\(denied.terminationMessage)")
         expectNoSecrets(denied, env: wrong, extra: [])
 
-        let missing = try runJob(["--input", "s3://job-in/permanent/missing.fbx", "--output", "s3://job-out/permanent/"],
-                                 environment: try Servers.environment())
+        let missing = try runJob(
+            ["--input", "s3://job-in/permanent/missing.fbx", "--output", "s3://job-out/permanent/"],
+            environment: try Servers.environment())
         #expect(missing.exitCode == 3, "\(missing.stderr)")
         #expect(missing.summary["error"] as? String == "Optimize.BadInput")
-        #expect((missing.summary["reason"] as? String)?.contains("s3://job-in/permanent/missing.fbx: the input object does not exist") == true,
-                "\(missing.terminationMessage)")
+        #expect(
+            (missing.summary["reason"] as? String)?.contains(
+                "s3://job-in/permanent/missing.fbx: the input object does not exist") == true,
+            "\(missing.terminationMessage)")
 
         // The output bucket is missing: found at the upload, after the conversion (about a second here).
-        let noBucket = try runJob(["--input", input.description, "--output", "s3://no-such-bucket-here/out/"],
-                                  environment: try Servers.environment())
+        let noBucket = try runJob(
+            ["--input", input.description, "--output", "s3://no-such-bucket-here/out/"],
+            environment: try Servers.environment())
         #expect(noBucket.exitCode == 77, "\(noBucket.stderr)")
-        #expect((noBucket.summary["reason"] as? String)?.contains("NoSuchBucket") == true, "\(noBucket.terminationMessage)")
+        #expect(
+            (noBucket.summary["reason"] as? String)?.contains("NoSuchBucket") == true, "\(noBucket.terminationMessage)")
     }
 
     // MARK: - Credentials
@@ -155,8 +185,9 @@ struct JobAcceptanceTests {
         let input = S3Location(bucket: "job-in", key: "irsa/huesitos.fbx")
         try await Servers.client().upload(file: JobTools.fixture, to: input)
         let admin = try Servers.credentials()
-        let sts = try HelperProcess(TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port), "[]"],
-                             environment: ["ADMIN_ACCESS_KEY": admin.accessKeyID, "ADMIN_SECRET_KEY": admin.secretAccessKey])
+        let sts = try HelperProcess(
+            TestPaths.s3Helper, ["proxy", String(try Servers.s3.get().port), "[]"],
+            environment: ["ADMIN_ACCESS_KEY": admin.accessKeyID, "ADMIN_SECRET_KEY": admin.secretAccessKey])
         let token = "projected-token-\(UUID().uuidString)"
         let tokenFile = try JobTools.temporaryDirectory() + "/token"
         try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
@@ -177,7 +208,8 @@ struct JobAcceptanceTests {
         try await Servers.client().upload(file: JobTools.fixture, to: input)
         let admin = try Servers.credentials()
         let authorization = "pod-token-\(UUID().uuidString)"
-        let answer = #"{"AccessKeyId": "\#(admin.accessKeyID)", "SecretAccessKey": "\#(admin.secretAccessKey)", "Expiration": "2099-01-01T00:00:00Z"}"#
+        let answer =
+            #"{"AccessKeyId": "\#(admin.accessKeyID)", "SecretAccessKey": "\#(admin.secretAccessKey)", "Expiration": "2099-01-01T00:00:00Z"}"#
         let endpoint = try HelperProcess(TestPaths.s3Helper, ["creds", authorization, answer])
         var env = try credentialFreeEnvironment()
         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(endpoint.port)/v1/credentials"
@@ -219,8 +251,12 @@ extension Servers {
     /// Keys and unfinished multipart uploads in `bucket`, as boto3 (an independent client) lists them.
     static func list(_ bucket: String) throws -> (keys: [String], uploads: [String]) {
         let credentials = try credentials()
-        let object = try HelperProcess.call(TestPaths.s3Helper, ["list", String(try s3.get().port), credentials.accessKeyID,
-                                                         credentials.secretAccessKey, bucket])
+        let object = try HelperProcess.call(
+            TestPaths.s3Helper,
+            [
+                "list", String(try s3.get().port), credentials.accessKeyID,
+                credentials.secretAccessKey, bucket
+            ])
         return (object["keys"] as? [String] ?? [], object["uploads"] as? [String] ?? [])
     }
 }
@@ -241,7 +277,10 @@ enum BigModel {
         }
         for j in 0..<n {
             for i in 0..<n {
-                let a = j * (n + 1) + i + 1, b = a + 1, c = a + n + 2, d = a + n + 1
+                let a = j * (n + 1) + i + 1
+                let b = a + 1
+                let c = a + n + 2
+                let d = a + n + 1
                 text += "f \(a)/\(a) \(d)/\(d) \(c)/\(c) \(b)/\(b)\n"
             }
         }

@@ -1,21 +1,23 @@
 import Crypto
 import Foundation
-import TestSupport
 import S3
+import TestSupport
 import Testing
 
 let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
 
 @Test func motoIsInstalledWhenRequired() {
-    #expect(!requireTools || TestPaths.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing")
+    #expect(
+        !requireTools || TestPaths.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing")
 }
 
 /// Local input and output: no S3 needed.
 @Suite(.serialized) struct LocalJobTests {
     @Test func localRoundTripWritesAValidGLB() throws {
         let directory = try JobTools.temporaryDirectory()
-        let run = try runJob(["--input", JobTools.fixture, "--output", directory + "/", "--scratch", directory],
-                             environment: ["PATH": "/usr/bin:/bin"])
+        let run = try runJob(
+            ["--input", JobTools.fixture, "--output", directory + "/", "--scratch", directory],
+            environment: ["PATH": "/usr/bin:/bin"])
         #expect(run.exitCode == 0, "\(run.stderr)")
         let output = directory + "/huesitos-glb.glb"
         #expect(validate(output) == 0)
@@ -27,13 +29,15 @@ let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TO
     }
 
     @Test func badConvertOptionsAreUsageErrorsBeforeAnyWork() throws {
-        let run = try runJob(["--input", JobTools.fixture, "--output", "/tmp/never.glb", "--", "--ratio", "7"],
-                             environment: ["PATH": "/usr/bin:/bin"])
+        let run = try runJob(
+            ["--input", JobTools.fixture, "--output", "/tmp/never.glb", "--", "--ratio", "7"],
+            environment: ["PATH": "/usr/bin:/bin"])
         #expect(run.exitCode == 2)
         #expect((run.summary["reason"] as? String)?.contains("--ratio") == true, "\(run.terminationMessage)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/never.glb"))
-        let preset = try runJob(["--input", JobTools.fixture, "--output", "/tmp/never.glb", "--preset", "tiny"],
-                                environment: ["PATH": "/usr/bin:/bin"])
+        let preset = try runJob(
+            ["--input", JobTools.fixture, "--output", "/tmp/never.glb", "--preset", "tiny"],
+            environment: ["PATH": "/usr/bin:/bin"])
         #expect(preset.exitCode == 2)
         #expect((preset.summary["reason"] as? String)?.contains("tiny") == true, "\(preset.terminationMessage)")
     }
@@ -42,8 +46,9 @@ let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TO
         let directory = try JobTools.temporaryDirectory()
         let input = directory + "/noise.obj"
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: URL(fileURLWithPath: input))
-        let run = try runJob(["--input", input, "--output", directory + "/out/", "--scratch", directory],
-                             environment: ["PATH": "/usr/bin:/bin"])
+        let run = try runJob(
+            ["--input", input, "--output", directory + "/out/", "--scratch", directory],
+            environment: ["PATH": "/usr/bin:/bin"])
         #expect(run.exitCode == 3, "\(run.stderr)")
         #expect((run.summary["reason"] as? String)?.contains("noise.obj") == true, "\(run.terminationMessage)")
     }
@@ -60,9 +65,11 @@ struct S3JobTests {
         let secret = "whsec-\(UUID().uuidString)"
         var env = try Servers.environment()
         env["OPTIMIZE_WEBHOOK_SECRET"] = secret
-        let arguments = ["--input", input.description, "--output", "s3://job-out/files/with space/",
-                         "--metadata", "s3://job-out/metadata/", "--webhook", "http://127.0.0.1:\(webhook.port)/hook?auth=hunter2",
-                         "--", "--ratio", "0.5"]
+        let arguments = [
+            "--input", input.description, "--output", "s3://job-out/files/with space/",
+            "--metadata", "s3://job-out/metadata/", "--webhook", "http://127.0.0.1:\(webhook.port)/hook?auth=hunter2",
+            "--", "--ratio", "0.5"
+        ]
         let first = try runJob(arguments, environment: env)
         #expect(first.exitCode == 0, "\(first.stderr)")
         let output = S3Location(bucket: "job-out", key: "files/with space/ünï model+v=1 (2)-glb.glb")
@@ -79,17 +86,23 @@ struct S3JobTests {
         // VAMS metadata file.
         let metadata = S3Location(bucket: "job-out", key: "metadata/ünï model+v=1 (2)-glb.glb.metadata.json")
         try await client.download(metadata, to: directory + "/meta.json")
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/meta.json"))) as? [String: Any])
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/meta.json")))
+                as? [String: Any])
         #expect(document["type"] as? String == "metadata" && document["updateType"] as? String == "update")
         let entries = try #require(document["metadata"] as? [[String: String]])
         #expect(entries.contains { $0["metadataKey"] == "trianglesAfter" && $0["metadataValueType"] == "string" })
 
         // Signed webhook events: started, one per stage, succeeded.
-        let events = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: "http://127.0.0.1:\(webhook.port)/__events")!)) as? [[String: Any]])
+        let events = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(string: "http://127.0.0.1:\(webhook.port)/__events")!)) as? [[String: Any]])
         let names = events.compactMap { event -> String? in
             guard let body = event["body"] as? String,
-                  let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
-            let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+                let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            else { return nil }
+            let mac = HMAC<SHA256>.authenticationCode(
+                for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
             #expect(event["signature"] as? String == "sha256=" + mac.map { String(format: "%02x", $0) }.joined())
             return [object["event"], object["stage"]].compactMap { $0 as? String }.joined(separator: ":")
         }
@@ -111,31 +124,40 @@ struct S3JobTests {
 
     @Test func missingInputIsBadInputAndDeniedAccessIsPermission() async throws {
         var env = try Servers.environment()
-        let missing = try runJob(["--input", "s3://job-in/no such.fbx", "--output", "s3://job-out/x/"], environment: env)
+        let missing = try runJob(
+            ["--input", "s3://job-in/no such.fbx", "--output", "s3://job-out/x/"], environment: env)
         #expect(missing.exitCode == 3, "\(missing.stderr)")
-        #expect((missing.summary["reason"] as? String)?.contains("the input object does not exist") == true, "\(missing.terminationMessage)")
+        #expect(
+            (missing.summary["reason"] as? String)?.contains("the input object does not exist") == true,
+            "\(missing.terminationMessage)")
         env["AWS_SECRET_ACCESS_KEY"] = "wrong-secret-\(UUID().uuidString)"
         let denied = try runJob(["--input", "s3://job-in/no such.fbx", "--output", "s3://job-out/x/"], environment: env)
         #expect(denied.exitCode == 77, "\(denied.stderr)")
         expectNoSecrets(denied, env: env, extra: [])
     }
 
-    @Test(arguments: [("fuzz__assimp_segv.ply", "importer crashed (SIGSEGV)"),
-                      ("fuzz__assimp_abort.ply", "importer crashed (SIGABRT)"),
-                      ("fuzz__assimp_hang.ply", "timed out after 4 s")])
+    @Test(arguments: [
+        ("fuzz__assimp_segv.ply", "importer crashed (SIGSEGV)"),
+        ("fuzz__assimp_abort.ply", "importer crashed (SIGABRT)"),
+        ("fuzz__assimp_hang.ply", "timed out after 4 s")
+    ])
     func crashingAndHangingImportersAreIsolated(file: String, reason: String) async throws {
         guard let path = JobTools.corpusFile(file) else { return }
         let client = try Servers.client()
         let input = S3Location(bucket: "job-in", key: "fuzz/\(file)")
         try await client.upload(file: path, to: input)
         // Through Assimp: the native PLY reader refuses these files cleanly, Assimp crashes or hangs on them.
-        let run = try runJob(["--input", input.description, "--output", "s3://job-out/fuzz/", "--timeout", "4",
-                              "--", "--importer", "assimp"],
-                             environment: try Servers.environment())
+        let run = try runJob(
+            [
+                "--input", input.description, "--output", "s3://job-out/fuzz/", "--timeout", "4",
+                "--", "--importer", "assimp"
+            ],
+            environment: try Servers.environment())
         #expect(run.exitCode == 3, "\(run.stderr)")
         #expect((run.summary["reason"] as? String)?.contains(reason) == true, "\(run.terminationMessage)")
         #expect(run.summary["error"] as? String == "Optimize.BadInput")
-        let output = S3Location(bucket: "job-out", key: "fuzz/" + file.replacingOccurrences(of: ".ply", with: "-glb.glb"))
+        let output = S3Location(
+            bucket: "job-out", key: "fuzz/" + file.replacingOccurrences(of: ".ply", with: "-glb.glb"))
         #expect(try await !Servers.exists(output))
     }
 
@@ -146,8 +168,12 @@ struct S3JobTests {
         try await client.upload(file: path, to: input)
         let scratch = try JobTools.temporaryDirectory()
         var signalled = Date()
-        let run = try runJob(["--input", input.description, "--output", "s3://job-out/term/", "--timeout", "120",
-                              "--scratch", scratch, "--", "--importer", "assimp"], environment: try Servers.environment()) { process, stderr in
+        let run = try runJob(
+            [
+                "--input", input.description, "--output", "s3://job-out/term/", "--timeout", "120",
+                "--scratch", scratch, "--", "--importer", "assimp"
+            ], environment: try Servers.environment()
+        ) { process, stderr in
             let deadline = Date().addingTimeInterval(30)
             while !stderr().contains(#""event":"download""#), Date() < deadline { usleep(50_000) }
             usleep(500_000)
@@ -171,9 +197,13 @@ struct S3JobTests {
         env["externalSfnTaskToken"] = try #require(started["token"] as? String)
         let run = try runJob(["--input", input.description, "--output", "s3://job-out/sfn/"], environment: env)
         #expect(run.exitCode == 0, "\(run.stderr)")
-        let execution = try HelperProcess.call(JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
+        let execution = try HelperProcess.call(
+            JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
         #expect(execution["status"] as? String == "SUCCEEDED", "\(execution)")
-        let output = try #require((execution["output"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let output = try #require(
+            (execution["output"] as? String).flatMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            })
         #expect(output["output"] as? String == "s3://job-out/sfn/huesitos-glb.glb")
         #expect((output["report"] as? [String: Any])?["trianglesAfter"] as? Int ?? 0 > 0)
         expectNoSecrets(run, env: env, extra: [env["externalSfnTaskToken"]!])
@@ -190,16 +220,24 @@ struct S3JobTests {
         let started = try HelperProcess.call(JobTools.jobHelper, ["sfn-start", String(sfnPort), "2"])
         var env = try Servers.environment(sfn: true)
         env["externalSfnTaskToken"] = try #require(started["token"] as? String)
-        let run = try runJob(["--input", input.description, "--output", "s3://job-out/sfn/", "--timeout", "5",
-                              "--heartbeat", "0.5", "--", "--importer", "assimp"], environment: env)
+        let run = try runJob(
+            [
+                "--input", input.description, "--output", "s3://job-out/sfn/", "--timeout", "5",
+                "--heartbeat", "0.5", "--", "--importer", "assimp"
+            ], environment: env)
         #expect(run.exitCode == 3, "\(run.stderr)")
-        #expect(run.events.filter { $0["event"] as? String == "heartbeat" && $0["level"] as? String == "info" }.count >= 3)
-        let execution = try HelperProcess.call(JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
+        #expect(
+            run.events.filter { $0["event"] as? String == "heartbeat" && $0["level"] as? String == "info" }.count >= 3)
+        let execution = try HelperProcess.call(
+            JobTools.jobHelper, ["sfn-wait", String(sfnPort), started["execution"] as! String])
         #expect(execution["status"] as? String == "FAILED", "\(execution)")
         #expect(execution["error"] as? String == "Optimize.BadInput", "\(execution)")
         // moto drops the cause; the job's own log shows Step Functions accepted it.
-        #expect(run.events.contains { $0["event"] as? String == "callback" && $0["action"] as? String == "SendTaskFailure" })
-        #expect((run.summary["reason"] as? String)?.contains("timed out after 5 s") == true, "\(run.terminationMessage)")
+        #expect(
+            run.events.contains { $0["event"] as? String == "callback" && $0["action"] as? String == "SendTaskFailure" }
+        )
+        #expect(
+            (run.summary["reason"] as? String)?.contains("timed out after 5 s") == true, "\(run.terminationMessage)")
     }
 }
 
@@ -238,14 +276,20 @@ struct StepFunctionsSigningTests {
         let arguments = ["--input", JobTools.fixture, "--output", directory + "/out/", "--heartbeat", "0.1"]
         let accepted = try runJob(arguments, environment: env)
         #expect(accepted.exitCode == 0, "\(accepted.stderr)")
-        #expect(accepted.events.contains { $0["event"] as? String == "callback" && $0["action"] as? String == "SendTaskSuccess" },
-                "\(accepted.stderr)")
+        #expect(
+            accepted.events.contains {
+                $0["event"] as? String == "callback" && $0["action"] as? String == "SendTaskSuccess"
+            },
+            "\(accepted.stderr)")
         env["AWS_SECRET_ACCESS_KEY"] = "wrong-\(UUID().uuidString)"
         let refused = try runJob(arguments, environment: env)
         // The conversion itself needs no AWS access; only the callback is refused.
         #expect(refused.exitCode == 0, "\(refused.stderr)")
-        #expect(refused.events.contains { $0["event"] as? String == "callback" && ($0["error"] as? String)?.contains("403") == true },
-                "\(refused.stderr)")
+        #expect(
+            refused.events.contains {
+                $0["event"] as? String == "callback" && ($0["error"] as? String)?.contains("403") == true
+            },
+            "\(refused.stderr)")
         for run in [accepted, refused] { expectNoSecrets(run, env: env, extra: [env["externalSfnTaskToken"]!]) }
     }
 
@@ -258,11 +302,16 @@ struct StepFunctionsSigningTests {
         var env = try Servers.environment()
         env["AWS_ENDPOINT_URL_SFN"] = "http://127.0.0.1:\(states.port)"
         env["externalSfnTaskToken"] = "task-token-\(UUID().uuidString)"
-        let run = try runJob(["--input", path, "--output", directory + "/", "--timeout", "2", "--heartbeat", "0.2",
-                              "--", "--importer", "assimp"],
-                             environment: env)
+        let run = try runJob(
+            [
+                "--input", path, "--output", directory + "/", "--timeout", "2", "--heartbeat", "0.2",
+                "--", "--importer", "assimp"
+            ],
+            environment: env)
         #expect(run.exitCode == 3, "\(run.stderr)")
-        let calls = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: "http://127.0.0.1:\(states.port)/__events")!)) as? [[String: Any]])
+        let calls = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(string: "http://127.0.0.1:\(states.port)/__events")!)) as? [[String: Any]])
         #expect(calls.compactMap { $0["target"] as? String } == ["AWSStepFunctions.SendTaskHeartbeat"])
         #expect(run.events.contains { $0["event"] as? String == "heartbeat" && $0["final"] as? Bool == true })
     }

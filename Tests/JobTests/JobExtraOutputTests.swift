@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import S3
+import TestSupport
 import Testing
 
 /// What the job writes besides the GLB: the preview image (`<prefix><output file>.png`) and level-of-detail files.
@@ -12,8 +12,11 @@ import Testing
         let client = try Servers.client()
         let input = S3Location(bucket: "job-in", key: "preview/huesitos.fbx")
         try await client.upload(file: JobTools.fixture, to: input)
-        let run = try runJob(["--input", input.description, "--output", "s3://job-out/preview-files/",
-                              "--preview", "s3://job-out/previews/"], environment: try Servers.environment())
+        let run = try runJob(
+            [
+                "--input", input.description, "--output", "s3://job-out/preview-files/",
+                "--preview", "s3://job-out/previews/"
+            ], environment: try Servers.environment())
         #expect(run.exitCode == 0, "\(run.stderr)")
         let preview = S3Location(bucket: "job-out", key: "previews/huesitos-glb.glb.png")
         let info = try await client.head(preview)
@@ -22,7 +25,10 @@ import Testing
         try await client.download(preview, to: directory + "/p.png")
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/p.png")))
         #expect(bytes.starts(with: Self.png) && bytes.count > 1000, "\(bytes.count) bytes")
-        #expect(run.events.contains { $0["event"] as? String == "preview" && $0["object"] as? String == preview.description })
+        #expect(
+            run.events.contains {
+                $0["event"] as? String == "preview" && $0["object"] as? String == preview.description
+            })
         #expect(try await Servers.exists(S3Location(bucket: "job-out", key: "preview-files/huesitos-glb.glb")))
     }
 
@@ -31,20 +37,28 @@ import Testing
         // A regular file where the preview prefix's folder should be: the copy fails, the job does not.
         let blocker = directory + "/blocked"
         FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
-        let run = try runJob(["--input", JobTools.fixture, "--output", directory + "/out/", "--scratch", directory,
-                              "--preview", blocker + "/previews/"], environment: ["PATH": "/usr/bin:/bin"])
+        let run = try runJob(
+            [
+                "--input", JobTools.fixture, "--output", directory + "/out/", "--scratch", directory,
+                "--preview", blocker + "/previews/"
+            ], environment: ["PATH": "/usr/bin:/bin"])
         #expect(run.exitCode == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: directory + "/out/huesitos-glb.glb"))
-        #expect(run.events.contains { $0["event"] as? String == "preview" && $0["level"] as? String == "warning" },
-                "\(run.stderr)")
+        #expect(
+            run.events.contains { $0["event"] as? String == "preview" && $0["level"] as? String == "warning" },
+            "\(run.stderr)")
     }
 
     @Test func localPreviewIsWrittenBesideTheOutput() throws {
         let directory = try JobTools.temporaryDirectory()
-        let run = try runJob(["--input", JobTools.fixture, "--output", directory + "/out/", "--scratch", directory,
-                              "--preview", directory + "/previews/"], environment: ["PATH": "/usr/bin:/bin"])
+        let run = try runJob(
+            [
+                "--input", JobTools.fixture, "--output", directory + "/out/", "--scratch", directory,
+                "--preview", directory + "/previews/"
+            ], environment: ["PATH": "/usr/bin:/bin"])
         #expect(run.exitCode == 0, "\(run.stderr)")
-        let bytes = [UInt8]((try? Data(contentsOf: URL(fileURLWithPath: directory + "/previews/huesitos-glb.glb.png"))) ?? Data())
+        let bytes = [UInt8](
+            (try? Data(contentsOf: URL(fileURLWithPath: directory + "/previews/huesitos-glb.glb.png"))) ?? Data())
         #expect(bytes.starts(with: Self.png), "\(run.stderr)")
     }
 
@@ -53,12 +67,16 @@ import Testing
         let client = try Servers.client()
         let input = S3Location(bucket: "job-in", key: "lods/huesitos.fbx")
         try await client.upload(file: JobTools.fixture, to: input)
-        let run = try runJob(["--input", input.description, "--output", "s3://job-out/lod-files/",
-                              "--", "--lods", "0.5,0.2", "--lod-files"], environment: try Servers.environment())
+        let run = try runJob(
+            [
+                "--input", input.description, "--output", "s3://job-out/lod-files/",
+                "--", "--lods", "0.5,0.2", "--lod-files"
+            ], environment: try Servers.environment())
         #expect(run.exitCode == 0, "\(run.stderr)")
         let directory = try JobTools.temporaryDirectory()
         for name in ["huesitos-glb.glb", "huesitos-glb.lod1.glb", "huesitos-glb.lod2.glb"] {
-            try await client.download(S3Location(bucket: "job-out", key: "lod-files/" + name), to: directory + "/" + name)
+            try await client.download(
+                S3Location(bucket: "job-out", key: "lod-files/" + name), to: directory + "/" + name)
             #expect(validate(directory + "/" + name) == 0, "\(name)")
         }
         #expect(try await !Servers.exists(S3Location(bucket: "job-out", key: "lod-files/huesitos-glb.lod3.glb")))

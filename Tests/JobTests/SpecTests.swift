@@ -1,6 +1,7 @@
 import Foundation
 import S3
 import Testing
+
 @testable import Job
 
 @Test func outputNamesFollowVAMS() {
@@ -11,11 +12,13 @@ import Testing
 }
 
 @Test func prefixOutputIsResolvedAndVAMSEnvironmentIsRead() throws {
-    let env = ["inputS3AssetFilePath": "s3://in-bucket/assets/x/ünï chair+1.fbx",
-               "outputS3AssetFilesPath": "s3://out-bucket/pipe/files/",
-               "outputS3AssetMetadataPath": "s3://out-bucket/pipe/metadata/",
-               "inputParameters": #"{"ratio": 0.5, "lockBorders": true, "aggressive": false, "preset": "lossless"}"#,
-               "externalSfnTaskToken": "token-123456"]
+    let env = [
+        "inputS3AssetFilePath": "s3://in-bucket/assets/x/ünï chair+1.fbx",
+        "outputS3AssetFilesPath": "s3://out-bucket/pipe/files/",
+        "outputS3AssetMetadataPath": "s3://out-bucket/pipe/metadata/",
+        "inputParameters": #"{"ratio": 0.5, "lockBorders": true, "aggressive": false, "preset": "lossless"}"#,
+        "externalSfnTaskToken": "token-123456"
+    ]
     let spec = try JobSpecSource.environment(env).resolve(environment: env)
     #expect(spec.input == .s3(S3Location(bucket: "in-bucket", key: "assets/x/ünï chair+1.fbx")))
     #expect(spec.output == .s3(S3Location(bucket: "out-bucket", key: "pipe/files/ünï chair+1-glb.glb")))
@@ -33,7 +36,8 @@ import Testing
     let env = ["OPTIMIZE_JOB_INPUT": "s3://env-bucket/in.fbx", "OPTIMIZE_JOB_OUTPUT": "s3://env-bucket/out.glb"]
     var flags = JobSpecSource()
     flags.output = "/tmp/explicit.glb"
-    let spec = try flags.overriding(JobSpecSource.file(file).overriding(JobSpecSource.environment(env))).resolve(environment: env)
+    let spec = try flags.overriding(JobSpecSource.file(file).overriding(JobSpecSource.environment(env))).resolve(
+        environment: env)
     #expect(spec.input == .s3(S3Location(bucket: "file-bucket", key: "in.obj")))
     #expect(spec.output == .local("/tmp/explicit.glb"))
     #expect(spec.convertOptions == ["--preset", "web"])
@@ -45,11 +49,28 @@ import Testing
     (["OPTIMIZE_JOB_INPUT": "s3://b-ok/in.fbx"], "no output"),
     (["OPTIMIZE_JOB_INPUT": "s3://B_bad/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb"], "not a valid bucket name"),
     (["OPTIMIZE_JOB_INPUT": "s3://b-ok/a/../in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb"], "path segment"),
-    (["OPTIMIZE_JOB_INPUT": "https://x.example/in.fbx?X-Amz-Signature=abc", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb"], "neither"),
-    (["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "OPTIMIZE_JOB_PRESET": "--ratio"], "not a preset name"),
-    (["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "OPTIMIZE_JOB_METADATA": "s3://b-ok/meta"], "ending in /"),
-    (["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "OPTIMIZE_JOB_WEBHOOK": "ftp://x/y"], "webhook"),
-    (["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "inputParameters": "[1]"], "inputParameters"),
+    (
+        ["OPTIMIZE_JOB_INPUT": "https://x.example/in.fbx?X-Amz-Signature=abc", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb"],
+        "neither"
+    ),
+    (
+        ["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "OPTIMIZE_JOB_PRESET": "--ratio"],
+        "not a preset name"
+    ),
+    (
+        [
+            "OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb",
+            "OPTIMIZE_JOB_METADATA": "s3://b-ok/meta"
+        ], "ending in /"
+    ),
+    (
+        ["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "OPTIMIZE_JOB_WEBHOOK": "ftp://x/y"],
+        "webhook"
+    ),
+    (
+        ["OPTIMIZE_JOB_INPUT": "/tmp/in.fbx", "OPTIMIZE_JOB_OUTPUT": "/tmp/o.glb", "inputParameters": "[1]"],
+        "inputParameters"
+    )
 ])
 func invalidSpecsFailWithUsageErrors(env: [String: String], message: String) {
     let error = #expect(throws: JobFailure.self) { try JobSpecSource.environment(env).resolve(environment: env) }
@@ -83,26 +104,38 @@ func invalidSpecsFailWithUsageErrors(env: [String: String], message: String) {
     #expect(JobRunner.failure(for: .signaled(SIGKILL), reason: nil, input: "x")?.kind == .resourceLimit)
     let hang = JobRunner.failure(for: .timedOut(seconds: 5), reason: nil, input: "x")
     #expect(hang?.kind == .badInput && hang?.reason.contains("timed out after 5 s") == true)
-    #expect(JobRunner.failure(for: .exited(3), reason: "optimize: x.ply: not a model", input: "x")?.reason == "optimize: x.ply: not a model")
+    #expect(
+        JobRunner.failure(for: .exited(3), reason: "optimize: x.ply: not a model", input: "x")?.reason
+            == "optimize: x.ply: not a model")
     #expect(JobRunner.failure(for: .exited(70), reason: nil, input: "x")?.kind == .internal)
     #expect(JobRunner.failure(for: .exited(0), reason: nil, input: "x") == nil)
 }
 
 @Test func s3ErrorsMapToDistinctExitCodes() {
-    #expect(JobFailure.from(S3Error(.transient, status: 503, code: "SlowDown", "GET failed"), isInput: true).exitCode == 75)
+    #expect(
+        JobFailure.from(S3Error(.transient, status: 503, code: "SlowDown", "GET failed"), isInput: true).exitCode == 75)
     #expect(JobFailure.from(S3Error(.permanent, status: 404, code: "NoSuchKey", "GET"), isInput: true).exitCode == 3)
-    #expect(JobFailure.from(S3Error(.permanent, status: 404, code: "NoSuchBucket", "PUT"), isInput: false).exitCode == 77)
-    #expect(JobFailure.from(S3Error(.permanent, status: 403, code: "AccessDenied", "GET"), isInput: true).exitCode == 77)
+    #expect(
+        JobFailure.from(S3Error(.permanent, status: 404, code: "NoSuchBucket", "PUT"), isInput: false).exitCode == 77)
+    #expect(
+        JobFailure.from(S3Error(.permanent, status: 403, code: "AccessDenied", "GET"), isInput: true).exitCode == 77)
     #expect(JobFailure.from(S3Error(.credentials, "no credentials"), isInput: true).exitCode == 77)
     #expect(JobFailure.from(S3Error(.tooLarge, "big"), isInput: true).exitCode == 5)
-    #expect(JobFailure.from(S3Error(.permanent, location: "/tmp/x", "cannot write the download (disk full?)"), isInput: true).exitCode == 4)
+    #expect(
+        JobFailure.from(
+            S3Error(.permanent, location: "/tmp/x", "cannot write the download (disk full?)"), isInput: true
+        ).exitCode == 4)
 }
 
 @Test func logsRedactSecretsAndQueryStrings() throws {
     let lines = LockedLines()
     let log = JobLog(secrets: ["wJalrXUtnFEMI/K7MDENG", "FwoGZXIvYXdzEJr//token"], write: { lines.append($0) })
-    log.log("download", ["url": "https://bucket.s3.amazonaws.com/k?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA",
-                         "note": "secret wJalrXUtnFEMI/K7MDENG and FwoGZXIvYXdzEJr//token"])
+    log.log(
+        "download",
+        [
+            "url": "https://bucket.s3.amazonaws.com/k?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA",
+            "note": "secret wJalrXUtnFEMI/K7MDENG and FwoGZXIvYXdzEJr//token"
+        ])
     let line = try #require(lines.all.first)
     #expect(!line.contains("deadbeef") && !line.contains("wJalrXUtnFEMI") && !line.contains("FwoGZXIvYXdzEJr"))
     #expect(line.contains("https://bucket.s3.amazonaws.com/k?[redacted]"))

@@ -31,22 +31,26 @@ enum Servers {
 
     static func credentials() throws -> AWSCredentials {
         let info = try s3.get().info
-        return AWSCredentials(accessKeyID: info["access_key"] as! String, secretAccessKey: info["secret_key"] as! String)
+        return AWSCredentials(
+            accessKeyID: info["access_key"] as! String, secretAccessKey: info["secret_key"] as! String)
     }
 
     static func client() throws -> S3Client {
-        let config = S3Configuration(endpoint: URL(string: "http://127.0.0.1:\(try s3.get().port)"),
-                                     retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.05, maxDelay: 0.5), timeout: 20)
+        let config = S3Configuration(
+            endpoint: URL(string: "http://127.0.0.1:\(try s3.get().port)"),
+            retry: RetryPolicy(maxAttempts: 3, baseDelay: 0.05, maxDelay: 0.5), timeout: 20)
         return S3Client(configuration: config, credentials: StaticCredentials(try credentials()))
     }
 
     /// The environment a job needs to reach the test servers.
     static func environment(sfn: Bool = false) throws -> [String: String] {
         let credentials = try credentials()
-        var env = ["AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
-                   "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-                   "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(try s3.get().port)",
-                   "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        var env = [
+            "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+            "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(try s3.get().port)",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        ]
         if sfn { env["AWS_ENDPOINT_URL_SFN"] = "http://127.0.0.1:\(try Servers.sfn.get().port)" }
         return env
     }
@@ -71,7 +75,9 @@ struct JobRun {
 
     /// The stderr JSON lines, parsed.
     var events: [[String: Any]] {
-        stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        stderr.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     var summary: [String: Any] {
@@ -80,8 +86,10 @@ struct JobRun {
 }
 
 /// Runs `optimize job ARGS` with `environment`; `whileRunning` gets the process and the stderr read so far.
-func runJob(_ arguments: [String], environment: [String: String],
-            whileRunning: ((Process, () -> String) throws -> Void)? = nil) throws -> JobRun {
+func runJob(
+    _ arguments: [String], environment: [String: String],
+    whileRunning: ((Process, () -> String) throws -> Void)? = nil
+) throws -> JobRun {
     let directory = try JobTools.temporaryDirectory()
     let termination = (directory as NSString).appendingPathComponent("termination-log")
     let stderrPath = (directory as NSString).appendingPathComponent("stderr")
@@ -98,7 +106,8 @@ func runJob(_ arguments: [String], environment: [String: String],
     try whileRunning?(process, readStderr)
     let start = Date()
     process.waitUntilExit()
-    return JobRun(exitCode: process.terminationStatus, stderr: readStderr(),
-                  terminationMessage: (try? String(contentsOfFile: termination, encoding: .utf8)) ?? "",
-                  seconds: Date().timeIntervalSince(start))
+    return JobRun(
+        exitCode: process.terminationStatus, stderr: readStderr(),
+        terminationMessage: (try? String(contentsOfFile: termination, encoding: .utf8)) ?? "",
+        seconds: Date().timeIntervalSince(start))
 }

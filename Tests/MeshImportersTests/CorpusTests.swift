@@ -2,8 +2,8 @@ import Foundation
 import ImportSupport
 import Importers
 import Scene
-import Testing
 import TestSupport
+import Testing
 
 /// Corpus rows that must read: not broken, and something to draw per the manifest or the file.
 private let readableRows = ManifestRow.meshRows.filter { !$0.broken && $0.assimp != "FAIL" }
@@ -23,14 +23,17 @@ private func materialKey(_ m: Material, _ scene: Scene) -> String {
         return scene.images[scene.textures[ref.texture].image].name
     }
     let c = m.baseColorFactor
-    return String(format: "%@ %.4f %.4f %.4f %.3f r%.3f %@ %@ %@ %@", m.name, c.x, c.y, c.z, c.w, m.roughnessFactor,
-                  m.alphaMode.rawValue, image(m.baseColorTexture), image(m.normalTexture), image(m.emissiveTexture))
+    return String(
+        format: "%@ %.4f %.4f %.4f %.3f r%.3f %@ %@ %@ %@", m.name, c.x, c.y, c.z, c.w, m.roughnessFactor,
+        m.alphaMode.rawValue, image(m.baseColorTexture), image(m.normalTexture), image(m.emissiveTexture))
 }
 
-@Suite("Native OBJ/STL/PLY readers on ../shared/corpus", .enabled(if: Paths.corpus != nil, "../shared/corpus is absent"))
+@Suite(
+    "Native OBJ/STL/PLY readers on ../shared/corpus", .enabled(if: Paths.corpus != nil, "../shared/corpus is absent"))
 struct CorpusTests {
-    @Test("reads every file not marked broken, with the manifest's triangles, agreeing with the Assimp path",
-          arguments: readableRows)
+    @Test(
+        "reads every file not marked broken, with the manifest's triangles, agreeing with the Assimp path",
+        arguments: readableRows)
     func agreesWithAssimp(_ row: ManifestRow) throws {
         let native = try load(row.url, .native)
         let summary = Summary(native)
@@ -43,22 +46,28 @@ struct CorpusTests {
             return
         }
         #expect(summary.triangles == reference.triangles, "native \(summary), assimp \(reference)")
-        #expect(summary.points == reference.points || row.tags.contains("lines"), "native \(summary), assimp \(reference)")
+        #expect(
+            summary.points == reference.points || row.tags.contains("lines"), "native \(summary), assimp \(reference)")
         if let triangles = row.triangles, !row.tags.contains("lines"), row.path.range(of: "spider") == nil {
             #expect(summary.triangles == triangles)
         }
         let tolerance = max(reference.diagonal, 1e-6) * 1e-5
         if row.format == "ply", reference.triangles > 0 {
             // Assimp keeps vertices no face uses: our bounds lie inside its bounds.
-            #expect(all(summary.minimum .>= reference.minimum - tolerance) && all(summary.maximum .<= reference.maximum + tolerance))
+            #expect(
+                all(summary.minimum .>= reference.minimum - tolerance)
+                    && all(summary.maximum .<= reference.maximum + tolerance))
         } else {
-            let low = summary.minimum - reference.minimum, high = summary.maximum - reference.maximum
-            #expect(all(pointwiseMax(low, -low) .<= SIMD3(repeating: tolerance))
+            let low = summary.minimum - reference.minimum
+            let high = summary.maximum - reference.maximum
+            #expect(
+                all(pointwiseMax(low, -low) .<= SIMD3(repeating: tolerance))
                     && all(pointwiseMax(high, -high) .<= SIMD3(repeating: tolerance)),
-                    "native \(summary), assimp \(reference)")
+                "native \(summary), assimp \(reference)")
         }
         if reference.area > 0 {
-            #expect(abs(summary.area - reference.area) <= reference.area * 1e-4, "native \(summary), assimp \(reference)")
+            #expect(
+                abs(summary.area - reference.area) <= reference.area * 1e-4, "native \(summary), assimp \(reference)")
         }
         if row.format == "obj" {
             // The materials primitives use, by name (Assimp adds a default one for faces without usemtl).
@@ -76,10 +85,12 @@ struct CorpusTests {
         #expect(try load(row.url, .native, threads: 1) == load(row.url, .native, threads: 2))
     }
 
-    @Test("files marked broken, the PLY security payloads and ../shared/hostile reproducers fail cleanly",
-          arguments: brokenRows.map(\.url)
-            + ((try? FileManager.default.contentsOfDirectory(at: Paths.shared.appendingPathComponent("hostile"),
-                                                             includingPropertiesForKeys: nil)) ?? [])
+    @Test(
+        "files marked broken, the PLY security payloads and ../shared/hostile reproducers fail cleanly",
+        arguments: brokenRows.map(\.url)
+            + ((try? FileManager.default.contentsOfDirectory(
+                at: Paths.shared.appendingPathComponent("hostile"),
+                includingPropertiesForKeys: nil)) ?? [])
             .filter { ["ply", "obj", "stl"].contains($0.pathExtension) })
     func failsCleanly(_ url: URL) throws {
         do {
@@ -96,11 +107,14 @@ struct CorpusTests {
 
 @Suite("optimize on native-read inputs", .enabled(if: Paths.corpus != nil, "../shared/corpus is absent"))
 struct CLITests {
-    @Test("converts through the gate; byte-identical output for --threads 1 and 2",
-          arguments: readableRows.filter { row in
-              ["trimesh__groups.obj", "assimp__spider", "assimp__Spider_binary.stl", "trimesh__bunny.ply",
-               "c3d__beast.obj"].contains { row.path.contains($0) }
-          })
+    @Test(
+        "converts through the gate; byte-identical output for --threads 1 and 2",
+        arguments: readableRows.filter { row in
+            [
+                "trimesh__groups.obj", "assimp__spider", "assimp__Spider_binary.stl", "trimesh__bunny.ply",
+                "c3d__beast.obj"
+            ].contains { row.path.contains($0) }
+        })
     func deterministic(_ row: ManifestRow) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
@@ -124,7 +138,8 @@ struct CLITests {
         #expect(!result.signaled && !result.timedOut)
         if result.status != 0 {
             #expect(result.status == 3)
-            #expect(result.stderrLines.count == 1 && result.stderr.contains(row.url.lastPathComponent), "\(result.stderr)")
+            #expect(
+                result.stderrLines.count == 1 && result.stderr.contains(row.url.lastPathComponent), "\(result.stderr)")
         }
     }
 }
@@ -134,10 +149,12 @@ struct TextParsingTests {
     @Test("parseFloat is exact: it matches strtof on random and tricky decimal strings")
     func floats() {
         var generator = SystemRandomNumberGenerator()
-        var cases = ["0", "-0", "+1", "1.", ".5", "-.5e-3", "3.4028235e38", "3.4028236e38", "1e39", "1e-46", "1.4e-45",
-                     "1.17549435e-38", "0.1", "0.30000001192092896", "16777217", "16777216.5", "9007199254740993",
-                     "1.00000005960464477539062500000000000001", "123456789012345678901234567890", "2.5e-10",
-                     "7.038531e-26", "1E2", "2.e+1", "00000.00001", "4.9406564584124654e-324"]
+        var cases = [
+            "0", "-0", "+1", "1.", ".5", "-.5e-3", "3.4028235e38", "3.4028236e38", "1e39", "1e-46", "1.4e-45",
+            "1.17549435e-38", "0.1", "0.30000001192092896", "16777217", "16777216.5", "9007199254740993",
+            "1.00000005960464477539062500000000000001", "123456789012345678901234567890", "2.5e-10",
+            "7.038531e-26", "1E2", "2.e+1", "00000.00001", "4.9406564584124654e-324"
+        ]
         for _ in 0..<20_000 {
             let digits = Int.random(in: 1...18, using: &generator)
             var text = Bool.random(using: &generator) ? "-" : ""

@@ -1,8 +1,8 @@
 import Foundation
 import OBJImporter
 import Scene
-import Testing
 import TestSupport
+import Testing
 
 @Suite("OBJ reader on generated edge cases")
 struct OBJTests {
@@ -27,16 +27,26 @@ struct OBJTests {
     @Test("a concave polygon is ear-clipped on its plane: n − 2 triangles, its exact area, its winding")
     func concavePolygon() throws {
         // A comb (concave, 12 corners) in a tilted plane, counter-clockwise seen from +normal.
-        let outline: [SIMD2<Float>] = [(0, 0), (5, 0), (5, 3), (4, 3), (4, 1), (3, 1), (3, 3), (2, 3), (2, 1), (1, 1),
-                                       (1, 3), (0, 3)].map { SIMD2($0.0, $0.1) }
+        let outline: [SIMD2<Float>] = [
+            (0, 0), (5, 0), (5, 3), (4, 3), (4, 1), (3, 1), (3, 3), (2, 3), (2, 1), (1, 1),
+            (1, 3), (0, 3)
+        ].map { SIMD2($0.0, $0.1) }
         // Shoelace area of the outline.
         var area: Float = 0
-        for i in outline.indices { let a = outline[i], b = outline[(i + 1) % outline.count]; area += a.x * b.y - b.x * a.y }
+        for i in outline.indices {
+            let a = outline[i]
+            let b = outline[(i + 1) % outline.count]
+            area += a.x * b.y - b.x * a.y
+        }
         area /= 2
-        let u = SIMD3<Float>(1, 0, 1) / Float(2).squareRoot(), v = SIMD3<Float>(0, 1, 0)
+        let u = SIMD3<Float>(1, 0, 1) / Float(2).squareRoot()
+        let v = SIMD3<Float>(0, 1, 0)
         let normal = SIMD3<Float>(u.y * v.z - u.z * v.y, u.z * v.x - u.x * v.z, u.x * v.y - u.y * v.x)
         var text = ""
-        for p in outline { let q = u * p.x + v * p.y + SIMD3(2, 3, 4); text += "v \(q.x) \(q.y) \(q.z)\n" }
+        for p in outline {
+            let q = u * p.x + v * p.y + SIMD3(2, 3, 4)
+            text += "v \(q.x) \(q.y) \(q.z)\n"
+        }
         text += "f " + (1...outline.count).map(String.init).joined(separator: " ") + "\n"
         let scene = try read(text)
         let primitive = try #require(scene.meshes.first?.primitives.first)
@@ -45,8 +55,11 @@ struct OBJTests {
         #expect(abs(summary.area - Double(area)) < 1e-4, "area \(summary.area), polygon \(area)")
         let p = primitive.vertices.positions
         for t in stride(from: 0, to: primitive.indices.count, by: 3) {
-            let a = p[Int(primitive.indices[t])], b = p[Int(primitive.indices[t + 1])], c = p[Int(primitive.indices[t + 2])]
-            let x = b - a, y = c - a
+            let a = p[Int(primitive.indices[t])]
+            let b = p[Int(primitive.indices[t + 1])]
+            let c = p[Int(primitive.indices[t + 2])]
+            let x = b - a
+            let y = c - a
             let n = SIMD3(x.y * y.z - x.z * y.y, x.z * y.x - x.x * y.z, x.x * y.y - x.y * y.x)
             #expect((n * normal).sum() > 0, "triangle \(t / 3) is flipped or folded")
         }
@@ -61,7 +74,8 @@ struct OBJTests {
     @Test("negative indices read like their positive equivalents; 0 and past-the-end are errors")
     func negativeIndices() throws {
         let positive = try read("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/1 2/2 3/3\nv 1 1 0\nf 2 4 3\n")
-        let negative = try read("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf -3/-3 -2/-2 -1/-1\nv 1 1 0\nf -3 -1 -2\n")
+        let negative = try read(
+            "v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf -3/-3 -2/-2 -1/-1\nv 1 1 0\nf -3 -1 -2\n")
         #expect(positive == negative)
         try expectBadInput("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n", "index 0")
         try expectBadInput("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 4\n", "index 4")
@@ -72,23 +86,23 @@ struct OBJTests {
     func mixedElements() throws {
         let mtl = "newmtl red\nKd 1 0 0\nnewmtl blue\nKd 0 0 1\n"
         let text = """
-        mtllib m.mtl
-        v 0 0 0
-        v 1 0 0
-        v 1 1 0
-        v 0 1 0
-        vn 0 0 1
-        usemtl red
-        f 1//1 2//1 3//1 4//1
-        l 1 2 3
-        p 1 3
-        f 1 2
-        usemtl blue
-        f 1//1 2//1 3//1
-        o second
-        usemtl red
-        f 3//1 4//1 1//1
-        """
+            mtllib m.mtl
+            v 0 0 0
+            v 1 0 0
+            v 1 1 0
+            v 0 1 0
+            vn 0 0 1
+            usemtl red
+            f 1//1 2//1 3//1 4//1
+            l 1 2 3
+            p 1 3
+            f 1 2
+            usemtl blue
+            f 1//1 2//1 3//1
+            o second
+            usemtl red
+            f 3//1 4//1 1//1
+            """
         let scene = try read(text, extra: ["m.mtl": mtl])
         let primitives = try #require(scene.meshes.first?.primitives)
         #expect(primitives.map(\.mode) == [.triangles, .lines, .points, .triangles])
@@ -160,7 +174,8 @@ struct OBJTests {
         text += "f " + (1...n).map(String.init).joined(separator: " ") + "\n"
         let star = 2_000
         for i in 0..<star {
-            let angle = Double(i) / Double(star) * 2 * .pi, radius = i % 2 == 0 ? 1.0 : 0.5
+            let angle = Double(i) / Double(star) * 2 * .pi
+            let radius = i % 2 == 0 ? 1.0 : 0.5
             text += "v \(radius * cos(angle) + 3) \(radius * sin(angle)) 0\n"
         }
         text += "f " + ((n + 1)...(n + star)).map(String.init).joined(separator: " ") + "\n"
@@ -185,50 +200,57 @@ struct OBJTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         // A 1×1 PNG.
-        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0,
-                        0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 13, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C,
-                        0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0, 5, 0, 1, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0, 0, 0, 0, 0x49,
-                        0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82])
+        let png = Data([
+            0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0,
+            0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 13, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C,
+            0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0, 5, 0, 1, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0, 0, 0, 0, 0x49,
+            0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82
+        ])
         try folder.write("Textures/Color.PNG", png)
         try folder.write("normal.png", png)
         try folder.write("rough.png", png)
-        try folder.write("m.mtl", """
-        newmtl plastic
-        Kd 0.5 0.5 0.5
-        Ns 98
-        d 0.5
-        map_Kd -s 2 3 -o 0.5 0.25 -clamp on .\\textures\\color.png
-        map_Bump -bm 0.3 normal.png
-        newmtl pbr
-        Kd 0 0 0
-        Tr 0.25
-        Pr 0.4
-        Pm 0.9
-        Ke 1 0.5 0
-        map_Kd C:\\Users\\someone\\NORMAL.png
-        map_Pr rough.png
-        illum 0
-        newmtl escape
-        map_Kd ../../etc/passwd
-        """)
-        let url = try folder.write("model.obj", """
-        mtllib m.mtl
-        v 0 0 0
-        v 1 0 0
-        v 0 1 0
-        vt 0 0
-        vt 1 0
-        vt 0 1
-        usemtl plastic
-        f 1/1 2/2 3/3
-        usemtl pbr
-        f 1/1 2/2 3/3
-        usemtl escape
-        f 1/1 2/2 3/3
-        """)
+        try folder.write(
+            "m.mtl",
+            """
+            newmtl plastic
+            Kd 0.5 0.5 0.5
+            Ns 98
+            d 0.5
+            map_Kd -s 2 3 -o 0.5 0.25 -clamp on .\\textures\\color.png
+            map_Bump -bm 0.3 normal.png
+            newmtl pbr
+            Kd 0 0 0
+            Tr 0.25
+            Pr 0.4
+            Pm 0.9
+            Ke 1 0.5 0
+            map_Kd C:\\Users\\someone\\NORMAL.png
+            map_Pr rough.png
+            illum 0
+            newmtl escape
+            map_Kd ../../etc/passwd
+            """)
+        let url = try folder.write(
+            "model.obj",
+            """
+            mtllib m.mtl
+            v 0 0 0
+            v 1 0 0
+            v 0 1 0
+            vt 0 0
+            vt 1 0
+            vt 0 1
+            usemtl plastic
+            f 1/1 2/2 3/3
+            usemtl pbr
+            f 1/1 2/2 3/3
+            usemtl escape
+            f 1/1 2/2 3/3
+            """)
         let scene = try importOBJ(from: url, threads: 2)
         #expect(scene.materials.map(\.name) == ["plastic", "pbr", "escape"])
-        let plastic = scene.materials[0], pbr = scene.materials[1]
+        let plastic = scene.materials[0]
+        let pbr = scene.materials[1]
         #expect(abs(plastic.baseColorFactor.x - 0.214) < 0.001 && plastic.baseColorFactor.w == 0.5)
         #expect(plastic.alphaMode == .blend)
         #expect(abs(plastic.roughnessFactor - 0.1414) < 0.001 && plastic.metallicFactor == 0)

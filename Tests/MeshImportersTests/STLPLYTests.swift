@@ -2,8 +2,8 @@ import Foundation
 import PLYImporter
 import STLImporter
 import Scene
-import Testing
 import TestSupport
+import Testing
 
 private func expectBadInput(_ fragment: String, _ body: () throws -> Scene) {
     do {
@@ -19,21 +19,29 @@ private func expectBadInput(_ fragment: String, _ body: () throws -> Scene) {
 }
 
 /// A binary STL of `triangles` (corner triples) with the given 80-byte header text and attribute words.
-private func binarySTL(_ triangles: [[SIMD3<Float>]], header: String = "binary", attributes: [UInt16]? = nil,
-                       declared: Int? = nil) -> Data {
+private func binarySTL(
+    _ triangles: [[SIMD3<Float>]], header: String = "binary", attributes: [UInt16]? = nil,
+    declared: Int? = nil
+) -> Data {
     var data = Data(header.utf8.prefix(80))
     data.append(Data(count: 80 - data.count))
     data.append(UInt32(declared ?? triangles.count))
     for (index, triangle) in triangles.enumerated() {
         for _ in 0..<3 { data.append(Float(0)) }
-        for corner in triangle { data.append(corner.x); data.append(corner.y); data.append(corner.z) }
+        for corner in triangle {
+            data.append(corner.x)
+            data.append(corner.y)
+            data.append(corner.z)
+        }
         data.append(attributes?[index] ?? 0)
     }
     return data
 }
 
-private let square: [[SIMD3<Float>]] = [[SIMD3(0, 0, 0), SIMD3(1, 0, 0), SIMD3(1, 1, 0)],
-                                        [SIMD3(0, 0, 0), SIMD3(1, 1, 0), SIMD3(0, 1, 0)]]
+private let square: [[SIMD3<Float>]] = [
+    [SIMD3(0, 0, 0), SIMD3(1, 0, 0), SIMD3(1, 1, 0)],
+    [SIMD3(0, 0, 0), SIMD3(1, 1, 0), SIMD3(0, 1, 0)]
+]
 
 @Suite("STL reader on generated edge cases")
 struct STLTests {
@@ -71,28 +79,28 @@ struct STLTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         let text = """
-        solid first
-        facet normal 0 0 1
-         outer loop
-          vertex 0 0 0
-          vertex 1 0 0
-          vertex 1 1 0
-         endloop
-        endfacet
-        endsolid first
-        SOLID second
-        FACET NORMAL 0 0 1
-         OUTER LOOP
-          VERTEX 0 0 1
-          VERTEX 2 0 1
-          VERTEX 2 2 1
-          VERTEX 0 2 1
-         ENDLOOP
-        ENDFACET
-        ENDSOLID second
-        solid empty
-        endsolid empty
-        """
+            solid first
+            facet normal 0 0 1
+             outer loop
+              vertex 0 0 0
+              vertex 1 0 0
+              vertex 1 1 0
+             endloop
+            endfacet
+            endsolid first
+            SOLID second
+            FACET NORMAL 0 0 1
+             OUTER LOOP
+              VERTEX 0 0 1
+              VERTEX 2 0 1
+              VERTEX 2 2 1
+              VERTEX 0 2 1
+             ENDLOOP
+            ENDFACET
+            ENDSOLID second
+            solid empty
+            endsolid empty
+            """
         let scene = try importSTL(from: try folder.write("a.stl", text))
         #expect(scene.meshes.map(\.name) == ["first", "second"])
         #expect(Summary(scene).triangles == 3)
@@ -131,15 +139,18 @@ struct PLYTests {
     func encodings() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        let header = ["element vertex 6", "property double x", "property float y", "property int z",
-                      "property char nx", "property short ny", "property uint nz", "property uchar red",
-                      "property uchar green", "property uchar blue", "property ushort quality", "property float s",
-                      "property float t", "element face 2", "property uchar flags",
-                      "property list ushort int vertex_indices", "element unknown 2", "property list uint uint8 bytes"]
+        let header = [
+            "element vertex 6", "property double x", "property float y", "property int z",
+            "property char nx", "property short ny", "property uint nz", "property uchar red",
+            "property uchar green", "property uchar blue", "property ushort quality", "property float s",
+            "property float t", "element face 2", "property uchar flags",
+            "property list ushort int vertex_indices", "element unknown 2", "property list uint uint8 bytes"
+        ]
         let vertices: [(Double, Float, Int32, Int8, Int16, UInt32, UInt8, UInt8, UInt8, UInt16, Float, Float)] = [
             (0, 0, 0, 0, 0, 1, 255, 0, 0, 7, 0, 0), (4, 0, 0, 0, 0, 1, 0, 255, 0, 7, 1, 0),
             (4, 4, 0, 0, 0, 1, 0, 0, 255, 7, 1, 1), (2, 1, 0, 0, 0, 1, 255, 255, 255, 7, 0.5, 0.25),
-            (0, 4, 0, 0, 0, 1, 0, 0, 0, 7, 0, 1), (9, 9, 9, 0, 0, 1, 0, 0, 0, 7, 0, 0)]
+            (0, 4, 0, 0, 0, 1, 0, 0, 0, 7, 0, 1), (9, 9, 9, 0, 0, 1, 0, 0, 0, 7, 0, 0)
+        ]
         let faces: [[Int32]] = [[0, 1, 2, 3, 4], [1, 2, 5]]
         var ascii = Data()
         for v in vertices {
@@ -150,16 +161,28 @@ struct PLYTests {
         func binary(_ big: Bool) -> Data {
             var d = Data()
             for v in vertices {
-                d.append(v.0, bigEndian: big); d.append(v.1, bigEndian: big); d.append(v.2, bigEndian: big)
-                d.append(v.3, bigEndian: big); d.append(v.4, bigEndian: big); d.append(v.5, bigEndian: big)
-                d.append(v.6); d.append(v.7); d.append(v.8); d.append(v.9, bigEndian: big)
-                d.append(v.10, bigEndian: big); d.append(v.11, bigEndian: big)
+                d.append(v.0, bigEndian: big)
+                d.append(v.1, bigEndian: big)
+                d.append(v.2, bigEndian: big)
+                d.append(v.3, bigEndian: big)
+                d.append(v.4, bigEndian: big)
+                d.append(v.5, bigEndian: big)
+                d.append(v.6)
+                d.append(v.7)
+                d.append(v.8)
+                d.append(v.9, bigEndian: big)
+                d.append(v.10, bigEndian: big)
+                d.append(v.11, bigEndian: big)
             }
             for f in faces {
-                d.append(UInt8(0)); d.append(UInt16(f.count), bigEndian: big)
+                d.append(UInt8(0))
+                d.append(UInt16(f.count), bigEndian: big)
                 for i in f { d.append(i, bigEndian: big) }
             }
-            d.append(UInt32(2), bigEndian: big); d.append(UInt8(1)); d.append(UInt8(2)); d.append(UInt32(0), bigEndian: big)
+            d.append(UInt32(2), bigEndian: big)
+            d.append(UInt8(1))
+            d.append(UInt8(2))
+            d.append(UInt32(0), bigEndian: big)
             return d
         }
         let a = try importPLY(from: try folder.write("a.ply", ply("ascii", header, ascii)))
@@ -185,15 +208,23 @@ struct PLYTests {
         var text = ""
         for i in 0..<8 { text += "\(i % 4) \(i / 4) 0\n" }
         text += "9 4 0 5 1 -1 6 2 7 3\n"
-        let url = try folder.write("s.ply", ply("ascii", ["element vertex 8", "property float x", "property float y",
-                                                          "property float z", "element tristrips 1",
-                                                          "property list int int vertex_indices"], Data(text.utf8)))
+        let url = try folder.write(
+            "s.ply",
+            ply(
+                "ascii",
+                [
+                    "element vertex 8", "property float x", "property float y",
+                    "property float z", "element tristrips 1",
+                    "property list int int vertex_indices"
+                ], Data(text.utf8)))
         let scene = try importPLY(from: url)
         let primitive = try #require(scene.meshes.first?.primitives.first)
         #expect(primitive.triangleCount == 4)
         let p = primitive.vertices.positions
         for t in 0..<4 {
-            let a = p[Int(primitive.indices[t * 3])], b = p[Int(primitive.indices[t * 3 + 1])], c = p[Int(primitive.indices[t * 3 + 2])]
+            let a = p[Int(primitive.indices[t * 3])]
+            let b = p[Int(primitive.indices[t * 3 + 1])]
+            let c = p[Int(primitive.indices[t * 3 + 2])]
             let z = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
             #expect(z > 0, "strip triangle \(t) is not counter-clockwise")
         }
@@ -204,10 +235,16 @@ struct PLYTests {
     func pointCloud() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        let url = try folder.write("p.ply", ply("ascii", ["element vertex 3", "property float x", "property float y",
-                                                          "property float z", "element face 0",
-                                                          "property list uchar int vertex_indices"],
-                                                Data("0 0 0\n1 0 0\n0 1 0\n".utf8)))
+        let url = try folder.write(
+            "p.ply",
+            ply(
+                "ascii",
+                [
+                    "element vertex 3", "property float x", "property float y",
+                    "property float z", "element face 0",
+                    "property list uchar int vertex_indices"
+                ],
+                Data("0 0 0\n1 0 0\n0 1 0\n".utf8)))
         let primitive = try #require(try importPLY(from: url).meshes.first?.primitives.first)
         #expect(primitive.mode == .points && primitive.indices.count == 3)
     }
@@ -217,27 +254,46 @@ struct PLYTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         let xyz = ["property float x", "property float y", "property float z"]
-        let lying = try folder.write("l.ply", ply("binary_little_endian", ["element vertex 2000000000"] + xyz, Data(count: 36)))
+        let lying = try folder.write(
+            "l.ply", ply("binary_little_endian", ["element vertex 2000000000"] + xyz, Data(count: 36)))
         expectBadInput("2000000000") { try importPLY(from: lying) }
         var listData = Data(count: 36)
         listData.append(UInt32(0xFFFF_FFF0))
-        let lyingList = try folder.write("ll.ply", ply("binary_little_endian", ["element vertex 3"] + xyz
-            + ["element face 1", "property list uint int vertex_indices"], listData))
+        let lyingList = try folder.write(
+            "ll.ply",
+            ply(
+                "binary_little_endian",
+                ["element vertex 3"] + xyz
+                    + ["element face 1", "property list uint int vertex_indices"], listData))
         expectBadInput("list") { try importPLY(from: lyingList) }
         let cut = try folder.write("c.ply", ply("binary_big_endian", ["element vertex 3"] + xyz, Data(count: 30)))
         expectBadInput("truncated") { try importPLY(from: cut) }
         let noEnd = try folder.write("h.ply", Data("ply\nformat ascii 1.0\nelement vertex 3\n".utf8))
         expectBadInput("end_header") { try importPLY(from: noEnd) }
-        let index = try folder.write("i.ply", ply("ascii", ["element vertex 3"] + xyz
-            + ["element face 1", "property list uchar int vertex_indices"], Data("0 0 0\n1 0 0\n0 1 0\n4 0 1 2 3\n".utf8)))
+        let index = try folder.write(
+            "i.ply",
+            ply(
+                "ascii",
+                ["element vertex 3"] + xyz
+                    + ["element face 1", "property list uchar int vertex_indices"],
+                Data("0 0 0\n1 0 0\n0 1 0\n4 0 1 2 3\n".utf8)))
         expectBadInput("vertex 3") { try importPLY(from: index) }
-        let nan = try folder.write("n.ply", ply("ascii", ["element vertex 3"] + xyz
-            + ["element face 1", "property list uchar int vertex_indices"], Data("nan 0 0\n1 0 0\n0 1 0\n3 0 1 2\n".utf8)))
+        let nan = try folder.write(
+            "n.ply",
+            ply(
+                "ascii",
+                ["element vertex 3"] + xyz
+                    + ["element face 1", "property list uchar int vertex_indices"],
+                Data("nan 0 0\n1 0 0\n0 1 0\n3 0 1 2\n".utf8)))
         expectBadInput("NaN") { try importPLY(from: nan) }
         // Faces cut short keep the complete ones, with a warning.
-        let partial = try folder.write("f.ply", ply("ascii", ["element vertex 4"] + xyz
-            + ["element face 3", "property list uchar int vertex_indices"],
-            Data("0 0 0\n1 0 0\n0 1 0\n1 1 0\n3 0 1 2\n3 1 3 2\n3 0".utf8)))
+        let partial = try folder.write(
+            "f.ply",
+            ply(
+                "ascii",
+                ["element vertex 4"] + xyz
+                    + ["element face 3", "property list uchar int vertex_indices"],
+                Data("0 0 0\n1 0 0\n0 1 0\n1 1 0\n3 0 1 2\n3 1 3 2\n3 0".utf8)))
         let scene = try importPLY(from: partial)
         #expect(Summary(scene).triangles == 2)
         #expect(scene.warnings.contains { $0.contains("2 of the 3") })

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import Scene
+import TestSupport
 import Testing
 
 /// Paths shared by the mesh importer tests.
@@ -26,16 +26,20 @@ struct ManifestRow: Sendable, CustomStringConvertible {
 
     static let meshRows: [ManifestRow] = {
         guard let corpus = Paths.corpus,
-              let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+            let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
         else { return [] }
-        let rows = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let rows = text.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        }
         guard let header = rows.first, let p = header.firstIndex(of: "path"), let f = header.firstIndex(of: "format"),
-              let t = header.firstIndex(of: "triangles"), let a = header.firstIndex(of: "assimp_5_2_5"),
-              let g = header.firstIndex(of: "tags") else { return [] }
+            let t = header.firstIndex(of: "triangles"), let a = header.firstIndex(of: "assimp_5_2_5"),
+            let g = header.firstIndex(of: "tags")
+        else { return [] }
         return rows.dropFirst().compactMap { cells in
             guard cells.count > max(p, f, t, a, g), ["obj", "stl", "ply"].contains(cells[f]) else { return nil }
-            return ManifestRow(path: cells[p], format: cells[f], triangles: Int(cells[t]), assimp: cells[a],
-                               tags: Set(cells[g].split(separator: ",").map(String.init)))
+            return ManifestRow(
+                path: cells[p], format: cells[f], triangles: Int(cells[t]), assimp: cells[a],
+                tags: Set(cells[g].split(separator: ",").map(String.init)))
         }
     }()
 
@@ -79,9 +83,11 @@ struct Summary: Equatable, CustomStringConvertible {
                 case .triangles:
                     triangles += primitive.indices.count / 3
                     for t in stride(from: 0, to: primitive.indices.count - 2, by: 3) {
-                        let a = SIMD3<Double>(p[Int(primitive.indices[t])]), b = SIMD3<Double>(p[Int(primitive.indices[t + 1])])
+                        let a = SIMD3<Double>(p[Int(primitive.indices[t])])
+                        let b = SIMD3<Double>(p[Int(primitive.indices[t + 1])])
                         let c = SIMD3<Double>(p[Int(primitive.indices[t + 2])])
-                        let u = b - a, v = c - a
+                        let u = b - a
+                        let v = c - a
                         let n = SIMD3(u.y * v.z - u.z * v.y, u.z * v.x - u.x * v.z, u.x * v.y - u.y * v.x)
                         area += (n * n).sum().squareRoot() / 2
                     }
@@ -96,7 +102,10 @@ struct Summary: Equatable, CustomStringConvertible {
         }
     }
 
-    var diagonal: Float { let d = maximum - minimum; return (d * d).sum().squareRoot() }
+    var diagonal: Float {
+        let d = maximum - minimum
+        return (d * d).sum().squareRoot()
+    }
 
     var description: String {
         "triangles \(triangles), lines \(lines), points \(points), bounds \(minimum)…\(maximum), area \(area)"

@@ -1,10 +1,11 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A minimal valid GLB: one triangle in one node, positions only.
 func oneTriangleGLB() -> Data {
-    var json = Array("""
+    var json = Array(
+        """
         {"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":[{"mesh":0}],\
         "meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],\
         "accessors":[{"bufferView":0,"componentType":5126,"count":3,"type":"VEC3","min":[0,0,0],"max":[1,1,0]}],\
@@ -15,9 +16,15 @@ func oneTriangleGLB() -> Data {
     let bin = positions.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
     var out = Data()
     func u32(_ v: Int) { out.append(contentsOf: withUnsafeBytes(of: UInt32(v).littleEndian, Array.init)) }
-    out.append(contentsOf: Array("glTF".utf8)); u32(2); u32(12 + 8 + json.count + 8 + bin.count)
-    u32(json.count); out.append(contentsOf: Array("JSON".utf8)); out.append(contentsOf: json)
-    u32(bin.count); out.append(contentsOf: Array("BIN\0".utf8)); out.append(contentsOf: bin)
+    out.append(contentsOf: Array("glTF".utf8))
+    u32(2)
+    u32(12 + 8 + json.count + 8 + bin.count)
+    u32(json.count)
+    out.append(contentsOf: Array("JSON".utf8))
+    out.append(contentsOf: json)
+    u32(bin.count)
+    out.append(contentsOf: Array("BIN\0".utf8))
+    out.append(contentsOf: bin)
     return out
 }
 
@@ -27,20 +34,24 @@ struct BadInputTests {
     func baselineConverts() throws {
         let scratch = try makeScratch("baseline")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let input = scratch.appendingPathComponent("triangle.glb"), output = scratch.appendingPathComponent("out.glb")
+        let input = scratch.appendingPathComponent("triangle.glb")
+        let output = scratch.appendingPathComponent("out.glb")
         try oneTriangleGLB().write(to: input)
         let result = try optimize([input.path, "-o", output.path])
         #expect(result.status == 0 && !result.crashed, "triangle.glb: \(result.summary)")
         #expect(FileManager.default.fileExists(atPath: output.path))
     }
 
-    @Test("rejected cleanly", arguments: [
-        ("empty.ply", Data()),
-        ("truncated.glb", oneTriangleGLB().prefix(70)),
-        ("notes.fbx", Data("These are meeting notes, not an FBX file.\nSecond line.\n".utf8)),
-    ])
+    @Test(
+        "rejected cleanly",
+        arguments: [
+            ("empty.ply", Data()),
+            ("truncated.glb", oneTriangleGLB().prefix(70)),
+            ("notes.fbx", Data("These are meeting notes, not an FBX file.\nSecond line.\n".utf8))
+        ])
     func rejected(_ name: String, _ bytes: Data) throws {
-        let inputs = try makeScratch("bad-in"), outputs = try makeScratch("bad-out")
+        let inputs = try makeScratch("bad-in")
+        let outputs = try makeScratch("bad-out")
         defer {
             try? FileManager.default.removeItem(at: inputs)
             try? FileManager.default.removeItem(at: outputs)

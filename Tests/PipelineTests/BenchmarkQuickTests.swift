@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The benchmark harness in quick mode (benchmarks/run.py --quick) with the binary under test: small inputs through
 /// optimize, gltfpack and `assimp export`, plus the fidelity metric's self-test. It fails when a run errors or an
 /// optimize output does not validate — never on timing.
-@Test(.enabled(if: Tools.required || (Tools.python != nil && Tools.which("gltfpack") != nil && Tools.assimp != nil)),
-      .timeLimit(.minutes(10)))
+@Test(
+    .enabled(if: Tools.required || (Tools.python != nil && Tools.which("gltfpack") != nil && Tools.assimp != nil)),
+    .timeLimit(.minutes(10)))
 func benchmarkQuickMode() throws {
     let python = try #require(Tools.python, "no Python venv (run Tests/Scripts/setup.sh)")
     let script = Tools.repo.appendingPathComponent("benchmarks/run.py").path

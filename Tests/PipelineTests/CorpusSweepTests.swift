@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// One MANIFEST.tsv row of ../shared/corpus and what the sweep expects of it.
 struct CorpusRow: Sendable {
@@ -42,24 +42,29 @@ struct CorpusRow: Sendable {
             let name = URL(fileURLWithPath: cells[p]).lastPathComponent
             let assimp = cells[a]
             if name.hasPrefix("fuzz__assimp_") {
-                return CorpusRow(path: cells[p], format: cells[f], assimp: assimp, tags: tags,
-                                 expectation: .crashesAssimp, reason: "mutated to crash Assimp", lenient: false)
+                return CorpusRow(
+                    path: cells[p], format: cells[f], assimp: assimp, tags: tags,
+                    expectation: .crashesAssimp, reason: "mutated to crash Assimp", lenient: false)
             }
             if tags.contains("broken") {
-                return CorpusRow(path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .fail,
-                                 reason: "tagged broken", lenient: assimp == "OK")
+                return CorpusRow(
+                    path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .fail,
+                    reason: "tagged broken", lenient: assimp == "OK")
             }
             if assimp == "FAIL" {
-                return CorpusRow(path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .fail,
-                                 reason: "Assimp 5.2.5 FAILs per manifest", lenient: true)
+                return CorpusRow(
+                    path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .fail,
+                    reason: "Assimp 5.2.5 FAILs per manifest", lenient: true)
             }
             if cells[tri] == "0" && cells[m] == "0" && !tags.contains("points") {
                 // Nothing to draw: "contains no geometry" (exit 3) and an empty but valid GLB are both fine.
-                return CorpusRow(path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .convert,
-                                 reason: "no meshes per manifest", lenient: true)
+                return CorpusRow(
+                    path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .convert,
+                    reason: "no meshes per manifest", lenient: true)
             }
-            return CorpusRow(path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .convert,
-                             reason: "Assimp \(assimp)", lenient: false)
+            return CorpusRow(
+                path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .convert,
+                reason: "Assimp \(assimp)", lenient: false)
         }
     }
 }
@@ -78,12 +83,16 @@ struct SweepOutcome {
 struct CorpusSweepTests {
     static let manifest = Tools.corpus.appendingPathComponent("MANIFEST.tsv")
 
-    @Test("every Assimp-format corpus file converts, fails cleanly, or crashes only where known",
-          .enabled(if: FileManager.default.fileExists(atPath: manifest.path),
-                   "../shared/corpus is absent: corpus sweep skipped"),
-          .timeLimit(.minutes(60)))
+    @Test(
+        "every Assimp-format corpus file converts, fails cleanly, or crashes only where known",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: manifest.path),
+            "../shared/corpus is absent: corpus sweep skipped"),
+        .timeLimit(.minutes(60)))
     func sweep() throws {
-        if !Tools.readersAvailable { try #require(!Tools.required, "readback tools missing: run Tests/Scripts/setup.sh") }
+        if !Tools.readersAvailable {
+            try #require(!Tools.required, "readback tools missing: run Tests/Scripts/setup.sh")
+        }
         let rows = try CorpusRow.load(Self.manifest)
         #expect(!rows.isEmpty, "MANIFEST.tsv lists no Assimp-format rows")
         let scratch = try makeScratch("sweep")
@@ -123,7 +132,8 @@ struct CorpusSweepTests {
         }
         if result.status != 0 {
             let lines = result.stderrLines
-            let clean = result.status == 3 && lines.count == 1 && lines[0].contains(name)
+            let clean =
+                result.status == 3 && lines.count == 1 && lines[0].contains(name)
                 && leftovers(in: folder).isEmpty
             outcome.got = clean ? "fail" : "unclean fail"
             outcome.detail = lines.count == 1 ? String(lines[0]) : "\(lines.count) stderr lines: \(lines.prefix(3))"
@@ -161,13 +171,17 @@ struct CorpusSweepTests {
             let alternative = o.row.expectation == .convert ? " (or fail)" : " (or convert)"
             let expected = o.row.expectation.rawValue + (o.row.lenient ? alternative : "") + " [\(o.row.reason)]"
             let detail = o.detail.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
-            lines.append([o.row.path, expected, o.got, o.exit, String(format: "%.2f", o.seconds),
-                          o.expected ? "yes" : "UNEXPECTED", detail].joined(separator: "\t"))
+            lines.append(
+                [
+                    o.row.path, expected, o.got, o.exit, String(format: "%.2f", o.seconds),
+                    o.expected ? "yes" : "UNEXPECTED", detail
+                ].joined(separator: "\t"))
         }
         let count = { (got: String) in outcomes.filter { $0.got == got }.count }
-        lines.append("# total \(outcomes.count): converted \(count("converted")), failed cleanly \(count("fail")), "
-            + "crashed \(count("crashes assimp")), unexpected \(outcomes.filter { !$0.expected }.count), "
-            + String(format: "%.1f s", outcomes.reduce(0) { $0 + $1.seconds }))
+        lines.append(
+            "# total \(outcomes.count): converted \(count("converted")), failed cleanly \(count("fail")), "
+                + "crashed \(count("crashes assimp")), unexpected \(outcomes.filter { !$0.expected }.count), "
+                + String(format: "%.1f s", outcomes.reduce(0) { $0 + $1.seconds }))
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Compares what independent readers see in an output GLB with what the pipeline reported writing.
 ///
@@ -23,13 +23,17 @@ func readbackMismatches(input: [String: Any], output: [String: Any], readers: [S
         let errors = readers.map { "\($0.key): \($0.value["error"] as? String ?? "ok")" }.sorted()
         problems.append("fewer than 2 independent readers read the output (\(errors.joined(separator: "; ")))")
     }
-    let gltf = ok["pygltflib"], trimesh = ok["trimesh"], assimp = ok["assimp"]
+    let gltf = ok["pygltflib"]
+    let trimesh = ok["trimesh"]
+    let assimp = ok["assimp"]
 
-    expectEqual("instancedTriangles input vs output inspect", int(input, "instancedTriangles"),
-                int(output, "instancedTriangles"))
+    expectEqual(
+        "instancedTriangles input vs output inspect", int(input, "instancedTriangles"),
+        int(output, "instancedTriangles"))
     if let gltf {
-        expectEqual("instancedTriangles input vs pygltflib", int(input, "instancedTriangles"),
-                    int(gltf, "instancedTriangles"))
+        expectEqual(
+            "instancedTriangles input vs pygltflib", int(input, "instancedTriangles"),
+            int(gltf, "instancedTriangles"))
         expectEqual("triangles output inspect vs pygltflib", int(output, "triangles"), int(gltf, "triangles"))
         if let file = int(gltf, "nodes"), let read = int(output, "nodes"), read != file, read != file + 1 {
             problems.append("nodes: output inspect \(read), pygltflib \(file) (Assimp may add one root node)")
@@ -41,8 +45,9 @@ func readbackMismatches(input: [String: Any], output: [String: Any], readers: [S
         }
     }
     if let trimesh {
-        expectEqual("instancedTriangles input vs trimesh", int(input, "instancedTriangles"),
-                    int(trimesh, "instancedTriangles"))
+        expectEqual(
+            "instancedTriangles input vs trimesh", int(input, "instancedTriangles"),
+            int(trimesh, "instancedTriangles"))
     }
     if let assimp {
         expectEqual("triangles output inspect vs assimp", int(output, "triangles"), int(assimp, "triangles"))
@@ -75,33 +80,40 @@ struct FixtureTests {
         #expect(!Tools.fixtureFiles().isEmpty, "no .fbx/.obj/.stl/.ply/.dae/.gltf/.glb under \(Tools.fixtures.path)")
     }
 
-    @Test("converts, validates, and independent readers agree with inspect",
-          .enabled(if: Tools.readersAvailable || Tools.required, "no Python venv or assimp CLI: run Tests/Scripts/setup.sh"),
-          arguments: Tools.fixtureFiles())
+    @Test(
+        "converts, validates, and independent readers agree with inspect",
+        .enabled(
+            if: Tools.readersAvailable || Tools.required, "no Python venv or assimp CLI: run Tests/Scripts/setup.sh"),
+        arguments: Tools.fixtureFiles())
     func convertsAndReadsBack(_ fixture: String) throws {
         try #require(Tools.python != nil && Tools.assimp != nil, "readback tools missing: run Tests/Scripts/setup.sh")
         let input = Tools.repo.appendingPathComponent(fixture)
         let scratch = try makeScratch("fixture")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let glb = scratch.appendingPathComponent("out.glb"), report = scratch.appendingPathComponent("report.json")
+        let glb = scratch.appendingPathComponent("out.glb")
+        let report = scratch.appendingPathComponent("report.json")
 
         let converted = try optimize([input.path, "-o", glb.path, "--report", report.path])
         try #require(converted.status == 0 && !converted.crashed, "\(fixture): \(converted.summary)")
-        #expect(converted.stderrLines.count <= 50, "\(fixture): \(converted.stderrLines.count) log lines: keep logs terse")
-        #expect((try? jsonObject(String(contentsOf: report, encoding: .utf8), from: "report")) != nil,
-                "\(fixture): --report did not write a JSON object")
+        #expect(
+            converted.stderrLines.count <= 50, "\(fixture): \(converted.stderrLines.count) log lines: keep logs terse")
+        #expect(
+            (try? jsonObject(String(contentsOf: report, encoding: .utf8), from: "report")) != nil,
+            "\(fixture): --report did not write a JSON object")
 
         let validated = try optimize(["validate", glb.path])
         #expect(validated.status == 0, "\(fixture): validate: \(validated.summary)")
 
-        let before = try inspect(input), after = try inspect(glb)
+        let before = try inspect(input)
+        let after = try inspect(glb)
         let written = try jsonObject(String(contentsOf: report, encoding: .utf8), from: "report")
         let reportedBefore = try #require(written["before"] as? [String: Any])
         let reportedAfter = try #require(written["after"] as? [String: Any])
         var expected = before
         for key in ["triangles", "instancedTriangles", "materials"] {
-            #expect(Readback.int(reportedBefore, key) == Readback.int(before, key),
-                    "\(fixture): report's before.\(key) differs from inspect of the input")
+            #expect(
+                Readback.int(reportedBefore, key) == Readback.int(before, key),
+                "\(fixture): report's before.\(key) differs from inspect of the input")
             let (was, now) = (Readback.int(reportedBefore, key) ?? 0, Readback.int(reportedAfter, key) ?? 0)
             #expect(now <= was, "\(fixture): \(key) grew from \(was) to \(now) in lossless stages")
             expected[key] = now

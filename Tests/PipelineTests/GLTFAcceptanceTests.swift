@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The corpus's glTF/GLB rows (MANIFEST.tsv), for the native glTF importer's acceptance tests.
 struct GLTFCorpusRow: Sendable, CustomStringConvertible {
@@ -12,17 +12,21 @@ struct GLTFCorpusRow: Sendable, CustomStringConvertible {
     var url: URL { Tools.corpus.appendingPathComponent(path) }
 
     static let all: [GLTFCorpusRow] = {
-        guard let text = try? String(contentsOf: Tools.corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8) else {
+        guard let text = try? String(contentsOf: Tools.corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+        else {
             return []
         }
-        let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let lines = text.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        }
         guard let header = lines.first else { return [] }
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
         return lines.dropFirst().filter { $0.count == header.count && $0[column("format")] == "gltf" }.map { row in
-            GLTFCorpusRow(path: row[column("path")], triangles: Int(row[column("triangles")]),
-                          materials: Int(row[column("materials")]), animations: Int(row[column("animations")]),
-                          countSource: row[column("count_source")],
-                          broken: row[column("tags")].split(separator: ",").contains("broken"))
+            GLTFCorpusRow(
+                path: row[column("path")], triangles: Int(row[column("triangles")]),
+                materials: Int(row[column("materials")]), animations: Int(row[column("animations")]),
+                countSource: row[column("count_source")],
+                broken: row[column("tags")].split(separator: ",").contains("broken"))
         }
     }()
     static let good = all.filter { !$0.broken }
@@ -31,24 +35,30 @@ struct GLTFCorpusRow: Sendable, CustomStringConvertible {
 
 /// Where the manifest's counts (Assimp 5.2.5's) are known to be wrong, and what the test compares instead.
 private let assimpMiscounts: [String: String] = [
-    "files/gltf/bevy__PalmTree/PalmTree.gltf": "Assimp merges the seven Grid meshes because they share one index accessor",
-    "files/gltf/trimesh__mode5.gltf": "Assimp's 2557 is neither the 2786 drawn triangles nor the 2482 of the distinct meshes",
+    "files/gltf/bevy__PalmTree/PalmTree.gltf":
+        "Assimp merges the seven Grid meshes because they share one index accessor",
+    "files/gltf/trimesh__mode5.gltf":
+        "Assimp's 2557 is neither the 2786 drawn triangles nor the 2482 of the distinct meshes"
 ]
 
 /// The JSON `gltf_materials.py` prints: material extension objects and texture transforms.
 private func materialJSON(_ file: URL) throws -> String {
     let python = try #require(Tools.python, "no Python venv: run Tests/Scripts/setup.sh")
     let result = try run(python, [Tools.scripts.appendingPathComponent("gltf_materials.py").path, file.path])
-    guard result.status == 0 else { throw TestFailure("gltf_materials.py \(file.lastPathComponent): \(result.summary)") }
+    guard result.status == 0 else {
+        throw TestFailure("gltf_materials.py \(file.lastPathComponent): \(result.summary)")
+    }
     return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-@Suite("glTF in: the native importer end to end on the corpus",
-       .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
+@Suite(
+    "glTF in: the native importer end to end on the corpus",
+    .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
 struct GLTFAcceptanceTests {
-    @Test("every glTF/GLB that is not broken converts with the manifest's counts, the input's bounds and nodes, and the same material extensions and texture transforms",
-          .enabled(if: Tools.python != nil || Tools.required, "no Python venv: run Tests/Scripts/setup.sh"),
-          arguments: GLTFCorpusRow.good)
+    @Test(
+        "every glTF/GLB that is not broken converts with the manifest's counts, the input's bounds and nodes, and the same material extensions and texture transforms",
+        .enabled(if: Tools.python != nil || Tools.required, "no Python venv: run Tests/Scripts/setup.sh"),
+        arguments: GLTFCorpusRow.good)
     func converts(row: GLTFCorpusRow) throws {
         let scratch = try makeScratch("gltf-accept")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -76,17 +86,20 @@ struct GLTFAcceptanceTests {
         if let materials = row.materials {
             let inputUsed = count(input, "usedMaterials")
             let assimpDefault = materials == inputUsed + 1 ? 1 : 0
-            #expect(count(output, "usedMaterials") == materials - assimpDefault, "\(row.path): the input uses \(inputUsed)")
+            #expect(
+                count(output, "usedMaterials") == materials - assimpDefault, "\(row.path): the input uses \(inputUsed)")
         }
         if let animations = row.animations { #expect(count(output, "animations") == animations, "\(row.path)") }
         #expect(count(output, "nodes") == count(input, "nodes"), "\(row.path)")
         if let before = Box(input["bounds"]), let after = Box(output["bounds"]) {
-            #expect(before.distance(to: after) <= 1e-5 * max(before.diagonal, 1e-3), "\(row.path): \(before) → \(after)")
+            #expect(
+                before.distance(to: after) <= 1e-5 * max(before.diagonal, 1e-3), "\(row.path): \(before) → \(after)")
         } else {
             #expect(Box(input["bounds"]) == nil && Box(output["bounds"]) == nil, "\(row.path): bounds on one side only")
         }
 
-        let inputMaterials = try materialJSON(row.url), outputMaterials = try materialJSON(out)
+        let inputMaterials = try materialJSON(row.url)
+        let outputMaterials = try materialJSON(out)
         if inputMaterials.contains("KHR_materials_pbrSpecularGlossiness") {
             #expect(!outputMaterials.contains("KHR_materials_pbrSpecularGlossiness"), "converted to metallic-roughness")
         } else {
@@ -96,10 +109,12 @@ struct GLTFAcceptanceTests {
 
     @Test("--importer assimp still reads glTF through Assimp (which drops KHR_texture_transform); the default keeps it")
     func importerChoice() throws {
-        let source = Tools.corpus.appendingPathComponent("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf")
+        let source = Tools.corpus.appendingPathComponent(
+            "files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf")
         let scratch = try makeScratch("gltf-importer")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let native = scratch.appendingPathComponent("native.glb"), assimp = scratch.appendingPathComponent("assimp.glb")
+        let native = scratch.appendingPathComponent("native.glb")
+        let assimp = scratch.appendingPathComponent("assimp.glb")
         #expect(try optimize([source.path, "-o", native.path]).status == 0)
         #expect(try optimize([source.path, "-o", assimp.path, "--importer", "assimp"]).status == 0)
         #expect(try String(contentsOf: native, encoding: .isoLatin1).contains("KHR_texture_transform"))
@@ -116,23 +131,28 @@ struct GLTFAcceptanceTests {
         #expect(leftovers(in: scratch).isEmpty)
     }
 
-    @Test("round trips: optimize(optimize(x, --preset web)) and optimize(optimize(x, --compress draco)) keep the geometry",
-          .enabled(if: Tools.python != nil || Tools.required, "no Python venv: run Tests/Scripts/setup.sh"),
-          arguments: ["files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", "files/gltf/trimesh__Duck.glb",
-                      "files/gltf/assimp__simple_skin.gltf", "files/gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf",
-                      "files/gltf/bevy__MixedLightingExample/MixedLightingExample.gltf"],
-          ["--preset=web", "--compress=draco"])
+    @Test(
+        "round trips: optimize(optimize(x, --preset web)) and optimize(optimize(x, --compress draco)) keep the geometry",
+        .enabled(if: Tools.python != nil || Tools.required, "no Python venv: run Tests/Scripts/setup.sh"),
+        arguments: [
+            "files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", "files/gltf/trimesh__Duck.glb",
+            "files/gltf/assimp__simple_skin.gltf", "files/gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf",
+            "files/gltf/bevy__MixedLightingExample/MixedLightingExample.gltf"
+        ],
+        ["--preset=web", "--compress=draco"])
     func roundTrip(path: String, option: String) throws {
         let source = Tools.corpus.appendingPathComponent(path)
         let scratch = try makeScratch("gltf-roundtrip")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let once = scratch.appendingPathComponent("once.glb"), twice = scratch.appendingPathComponent("twice.glb")
+        let once = scratch.appendingPathComponent("once.glb")
+        let twice = scratch.appendingPathComponent("twice.glb")
         let first = try optimize([source.path, "-o", once.path, option])
         try #require(first.status == 0, "\(path) \(option): \(first.summary)")
         let second = try optimize([once.path, "-o", twice.path, option])
         try #require(second.status == 0, "reading back \(path) \(option): \(second.summary)")
         // Our own reader on both (pygltflib decodes neither meshopt nor Draco): counts equal, bounds within a step.
-        let a = try inspect(once), b = try inspect(twice)
+        let a = try inspect(once)
+        let b = try inspect(twice)
         for key in ["triangles", "materials", "animations", "skins"] {
             #expect(Readback.int(a, key) == Readback.int(b, key), "\(path) \(option): \(key)")
         }
@@ -141,54 +161,73 @@ struct GLTFAcceptanceTests {
         // inverse bind matrices): compared only without skins.
         if Readback.int(original, "skins") == 0, let before = Box(original["bounds"]), let after = Box(b["bounds"]) {
             // One 14-bit quantization step per pass, twice, plus float noise.
-            #expect(before.distance(to: after) <= 4 * before.diagonal / 16_383 + 1e-6, "\(path) \(option): \(before) → \(after)")
+            #expect(
+                before.distance(to: after) <= 4 * before.diagonal / 16_383 + 1e-6,
+                "\(path) \(option): \(before) → \(after)")
         }
     }
 
-    @Test("gltfpack -c and -cc outputs of corpus files are read", .enabled(if: Tools.which("gltfpack") != nil, "gltfpack missing"),
-          arguments: ["files/gltf/trimesh__Duck.glb", "files/gltf/bevy__GolfBall.glb", "files/gltf/assimp__simple_skin.gltf",
-                      "files/gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf", "files/gltf/bevy__Mountains/Mountains.gltf"],
-          ["-c", "-cc"])
+    @Test(
+        "gltfpack -c and -cc outputs of corpus files are read",
+        .enabled(if: Tools.which("gltfpack") != nil, "gltfpack missing"),
+        arguments: [
+            "files/gltf/trimesh__Duck.glb", "files/gltf/bevy__GolfBall.glb", "files/gltf/assimp__simple_skin.gltf",
+            "files/gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf", "files/gltf/bevy__Mountains/Mountains.gltf"
+        ],
+        ["-c", "-cc"])
     func readsGltfpackOutput(path: String, flag: String) throws {
         let scratch = try makeScratch("gltf-gltfpack")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let source = Tools.corpus.appendingPathComponent(path)
-        let packed = scratch.appendingPathComponent("packed.glb"), out = scratch.appendingPathComponent("out.glb")
+        let packed = scratch.appendingPathComponent("packed.glb")
+        let out = scratch.appendingPathComponent("out.glb")
         let pack = try run(Tools.which("gltfpack")!, ["-i", source.path, "-o", packed.path, flag])
         try #require(pack.status == 0, "gltfpack \(flag) \(path): \(pack.summary)")
         #expect(try String(contentsOf: packed, encoding: .isoLatin1).contains("EXT_meshopt_compression"))
         let converted = try optimize([packed.path, "-o", out.path])
         #expect(converted.status == 0, "\(path) \(flag): \(converted.summary)")
-        let original = try inspect(source), read = try inspect(packed)
-        #expect(Readback.int(read, "instancedTriangles") == Readback.int(original, "instancedTriangles"), "\(path) \(flag)")
+        let original = try inspect(source)
+        let read = try inspect(packed)
+        #expect(
+            Readback.int(read, "instancedTriangles") == Readback.int(original, "instancedTriangles"), "\(path) \(flag)")
         if let before = Box(original["bounds"]), let after = Box(read["bounds"]) {
             #expect(before.distance(to: after) <= before.diagonal / 1000, "\(path) \(flag): \(before) → \(after)")
         }
     }
 }
 
-@Suite("glTF in: input and output render alike in headless Chromium (three.js r111)",
-       .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
+@Suite(
+    "glTF in: input and output render alike in headless Chromium (three.js r111)",
+    .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
 struct GLTFRenderTests {
     /// Renders the input and the output with `render.py --compare` (the same camera, framed on the input); the
     /// pictures are kept under .build/gltf-render for a human look, and each file's difference is printed (the issue's
     /// record).
-    @Test("render difference of input and output", .enabled(if: Tools.browserAvailable || Tools.required, "no venv or chromium"),
-          arguments: [("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", ""),
-                      ("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", "--quantize"),
-                      ("files/gltf/trimesh__Duck.glb", ""), ("files/gltf/trimesh__AlphaBlendModeTest.glb", ""),
-                      ("files/gltf/khr__BoxTextured_gltf/BoxTextured.gltf", "--quantize"), ("files/gltf/bevy__alien.glb", "")])
+    @Test(
+        "render difference of input and output",
+        .enabled(if: Tools.browserAvailable || Tools.required, "no venv or chromium"),
+        arguments: [
+            ("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", ""),
+            ("files/gltf/khr__TextureTransformTest/TextureTransformTest.gltf", "--quantize"),
+            ("files/gltf/trimesh__Duck.glb", ""), ("files/gltf/trimesh__AlphaBlendModeTest.glb", ""),
+            ("files/gltf/khr__BoxTextured_gltf/BoxTextured.gltf", "--quantize"), ("files/gltf/bevy__alien.glb", "")
+        ])
     func renderDifference(path: String, option: String) throws {
         let python = try #require(Tools.python, "no Python venv: run Tests/Scripts/setup.sh")
         let scratch = try makeScratch("gltf-render")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let source = Tools.corpus.appendingPathComponent(path), out = scratch.appendingPathComponent("out.glb")
+        let source = Tools.corpus.appendingPathComponent(path)
+        let out = scratch.appendingPathComponent("out.glb")
         let converted = try optimize([source.path, "-o", out.path] + (option.isEmpty ? [] : [option]))
         try #require(converted.status == 0, "\(path): \(converted.summary)")
         let pictures = Tools.repo.appendingPathComponent(".build/gltf-render")
             .appendingPathComponent(source.deletingPathExtension().lastPathComponent + option)
-        let result = try run(python, [Tools.scripts.appendingPathComponent("render.py").path, "--compare", source.path,
-                                      pictures.path, out.path], timeout: 400)
+        let result = try run(
+            python,
+            [
+                Tools.scripts.appendingPathComponent("render.py").path, "--compare", source.path,
+                pictures.path, out.path
+            ], timeout: 400)
         try #require(result.status == 0, "\(path): \(result.summary)")
         let difference = try jsonObject(result.stdout, from: "render.py --compare")
         let changed = (difference["differ"] as? NSNumber)?.doubleValue ?? 1

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Regression tests for every crasher class of issue 16 (hostile input): each input is generated here, or read from
 /// ../shared/hostile when it is too large to write by hand (skipped when absent). Every run must end in a success or
@@ -13,30 +13,43 @@ struct HostileInputTests {
     static let importLimits = ["--import-memory", "2G", "--import-timeout", "20"]
 
     /// Runs `optimize IN -o OUT.glb` under a 4 GB address-space limit (through prlimit when present).
-    func convert(_ input: URL, _ output: URL, _ extra: [String] = importLimits, timeout: Double = 120) throws -> RunResult {
+    func convert(_ input: URL, _ output: URL, _ extra: [String] = importLimits, timeout: Double = 120) throws
+        -> RunResult
+    {
         if let prlimit = Tools.which("prlimit") {
-            return try run(prlimit, ["--as=4000000000", Tools.optimize.path, input.path, "-o", output.path] + extra,
-                           timeout: timeout)
+            return try run(
+                prlimit, ["--as=4000000000", Tools.optimize.path, input.path, "-o", output.path] + extra,
+                timeout: timeout)
         }
         return try optimize([input.path, "-o", output.path] + extra, timeout: timeout)
     }
 
     /// The run ended cleanly: exit 0 with a valid output, or exit 3/5 with one error line naming the file and no output.
-    func expectClean(_ result: RunResult, _ input: URL, _ output: URL, allowed: Set<Int32> = [0, 3, 5],
-                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectClean(
+        _ result: RunResult, _ input: URL, _ output: URL, allowed: Set<Int32> = [0, 3, 5],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let name = input.lastPathComponent
         #expect(!result.crashed, "\(name): \(result.summary)", sourceLocation: sourceLocation)
         #expect(allowed.contains(result.status), "\(name): \(result.summary)", sourceLocation: sourceLocation)
-        let errors = result.stderrLines.filter { !$0.hasPrefix("stage=") && !$0.hasPrefix("warning") && !$0.hasPrefix("done ") }
+        let errors = result.stderrLines.filter {
+            !$0.hasPrefix("stage=") && !$0.hasPrefix("warning") && !$0.hasPrefix("done ")
+        }
         if result.status == 0 {
             let check = try optimize(["validate", output.path])
-            #expect(check.status == 0, "\(name): output does not validate: \(check.summary)", sourceLocation: sourceLocation)
+            #expect(
+                check.status == 0, "\(name): output does not validate: \(check.summary)", sourceLocation: sourceLocation
+            )
         } else {
-            #expect(errors.count == 1, "\(name): expected one error line, got \(errors)", sourceLocation: sourceLocation)
-            #expect(errors.first?.hasPrefix("optimize: \(input.path): ") == true, "\(name): \(errors)", sourceLocation: sourceLocation)
+            #expect(
+                errors.count == 1, "\(name): expected one error line, got \(errors)", sourceLocation: sourceLocation)
+            #expect(
+                errors.first?.hasPrefix("optimize: \(input.path): ") == true, "\(name): \(errors)",
+                sourceLocation: sourceLocation)
             let folder = output.deletingLastPathComponent()
-            #expect(leftovers(in: folder).filter { $0 != name }.isEmpty, "\(name): left \(leftovers(in: folder))",
-                    sourceLocation: sourceLocation)
+            #expect(
+                leftovers(in: folder).filter { $0 != name }.isEmpty, "\(name): left \(leftovers(in: folder))",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -55,15 +68,27 @@ struct HostileInputTests {
         // The native reader reads it as one point (a valid output); through Assimp it is "no geometry" (exit 3).
         ("point_face.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 3\n", [0, 3]),
         // A quad with an out-of-range index: SIGSEGV in Assimp's PLY reader.
-        ("quad_oob.ply", "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
-            + "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n4 0 1 2 1000000\n", [3]),
+        (
+            "quad_oob.ply",
+            "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
+                + "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n4 0 1 2 1000000\n",
+            [3]
+        ),
         // A node scale of 1e39 (beyond Float) was silently written as 0: now refused.
-        ("scale_1e39.gltf", #"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":[{"mesh":0,"scale":[1e39,1,1]}],"#
-            + #""meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],"accessors":[{"bufferView":0,"componentType":5126,"#
-            + #""count":3,"type":"VEC3","min":[0,0,0],"max":[1,1,0]}],"bufferViews":[{"buffer":0,"byteLength":36}],"#
-            + #""buffers":[{"byteLength":36,"uri":"data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAAAAgD8AAAAA"}]}"#, [3]),
+        (
+            "scale_1e39.gltf",
+            #"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":[{"mesh":0,"scale":[1e39,1,1]}],"#
+                + #""meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],"accessors":[{"bufferView":0,"componentType":5126,"#
+                + #""count":3,"type":"VEC3","min":[0,0,0],"max":[1,1,0]}],"bufferViews":[{"buffer":0,"byteLength":36}],"#
+                + #""buffers":[{"byteLength":36,"uri":"data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAAAAgD8AAAAA"}]}"#,
+            [3]
+        ),
         // A sparse accessor declaring 3e8 elements: memory grew past 6 GB.
-        ("sparse_3e8.gltf", #"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":[{"mesh":0}],"meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],"accessors":[{"componentType":5126,"count":300000000,"type":"VEC3","min":[0,0,0],"max":[1,2,3],"sparse":{"count":1,"indices":{"bufferView":0,"componentType":5125},"values":{"bufferView":1}}}],"bufferViews":[{"buffer":0,"byteLength":4},{"buffer":0,"byteOffset":4,"byteLength":12}],"buffers":[{"uri":"data:application/octet-stream;base64,AAAAAAAAgD8AAABAAABAQA==","byteLength":16}]}"#, [3, 5]),
+        (
+            "sparse_3e8.gltf",
+            #"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":[{"mesh":0}],"meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],"accessors":[{"componentType":5126,"count":300000000,"type":"VEC3","min":[0,0,0],"max":[1,2,3],"sparse":{"count":1,"indices":{"bufferView":0,"componentType":5125},"values":{"bufferView":1}}}],"bufferViews":[{"buffer":0,"byteLength":4},{"buffer":0,"byteOffset":4,"byteLength":12}],"buffers":[{"uri":"data:application/octet-stream;base64,AAAAAAAAgD8AAABAAABAQA==","byteLength":16}]}"#,
+            [3, 5]
+        )
     ]
 
     @Test("small hostile files end cleanly", arguments: generated.indices)
@@ -74,7 +99,9 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a GLB whose length fields claim 2 or 4 GB is refused without allocating them", arguments: [0x7FFF_FFF0, 0xFFFF_FFFC])
+    @Test(
+        "a GLB whose length fields claim 2 or 4 GB is refused without allocating them",
+        arguments: [0x7FFF_FFF0, 0xFFFF_FFFC])
     func glbLengthClaims(_ claimed: Int) throws {
         var bytes = Data("glTF".utf8)
         for value in [2, claimed == 0xFFFF_FFFC ? 0xFFFF_FFFF : 52, claimed] {
@@ -96,9 +123,10 @@ struct HostileInputTests {
 
     // MARK: Larger reproducers from ../shared/hostile
 
-    @Test("crashing and exhausting Assimp inputs become one line (exit 3 or 5)",
-          .enabled(if: FileManager.default.fileExists(atPath: hostile.path), "../shared/hostile is absent"),
-          arguments: ["E_fbx_ascii_2byte_mutation_heap_corruption_SIGABRT.fbx", "E_dae_index_1e308_hang_17GB_OOM.dae"])
+    @Test(
+        "crashing and exhausting Assimp inputs become one line (exit 3 or 5)",
+        .enabled(if: FileManager.default.fileExists(atPath: hostile.path), "../shared/hostile is absent"),
+        arguments: ["E_fbx_ascii_2byte_mutation_heap_corruption_SIGABRT.fbx", "E_dae_index_1e308_hang_17GB_OOM.dae"])
     func sharedReproducer(_ name: String) throws {
         let source = Self.hostile.appendingPathComponent(name)
         try withInput(name, try Data(contentsOf: source)) { input, output in
@@ -107,8 +135,10 @@ struct HostileInputTests {
             try expectClean(result, input, output, allowed: [3, 5])
             if name.hasSuffix(".fbx") {
                 // Heap corruption: glibc aborts (SIGABRT) or the next access faults (SIGSEGV), run to run.
-                #expect(result.stderr.contains("the FBX importer crashed (SIG") && result.stderr.contains("); the file is probably corrupt"),
-                        "\(result.summary)")
+                #expect(
+                    result.stderr.contains("the FBX importer crashed (SIG")
+                        && result.stderr.contains("); the file is probably corrupt"),
+                    "\(result.summary)")
             } else {
                 // It grows without end: the memory limit stops it (exit 5), or on a loaded machine the time limit first.
                 #expect(result.status == 5 || result.stderr.contains("did not finish within"), "\(result.summary)")
@@ -123,10 +153,12 @@ struct HostileInputTests {
         var nodes: [String] = []
         nodes.reserveCapacity(depth)
         for i in 0..<depth { nodes.append(i + 1 < depth ? #"{"children":[\#(i + 1)]}"# : #"{"mesh":0}"#) }
-        return Data((#"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":["# + nodes.joined(separator: ",")
-            + #"],"meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],"accessors":[{"bufferView":0,"componentType":5126,"#
-            + #""count":3,"type":"VEC3","min":[0,0,0],"max":[1,1,0]}],"bufferViews":[{"buffer":0,"byteLength":36}],"#
-            + #""buffers":[{"byteLength":36,"uri":"data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAAAAgD8AAAAA"}]}"#).utf8)
+        return Data(
+            (#"{"asset":{"version":"2.0"},"scene":0,"scenes":[{"nodes":[0]}],"nodes":["# + nodes.joined(separator: ",")
+                + #"],"meshes":[{"primitives":[{"attributes":{"POSITION":0}}]}],"accessors":[{"bufferView":0,"componentType":5126,"#
+                + #""count":3,"type":"VEC3","min":[0,0,0],"max":[1,1,0]}],"bufferViews":[{"buffer":0,"byteLength":36}],"#
+                + #""buffers":[{"byteLength":36,"uri":"data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAAAAgD8AAAAA"}]}"#)
+                .utf8)
     }
 
     /// `depth` nested COLLADA nodes, the innermost instancing one triangle.
@@ -148,23 +180,28 @@ struct HostileInputTests {
         for i in 0..<depth { text += "<node id=\"n\(i)\">" }
         text += "<instance_geometry url=\"#tri\"/>"
         text += String(repeating: "</node>", count: depth)
-        text += "\n</visual_scene></library_visual_scenes><scene><instance_visual_scene url=\"#s\"/></scene></COLLADA>\n"
+        text +=
+            "\n</visual_scene></library_visual_scenes><scene><instance_visual_scene url=\"#s\"/></scene></COLLADA>\n"
         return Data(text.utf8)
     }
 
-    @Test("100,000-level glTF and 20,000-level DAE hierarchies: a valid output or a clean error", arguments: [
-        ("deep.gltf", 100_000), ("deep.dae", 20_000),
-    ])
+    @Test(
+        "100,000-level glTF and 20,000-level DAE hierarchies: a valid output or a clean error",
+        arguments: [
+            ("deep.gltf", 100_000), ("deep.dae", 20_000)
+        ])
     func deepHierarchy(_ name: String, _ depth: Int) throws {
         let bytes = name.hasSuffix(".gltf") ? Self.deepGLTF(depth: depth) : Self.deepDAE(depth: depth)
         try withInput(name, bytes) { input, output in
-            try expectClean(try convert(input, output, ["--import-memory", "3G", "--import-timeout", "100"], timeout: 300),
-                            input, output)
+            try expectClean(
+                try convert(input, output, ["--import-memory", "3G", "--import-timeout", "100"], timeout: 300),
+                input, output)
         }
     }
 
-    @Test("an OBJ polygon with 200,000 vertices and an OBJ with 100,000 objects complete under the import limits",
-          arguments: ["polygon", "objects"])
+    @Test(
+        "an OBJ polygon with 200,000 vertices and an OBJ with 100,000 objects complete under the import limits",
+        arguments: ["polygon", "objects"])
     func largeOBJ(_ kind: String) throws {
         var text = ""
         if kind == "polygon" {
@@ -180,8 +217,9 @@ struct HostileInputTests {
             }
         }
         try withInput("\(kind).obj", Data(text.utf8)) { input, output in
-            try expectClean(try convert(input, output, ["--import-memory", "3G", "--import-timeout", "30"], timeout: 300),
-                            input, output)
+            try expectClean(
+                try convert(input, output, ["--import-memory", "3G", "--import-timeout", "30"], timeout: 300),
+                input, output)
         }
     }
 
@@ -191,7 +229,8 @@ struct HostileInputTests {
     func outputWouldClobberInput() throws {
         let folder = try makeScratch("clobber")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("model.obj"), library = folder.appendingPathComponent("model.mtl")
+        let model = folder.appendingPathComponent("model.obj")
+        let library = folder.appendingPathComponent("model.mtl")
         let texture = folder.appendingPathComponent("wood.png")
         try Data("mtllib model.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nusemtl m\nf 1/1 2/1 3/1\n".utf8).write(to: model)
         try Data("newmtl m\nmap_Kd wood.png\n".utf8).write(to: library)
@@ -243,12 +282,15 @@ struct HostileInputTests {
 
     // MARK: Isolation
 
-    @Test("the isolated import gives the same bytes as the in-process one", arguments: ["fbx/huesitos.fbx", "dae/lights.dae", "ply/cube_binary.ply"])
+    @Test(
+        "the isolated import gives the same bytes as the in-process one",
+        arguments: ["fbx/huesitos.fbx", "dae/lights.dae", "ply/cube_binary.ply"])
     func isolationIsTransparent(_ fixture: String) throws {
         let folder = try makeScratch("isolation")
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = Tools.fixtures.appendingPathComponent(fixture)
-        let isolated = folder.appendingPathComponent("isolated.glb"), inProcess = folder.appendingPathComponent("inprocess.glb")
+        let isolated = folder.appendingPathComponent("isolated.glb")
+        let inProcess = folder.appendingPathComponent("inprocess.glb")
         let a = try optimize([input.path, "-o", isolated.path, "--importer", "assimp"])
         let b = try optimize([input.path, "-o", inProcess.path, "--importer", "assimp", "--no-isolation"])
         #expect(a.status == 0 && b.status == 0, "\(a.summary) / \(b.summary)")
@@ -257,12 +299,16 @@ struct HostileInputTests {
 
     @Test("a memory limit too small for the import ends the import child with one line (exit 5, or 3 as a crash)")
     func memoryLimit() throws {
-        try withInput("big.obj", Data((0..<200_000).map { "v \($0) 0 0\nv \($0) 1 0\nv \($0) 0 1\nf -3 -2 -1\n" }.joined().utf8)) { input, output in
+        try withInput(
+            "big.obj", Data((0..<200_000).map { "v \($0) 0 0\nv \($0) 1 0\nv \($0) 0 1\nf -3 -2 -1\n" }.joined().utf8)
+        ) { input, output in
             let result = try convert(input, output, ["--importer", "assimp", "--import-memory", "150M"])
             // Exit 5 when Assimp's own allocation fails; when the Swift runtime's allocation fails first it aborts,
             // which reads as a crash (exit 3). Either way: one line, nothing written, the CLI itself survives.
             try expectClean(result, input, output, allowed: [3, 5])
-            #expect(result.stderr.contains("memory limit") || result.stderr.contains("importer crashed"), "\(result.summary)")
+            #expect(
+                result.stderr.contains("memory limit") || result.stderr.contains("importer crashed"),
+                "\(result.summary)")
         }
     }
 
@@ -299,9 +345,11 @@ extension HostileInputTests {
             let folder = input.deletingLastPathComponent()
             let process = Process()
             process.executableURL = Tools.optimize
-            process.arguments = ["job", "--input", input.path, "--output", folder.appendingPathComponent("out").path + "/",
-                                 "--timeout", "300", "--termination-log", folder.appendingPathComponent("term.log").path,
-                                 "--scratch", folder.path, "--", "--importer", "assimp"]
+            process.arguments = [
+                "job", "--input", input.path, "--output", folder.appendingPathComponent("out").path + "/",
+                "--timeout", "300", "--termination-log", folder.appendingPathComponent("term.log").path,
+                "--scratch", folder.path, "--", "--importer", "assimp"
+            ]
             process.standardError = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             try process.run()
@@ -329,7 +377,8 @@ func childProcesses(of pid: pid_t) -> [pid_t] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap(pid_t.init).filter { candidate in
         guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 2 && pid_t(fields[1]) == pid
     }
@@ -338,6 +387,7 @@ func childProcesses(of pid: pid_t) -> [pid_t] {
 /// Whether `pid` exists and is not a zombie.
 func isRunning(_ pid: pid_t) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return false }
+        let close = stat.lastIndex(of: ")")
+    else { return false }
     return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The report a conversion wrote, as a dictionary.
 private func report(_ url: URL) throws -> [String: Any] {
@@ -16,22 +16,26 @@ struct LevelsOfDetailTests {
     /// Corpus models with enough triangles for the shares to be meaningful (skipped where the corpus is absent).
     static let models = ["files/gltf/trimesh__Duck.glb", "files/ply/trimesh__bunny.ply"]
 
-    @Test("levels reach their shares (at most 2 % over), pass the gate and an independent reader, share data, and three.js draws level 0",
-          .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
+    @Test(
+        "levels reach their shares (at most 2 % over), pass the gate and an independent reader, share data, and three.js draws level 0",
+        .enabled(if: FileManager.default.fileExists(atPath: Tools.corpus.path), "../shared/corpus is absent"))
     func levelsOfDetail() throws {
         let scratch = try makeScratch("lods")
         defer { try? FileManager.default.removeItem(at: scratch) }
         for model in Self.models {
             let input = Tools.corpus.appendingPathComponent(model)
-            let glb = scratch.appendingPathComponent("one.glb"), json = scratch.appendingPathComponent("one.json")
+            let glb = scratch.appendingPathComponent("one.glb")
+            let json = scratch.appendingPathComponent("one.json")
             let one = try optimize([input.path, "-o", glb.path, "--lods", "0.5,0.2,0.05", "--report", json.path])
             try #require(one.status == 0, "\(model): \(one.summary)")
             #expect(try optimize(["validate", glb.path]).status == 0)
 
-            let levels = try #require(try report(json)["levels"] as? [[String: Any]], "\(model): no levels in the report")
+            let levels = try #require(
+                try report(json)["levels"] as? [[String: Any]], "\(model): no levels in the report")
             #expect(levels.count == 4)
             for level in levels.dropFirst() {
-                let requested = Readback.int(level, "requestedTriangles") ?? 0, achieved = Readback.int(level, "triangles") ?? -1
+                let requested = Readback.int(level, "requestedTriangles") ?? 0
+                let achieved = Readback.int(level, "triangles") ?? -1
                 #expect(requested > 0 && Double(achieved) <= Double(requested) * 1.02, "\(model): level \(level)")
                 #expect((level["error"] as? NSNumber) != nil)
             }
@@ -39,7 +43,8 @@ struct LevelsOfDetailTests {
             // The file: nodes carry MSFT_lod (3 ids) and the coverage hints; the extension is used, not required.
             let data = try Data(contentsOf: glb)
             let jsonLength = Int(data[12]) | Int(data[13]) << 8 | Int(data[14]) << 16 | Int(data[15]) << 24
-            let document = try jsonObject(String(decoding: data[20..<(20 + jsonLength)], as: UTF8.self), from: "GLB JSON")
+            let document = try jsonObject(
+                String(decoding: data[20..<(20 + jsonLength)], as: UTF8.self), from: "GLB JSON")
             #expect((document["extensionsUsed"] as? [String])?.contains("MSFT_lod") == true)
             #expect((document["extensionsRequired"] as? [String])?.contains("MSFT_lod") != true)
             let nodes = try #require(document["nodes"] as? [[String: Any]])
@@ -54,8 +59,9 @@ struct LevelsOfDetailTests {
             // An independent reader loads it and sees level 0 in the scene.
             if Tools.readersAvailable {
                 let readers = try readback(glb)
-                let gltf = try #require(Readback(inspect: [:], readers: readers).reader("pygltflib"),
-                                        "\(model): pygltflib: \(readers["pygltflib"] ?? [:])")
+                let gltf = try #require(
+                    Readback(inspect: [:], readers: readers).reader("pygltflib"),
+                    "\(model): pygltflib: \(readers["pygltflib"] ?? [:])")
                 #expect(Readback.int(gltf, "instancedTriangles") == Readback.int(levels[0], "triangles"))
             }
 
@@ -64,15 +70,18 @@ struct LevelsOfDetailTests {
             let separate = try optimize([input.path, "-o", split.path, "--lods", "0.5,0.2,0.05", "--lod-files"])
             try #require(separate.status == 0, "\(model): \(separate.summary)")
             let files = [split] + (1...3).map { scratch.appendingPathComponent("split.lod\($0).glb") }
-            for file in files { #expect(try optimize(["validate", file.path]).status == 0, "\(file.lastPathComponent)") }
+            for file in files {
+                #expect(try optimize(["validate", file.path]).status == 0, "\(file.lastPathComponent)")
+            }
             #expect(fileBytes(glb) <= files.reduce(0) { $0 + fileBytes($1) })
             #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("split.lod4.glb").path))
 
             // three.js r111 ignores MSFT_lod (not required) and draws level 0.
             if Tools.browserAvailable, let python = Tools.python {
                 let png = scratch.appendingPathComponent("lod.png")
-                let rendered = try run(python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, png.path],
-                                       timeout: 180)
+                let rendered = try run(
+                    python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, png.path],
+                    timeout: 180)
                 #expect(rendered.status == 0, "\(model): render.py: \(rendered.summary)")
             }
         }
@@ -93,10 +102,12 @@ struct LevelsOfDetailTests {
 @Suite("Output-size budget: --max-bytes")
 struct BudgetTests {
     /// Fixtures with textures, each converted once.
-    static let textured = ["fixtures/models/glb/BoxTextured.glb", "fixtures/models/gltf/BoxTextured/BoxTextured.gltf",
-                           "fixtures/models/obj/spider/spider.obj",
-                           "fixtures/models/fbx/blender_293_embedded_textures_7400_binary.fbx",
-                           "fixtures/models/fbx/box_orphant_embedded_texture.fbx"]
+    static let textured = [
+        "fixtures/models/glb/BoxTextured.glb", "fixtures/models/gltf/BoxTextured/BoxTextured.gltf",
+        "fixtures/models/obj/spider/spider.obj",
+        "fixtures/models/fbx/blender_293_embedded_textures_7400_binary.fbx",
+        "fixtures/models/fbx/box_orphant_embedded_texture.fbx"
+    ]
 
     struct Outcome {
         var bytes: Int
@@ -106,20 +117,25 @@ struct BudgetTests {
     }
 
     func convert(_ input: String, _ options: [String], in scratch: URL) throws -> Outcome {
-        let glb = scratch.appendingPathComponent("b.glb"), json = scratch.appendingPathComponent("b.json")
-        let result = try optimize([Tools.repo.appendingPathComponent(input).path, "-o", glb.path, "--report", json.path]
-                                  + options, timeout: 300)
+        let glb = scratch.appendingPathComponent("b.glb")
+        let json = scratch.appendingPathComponent("b.json")
+        let result = try optimize(
+            [Tools.repo.appendingPathComponent(input).path, "-o", glb.path, "--report", json.path]
+                + options, timeout: 300)
         try #require(result.status == 0, "\(input) \(options): \(result.summary)")
         let document = try report(json)
         let budget = document["budget"] as? [String: Any]
         let simplified = (document["simplification"] as? [[String: Any]]) ?? []
-        let error = budget.flatMap { ($0["error"] as? NSNumber)?.doubleValue }
+        let error =
+            budget.flatMap { ($0["error"] as? NSNumber)?.doubleValue }
             ?? simplified.compactMap { ($0["error"] as? NSNumber)?.doubleValue }.max() ?? 0
         #expect(Readback.int(document, "outputBytes") == fileBytes(glb))
         return Outcome(bytes: fileBytes(glb), met: budget?["budgetMet"] as? Bool, error: error, stderr: result.stderr)
     }
 
-    @Test("budgets at 50 % and 20 % of the plain size are met whenever the floor fits, with an error no worse than the best fitting setting of a grid")
+    @Test(
+        "budgets at 50 % and 20 % of the plain size are met whenever the floor fits, with an error no worse than the best fitting setting of a grid"
+    )
     func budgetsAreMet() throws {
         let scratch = try makeScratch("budget")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -128,8 +144,10 @@ struct BudgetTests {
             // The floor: the smallest output the search can reach (a budget of 1 byte is never met).
             let floor = try convert(input, ["--max-bytes", "1"], in: scratch)
             #expect(floor.met == false)
-            #expect(floor.stderr.split(separator: "\n").filter { $0.contains("budget:") && $0.contains("not reached") }.count == 1,
-                    "\(input): \(floor.stderr)")
+            #expect(
+                floor.stderr.split(separator: "\n").filter { $0.contains("budget:") && $0.contains("not reached") }
+                    .count == 1,
+                "\(input): \(floor.stderr)")
             // A small grid of fixed settings.
             var grid: [Outcome] = []
             for textureMax in [nil, "256", "64"] {
@@ -144,13 +162,19 @@ struct BudgetTests {
                 let budget = Int(Double(plain) * share)
                 let found = try convert(input, ["--max-bytes", String(budget)], in: scratch)
                 if floor.bytes <= budget {
-                    #expect(found.met == true && found.bytes <= budget, "\(input): \(share) of \(plain) = \(budget): got \(found.bytes)")
+                    #expect(
+                        found.met == true && found.bytes <= budget,
+                        "\(input): \(share) of \(plain) = \(budget): got \(found.bytes)")
                     let fitting = grid.filter { $0.bytes <= budget }.map(\.error)
                     if let best = fitting.min() {
-                        #expect(found.error <= best + 1e-4, "\(input): budget \(budget): error \(found.error), grid best \(best)")
+                        #expect(
+                            found.error <= best + 1e-4,
+                            "\(input): budget \(budget): error \(found.error), grid best \(best)")
                     }
                 } else {
-                    #expect(found.met == false && found.bytes == floor.bytes, "\(input): budget \(budget) below the floor \(floor.bytes)")
+                    #expect(
+                        found.met == false && found.bytes == floor.bytes,
+                        "\(input): budget \(budget) below the floor \(floor.bytes)")
                 }
             }
         }
@@ -163,8 +187,10 @@ struct BudgetTests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         for (text, bytes) in [("5MB", 5_000_000), ("800KiB", 819_200), ("250000", 250_000)] {
             let json = scratch.appendingPathComponent("r.json")
-            let result = try optimize([input, "-o", scratch.appendingPathComponent("o.glb").path, "--max-bytes", text,
-                                       "--report", json.path])
+            let result = try optimize([
+                input, "-o", scratch.appendingPathComponent("o.glb").path, "--max-bytes", text,
+                "--report", json.path
+            ])
             #expect(result.status == 0, "\(result.summary)")
             #expect(Readback.int(try report(json)["budget"] as? [String: Any], "budget") == bytes)
         }

@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Browser: output renders in headless Chromium with three.js")
 struct RenderTests {
-    @Test("a textured fixture renders without loader errors and is not blank",
-          .enabled(if: Tools.browserAvailable || Tools.required, "no Python venv or chromium: run Tests/Scripts/setup.sh"))
+    @Test(
+        "a textured fixture renders without loader errors and is not blank",
+        .enabled(if: Tools.browserAvailable || Tools.required, "no Python venv or chromium: run Tests/Scripts/setup.sh")
+    )
     func texturedFixtureRenders() throws {
         let python = try #require(Tools.python, "no Python venv: run Tests/Scripts/setup.sh")
         try #require(Tools.chromium != nil, "chromium is not installed: run Tests/Scripts/setup.sh")
@@ -22,8 +24,9 @@ struct RenderTests {
 
         // Kept under .build for a human look after the run.
         let png = Tools.repo.appendingPathComponent(".build/render-check.png")
-        let rendered = try run(python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, png.path],
-                               timeout: 180)
+        let rendered = try run(
+            python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, png.path],
+            timeout: 180)
         #expect(rendered.status == 0 && !rendered.crashed, "\(fixture): render.py: \(rendered.summary)")
     }
 }

@@ -62,9 +62,10 @@ struct Box: CustomStringConvertible {
 
     init?(_ json: Any?) {
         guard let dict = json as? [String: Any],
-              let lo = (dict["min"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }),
-              let hi = (dict["max"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }),
-              lo.count == 3, hi.count == 3 else { return nil }
+            let lo = (dict["min"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }),
+            let hi = (dict["max"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.doubleValue }),
+            lo.count == 3, hi.count == 3
+        else { return nil }
         (min, max) = (lo, hi)
     }
 

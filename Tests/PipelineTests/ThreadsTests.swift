@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Pipeline
 
 @Suite struct ThreadsTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `Tests/Scripts/visual_regression.py`: the input (or its lossless conversion when three.js cannot read it) and our
 /// lossless and `--quantize` outputs rendered side by side in headless Chromium, compared by pixel difference and SSIM.
@@ -13,8 +13,12 @@ struct VisualRegressionTests {
         try #require(Tools.chromium != nil, "chromium is not installed: run Tests/Scripts/setup.sh")
         let scratch = try makeScratch("visual-\(label)")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let result = try run(python, [Tools.scripts.appendingPathComponent("visual_regression.py").path,
-                                      Tools.optimize.path, scratch.path] + models, timeout: 1800)
+        let result = try run(
+            python,
+            [
+                Tools.scripts.appendingPathComponent("visual_regression.py").path,
+                Tools.optimize.path, scratch.path
+            ] + models, timeout: 1800)
         let failures = result.stdout.split(separator: "\n").filter { $0.contains(" FAIL: ") }
         #expect(result.status == 0 && !result.crashed, "\(result.summary)\n\(failures.joined(separator: "\n"))")
     }
@@ -27,9 +31,11 @@ struct VisualRegressionTests {
     /// Skinned (these rendered blank when quantized before the grid went on the node), morphed and multi-part models.
     @Test("skinned, morphed and multi-part corpus models", .enabled(if: enabled, "no Python venv or chromium"))
     func corpusModels() throws {
-        let files = ["gltf/assimp__simple_skin.gltf", "gltf/assimp__simple_skin_quad_skin.glb",
-                     "gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf", "obj/assimp__regr01/regr01.obj",
-                     "gltf/trimesh__mode5.gltf"].map { Tools.corpus.appendingPathComponent("files/" + $0).path }
+        let files = [
+            "gltf/assimp__simple_skin.gltf", "gltf/assimp__simple_skin_quad_skin.glb",
+            "gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf", "obj/assimp__regr01/regr01.obj",
+            "gltf/trimesh__mode5.gltf"
+        ].map { Tools.corpus.appendingPathComponent("files/" + $0).path }
         let present = files.filter { FileManager.default.fileExists(atPath: $0) }
         guard !present.isEmpty else { return }  // corpus not present
         try compare(present, label: "corpus")

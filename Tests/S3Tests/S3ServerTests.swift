@@ -1,12 +1,15 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import S3
 
 let requireTools = ProcessInfo.processInfo.environment["OPTIMIZE_TEST_REQUIRE_TOOLS"] == "1"
 
 @Test func motoIsInstalledWhenRequired() {
-    #expect(!requireTools || TestPaths.motoInstalled, "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing (run Tests/Scripts/setup.sh)")
+    #expect(
+        !requireTools || TestPaths.motoInstalled,
+        "OPTIMIZE_TEST_REQUIRE_TOOLS=1 but .venv/bin/moto_server is missing (run Tests/Scripts/setup.sh)")
 }
 
 /// Against a real moto server on 127.0.0.1 with signature checks on.
@@ -18,7 +21,8 @@ struct S3ServerTests {
         for (index, key) in keys.enumerated() {
             let location = S3Location(bucket: "round-trip", key: key)
             let data = Data("payload \(index) for \(key)".utf8)
-            try await client.put(data, to: location, contentType: "model/gltf-binary", metadata: ["source": "test-\(index)"])
+            try await client.put(
+                data, to: location, contentType: "model/gltf-binary", metadata: ["source": "test-\(index)"])
             let info = try await client.head(location)
             #expect(info.size == Int64(data.count))
             #expect(info.metadata["source"] == "test-\(index)")
@@ -29,7 +33,9 @@ struct S3ServerTests {
             #expect(result.sha256 == sha256Hex(data))
         }
         #expect(Set(try Moto.list("round-trip").keys) == Set(keys))
-        let dotted = await #expect(throws: S3Error.self) { try await client.put(Data(), to: S3Location(bucket: "round-trip", key: "a/./b")) }
+        let dotted = await #expect(throws: S3Error.self) {
+            try await client.put(Data(), to: S3Location(bucket: "round-trip", key: "a/./b"))
+        }
         #expect(dotted?.kind == .permanent)
     }
 
@@ -77,9 +83,12 @@ struct S3ServerTests {
         let location = S3Location(bucket: "errors", key: "big.bin")
         try await client.put(Data(repeating: 7, count: 100_000), to: location)
         let path = try temporaryFile("capped.bin")
-        let error = await #expect(throws: S3Error.self) { try await client.download(location, to: path, maxBytes: 99_999) }
+        let error = await #expect(throws: S3Error.self) {
+            try await client.download(location, to: path, maxBytes: 99_999)
+        }
         #expect(error?.kind == .tooLarge)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent).isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent).isEmpty)
         #expect(try await client.download(location, to: path, maxBytes: 100_000).size == 100_000)
     }
 
@@ -87,7 +96,8 @@ struct S3ServerTests {
         let client = try Moto.client(threshold: 5 << 20, partSize: 5 << 20)
         let source = try temporaryFile("in.bin", bytes: 12 << 20)
         let location = S3Location(bucket: "multipart", key: "big model.glb")
-        let result = try await client.upload(file: source, to: location, contentType: "model/gltf-binary", metadata: ["job": "42"])
+        let result = try await client.upload(
+            file: source, to: location, contentType: "model/gltf-binary", metadata: ["job": "42"])
         #expect(result.parts == 3)
         let info = try await client.head(location)
         #expect(info.size == 12 << 20 && info.metadata["job"] == "42")
@@ -101,7 +111,8 @@ struct S3ServerTests {
     func failedMultipartLeavesNothing(_ action: String) async throws {
         let moto = try Moto.server()
         // deny: the second part is refused; error200: CompleteMultipartUpload answers 200 with an <Error> body.
-        let rule = action == "deny"
+        let rule =
+            action == "deny"
             ? #"[{"method": "PUT", "contains": "partNumber=2", "action": "deny", "times": 1}]"#
             : #"[{"method": "POST", "contains": "uploadId=", "action": "error200", "times": 1}]"#
         let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(moto.port), rule])
@@ -125,46 +136,53 @@ struct S3ServerTests {
     @Test func webIdentityCredentials() async throws {
         let moto = try Moto.server()
         let admin = try Moto.credentials()
-        let sts = try HelperProcess(TestPaths.s3Helper, ["proxy", String(moto.port), "[]"],
-                                    environment: ["ADMIN_ACCESS_KEY": admin.accessKeyID, "ADMIN_SECRET_KEY": admin.secretAccessKey])
+        let sts = try HelperProcess(
+            TestPaths.s3Helper, ["proxy", String(moto.port), "[]"],
+            environment: ["ADMIN_ACCESS_KEY": admin.accessKeyID, "ADMIN_SECRET_KEY": admin.secretAccessKey])
         defer { sts.stop() }
         let tokenFile = try temporaryFile("token")
         try "projected-service-account-token".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let client = try S3Client.fromEnvironment([
             "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": moto.info["role_arn"] as! String,
-            "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:\(sts.port)/", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(moto.port)",
-            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:\(sts.port)/",
+            "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(moto.port)",
+            "AWS_REGION": "us-east-1"
         ])
         let location = S3Location(bucket: "web-identity", key: "from irsa.glb")
         try await client.put(Data("irsa".utf8), to: location)
         #expect(try await client.head(location).size == 4)
         let credentials = try await client.credentials.current()
-        #expect(credentials.accessKeyID.hasPrefix("ASIA") && credentials.sessionToken != nil && credentials.expiration != nil)
-        let faults = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: "http://127.0.0.1:\(sts.port)/__faults")!)) as! [String]
+        #expect(
+            credentials.accessKeyID.hasPrefix("ASIA") && credentials.sessionToken != nil
+                && credentials.expiration != nil)
+        let faults =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(string: "http://127.0.0.1:\(sts.port)/__faults")!)) as! [String]
         #expect(faults == ["web-identity projected-service-account-token"])
     }
 
     @Test func containerCredentials() async throws {
         let moto = try Moto.server()
         let admin = try Moto.credentials()
-        let answer = #"{"AccessKeyId": "\#(admin.accessKeyID)", "SecretAccessKey": "\#(admin.secretAccessKey)", "Expiration": "2099-01-01T00:00:00Z"}"#
+        let answer =
+            #"{"AccessKeyId": "\#(admin.accessKeyID)", "SecretAccessKey": "\#(admin.secretAccessKey)", "Expiration": "2099-01-01T00:00:00Z"}"#
         let server = try HelperProcess(TestPaths.s3Helper, ["creds", "pod-identity-token", answer])
         defer { server.stop() }
         let tokenFile = try temporaryFile("token")
         try "pod-identity-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let client = try S3Client.fromEnvironment([
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(server.port)/v1/credentials",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile, "AWS_ENDPOINT_URL": "http://127.0.0.1:\(moto.port)",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile, "AWS_ENDPOINT_URL": "http://127.0.0.1:\(moto.port)"
         ])
         let location = S3Location(bucket: "container", key: "pod.glb")
         try await client.put(Data("pod".utf8), to: location)
         #expect(try await client.head(location).size == 3)
         let hits = try String(contentsOf: URL(string: "http://127.0.0.1:\(server.port)/__hits")!, encoding: .utf8)
-        #expect(hits == "1")   // cached: one fetch for both requests
+        #expect(hits == "1")  // cached: one fetch for both requests
 
         let wrong = try S3Client.fromEnvironment([
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(server.port)/v1/credentials",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong", "AWS_ENDPOINT_URL": "http://127.0.0.1:\(moto.port)",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong", "AWS_ENDPOINT_URL": "http://127.0.0.1:\(moto.port)"
         ])
         let error = await #expect(throws: S3Error.self) { try await wrong.head(location) }
         #expect(error?.kind == .credentials)
@@ -173,13 +191,13 @@ struct S3ServerTests {
     @Test func transientFaultsAreRetried() async throws {
         let moto = try Moto.server()
         let rules = """
-        [{"method": "PUT", "contains": "/faults/", "action": "slowdown", "times": 2},
-         {"method": "PUT", "contains": "/faults/", "action": "reset", "times": 1},
-         {"method": "HEAD", "contains": "/faults/", "action": "slowdown", "times": 1},
-         {"method": "GET", "contains": "/faults/", "action": "reset", "times": 1},
-         {"method": "GET", "contains": "/faults/", "action": "truncate", "times": 2},
-         {"method": "GET", "contains": "/faults/", "action": "expired", "times": 1}]
-        """
+            [{"method": "PUT", "contains": "/faults/", "action": "slowdown", "times": 2},
+             {"method": "PUT", "contains": "/faults/", "action": "reset", "times": 1},
+             {"method": "HEAD", "contains": "/faults/", "action": "slowdown", "times": 1},
+             {"method": "GET", "contains": "/faults/", "action": "reset", "times": 1},
+             {"method": "GET", "contains": "/faults/", "action": "truncate", "times": 2},
+             {"method": "GET", "contains": "/faults/", "action": "expired", "times": 1}]
+            """
         let proxy = try HelperProcess(TestPaths.s3Helper, ["proxy", String(moto.port), rules])
         defer { proxy.stop() }
         let counting = CountingCredentials(try Moto.credentials())
@@ -192,8 +210,10 @@ struct S3ServerTests {
         let result = try await client.download(location, to: path)
         #expect(result.sha256 == sha256Hex(data))
         #expect(FileManager.default.contents(atPath: path) == data)
-        let faults = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: "http://127.0.0.1:\(proxy.port)/__faults")!)) as! [String]
+        let faults =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(string: "http://127.0.0.1:\(proxy.port)/__faults")!)) as! [String]
         #expect(faults.count == 8)
-        #expect(counting.fetches == 2)     // ExpiredToken → one refresh
+        #expect(counting.fetches == 2)  // ExpiredToken → one refresh
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import S3
 
 /// The aws-c-auth SigV4 suite: every case, header and query signing, byte for byte.
@@ -31,10 +32,13 @@ struct SigV4VectorTests {
     @Test func getVanillaSignature() throws {
         let request = SigningRequest(method: "GET", path: "/", headers: [HTTPField("Host", "example.amazonaws.com")])
         let signer = SigV4Signer(service: "service", region: "us-east-1", normalizePath: true)
-        let result = signer.signHeaders(request, credentials: AWSCredentials(accessKeyID: "AKIDEXAMPLE",
-                                        secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
-                                        date: Date(timeIntervalSince1970: 1_440_938_160), payloadHash: SigV4Signer.emptyPayloadHash,
-                                        sendContentSHA256: false)
+        let result = signer.signHeaders(
+            request,
+            credentials: AWSCredentials(
+                accessKeyID: "AKIDEXAMPLE",
+                secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            date: Date(timeIntervalSince1970: 1_440_938_160), payloadHash: SigV4Signer.emptyPayloadHash,
+            sendContentSHA256: false)
         #expect(result.signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
     }
 
@@ -65,7 +69,7 @@ struct SigV4VectorTests {
         var headers: [HTTPField] = []
         for line in lines {
             if line.first == " " || line.first == "\t" {
-                headers[headers.count - 1].value += "\n" + line      // obsolete line folding
+                headers[headers.count - 1].value += "\n" + line  // obsolete line folding
             } else {
                 let colon = try #require(line.firstIndex(of: ":"))
                 headers.append(HTTPField(String(line[..<colon]), String(line[line.index(after: colon)...])))
@@ -76,13 +80,16 @@ struct SigV4VectorTests {
         if let mark = target.firstIndex(of: "?") {
             for pair in target[target.index(after: mark)...].split(separator: "&") {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                query.append(HTTPField(String(parts[0]).removingPercentEncoding ?? String(parts[0]),
-                                       parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""))
+                query.append(
+                    HTTPField(
+                        String(parts[0]).removingPercentEncoding ?? String(parts[0]),
+                        parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""))
             }
         }
-        return RawRequest(method: method, target: target, version: String(requestLine[requestLine.index(after: lastSpace)...]),
-                          headerLines: lines, body: body,
-                          signing: SigningRequest(method: method, path: path, query: query, headers: headers))
+        return RawRequest(
+            method: method, target: target, version: String(requestLine[requestLine.index(after: lastSpace)...]),
+            headerLines: lines, body: body,
+            signing: SigningRequest(method: method, path: path, query: query, headers: headers))
     }
 
     func check(_ folder: URL) throws {
@@ -90,34 +97,42 @@ struct SigV4VectorTests {
         func read(_ file: String) throws -> String {
             String(decoding: try Data(contentsOf: folder.appendingPathComponent(file)), as: UTF8.self)
         }
-        let context = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("context.json")))
-            as? [String: Any])
+        let context = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("context.json")))
+                as? [String: Any])
         let keys = try #require(context["credentials"] as? [String: String])
         // post-sts-header-after: the token is added after signing (a legacy STS quirk); S3 must sign it.
         let omitToken = context["omit_session_token"] as? Bool ?? false
-        let credentials = AWSCredentials(accessKeyID: keys["access_key_id"]!, secretAccessKey: keys["secret_access_key"]!,
-                                         sessionToken: omitToken ? nil : keys["token"])
+        let credentials = AWSCredentials(
+            accessKeyID: keys["access_key_id"]!, secretAccessKey: keys["secret_access_key"]!,
+            sessionToken: omitToken ? nil : keys["token"])
         let date = try #require(ISO8601DateFormatter().date(from: context["timestamp"] as! String))
-        let signer = SigV4Signer(service: context["service"] as! String, region: context["region"] as! String,
-                                 normalizePath: context["normalize"] as! Bool)
+        let signer = SigV4Signer(
+            service: context["service"] as! String, region: context["region"] as! String,
+            normalizePath: context["normalize"] as! Bool)
         let raw = try parse(try Data(contentsOf: folder.appendingPathComponent("request.txt")))
         let payloadHash = sha256Hex(raw.body)
         let bodyText = String(decoding: raw.body, as: UTF8.self)
 
-        let header = signer.signHeaders(raw.signing, credentials: credentials, date: date, payloadHash: payloadHash,
-                                        sendContentSHA256: (context["sign_body"] as? Bool) == true)
-        #expect(header.canonicalRequest == (try read("header-canonical-request.txt")), "\(name) header canonical request")
+        let header = signer.signHeaders(
+            raw.signing, credentials: credentials, date: date, payloadHash: payloadHash,
+            sendContentSHA256: (context["sign_body"] as? Bool) == true)
+        #expect(
+            header.canonicalRequest == (try read("header-canonical-request.txt")), "\(name) header canonical request")
         #expect(header.stringToSign == (try read("header-string-to-sign.txt")), "\(name) header string to sign")
         #expect(header.signature == (try read("header-signature.txt")), "\(name) header signature")
         if !omitToken {
-            let lines = ["\(raw.method) \(raw.target) \(raw.version)"] + raw.headerLines
+            let lines =
+                ["\(raw.method) \(raw.target) \(raw.version)"] + raw.headerLines
                 + header.addedHeaders.map { "\($0.name):\($0.value)" }
-            #expect(lines.joined(separator: "\n") + "\n\n" + bodyText == (try read("header-signed-request.txt")),
-                    "\(name) header signed request")
+            #expect(
+                lines.joined(separator: "\n") + "\n\n" + bodyText == (try read("header-signed-request.txt")),
+                "\(name) header signed request")
         }
 
         let expires = context["expiration_in_seconds"] as! Int
-        let query = signer.signQuery(raw.signing, credentials: credentials, date: date, expires: expires, payloadHash: payloadHash)
+        let query = signer.signQuery(
+            raw.signing, credentials: credentials, date: date, expires: expires, payloadHash: payloadHash)
         #expect(query.canonicalRequest == (try read("query-canonical-request.txt")), "\(name) query canonical request")
         #expect(query.stringToSign == (try read("query-string-to-sign.txt")), "\(name) query string to sign")
         #expect(query.signature == (try read("query-signature.txt")), "\(name) query signature")
@@ -125,8 +140,9 @@ struct SigV4VectorTests {
             let added = query.addedQuery.map { "\($0.name)=\(SigV4Signer.uriEncode($0.value))" }.joined(separator: "&")
             let target = raw.target + (raw.target.contains("?") ? "&" : "?") + added
             let lines = ["\(raw.method) \(target) \(raw.version)"] + raw.headerLines
-            #expect(lines.joined(separator: "\n") + "\n\n" + bodyText == (try read("query-signed-request.txt")),
-                    "\(name) query signed request")
+            #expect(
+                lines.joined(separator: "\n") + "\n\n" + bodyText == (try read("query-signed-request.txt")),
+                "\(name) query signed request")
         }
     }
 }

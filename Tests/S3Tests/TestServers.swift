@@ -1,6 +1,7 @@
 import Foundation
-@testable import S3
 import TestSupport
+
+@testable import S3
 
 /// One moto server for the whole run, with auth on and the test buckets created.
 enum Moto {
@@ -11,23 +12,31 @@ enum Moto {
 
     static func credentials() throws -> AWSCredentials {
         let info = try server().info
-        return AWSCredentials(accessKeyID: info["access_key"] as! String, secretAccessKey: info["secret_key"] as! String)
+        return AWSCredentials(
+            accessKeyID: info["access_key"] as! String, secretAccessKey: info["secret_key"] as! String)
     }
 
-    static func client(port: Int? = nil, credentials: (any CredentialProvider)? = nil, threshold: Int64 = 16 << 20,
-                       partSize: Int64 = 8 << 20) throws -> S3Client {
+    static func client(
+        port: Int? = nil, credentials: (any CredentialProvider)? = nil, threshold: Int64 = 16 << 20,
+        partSize: Int64 = 8 << 20
+    ) throws -> S3Client {
         let port = try port ?? server().port
-        let config = S3Configuration(endpoint: URL(string: "http://127.0.0.1:\(port)"),
-                                     multipartThreshold: threshold, partSize: partSize, maxConcurrentParts: 2,
-                                     retry: RetryPolicy(maxAttempts: 5, baseDelay: 0.05, maxDelay: 0.5), timeout: 20)
+        let config = S3Configuration(
+            endpoint: URL(string: "http://127.0.0.1:\(port)"),
+            multipartThreshold: threshold, partSize: partSize, maxConcurrentParts: 2,
+            retry: RetryPolicy(maxAttempts: 5, baseDelay: 0.05, maxDelay: 0.5), timeout: 20)
         return S3Client(configuration: config, credentials: try credentials ?? StaticCredentials(Self.credentials()))
     }
 
     /// Keys and unfinished multipart uploads in `bucket`, as boto3 (an independent client) sees them.
     static func list(_ bucket: String) throws -> (keys: [String], uploads: [String]) {
         let credentials = try credentials()
-        let object = try HelperProcess.call(TestPaths.s3Helper, ["list", String(try server().port), credentials.accessKeyID,
-                                                                  credentials.secretAccessKey, bucket])
+        let object = try HelperProcess.call(
+            TestPaths.s3Helper,
+            [
+                "list", String(try server().port), credentials.accessKeyID,
+                credentials.secretAccessKey, bucket
+            ])
         guard let keys = object["keys"] as? [String], let uploads = object["uploads"] as? [String] else {
             throw HelperError(description: "list printed no keys/uploads")
         }

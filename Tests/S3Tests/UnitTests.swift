@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import S3
 
 struct UnitTests {
@@ -20,20 +21,24 @@ struct UnitTests {
         #expect(virtual.base == "https://bkt.s3.eu-west-1.amazonaws.com" && virtual.path == "/a b.glb")
         let dotted = aws.address(bucket: "my.bkt", key: "k")
         #expect(dotted.base == "https://s3.eu-west-1.amazonaws.com" && dotted.path == "/my.bkt/k")
-        let env = try S3Configuration.fromEnvironment(["AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"])
+        let env = try S3Configuration.fromEnvironment([
+            "AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"
+        ])
         #expect(env.region == "us-west-2" && env.pathStyle)
         let local = env.address(bucket: "bkt", key: "k")
         #expect(local.base == "http://127.0.0.1:9000" && local.path == "/bkt/k")
-        let specific = try S3Configuration.fromEnvironment(["AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "us-west-2",
-                                                            "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://b:2"])
+        let specific = try S3Configuration.fromEnvironment([
+            "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "us-west-2",
+            "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://b:2"
+        ])
         #expect(specific.region == "ap-south-1" && specific.endpoint?.host == "b")
         #expect(throws: S3Error.self) { try S3Configuration.fromEnvironment(["AWS_ENDPOINT_URL_S3": "ftp://x"]) }
     }
 
     @Test func partSizes() {
-        let config = S3Configuration(partSize: 1)            // raised to the 5 MiB minimum
+        let config = S3Configuration(partSize: 1)  // raised to the 5 MiB minimum
         #expect(config.partSize == 5 * 1024 * 1024)
-        let huge: Int64 = 100 * 1024 * 1024 * 1024          // 100 GiB: 5 MiB parts would be 20,480
+        let huge: Int64 = 100 * 1024 * 1024 * 1024  // 100 GiB: 5 MiB parts would be 20,480
         let part = config.partSize(forObjectOfSize: huge)
         #expect(part == 20 * 1024 * 1024)
         #expect((huge + part - 1) / part <= 10_000)
@@ -48,10 +53,14 @@ struct UnitTests {
     }
 
     @Test func classifiesErrors() {
-        for (status, code) in [(503, "SlowDown"), (500, "InternalError"), (400, "RequestTimeout"), (502, nil), (504, nil)] as [(Int, String?)] {
+        for (status, code) in [
+            (503, "SlowDown"), (500, "InternalError"), (400, "RequestTimeout"), (502, nil), (504, nil)
+        ] as [(Int, String?)] {
             #expect(S3Error.fromResponse(status: status, code: code, location: nil, operation: "GET").isTransient)
         }
-        for (status, code) in [(403, "AccessDenied"), (403, "SignatureDoesNotMatch"), (404, "NoSuchKey"), (404, "NoSuchBucket")] {
+        for (status, code) in [
+            (403, "AccessDenied"), (403, "SignatureDoesNotMatch"), (404, "NoSuchKey"), (404, "NoSuchBucket")
+        ] {
             #expect(!S3Error.fromResponse(status: status, code: code, location: nil, operation: "GET").isTransient)
         }
         let error = S3Error.fromResponse(status: 404, code: "NoSuchKey", location: "s3://b/k", operation: "GET")
@@ -71,16 +80,24 @@ struct UnitTests {
     }
 
     @Test func credentialChainOrder() throws {
-        let env = try defaultCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
-                                                              "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "r"])
+        let env = try defaultCredentialProvider(environment: [
+            "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "r"
+        ])
         #expect(env.name == "environment")
-        let web = try defaultCredentialProvider(environment: ["AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "r",
-                                                              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2"])
+        let web = try defaultCredentialProvider(environment: [
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "r",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2"
+        ])
         #expect(web.name == "web identity")
-        let container = try defaultCredentialProvider(environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds"])
+        let container = try defaultCredentialProvider(environment: [
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds"
+        ])
         #expect((container as? ContainerCredentials)?.endpoint.absoluteString == "http://169.254.170.2/v2/creds")
         #expect(throws: S3Error.self) {
-            try defaultCredentialProvider(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://evil.example.com/creds"])
+            try defaultCredentialProvider(environment: [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://evil.example.com/creds"
+            ])
         }
         #expect(try defaultCredentialProvider(environment: [:]).name == "instance metadata")
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Scene
 
 /// One triangle under a chain of `depth` nodes (the leaf draws it).
@@ -88,7 +89,9 @@ func everythingScene() -> Scene {
     @Test func refusesDataItDidNotWrite() throws {
         let bytes = try SceneCodec.encode(everythingScene())
         #expect(throws: ProcessingError.self) { try SceneCodec.decode(Array(bytes.prefix(bytes.count / 2))) }
-        #expect(throws: ProcessingError.self) { try SceneCodec.decode(Array("OPTSCN1\n".utf8) + [1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]) }
+        #expect(throws: ProcessingError.self) {
+            try SceneCodec.decode(Array("OPTSCN1\n".utf8) + [1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
+        }
         #expect(throws: (any Error).self) { try SceneCodec.decode(Array("nonsense".utf8)) }
     }
 
@@ -165,7 +168,9 @@ func everythingScene() -> Scene {
         huge.nodes[1].transform = .trs(translation: .zero, rotation: [0, 0, 0, 1], scale: [Float("1e39")!, 1, 1])
         #expect(problem(huge)?.contains("non-finite") == true)
         var overflow = chainScene(depth: 3)
-        for n in 0..<3 { overflow.nodes[n].transform = .trs(translation: .zero, rotation: [0, 0, 0, 1], scale: [1e20, 1e20, 1e20]) }
+        for n in 0..<3 {
+            overflow.nodes[n].transform = .trs(translation: .zero, rotation: [0, 0, 0, 1], scale: [1e20, 1e20, 1e20])
+        }
         #expect(problem(overflow)?.contains("overflows") == true)
         var nan = chainScene(depth: 1)
         nan.meshes[0].primitives[0].vertices.positions[1].y = .nan

@@ -7,6 +7,8 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 
 bash Tests/Scripts/setup.sh
+# The tree stays formatted (.swift-format): `swift format format --configuration .swift-format -r -i Sources Tests`.
+swift format lint --strict --configuration .swift-format -r Sources Tests Package.swift
 swift build
 OPTIMIZE_TEST_PYTHON="$repo/.venv/bin/python" OPTIMIZE_TEST_REQUIRE_TOOLS=1 swift test
 # Fuzzing, quick mode: 300 mutated inputs through the CLI and the job (about 2-3 minutes on 2 cores); any crash,

@@ -2,6 +2,7 @@ import Foundation
 import Importers
 import Scene
 import Testing
+
 @testable import Stages
 
 /// The whole stage chain on real files imported through Assimp.
@@ -10,10 +11,12 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("fixtures/models")
 
     func runAllStages(_ scene: inout Scene, threads: Int) throws -> [StageReport] {
-        [try deduplicate(&scene),
-         try weld(&scene, threads: threads),
-         try simplify(&scene, options: SimplifyOptions(ratio: 0.5, targetError: 0.05), threads: threads),
-         try optimizeOrder(&scene, threads: threads)]
+        [
+            try deduplicate(&scene),
+            try weld(&scene, threads: threads),
+            try simplify(&scene, options: SimplifyOptions(ratio: 0.5, targetError: 0.05), threads: threads),
+            try optimizeOrder(&scene, threads: threads)
+        ]
     }
 
     @Test(arguments: ["obj/spider/spider.obj", "fbx/huesitos.fbx"])

@@ -8,7 +8,7 @@ enum Geometry {
         let faces: [(n: SIMD3<Float>, u: SIMD3<Float>, v: SIMD3<Float>)] = [
             (SIMD3(1, 0, 0), SIMD3(0, 0, -1), SIMD3(0, 1, 0)), (SIMD3(-1, 0, 0), SIMD3(0, 0, 1), SIMD3(0, 1, 0)),
             (SIMD3(0, 1, 0), SIMD3(1, 0, 0), SIMD3(0, 0, -1)), (SIMD3(0, -1, 0), SIMD3(1, 0, 0), SIMD3(0, 0, 1)),
-            (SIMD3(0, 0, 1), SIMD3(1, 0, 0), SIMD3(0, 1, 0)), (SIMD3(0, 0, -1), SIMD3(-1, 0, 0), SIMD3(0, 1, 0)),
+            (SIMD3(0, 0, 1), SIMD3(1, 0, 0), SIMD3(0, 1, 0)), (SIMD3(0, 0, -1), SIMD3(-1, 0, 0), SIMD3(0, 1, 0))
         ]
         var p = Primitive()
         for f in faces {
@@ -42,7 +42,10 @@ enum Geometry {
         let row = UInt32(segments + 1)
         for i in 0..<UInt32(rings) {
             for j in 0..<UInt32(segments) {
-                let a = i * row + j, b = (i + 1) * row + j, c = (i + 1) * row + j + 1, d = i * row + j + 1
+                let a = i * row + j
+                let b = (i + 1) * row + j
+                let c = (i + 1) * row + j + 1
+                let d = i * row + j + 1
                 if i != 0 { p.indices += [a, c, d] }
                 if i != UInt32(rings) - 1 { p.indices += [a, b, c] }
             }
@@ -58,8 +61,9 @@ enum Geometry {
             for k in 0..<count {
                 var node = Node(name: "node\(m).\(k)")
                 node.mesh = m
-                node.transform = .trs(translation: SIMD3(Float(scene.nodes.count) * 30, 0, 0),
-                                      rotation: SIMD4(0, 0, 0, 1), scale: .one)
+                node.transform = .trs(
+                    translation: SIMD3(Float(scene.nodes.count) * 30, 0, 0),
+                    rotation: SIMD4(0, 0, 0, 1), scale: .one)
                 scene.roots.append(scene.nodes.count)
                 scene.nodes.append(node)
             }
@@ -100,7 +104,8 @@ enum Check {
     static func isValid(_ p: Primitive) -> Bool {
         let n = p.vertexCount
         let v = p.vertices
-        let streams = [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
+        let streams =
+            [v.normals.count, v.tangents.count, v.colors.count, v.joints.count, v.weights.count]
             + v.texcoords.map(\.count) + p.targets.flatMap { [$0.positions.count, $0.normals.count, $0.tangents.count] }
         return p.indices.allSatisfy { Int($0) < n } && streams.allSatisfy { $0 == 0 || $0 == n }
     }
@@ -118,7 +123,8 @@ enum Check {
             }
             for t in stride(from: 0, to: p.indices.count, by: 3) {
                 for k in 0..<3 {
-                    let a = id[Int(p.indices[t + k])], b = id[Int(p.indices[t + (k + 1) % 3])]
+                    let a = id[Int(p.indices[t + k])]
+                    let b = id[Int(p.indices[t + (k + 1) % 3])]
                     balance[SIMD2(min(a, b), max(a, b)), default: 0] += a < b ? 1 : -1
                 }
             }

@@ -2,6 +2,7 @@ import Foundation
 import Importers
 import Scene
 import Testing
+
 @testable import Stages
 
 /// A parent with `copies` children drawing one cube at different places, rotations and scales.
@@ -18,8 +19,9 @@ private func crowd(copies: Int) -> Scene {
         var node = Node(name: "Copy \(i)")
         node.mesh = 0
         let angle = Float(i) * 0.1
-        node.transform = .trs(translation: SIMD3(Float(i), 0, Float(i % 3)),
-                              rotation: SIMD4(0, sin(angle / 2), 0, cos(angle / 2)), scale: SIMD3(repeating: 1 + Float(i % 4) * 0.25))
+        node.transform = .trs(
+            translation: SIMD3(Float(i), 0, Float(i % 3)),
+            rotation: SIMD4(0, sin(angle / 2), 0, cos(angle / 2)), scale: SIMD3(repeating: 1 + Float(i % 4) * 0.25))
         scene.nodes.append(node)
     }
     scene.roots = [0]
@@ -33,7 +35,9 @@ private func drawn(_ scene: Scene) -> [String] {
     for (n, node) in scene.nodes.enumerated() {
         guard let m = node.mesh else { continue }
         let placements = node.instances.isEmpty ? [world[n]] : node.instances.map { world[n] * $0.matrix }
-        result += placements.map { p in "\(m): " + p.columnMajor.map { String(format: "%.4f", $0) }.joined(separator: " ") }
+        result += placements.map { p in
+            "\(m): " + p.columnMajor.map { String(format: "%.4f", $0) }.joined(separator: " ")
+        }
     }
     return result.sorted()
 }
@@ -59,14 +63,18 @@ struct InstancingTests {
         #expect(scene.nodes[1].name == "Copy 0")
         #expect(scene.nodes[1].transform == .identity)
         #expect(scene.nodes[1].instances.count == 50)
-        guard case let .trs(t, r, s) = input.nodes[7].transform else { Issue.record("not TRS"); return }
+        guard case let .trs(t, r, s) = input.nodes[7].transform else {
+            Issue.record("not TRS")
+            return
+        }
         #expect(scene.nodes[1].instances[6] == InstanceTransform(translation: t, rotation: r, scale: s))
         #expect(report.before.instancedTriangles == 50 * 12)
         #expect(report.after.instancedTriangles == 50 * 12)
         #expect(report.after.nodes == 2)
         #expect(report.notes == ["folded 50 nodes into 1 instanced node(s)"])
         #expect(drawn(scene) == drawn(input))
-        let inputBounds = try #require(input.worldBounds()), bounds = try #require(scene.worldBounds())
+        let inputBounds = try #require(input.worldBounds())
+        let bounds = try #require(scene.worldBounds())
         #expect(distance(inputBounds.min, bounds.min) < 1e-4 && distance(inputBounds.max, bounds.max) < 1e-4)
 
         var again = input
@@ -82,7 +90,8 @@ struct InstancingTests {
         scene.nodes[2].mesh = 1
         scene.nodes[4].mesh = 1
         // Two root copies of mesh 0 next to the parent.
-        var a = Node(name: "RootA"), b = Node(name: "RootB")
+        var a = Node(name: "RootA")
+        var b = Node(name: "RootB")
         a.mesh = 0
         b.mesh = 0
         b.transform = .trs(translation: SIMD3(9, 0, 0), rotation: SIMD4(0, 0, 0, 1), scale: .one)

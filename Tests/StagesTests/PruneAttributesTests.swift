@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import Stages
 
 @Suite struct PruneAttributesTests {
@@ -18,7 +19,9 @@ import Testing
 
     @Test func unreadTexcoordsAndTangentsGoAndTheWeldThenCloses() throws {
         var scene = sphereScene(material: Material(name: "plain"))
-        scene.meshes[0].primitives[0].vertices.tangents = scene.meshes[0].primitives[0].vertices.positions.map { _ in SIMD4(1, 0, 0, 1) }
+        scene.meshes[0].primitives[0].vertices.tangents = scene.meshes[0].primitives[0].vertices.positions.map { _ in
+            SIMD4(1, 0, 0, 1)
+        }
         let before = try weld(scene.meshes[0].primitives[0])!.vertexCount
         let report = pruneAttributes(&scene)
         let p = scene.meshes[0].primitives[0]
@@ -57,7 +60,9 @@ import Testing
         varying.vertices.colors = (0..<varying.vertexCount).map { SIMD4(Float($0) / 24, 0, 0, 1) }
         var red = Geometry.cube(normals: true)
         red.vertices.colors = Array(repeating: SIMD4(1, 0, 0, 1), count: red.vertexCount)
-        scene.meshes += [Geometry.mesh("white", [white]), Geometry.mesh("varying", [varying]), Geometry.mesh("red", [red])]
+        scene.meshes += [
+            Geometry.mesh("white", [white]), Geometry.mesh("varying", [varying]), Geometry.mesh("red", [red])
+        ]
         for m in 1...3 {
             var node = Node(name: "n\(m)")
             node.mesh = m
@@ -120,16 +125,19 @@ import Testing
         let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.5), threads: 2)
         #expect(abs(Double(scene.statistics.triangles) / (Double(before) / 2) - 1) <= 0.02)
         let results = try #require(report.simplify)
-        #expect(results.filter { $0.name.hasPrefix("cube") }.allSatisfy { $0.reason != nil && $0.achievedTriangles == 12 })
+        #expect(
+            results.filter { $0.name.hasPrefix("cube") }.allSatisfy { $0.reason != nil && $0.achievedTriangles == 12 })
         #expect(results[0].reason == nil && results[0].method == .collapse)
     }
 
     @Test func aggressiveTriesALargerErrorBeforeSloppy() throws {
         var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 32, segments: 64)])])
         var strict = scene
-        let strictResult = try #require(try simplify(&strict, options: SimplifyOptions(ratio: 0.2, targetError: 0.001), threads: 2).simplify?.first)
+        let strictResult = try #require(
+            try simplify(&strict, options: SimplifyOptions(ratio: 0.2, targetError: 0.001), threads: 2).simplify?.first)
         #expect(strictResult.reason == .errorLimit)
-        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.2, targetError: 0.001, aggressive: true), threads: 2)
+        let report = try simplify(
+            &scene, options: SimplifyOptions(ratio: 0.2, targetError: 0.001, aggressive: true), threads: 2)
         let result = try #require(report.simplify?.first)
         // At 0.1 % error the sphere stops far above 20 %; the 10 % bound goes further with topology kept.
         #expect(result.method == .collapseLargerError)

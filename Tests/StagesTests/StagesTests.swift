@@ -1,6 +1,7 @@
 import Foundation
 import Scene
 import Testing
+
 @testable import Stages
 
 @Suite struct WeldTests {
@@ -53,7 +54,8 @@ import Testing
     @Test func ratioHalfOnDenseSphere() throws {
         var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 64, segments: 128)])])
         let before = scene.statistics.triangles
-        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.5, targetError: Self.looseError), threads: 2)
+        let report = try simplify(
+            &scene, options: SimplifyOptions(ratio: 0.5, targetError: Self.looseError), threads: 2)
         let result = try #require(report.simplify?.first)
         #expect(result.requestedTriangles == before / 2)
         #expect(abs(Double(scene.statistics.triangles) / Double(before / 2) - 1) <= 0.02)
@@ -131,7 +133,8 @@ import Testing
     @Test func materialSeamBetweenPrimitivesStaysClosed() throws {
         // Split the sphere's triangles into two primitives (two materials) by hemisphere.
         let sphere = Geometry.uvSphere(rings: 32, segments: 64)
-        var top = sphere, bottom = sphere
+        var top = sphere
+        var bottom = sphere
         top.indices = []
         bottom.indices = []
         for t in stride(from: 0, to: sphere.indices.count, by: 3) {
@@ -192,17 +195,26 @@ import Testing
         for y in 0...n { for x in 0...n { grid.vertices.positions.append(SIMD3(Float(x), Float(y), 0)) } }
         for y in 0..<UInt32(n) {
             for x in 0..<UInt32(n) {
-                let a = y * UInt32(n + 1) + x, b = a + 1, c = a + UInt32(n + 1) + 1, d = a + UInt32(n + 1)
+                let a = y * UInt32(n + 1) + x
+                let b = a + 1
+                let c = a + UInt32(n + 1) + 1
+                let d = a + UInt32(n + 1)
                 grid.indices += [a, b, c, a, c, d]
             }
         }
         var scene = Geometry.scene([Geometry.mesh("grid", [grid])])
         var locked = scene
-        let lockedReport = try simplify(&locked, options: SimplifyOptions(ratio: 0.02, targetError: Self.looseError,
-                                                                          lockBorders: true), threads: 2)
+        let lockedReport = try simplify(
+            &locked,
+            options: SimplifyOptions(
+                ratio: 0.02, targetError: Self.looseError,
+                lockBorders: true), threads: 2)
         #expect(lockedReport.simplify?.first?.reason == .borderLocked)
-        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.02, targetError: Self.looseError,
-                                                                   lockBorders: true, aggressive: true), threads: 2)
+        let report = try simplify(
+            &scene,
+            options: SimplifyOptions(
+                ratio: 0.02, targetError: Self.looseError,
+                lockBorders: true, aggressive: true), threads: 2)
         let result = try #require(report.simplify?.first)
         #expect(result.method == .sloppy)
         #expect(result.achievedTriangles < lockedReport.simplify!.first!.achievedTriangles)
@@ -237,7 +249,7 @@ import Testing
         var triangles = stride(from: 0, to: p.indices.count, by: 3).map { Array(p.indices[$0..<$0 + 3]) }
         var state: UInt64 = 12345
         for i in stride(from: triangles.count - 1, to: 0, by: -1) {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             triangles.swapAt(i, Int(state >> 33) % (i + 1))
         }
         p.indices = triangles.flatMap { $0 }
@@ -277,9 +289,11 @@ import Testing
 @Suite struct DeduplicateTests {
     @Test func mergesIdenticalMeshesMaterialsTexturesAndImages() throws {
         var scene = Scene()
-        scene.images = [Image(name: "a", mimeType: "image/png", data: [1, 2, 3]),
-                        Image(name: "b", mimeType: "image/png", data: [1, 2, 3]),
-                        Image(name: "c", mimeType: "image/png", data: [9])]
+        scene.images = [
+            Image(name: "a", mimeType: "image/png", data: [1, 2, 3]),
+            Image(name: "b", mimeType: "image/png", data: [1, 2, 3]),
+            Image(name: "c", mimeType: "image/png", data: [9])
+        ]
         scene.samplers = [Sampler(), Sampler(), Sampler(wrapS: Sampler.clampToEdge)]
         scene.textures = [Texture(image: 0, sampler: 0), Texture(image: 1, sampler: 1), Texture(image: 2, sampler: 2)]
         var m0 = Material(name: "red")
@@ -297,9 +311,13 @@ import Testing
         var p2 = p0
         p2.material = 2
         scene = {
-            var s = Geometry.scene([Geometry.mesh("box", [p0]), Geometry.mesh("box.001", [p1]),
-                                    Geometry.mesh("other", [p2])])
-            (s.images, s.samplers, s.textures, s.materials) = (scene.images, scene.samplers, scene.textures, scene.materials)
+            var s = Geometry.scene([
+                Geometry.mesh("box", [p0]), Geometry.mesh("box.001", [p1]),
+                Geometry.mesh("other", [p2])
+            ])
+            (s.images, s.samplers, s.textures, s.materials) = (
+                scene.images, scene.samplers, scene.textures, scene.materials
+            )
             return s
         }()
         let report = try deduplicate(&scene)
@@ -318,15 +336,20 @@ import Testing
 @Suite struct ParallelTests {
     @Test func outputIsIdenticalForAnyThreadCount() throws {
         let meshes = (0..<6).map { k in
-            Geometry.mesh("m\(k)", [Geometry.uvSphere(rings: 12 + 4 * k, segments: 24 + 4 * k, radius: Float(k + 1)),
-                                    Geometry.cube(normals: k % 2 == 0)])
+            Geometry.mesh(
+                "m\(k)",
+                [
+                    Geometry.uvSphere(rings: 12 + 4 * k, segments: 24 + 4 * k, radius: Float(k + 1)),
+                    Geometry.cube(normals: k % 2 == 0)
+                ])
         }
         var results: [Scene] = []
         for threads in [1, 2, 8] {
             var scene = Geometry.scene(meshes, instances: [1, 2, 1, 3, 1, 1])
             _ = try weld(&scene, threads: threads)
-            _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.6, triangleBudget: 3000, targetError: 0.05),
-                             threads: threads)
+            _ = try simplify(
+                &scene, options: SimplifyOptions(ratio: 0.6, triangleBudget: 3000, targetError: 0.05),
+                threads: threads)
             _ = try optimizeOrder(&scene, threads: threads)
             results.append(scene)
         }

@@ -1,5 +1,6 @@
-import Testing
 import Scene
+import Testing
+
 @testable import Stages
 
 /// Weld must not trap on an unindexed primitive whose vertex count is not a multiple of its corner count (what the

@@ -14,8 +14,11 @@ public struct RunResult: Sendable {
     public var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
     public var crashed: Bool { signaled || timedOut }
     public var summary: String {
-        timedOut ? "timed out after \(Int(seconds)) s" : signaled ? "killed by signal \(status)"
-            : "exit \(status)\(stderr.isEmpty ? "" : ": " + stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+        timedOut
+            ? "timed out after \(Int(seconds)) s"
+            : signaled
+                ? "killed by signal \(status)"
+                : "exit \(status)\(stderr.isEmpty ? "" : ": " + stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
     }
 }
 
@@ -25,13 +28,19 @@ public func run(_ executable: URL, _ arguments: [String], timeout: Double = 120)
         .appendingPathComponent("optimize-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
+    let outURL = scratch.appendingPathComponent("stdout")
+    let errURL = scratch.appendingPathComponent("stderr")
     guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-          FileManager.default.createFile(atPath: errURL.path, contents: nil) else {
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    else {
         throw TestFailure("cannot create output files in \(scratch.path)")
     }
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    defer { try? out.close(); try? err.close() }
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    defer {
+        try? out.close()
+        try? err.close()
+    }
 
     let process = Process()
     process.executableURL = executable

@@ -9,7 +9,8 @@ public enum TestPaths {
     public static let corpusFolder = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
     /// The corpus folder, nil when it (its MANIFEST.tsv) is absent, as on a user's machine.
     public static let corpus: URL? =
-        FileManager.default.fileExists(atPath: corpusFolder.appendingPathComponent("MANIFEST.tsv").path) ? corpusFolder : nil
+        FileManager.default.fileExists(atPath: corpusFolder.appendingPathComponent("MANIFEST.tsv").path)
+        ? corpusFolder : nil
     /// The venv `Tests/Scripts/setup.sh` prepares.
     public static let python = repo.appendingPathComponent(".venv/bin/python").path
     /// The Python with the test readers (trimesh, pygltflib, DracoPy, Pillow): OPTIMIZE_TEST_PYTHON, else the venv's;
@@ -27,7 +28,7 @@ public enum TestPaths {
             Bundle.main.executableURL?.deletingLastPathComponent(),
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
             Bundle.main.bundleURL.deletingLastPathComponent(),
-            repo.appendingPathComponent(".build/debug"),
+            repo.appendingPathComponent(".build/debug")
         ].compactMap { $0?.appendingPathComponent("optimize") }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }()

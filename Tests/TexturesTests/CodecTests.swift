@@ -1,12 +1,17 @@
 import Foundation
 import Testing
+
 @testable import Textures
 
 /// Decoders, encoders, resizing and size rules on the generated fixtures in fixtures/textures.
 struct CodecTests {
-    @Test(arguments: [("color.bmp", ImageFormat.bmp, "color.png"), ("palette.bmp", .bmp, "palette.png"),
-                      ("alpha.tga", .tga, "alpha.png")])
-    func bmpAndTGADecodeToTheSamePixelsAsThePNGReference(_ file: String, _ format: ImageFormat, _ reference: String) throws {
+    @Test(arguments: [
+        ("color.bmp", ImageFormat.bmp, "color.png"), ("palette.bmp", .bmp, "palette.png"),
+        ("alpha.tga", .tga, "alpha.png")
+    ])
+    func bmpAndTGADecodeToTheSamePixelsAsThePNGReference(_ file: String, _ format: ImageFormat, _ reference: String)
+        throws
+    {
         let decoded = try decodeImage(try Paths.bytes(file), format, maxPixels: 1 << 20)
         let expected = try decodeImage(try Paths.bytes(reference), .png, maxPixels: 1 << 20)
         #expect(decoded.width == expected.width && decoded.height == expected.height)
@@ -23,12 +28,14 @@ struct CodecTests {
     }
 
     @Test func malformedAndTruncatedImagesThrowInsteadOfCrashing() throws {
-        let bmp = try Paths.bytes("color.bmp"), tga = try Paths.bytes("alpha.tga"), png = try Paths.bytes("color.png")
+        let bmp = try Paths.bytes("color.bmp")
+        let tga = try Paths.bytes("alpha.tga")
+        let png = try Paths.bytes("color.png")
         let jpeg = try Paths.bytes("photo.jpg")
         let cases: [([UInt8], ImageFormat)] = [
             (Array(bmp.prefix(60)), .bmp), (Array(bmp.prefix(10)), .bmp), (Array(tga.prefix(100)), .tga),
             (Array(tga.prefix(5)), .tga), (Array(png.prefix(40)), .png), (Array(jpeg.prefix(30)), .jpeg),
-            ([0x42, 0x4D] + [UInt8](repeating: 0xFF, count: 60), .bmp), ([UInt8](repeating: 7, count: 64), .webp),
+            ([0x42, 0x4D] + [UInt8](repeating: 0xFF, count: 60), .bmp), ([UInt8](repeating: 7, count: 64), .webp)
         ]
         for (bytes, format) in cases {
             #expect(throws: (any Error).self, "\(format) of \(bytes.count) bytes") {
@@ -72,10 +79,13 @@ struct CodecTests {
 
     @Test func pngEncodingIsLosslessInEveryChannelLayout() throws {
         let rgba = try decodeImage(try Paths.bytes("alpha.png"), .png, maxPixels: 1 << 20)
-        #expect(try decodeImage(try encodePNG(rgba, Channels(gray: false, alpha: true)), .png, maxPixels: 1 << 20) == rgba)
+        #expect(
+            try decodeImage(try encodePNG(rgba, Channels(gray: false, alpha: true)), .png, maxPixels: 1 << 20) == rgba)
         var gray = rgba
         for i in stride(from: 0, to: gray.pixels.count, by: 4) {
-            gray.pixels[i + 1] = gray.pixels[i]; gray.pixels[i + 2] = gray.pixels[i]; gray.pixels[i + 3] = 255
+            gray.pixels[i + 1] = gray.pixels[i]
+            gray.pixels[i + 2] = gray.pixels[i]
+            gray.pixels[i + 3] = 255
         }
         #expect(gray.isGrayscale && !gray.usesAlpha)
         let grayPNG = try encodePNG(gray, Channels(gray: true, alpha: false))

@@ -3,15 +3,17 @@ import GLB
 import Importers
 import Pipeline
 import Scene
-import Testing
-@testable import Textures
 import TestSupport
+import Testing
+
+@testable import Textures
 
 /// The texture stage through `Pipeline.convert` and the CLI, on the OBJ+MTL and glTF sets in fixtures/textures.
 struct StageTests {
     /// Converts `input` with the given texture options; returns the report, the GLB's JSON and its images by index.
     func convert(_ input: String, _ configure: (inout TextureOptions) -> Void) throws
-        -> (report: Report, json: [String: Any], images: [[UInt8]]) {
+        -> (report: Report, json: [String: Any], images: [[UInt8]])
+    {
         let folder = try Paths.scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("out.glb")
@@ -35,7 +37,8 @@ struct StageTests {
     /// The image index a material slot ends at (`source`, else the WebP), or nil when the slot has no texture.
     func image(_ json: [String: Any], material name: String, slot: String = "baseColorTexture") -> Int? {
         guard let material = json.array("materials").first(where: { $0["name"] as? String == name }) else { return nil }
-        let ref = slot == "baseColorTexture" ? material.object("pbrMetallicRoughness")?.object(slot) : material.object(slot)
+        let ref =
+            slot == "baseColorTexture" ? material.object("pbrMetallicRoughness")?.object(slot) : material.object(slot)
         guard let index = ref?["index"] as? Int else { return nil }
         let texture = json.array("textures")[index]
         return texture["source"] as? Int ?? texture.object("extensions")?.object("EXT_texture_webp")?["source"] as? Int
@@ -80,7 +83,9 @@ struct StageTests {
         #expect(report.warnings.contains { $0.contains("does_not_exist.png") })
         #expect(image(json, material: "missing") == nil)
         // Only PNG and JPEG are written; the report has bytes before/after per source image.
-        #expect(Set(json.array("images").compactMap { $0["mimeType"] as? String }).isSubset(of: ["image/png", "image/jpeg"]))
+        #expect(
+            Set(json.array("images").compactMap { $0["mimeType"] as? String }).isSubset(of: ["image/png", "image/jpeg"])
+        )
         #expect(json.array("images").count == 5)  // color.png, photo.jpg, alpha, normal, big
         let bigReport = try #require(report.textures.first { $0.name == "big.png" })
         #expect(bigReport.sizeBefore == [300, 150] && bigReport.sizeAfter == [64, 32])
@@ -111,21 +116,28 @@ struct StageTests {
         #expect(mime(json, occlusion) == "image/jpeg")
         let o = try decodeImage(images[occlusion], .jpeg, maxPixels: 1 << 20)
         #expect((o.width, o.height) == (32, 16))
-        let baseTexture = try #require(material.object("pbrMetallicRoughness")?.object("baseColorTexture")?["index"] as? Int)
+        let baseTexture = try #require(
+            material.object("pbrMetallicRoughness")?.object("baseColorTexture")?["index"] as? Int)
         #expect(mime(json, json.array("textures")[baseTexture]["source"] as? Int) == "image/jpeg")
     }
 
     @Test func keepModeOnlyConvertsWhatGLTFCannotCarry() throws {
         let (_, json, images) = try convert("quads.obj") { $0.format = .keep }
-        #expect(Set(json.array("images").compactMap { $0["mimeType"] as? String }).isSubset(of: ["image/png", "image/jpeg"]))
+        #expect(
+            Set(json.array("images").compactMap { $0["mimeType"] as? String }).isSubset(of: ["image/png", "image/jpeg"])
+        )
         #expect(images.contains(try Paths.bytes("photo.jpg")))
         #expect(images.contains(try Paths.bytes("big.png")))
         let tga = try #require(image(json, material: "tga_alpha"))
-        #expect(try decodeImage(images[tga], .png, maxPixels: 1 << 20) == decodeImage(try Paths.bytes("alpha.png"), .png, maxPixels: 1 << 20))
+        #expect(
+            try decodeImage(images[tga], .png, maxPixels: 1 << 20)
+                == decodeImage(try Paths.bytes("alpha.png"), .png, maxPixels: 1 << 20))
         // The BMP becomes a lossless PNG (keep mode decodes only what it must convert, so it is not merged by pixels).
         let bmp = try #require(image(json, material: "bmp"))
         #expect(mime(json, bmp) == "image/png")
-        #expect(try decodeImage(images[bmp], .png, maxPixels: 1 << 20) == decodeImage(try Paths.bytes("color.png"), .png, maxPixels: 1 << 20))
+        #expect(
+            try decodeImage(images[bmp], .png, maxPixels: 1 << 20)
+                == decodeImage(try Paths.bytes("color.png"), .png, maxPixels: 1 << 20))
     }
 
     @Test(arguments: [false, true])
@@ -161,7 +173,8 @@ struct StageTests {
             try Data(images[i]).write(to: file)
             files.append(file.path)
         }
-        let script = "import sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n    im = Image.open(f); im.load(); print(im.format, im.size[0], im.size[1])"
+        let script =
+            "import sys\nfrom PIL import Image\nfor f in sys.argv[1:]:\n    im = Image.open(f); im.load(); print(im.format, im.size[0], im.size[1])"
         let result = try run(python, ["-c", script] + files)
         #expect(result.status == 0, "\(result.summary)")
         let lines = result.stdout.split(separator: "\n")
@@ -174,7 +187,8 @@ struct StageTests {
         let scene = try importScene(from: Paths.fixture("quads.obj"))
         var options = TextureOptions()
         options.maxSize = 48
-        var one = scene, many = scene
+        var one = scene
+        var many = scene
         let a = processTextures(&one, options: options, threads: 1)
         let b = processTextures(&many, options: options, threads: 4)
         #expect(one == many)
@@ -189,11 +203,14 @@ struct StageTests {
     @Test func aDecompressionBombIsDroppedWithoutAllocatingIt() throws {
         let folder = try Paths.scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let output = folder.appendingPathComponent("bomb.glb"), reportFile = folder.appendingPathComponent("report.json")
-        let result = try run(Paths.optimize, [Paths.fixture("bomb.obj").path, "-o", output.path, "--report", reportFile.path])
+        let output = folder.appendingPathComponent("bomb.glb")
+        let reportFile = folder.appendingPathComponent("report.json")
+        let result = try run(
+            Paths.optimize, [Paths.fixture("bomb.obj").path, "-o", output.path, "--report", reportFile.path])
         #expect(result.status == 0, "\(result.summary)")
         #expect(validateGLB(Array(try Data(contentsOf: output))).isEmpty)
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reportFile)) as? [String: Any])
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: reportFile)) as? [String: Any])
         let warnings = (report["warnings"] as? [String]) ?? []
         #expect(warnings.contains { $0.contains("100000×100000") })
         // 100000² RGBA would be 40 GB; the child's whole peak stays far below even one 64 Mpx image.

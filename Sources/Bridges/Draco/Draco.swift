@@ -84,8 +84,10 @@ public struct DracoEncodedMesh: Sendable, Equatable {
 /// `compressionLevel` runs from 0 (fastest, keeps vertex order) to 10 (smallest), as draco_encoder's `-cl`.
 /// Deterministic. Throws `DracoError` for input Draco cannot take (no vertices or triangles, a non-finite float,
 /// an index out of range, a stream of the wrong length) and when libdraco fails.
-public func encodeDracoMesh(indices: [UInt32], vertexCount: Int, attributes: [DracoAttribute],
-                            compressionLevel: Int) throws(DracoError) -> DracoEncodedMesh {
+public func encodeDracoMesh(
+    indices: [UInt32], vertexCount: Int, attributes: [DracoAttribute],
+    compressionLevel: Int
+) throws(DracoError) -> DracoEncodedMesh {
     guard (0...10).contains(compressionLevel) else {
         throw DracoError(.invalidInput, "compression level \(compressionLevel) is outside 0...10")
     }
@@ -93,7 +95,10 @@ public func encodeDracoMesh(indices: [UInt32], vertexCount: Int, attributes: [Dr
         throw DracoError(.invalidInput, "vertex count \(vertexCount) is not encodable")
     }
     for (i, attribute) in attributes.enumerated() where attribute.values.count != vertexCount * attribute.components {
-        throw DracoError(.invalidInput, "attribute \(i): \(attribute.values.count) values for \(vertexCount) vertices of \(attribute.components) components")
+        throw DracoError(
+            .invalidInput,
+            "attribute \(i): \(attribute.values.count) values for \(vertexCount) vertices of \(attribute.components) components"
+        )
     }
     let speed = Int32(10 - compressionLevel)
     var ids = [Int32](repeating: -1, count: attributes.count)
@@ -101,15 +106,17 @@ public func encodeDracoMesh(indices: [UInt32], vertexCount: Int, attributes: [Dr
     var message = [CChar](repeating: 0, count: 512)
     let status = withAttributePointers(attributes) { cAttributes in
         indices.withUnsafeBufferPointer { indexBuffer in
-            cdraco_encode_mesh(indexBuffer.baseAddress, indices.count, UInt32(vertexCount), cAttributes.baseAddress,
-                               cAttributes.count, speed, speed, &ids, &encoded, &message, message.count)
+            cdraco_encode_mesh(
+                indexBuffer.baseAddress, indices.count, UInt32(vertexCount), cAttributes.baseAddress,
+                cAttributes.count, speed, speed, &ids, &encoded, &message, message.count)
         }
     }
     guard status == Int32(CDRACO_OK) else { throw DracoError(status: status, message: message) }
     defer { cdraco_free_encoded(&encoded) }
     let bytes = Array(UnsafeBufferPointer(start: encoded.bytes, count: encoded.length))
-    return DracoEncodedMesh(bytes: bytes, attributeIDs: ids.map(Int.init), vertexCount: Int(encoded.point_count),
-                            triangleCount: Int(encoded.face_count))
+    return DracoEncodedMesh(
+        bytes: bytes, attributeIDs: ids.map(Int.init), vertexCount: Int(encoded.point_count),
+        triangleCount: Int(encoded.face_count))
 }
 
 /// A decoded Draco triangle mesh.
@@ -125,7 +132,9 @@ public struct DracoDecodedMesh: Sendable {
 public func decodeDracoMesh(_ bytes: [UInt8]) throws(DracoError) -> DracoDecodedMesh {
     var mesh: OpaquePointer?
     var message = [CChar](repeating: 0, count: 512)
-    let status = bytes.withUnsafeBufferPointer { cdraco_decode_mesh($0.baseAddress, $0.count, &mesh, &message, message.count) }
+    let status = bytes.withUnsafeBufferPointer {
+        cdraco_decode_mesh($0.baseAddress, $0.count, &mesh, &message, message.count)
+    }
     guard status == Int32(CDRACO_OK), let mesh else { throw DracoError(status: status, message: message) }
     defer { cdraco_mesh_free(mesh) }
     let points = Int(cdraco_mesh_point_count(mesh))
@@ -163,11 +172,12 @@ public struct DracoError: Error, Sendable, CustomStringConvertible {
     }
 
     init(status: Int32, message: [CChar]) {
-        let kind: Kind = switch status {
-        case Int32(CDRACO_INVALID_INPUT): .invalidInput
-        case Int32(CDRACO_OUT_OF_MEMORY): .outOfMemory
-        default: .failed
-        }
+        let kind: Kind =
+            switch status {
+            case Int32(CDRACO_INVALID_INPUT): .invalidInput
+            case Int32(CDRACO_OUT_OF_MEMORY): .outOfMemory
+            default: .failed
+            }
         let text = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         self.init(kind, text.isEmpty ? "Draco failed (status \(status))" : text)
     }
@@ -182,8 +192,8 @@ private func flatten<V: SIMD>(_ vectors: [V], _ components: Int) -> [V.Scalar] {
     return result
 }
 
-private extension DracoAttribute.Semantic {
-    var cValue: Int32 {
+extension DracoAttribute.Semantic {
+    fileprivate var cValue: Int32 {
         switch self {
         case .position: Int32(CDRACO_POSITION)
         case .normal: Int32(CDRACO_NORMAL)
@@ -195,16 +205,20 @@ private extension DracoAttribute.Semantic {
 }
 
 /// Calls `body` with C descriptions of `attributes` whose value pointers stay valid for the call.
-private func withAttributePointers<R>(_ attributes: [DracoAttribute],
-                                      _ body: (UnsafeBufferPointer<cdraco_attribute>) -> R) -> R {
+private func withAttributePointers<R>(
+    _ attributes: [DracoAttribute],
+    _ body: (UnsafeBufferPointer<cdraco_attribute>) -> R
+) -> R {
     func recurse(_ index: Int, _ built: inout [cdraco_attribute]) -> R {
         guard index < attributes.count else { return built.withUnsafeBufferPointer(body) }
         let a = attributes[index]
         func with<T>(_ values: [T], _ type: Int32) -> R {
             values.withUnsafeBytes { raw in
-                built.append(cdraco_attribute(semantic: a.semantic.cValue, component_type: type,
-                                              components: Int32(a.components), quantization_bits: Int32(a.quantizationBits),
-                                              values: raw.baseAddress))
+                built.append(
+                    cdraco_attribute(
+                        semantic: a.semantic.cValue, component_type: type,
+                        components: Int32(a.components), quantization_bits: Int32(a.quantizationBits),
+                        values: raw.baseAddress))
                 return recurse(index + 1, &built)
             }
         }

@@ -46,7 +46,8 @@ public enum MeshoptCodec {
         guard let base = encoded.baseAddress, stride > 0, stride <= 256, stride % 4 == 0 else { return nil }
         var out = [UInt8](repeating: 0, count: count * stride)
         let status = out.withUnsafeMutableBytes {
-            meshopt_decodeVertexBuffer($0.baseAddress, count, stride, base.assumingMemoryBound(to: UInt8.self), encoded.count)
+            meshopt_decodeVertexBuffer(
+                $0.baseAddress, count, stride, base.assumingMemoryBound(to: UInt8.self), encoded.count)
         }
         return status == 0 ? out : nil
     }
@@ -56,7 +57,8 @@ public enum MeshoptCodec {
         guard let base = encoded.baseAddress, indexSize == 2 || indexSize == 4, count % 3 == 0 else { return nil }
         var out = [UInt8](repeating: 0, count: count * indexSize)
         let status = out.withUnsafeMutableBytes {
-            meshopt_decodeIndexBuffer($0.baseAddress, count, indexSize, base.assumingMemoryBound(to: UInt8.self), encoded.count)
+            meshopt_decodeIndexBuffer(
+                $0.baseAddress, count, indexSize, base.assumingMemoryBound(to: UInt8.self), encoded.count)
         }
         return status == 0 ? out : nil
     }
@@ -66,7 +68,8 @@ public enum MeshoptCodec {
         guard let base = encoded.baseAddress, indexSize == 2 || indexSize == 4 else { return nil }
         var out = [UInt8](repeating: 0, count: count * indexSize)
         let status = out.withUnsafeMutableBytes {
-            meshopt_decodeIndexSequence($0.baseAddress, count, indexSize, base.assumingMemoryBound(to: UInt8.self), encoded.count)
+            meshopt_decodeIndexSequence(
+                $0.baseAddress, count, indexSize, base.assumingMemoryBound(to: UInt8.self), encoded.count)
         }
         return status == 0 ? out : nil
     }
@@ -80,7 +83,8 @@ public enum MeshoptFilter {
         precondition(stride == 4 || stride == 8, "octahedral filter needs stride 4 or 8")
         var out = [UInt8](repeating: 0, count: values.count * stride)
         values.withUnsafeBytes { source in
-            meshopt_encodeFilterOct(&out, values.count, stride, Int32(bits), source.baseAddress!.assumingMemoryBound(to: Float.self))
+            meshopt_encodeFilterOct(
+                &out, values.count, stride, Int32(bits), source.baseAddress!.assumingMemoryBound(to: Float.self))
         }
         return out
     }
@@ -89,7 +93,8 @@ public enum MeshoptFilter {
     public static func encodeQuaternion(_ values: [SIMD4<Float>], bits: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: values.count * 8)
         values.withUnsafeBytes { source in
-            meshopt_encodeFilterQuat(&out, values.count, 8, Int32(bits), source.baseAddress!.assumingMemoryBound(to: Float.self))
+            meshopt_encodeFilterQuat(
+                &out, values.count, 8, Int32(bits), source.baseAddress!.assumingMemoryBound(to: Float.self))
         }
         return out
     }

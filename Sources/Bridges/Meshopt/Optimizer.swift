@@ -11,9 +11,13 @@ public enum MeshoptOptimizer {
     /// Identical vertices (over the `stride`-byte records in `vertices`) share one index: returns the remap table
     /// (old vertex → new vertex, `UInt32.max` for unreferenced) and the unique vertex count.
     /// `stride` must be at most `maximumRemapStreams × 256` bytes.
-    public static func generateVertexRemap(_ indices: [UInt32], vertexCount: Int, vertices: [UInt32], stride: Int) -> (remap: [UInt32], unique: Int) {
+    public static func generateVertexRemap(_ indices: [UInt32], vertexCount: Int, vertices: [UInt32], stride: Int) -> (
+        remap: [UInt32], unique: Int
+    ) {
         let streamCount = (stride + 255) / 256
-        precondition(streamCount <= maximumRemapStreams && vertices.count * 4 == vertexCount * stride, "bad vertex layout for remap")
+        precondition(
+            streamCount <= maximumRemapStreams && vertices.count * 4 == vertexCount * stride,
+            "bad vertex layout for remap")
         var remap = [UInt32](repeating: 0, count: vertexCount)
         let unique = vertices.withUnsafeBytes { raw in
             let streams = (0..<streamCount).map { s in
@@ -43,12 +47,15 @@ public enum MeshoptOptimizer {
     /// Triangle order for less overdraw, allowing the vertex cache to get `threshold` times worse.
     public static func optimizeOverdraw(_ indices: [UInt32], positions: [SIMD3<Float>], threshold: Float) -> [UInt32] {
         var out = [UInt32](repeating: 0, count: indices.count)
-        withFloats(positions) { meshopt_optimizeOverdraw(&out, indices, indices.count, $0, positions.count, $1, threshold) }
+        withFloats(positions) {
+            meshopt_optimizeOverdraw(&out, indices, indices.count, $0, positions.count, $1, threshold)
+        }
         return out
     }
 
     /// Vertex order by first use: the remap table (unused vertices get `UInt32.max`) and the used vertex count.
-    public static func optimizeVertexFetchRemap(_ indices: [UInt32], vertexCount: Int) -> (remap: [UInt32], unique: Int) {
+    public static func optimizeVertexFetchRemap(_ indices: [UInt32], vertexCount: Int) -> (remap: [UInt32], unique: Int)
+    {
         var remap = [UInt32](repeating: 0, count: vertexCount)
         let padded = paddedToTriangles(indices)
         let unique = meshopt_optimizeVertexFetchRemap(&remap, padded, padded.count, vertexCount)
@@ -59,30 +66,37 @@ public enum MeshoptOptimizer {
     /// even in its remap functions, which only look at which vertices are used and in what order: for points and
     /// lines the padding changes neither.
     private static func paddedToTriangles(_ indices: [UInt32]) -> [UInt32] {
-        indices.count % 3 == 0 ? indices
+        indices.count % 3 == 0
+            ? indices
             : indices + [UInt32](repeating: indices.first ?? 0, count: 3 - indices.count % 3)
     }
 
     /// Edge-collapse simplification towards `targetIndexCount` within `targetError` (relative to the mesh extent);
     /// returns the new indices and the error reached.
-    public static func simplify(_ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int, targetError: Float,
-                                lockBorder: Bool) -> (indices: [UInt32], error: Float) {
+    public static func simplify(
+        _ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int, targetError: Float,
+        lockBorder: Bool
+    ) -> (indices: [UInt32], error: Float) {
         var out = [UInt32](repeating: 0, count: indices.count)
         var error: Float = 0
         let count = withFloats(positions) {
-            meshopt_simplify(&out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError,
-                             lockBorder ? UInt32(meshopt_SimplifyLockBorder) : 0, &error)
+            meshopt_simplify(
+                &out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError,
+                lockBorder ? UInt32(meshopt_SimplifyLockBorder) : 0, &error)
         }
         return (Array(out.prefix(count)), error)
     }
 
     /// Topology-ignoring simplification towards `targetIndexCount` within `targetError`.
-    public static func simplifySloppy(_ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int,
-                                      targetError: Float) -> (indices: [UInt32], error: Float) {
+    public static func simplifySloppy(
+        _ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int,
+        targetError: Float
+    ) -> (indices: [UInt32], error: Float) {
         var out = [UInt32](repeating: 0, count: indices.count)
         var error: Float = 0
         let count = withFloats(positions) {
-            meshopt_simplifySloppy(&out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError, &error)
+            meshopt_simplifySloppy(
+                &out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError, &error)
         }
         return (Array(out.prefix(count)), error)
     }
@@ -90,7 +104,8 @@ public enum MeshoptOptimizer {
     /// The positions as a float pointer and byte stride (a valid pointer even when empty).
     private static func withFloats<R>(_ positions: [SIMD3<Float>], _ body: (UnsafePointer<Float>, Int) -> R) -> R {
         positions.withUnsafeBufferPointer { buffer in
-            let raw = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<SIMD3<Float>>.alignment)!)
+            let raw = UnsafeRawPointer(
+                buffer.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<SIMD3<Float>>.alignment)!)
             return body(raw.assumingMemoryBound(to: Float.self), MemoryLayout<SIMD3<Float>>.stride)
         }
     }

@@ -1,5 +1,5 @@
-import Foundation
 import CAssimp
+import Foundation
 import Scene
 
 // Small readers that turn Assimp's C structures into Swift values.
@@ -29,7 +29,8 @@ func buffer<T>(_ pointer: UnsafeMutablePointer<T>?, _ count: UInt32) -> UnsafeBu
 
 /// The pointers of a C array of pointers, skipping none (nil entries stay nil).
 func pointers<T>(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?, _ count: UInt32)
-    -> UnsafeBufferPointer<UnsafeMutablePointer<T>?> {
+    -> UnsafeBufferPointer<UnsafeMutablePointer<T>?>
+{
     UnsafeBufferPointer(start: count > 0 ? pointer : nil, count: pointer == nil ? 0 : Int(count))
 }
 

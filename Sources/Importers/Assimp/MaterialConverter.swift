@@ -59,7 +59,8 @@ struct MaterialConverter {
             out.baseColorTexture = texture(m, aiTextureType_BASE_COLOR) ?? texture(m, aiTextureType_DIFFUSE)
             out.metallicFactor = float(m, "$mat.metallicFactor").map(unitClamped) ?? 1
             out.roughnessFactor = float(m, "$mat.roughnessFactor").map(unitClamped) ?? 1
-            out.metallicRoughnessTexture = texture(m, aiTextureType_UNKNOWN)
+            out.metallicRoughnessTexture =
+                texture(m, aiTextureType_UNKNOWN)
                 ?? texture(m, aiTextureType_METALNESS) ?? texture(m, aiTextureType_DIFFUSE_ROUGHNESS)
             out.normalTexture = texture(m, aiTextureType_NORMALS)
             if out.normalTexture != nil { out.normalScale = float(m, "$tex.scale", aiTextureType_NORMALS) ?? 1 }
@@ -83,9 +84,10 @@ struct MaterialConverter {
         out.normalTexture = texture(m, aiTextureType_NORMALS) ?? (isOBJ ? texture(m, aiTextureType_HEIGHT) : nil)
         out.occlusionTexture = texture(m, aiTextureType_AMBIENT_OCCLUSION) ?? texture(m, aiTextureType_LIGHTMAP)
         out.emissiveTexture = texture(m, aiTextureType_EMISSIVE)
-        let phong = PhongMaterial(diffuse: color(m, "$clr.diffuse").map(rgb) ?? SIMD3(repeating: 1),
-                                  opacity: float(m, "$mat.opacity") ?? 1, shininess: float(m, "$mat.shininess") ?? 0,
-                                  emissive: color(m, "$clr.emissive").map(rgb) ?? .zero)
+        let phong = PhongMaterial(
+            diffuse: color(m, "$clr.diffuse").map(rgb) ?? SIMD3(repeating: 1),
+            opacity: float(m, "$mat.opacity") ?? 1, shininess: float(m, "$mat.shininess") ?? 0,
+            emissive: color(m, "$clr.emissive").map(rgb) ?? .zero)
         if let warning = phong.applyFactors(to: &out) { warnings.append(warning) }
         out.unlit = shading == Int32(aiShadingMode_NoShading.rawValue)
         return out
@@ -137,8 +139,9 @@ struct MaterialConverter {
                 result = image
             } else {
                 let kind = imageKind(bytes) ?? (name as NSString).pathExtension.uppercased()
-                warnings.append("texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
-                                + "the material keeps its factors")
+                warnings.append(
+                    "texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
+                        + "the material keeps its factors")
                 result = nil
             }
         }
@@ -151,7 +154,8 @@ struct MaterialConverter {
     private func loadImageBytes(_ reference: String) -> Result<(String, [UInt8]), LoadFailure> {
         let embedded = pointers(ai.pointee.mTextures, ai.pointee.mNumTextures)
         if reference.hasPrefix("*") {
-            guard let index = Int(reference.dropFirst()), index >= 0, index < embedded.count, let texture = embedded[index]
+            guard let index = Int(reference.dropFirst()), index >= 0, index < embedded.count,
+                let texture = embedded[index]
             else { return .failure(LoadFailure(reason: "embedded texture missing")) }
             return embeddedBytes(texture, fallbackName: "texture\(index)")
         }
@@ -164,8 +168,9 @@ struct MaterialConverter {
         }
         if reference.hasPrefix("data:") {
             guard let comma = reference.firstIndex(of: ","), reference[..<comma].hasSuffix(";base64"),
-                  let data = Data(base64Encoded: String(reference[reference.index(after: comma)...]),
-                                  options: .ignoreUnknownCharacters)
+                let data = Data(
+                    base64Encoded: String(reference[reference.index(after: comma)...]),
+                    options: .ignoreUnknownCharacters)
             else { return .failure(LoadFailure(reason: "malformed data URI")) }
             return .success(("", [UInt8](data)))
         }
@@ -183,7 +188,8 @@ struct MaterialConverter {
     }
 
     private func embeddedBytes(_ texture: UnsafeMutablePointer<aiTexture>, fallbackName: String)
-        -> Result<(String, [UInt8]), LoadFailure> {
+        -> Result<(String, [UInt8]), LoadFailure>
+    {
         let t = texture.pointee
         let name = t.mFilename.length > 0 ? fileName(t.mFilename.string) : fallbackName
         guard let data = t.pcData else { return .failure(LoadFailure(reason: "embedded texture has no data")) }
@@ -191,7 +197,8 @@ struct MaterialConverter {
             let raw = UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self)
             return .success((name, Array(UnsafeBufferPointer(start: raw, count: Int(t.mWidth)))))
         }
-        let width = Int(t.mWidth), height = Int(t.mHeight)
+        let width = Int(t.mWidth)
+        let height = Int(t.mHeight)
         var rgba = [UInt8](repeating: 0, count: width * height * 4)
         for i in 0..<(width * height) {
             let texel = data[i]
@@ -209,14 +216,18 @@ struct MaterialConverter {
 
     // MARK: Material properties
 
-    private func float(_ m: UnsafePointer<aiMaterial>, _ key: String, _ type: aiTextureType = aiTextureType_NONE) -> Float? {
+    private func float(_ m: UnsafePointer<aiMaterial>, _ key: String, _ type: aiTextureType = aiTextureType_NONE)
+        -> Float?
+    {
         var value: Float = 0
         var count: UInt32 = 1
         let ok = aiGetMaterialFloatArray(m, key, type.rawValue, 0, &value, &count) == aiReturn_SUCCESS && count == 1
         return ok && value.isFinite ? value : nil
     }
 
-    private func int(_ m: UnsafePointer<aiMaterial>, _ key: String, _ type: aiTextureType = aiTextureType_NONE) -> Int32? {
+    private func int(_ m: UnsafePointer<aiMaterial>, _ key: String, _ type: aiTextureType = aiTextureType_NONE)
+        -> Int32?
+    {
         var value: Int32 = 0
         var count: UInt32 = 1
         let ok = aiGetMaterialIntegerArray(m, key, type.rawValue, 0, &value, &count) == aiReturn_SUCCESS && count == 1
@@ -235,7 +246,9 @@ struct MaterialConverter {
     }
 }
 
-private func clamp(_ c: SIMD4<Float>) -> SIMD4<Float> { SIMD4(unitClamped(c.x), unitClamped(c.y), unitClamped(c.z), unitClamped(c.w)) }
+private func clamp(_ c: SIMD4<Float>) -> SIMD4<Float> {
+    SIMD4(unitClamped(c.x), unitClamped(c.y), unitClamped(c.z), unitClamped(c.w))
+}
 private func clamp3(_ c: SIMD4<Float>) -> SIMD3<Float> { SIMD3(unitClamped(c.x), unitClamped(c.y), unitClamped(c.z)) }
 private func rgb(_ c: SIMD4<Float>) -> SIMD3<Float> { SIMD3(c.x, c.y, c.z) }
 

@@ -48,9 +48,11 @@ final class SandboxedFileIO {
         }
         guard let stream = fopen(real, "rb") else { return nil }
         let file = UnsafeMutablePointer<aiFile>.allocate(capacity: 1)
-        file.initialize(to: aiFile(ReadProc: sandboxRead, WriteProc: sandboxWrite, TellProc: sandboxTell,
-                                   FileSizeProc: sandboxSize, SeekProc: sandboxSeek, FlushProc: sandboxFlush,
-                                   UserData: UnsafeMutableRawPointer(stream).assumingMemoryBound(to: CChar.self)))
+        file.initialize(
+            to: aiFile(
+                ReadProc: sandboxRead, WriteProc: sandboxWrite, TellProc: sandboxTell,
+                FileSizeProc: sandboxSize, SeekProc: sandboxSeek, FlushProc: sandboxFlush,
+                UserData: UnsafeMutableRawPointer(stream).assumingMemoryBound(to: CChar.self)))
         return file
     }
 }
@@ -59,8 +61,10 @@ private func stream(_ file: UnsafeMutablePointer<aiFile>?) -> UnsafeMutablePoint
     UnsafeMutableRawPointer(file!.pointee.UserData!).assumingMemoryBound(to: FILE.self)
 }
 
-private func sandboxOpen(_ io: UnsafeMutablePointer<aiFileIO>?, _ name: UnsafePointer<CChar>?,
-                         _ mode: UnsafePointer<CChar>?) -> UnsafeMutablePointer<aiFile>? {
+private func sandboxOpen(
+    _ io: UnsafeMutablePointer<aiFileIO>?, _ name: UnsafePointer<CChar>?,
+    _ mode: UnsafePointer<CChar>?
+) -> UnsafeMutablePointer<aiFile>? {
     guard let io, let name, let user = io.pointee.UserData else { return nil }
     let sandbox = Unmanaged<SandboxedFileIO>.fromOpaque(UnsafeRawPointer(user)).takeUnretainedValue()
     return sandbox.open(String(cString: name), mode: mode.map { String(cString: $0) } ?? "rb")
@@ -73,14 +77,18 @@ private func sandboxClose(_ io: UnsafeMutablePointer<aiFileIO>?, _ file: UnsafeM
     file.deallocate()
 }
 
-private func sandboxRead(_ file: UnsafeMutablePointer<aiFile>?, _ buffer: UnsafeMutablePointer<CChar>?,
-                         _ size: Int, _ count: Int) -> Int {
+private func sandboxRead(
+    _ file: UnsafeMutablePointer<aiFile>?, _ buffer: UnsafeMutablePointer<CChar>?,
+    _ size: Int, _ count: Int
+) -> Int {
     guard size > 0, count > 0 else { return 0 }
     return fread(buffer, size, count, stream(file))
 }
 
-private func sandboxWrite(_ file: UnsafeMutablePointer<aiFile>?, _ buffer: UnsafePointer<CChar>?,
-                          _ size: Int, _ count: Int) -> Int { 0 }
+private func sandboxWrite(
+    _ file: UnsafeMutablePointer<aiFile>?, _ buffer: UnsafePointer<CChar>?,
+    _ size: Int, _ count: Int
+) -> Int { 0 }
 
 private func sandboxTell(_ file: UnsafeMutablePointer<aiFile>?) -> Int { ftell(stream(file)) }
 

@@ -96,7 +96,9 @@ struct SceneConverter {
     /// TRS when the matrix decomposes without shear (checked by recomposing), else the raw matrix.
     static func transform(_ m: aiMatrix4x4) -> (Transform, (SIMD3<Float>, SIMD4<Float>, SIMD3<Float>)) {
         var matrix = m
-        var s = aiVector3D(), q = aiQuaternion(), t = aiVector3D()
+        var s = aiVector3D()
+        var q = aiQuaternion()
+        var t = aiVector3D()
         aiDecomposeMatrix(&matrix, &s, &q, &t)
         var rotation = SIMD4<Float>(q.x, q.y, q.z, q.w)
         let length = (rotation * rotation).sum().squareRoot()
@@ -135,7 +137,8 @@ struct SceneConverter {
             var meshes: [UnsafeMutablePointer<aiMesh>] = []
             for meshIndex in list {
                 guard Int(meshIndex) < aiMeshes.count, let mesh = aiMeshes[Int(meshIndex)] else {
-                    throw ProcessingError(.badInput, file: path, "node '\(scene.nodes[index].name)' refers to a missing mesh")
+                    throw ProcessingError(
+                        .badInput, file: path, "node '\(scene.nodes[index].name)' refers to a missing mesh")
                 }
                 meshes.append(mesh)
             }
@@ -167,8 +170,10 @@ struct SceneConverter {
         var usedOwnNode = false
         var targetWeights: [Float] = []
         for mesh in meshes {
-            guard let converted = try convertPrimitive(
-                mesh, joints: isSkinned ? jointIndex : nil, fallbackJoint: jointNames.count) else { continue }
+            guard
+                let converted = try convertPrimitive(
+                    mesh, joints: isSkinned ? jointIndex : nil, fallbackJoint: jointNames.count)
+            else { continue }
             var primitive = converted.0
             let (usedFallback, weights) = (converted.1, converted.2)
             usedOwnNode = usedOwnNode || usedFallback
@@ -206,8 +211,10 @@ struct SceneConverter {
 
     /// One aiMesh → one primitive; nil when it has no vertices. Also reports whether any vertex needed the
     /// fallback joint and the default morph weights.
-    private mutating func convertPrimitive(_ mesh: UnsafeMutablePointer<aiMesh>, joints: [String: Int]?,
-                                           fallbackJoint: Int) throws -> (Primitive, Bool, [Float])? {
+    private mutating func convertPrimitive(
+        _ mesh: UnsafeMutablePointer<aiMesh>, joints: [String: Int]?,
+        fallbackJoint: Int
+    ) throws -> (Primitive, Bool, [Float])? {
         let m = mesh.pointee
         let count = Int(m.mNumVertices)
         guard count > 0, let vertices = m.mVertices else { return nil }
@@ -233,11 +240,14 @@ struct SceneConverter {
         }
         for channel in uvChannels.prefix(2) {
             guard let channel else { break }
-            streams.texcoords.append(convertArray(channel, count: count) {
-                SIMD2($0.x.isFinite ? $0.x : 0, $0.y.isFinite ? 1 - $0.y : 0)
-            })
+            streams.texcoords.append(
+                convertArray(channel, count: count) {
+                    SIMD2($0.x.isFinite ? $0.x : 0, $0.y.isFinite ? 1 - $0.y : 0)
+                })
         }
-        let colorSets = withUnsafeBytes(of: m.mColors) { Array($0.bindMemory(to: UnsafeMutablePointer<aiColor4D>?.self)) }
+        let colorSets = withUnsafeBytes(of: m.mColors) {
+            Array($0.bindMemory(to: UnsafeMutablePointer<aiColor4D>?.self))
+        }
         if let colors = colorSets[0] {
             let linearize = !isGLTF
             streams.colors = convertArray(colors, count: count) { c in
@@ -256,9 +266,12 @@ struct SceneConverter {
             primitive.mode = .points
             primitive.indices = (0..<UInt32(count)).map { $0 }
         } else {
-            primitive.mode = types & aiPrimitiveType_TRIANGLE.rawValue != 0 ? .triangles
+            primitive.mode =
+                types & aiPrimitiveType_TRIANGLE.rawValue != 0
+                ? .triangles
                 : types & aiPrimitiveType_LINE.rawValue != 0 ? .lines : .points
-            let kinds = aiPrimitiveType_POINT.rawValue | aiPrimitiveType_LINE.rawValue | aiPrimitiveType_TRIANGLE.rawValue
+            let kinds =
+                aiPrimitiveType_POINT.rawValue | aiPrimitiveType_LINE.rawValue | aiPrimitiveType_TRIANGLE.rawValue
             if (types & kinds).nonzeroBitCount > 1 {
                 warn("mesh '\(name)' mixes primitive types; only its \(primitive.mode) were kept")
             }
@@ -319,7 +332,9 @@ struct SceneConverter {
 
     /// Fills joints/weights with the 4 largest influences per vertex, normalized to sum 1. Returns whether a vertex
     /// without influences was bound to `fallback`.
-    private func skinWeights(_ m: aiMesh, joints: [String: Int], fallback: Int, into streams: inout VertexStreams) -> Bool {
+    private func skinWeights(_ m: aiMesh, joints: [String: Int], fallback: Int, into streams: inout VertexStreams)
+        -> Bool
+    {
         let count = Int(m.mNumVertices)
         var jointsOut = [SIMD4<UInt16>](repeating: .zero, count: count)
         var weightsOut = [SIMD4<Float>](repeating: .zero, count: count)
@@ -373,16 +388,20 @@ struct SceneConverter {
             let zfar: Float? = c.mClipPlaneFar > znear && c.mClipPlaneFar.isFinite ? c.mClipPlaneFar : nil
             if c.mOrthographicWidth > 0 {
                 let xmag = c.mOrthographicWidth
-                scene.cameras.append(.orthographic(name: name, xmag: xmag, ymag: xmag / (aspect ?? 1), znear: max(znear, 0),
-                                                   zfar: zfar ?? znear + 1000))
+                scene.cameras.append(
+                    .orthographic(
+                        name: name, xmag: xmag, ymag: xmag / (aspect ?? 1), znear: max(znear, 0),
+                        zfar: zfar ?? znear + 1000))
             } else {
                 // Assimp stores half the horizontal field of view.
                 let halfX = min(max(c.mHorizontalFOV, 0.001), Float.pi / 2 - 0.001)
                 let yfov = 2 * atan(tan(halfX) / (aspect ?? 1))
-                scene.cameras.append(.perspective(name: name, yfov: yfov, aspectRatio: aspect, znear: znear, zfar: zfar))
+                scene.cameras.append(
+                    .perspective(name: name, yfov: yfov, aspectRatio: aspect, znear: znear, zfar: zfar))
             }
-            let holder = attachmentNode(for: node, suffix: "camera", position: c.mPosition.simd,
-                                        forward: c.mLookAt.simd, up: c.mUp.simd)
+            let holder = attachmentNode(
+                for: node, suffix: "camera", position: c.mPosition.simd,
+                forward: c.mLookAt.simd, up: c.mUp.simd)
             scene.nodes[holder].camera = scene.cameras.count - 1
         }
     }
@@ -406,8 +425,9 @@ struct SceneConverter {
             }
             var out = Light(name: name, kind: kind)
             var color = SIMD3<Float>(l.mColorDiffuse.r, l.mColorDiffuse.g, l.mColorDiffuse.b)
-            color = SIMD3(color.x.isFinite ? max(color.x, 0) : 0, color.y.isFinite ? max(color.y, 0) : 0,
-                          color.z.isFinite ? max(color.z, 0) : 0)
+            color = SIMD3(
+                color.x.isFinite ? max(color.x, 0) : 0, color.y.isFinite ? max(color.y, 0) : 0,
+                color.z.isFinite ? max(color.z, 0) : 0)
             let intensity = max(color.x, color.y, color.z)
             out.intensity = intensity
             out.color = intensity > 0 ? color / intensity : .one
@@ -421,15 +441,18 @@ struct SceneConverter {
             }
             scene.lights.append(out)
             let forward = kind == .point ? SIMD3<Float>(0, 0, -1) : l.mDirection.simd
-            let holder = attachmentNode(for: node, suffix: "light", position: l.mPosition.simd,
-                                        forward: forward, up: l.mUp.simd)
+            let holder = attachmentNode(
+                for: node, suffix: "light", position: l.mPosition.simd,
+                forward: forward, up: l.mUp.simd)
             scene.nodes[holder].light = scene.lights.count - 1
         }
     }
 
     /// The node itself when the local placement is glTF's default, else a new child node carrying it.
-    private mutating func attachmentNode(for node: Int, suffix: String, position: SIMD3<Float>, forward: SIMD3<Float>,
-                                         up: SIMD3<Float>) -> Int {
+    private mutating func attachmentNode(
+        for node: Int, suffix: String, position: SIMD3<Float>, forward: SIMD3<Float>,
+        up: SIMD3<Float>
+    ) -> Int {
         let rotation = orientation(forward: forward, up: up)
         let identity = SIMD4<Float>(0, 0, 0, 1)
         let needsChild = position != .zero || abs(dot(rotation, identity)) < 0.99999
@@ -458,7 +481,9 @@ struct SceneConverter {
                     continue
                 }
                 let positions = buffer(c.mPositionKeys, c.mNumPositionKeys)
-                if let ch = Self.channel(node, .translation, positions.map { ($0.mTime, [$0.mValue.x, $0.mValue.y, $0.mValue.z]) }, ticks) {
+                if let ch = Self.channel(
+                    node, .translation, positions.map { ($0.mTime, [$0.mValue.x, $0.mValue.y, $0.mValue.z]) }, ticks)
+                {
                     out.channels.append(ch)
                 }
                 var previous = SIMD4<Float>(0, 0, 0, 1)
@@ -472,7 +497,9 @@ struct SceneConverter {
                 }
                 if let ch = Self.channel(node, .rotation, rotations, ticks) { out.channels.append(ch) }
                 let scales = buffer(c.mScalingKeys, c.mNumScalingKeys)
-                if let ch = Self.channel(node, .scale, scales.map { ($0.mTime, [$0.mValue.x, $0.mValue.y, $0.mValue.z]) }, ticks) {
+                if let ch = Self.channel(
+                    node, .scale, scales.map { ($0.mTime, [$0.mValue.x, $0.mValue.y, $0.mValue.z]) }, ticks)
+                {
                     out.channels.append(ch)
                 }
             }
@@ -485,8 +512,9 @@ struct SceneConverter {
                 let targets = scene.meshes[mesh].weights.count
                 let keys = buffer(c.mKeys, c.mNumKeys).map { key -> (Double, [Float]) in
                     var weights = [Float](repeating: 0, count: targets)
-                    for (value, weight) in zip(buffer(key.mValues, key.mNumValuesAndWeights),
-                                               buffer(key.mWeights, key.mNumValuesAndWeights))
+                    for (value, weight) in zip(
+                        buffer(key.mValues, key.mNumValuesAndWeights),
+                        buffer(key.mWeights, key.mNumValuesAndWeights))
                     where Int(value) < targets && weight.isFinite {
                         weights[Int(value)] = Float(weight)
                     }
@@ -495,7 +523,8 @@ struct SceneConverter {
                 if targets > 0, let ch = Self.channel(node, .weights, keys, ticks) { out.channels.append(ch) }
             }
             if buffer(a.mMeshChannels, a.mNumMeshChannels).count > 0 {
-                warn("animation '\(out.name)' has vertex (mesh) keyframes, which glTF cannot express; they were dropped")
+                warn(
+                    "animation '\(out.name)' has vertex (mesh) keyframes, which glTF cannot express; they were dropped")
             }
             guard !out.channels.isEmpty else {
                 warn("animation '\(out.name)' has no usable channels and was dropped")
@@ -514,7 +543,8 @@ struct SceneConverter {
 
     /// Keyframes with times in seconds, strictly increasing (later duplicates of a time are dropped), finite values.
     private static func channel(_ node: Int, _ path: Animation.Path, _ keys: [(Double, [Float])], _ ticks: Double)
-        -> Animation.Channel? {
+        -> Animation.Channel?
+    {
         var channel = Animation.Channel(node: node, path: path)
         for (time, values) in keys {
             let seconds = Float(time / ticks)
@@ -555,9 +585,11 @@ struct SceneConverter {
         scene.cameras = scene.cameras.map { camera in
             switch camera {
             case let .perspective(name, yfov, aspect, znear, zfar):
-                return .perspective(name: name, yfov: yfov, aspectRatio: aspect, znear: znear * unit, zfar: zfar.map { $0 * unit })
+                return .perspective(
+                    name: name, yfov: yfov, aspectRatio: aspect, znear: znear * unit, zfar: zfar.map { $0 * unit })
             case let .orthographic(name, xmag, ymag, znear, zfar):
-                return .orthographic(name: name, xmag: xmag * unit, ymag: ymag * unit, znear: znear * unit, zfar: zfar * unit)
+                return .orthographic(
+                    name: name, xmag: xmag * unit, ymag: ymag * unit, znear: znear * unit, zfar: zfar * unit)
             }
         }
     }
@@ -567,7 +599,8 @@ struct SceneConverter {
     /// The rotation taking -Z to `forward` and +Y towards `up` (identity when degenerate).
     private func orientation(forward: SIMD3<Float>, up: SIMD3<Float>) -> SIMD4<Float> {
         let identity = SIMD4<Float>(0, 0, 0, 1)
-        let f = length(forward), u = length(up)
+        let f = length(forward)
+        let u = length(up)
         guard f > 0, f.isFinite, u.isFinite else { return identity }
         let z = -forward / f
         var upVector = u > 0 ? up / u : SIMD3<Float>(0, 1, 0)

@@ -22,7 +22,11 @@ func parseASCIIFBX(_ bytes: UnsafeRawBufferPointer, file: String) throws -> FBXD
         case .key(let name):
             let index = document.nodes.count
             document.nodes.append(FBXNode(name: name))
-            if let parent = open.last { document.nodes[parent].children.append(index) } else { document.roots.append(index) }
+            if let parent = open.last {
+                document.nodes[parent].children.append(index)
+            } else {
+                document.roots.append(index)
+            }
             var values: [FBXValue] = []
             var expectValue = true
             valueLoop: while let t = try next() {
@@ -46,13 +50,16 @@ func parseASCIIFBX(_ bytes: UnsafeRawBufferPointer, file: String) throws -> FBXD
             }
         case .close:
             guard let node = open.popLast() else {
-                throw ProcessingError(.badInput, file: file, "corrupt ASCII FBX: unbalanced '}' at byte \(lexer.offset)")
+                throw ProcessingError(
+                    .badInput, file: file, "corrupt ASCII FBX: unbalanced '}' at byte \(lexer.offset)")
             }
             collapseArray(&document, node)
         case .open:
-            throw ProcessingError(.badInput, file: file, "corrupt ASCII FBX: '{' without a name at byte \(lexer.offset)")
+            throw ProcessingError(
+                .badInput, file: file, "corrupt ASCII FBX: '{' without a name at byte \(lexer.offset)")
         case .comma, .count, .value:
-            throw ProcessingError(.badInput, file: file, "corrupt ASCII FBX: value without a name at byte \(lexer.offset)")
+            throw ProcessingError(
+                .badInput, file: file, "corrupt ASCII FBX: value without a name at byte \(lexer.offset)")
         }
     }
     guard open.isEmpty else {
@@ -83,7 +90,8 @@ private func packed(_ values: [FBXValue]) -> [FBXValue] {
 private func collapseArray(_ document: inout FBXDocument, _ node: Int) {
     let children = document.nodes[node].children
     guard document.nodes[node].values.isEmpty, children.count == 1, document.nodes[children[0]].name == "a",
-          document.nodes[children[0]].children.isEmpty else { return }
+        document.nodes[children[0]].children.isEmpty
+    else { return }
     let values = document.nodes[children[0]].values
     if values.count == 1, case .numbers = values[0] {
         document.nodes[node].values = values
@@ -135,11 +143,13 @@ struct FBXLexer {
                 var end = start
                 while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += 1 }
                 guard end < bytes.count else {
-                    throw ProcessingError(.badInput, file: file, "truncated ASCII FBX: unterminated string at byte \(offset)")
+                    throw ProcessingError(
+                        .badInput, file: file, "truncated ASCII FBX: unterminated string at byte \(offset)")
                 }
                 offset = end + 1
                 let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-                return .value(.string(text.contains("&quot;") ? text.replacingOccurrences(of: "&quot;", with: "\"") : text))
+                return .value(
+                    .string(text.contains("&quot;") ? text.replacingOccurrences(of: "&quot;", with: "\"") : text))
             case UInt8(ascii: "*"):
                 offset += 1
                 while offset < bytes.count, isDigit(bytes[offset]) { offset += 1 }
@@ -148,7 +158,8 @@ struct FBXLexer {
                 let start = offset
                 while offset < bytes.count, isWordByte(bytes[offset]) { offset += 1 }
                 guard offset > start else {
-                    throw ProcessingError(.badInput, file: file, "corrupt ASCII FBX: unexpected byte \(b) at byte \(offset)")
+                    throw ProcessingError(
+                        .badInput, file: file, "corrupt ASCII FBX: unexpected byte \(b) at byte \(offset)")
                 }
                 let word = UnsafeRawBufferPointer(rebasing: bytes[start..<offset])
                 if offset < bytes.count, bytes[offset] == UInt8(ascii: ":") {
@@ -167,7 +178,7 @@ private func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 private func isWordByte(_ b: UInt8) -> Bool {
     switch b {
     case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "+"),
-         UInt8(ascii: "."), UInt8(ascii: "#"), UInt8(ascii: "|"), 0x80...0xFF:
+        UInt8(ascii: "."), UInt8(ascii: "#"), UInt8(ascii: "|"), 0x80...0xFF:
         return true
     default:
         return false
@@ -177,8 +188,10 @@ private func isWordByte(_ b: UInt8) -> Bool {
 /// A number (integer when it has no fraction or exponent; `1.#INF`, `-1.#IND` and friends as infinities/NaN), else
 /// a bare word (`T`, `Y`, …) as a string.
 private func parseWord(_ word: UnsafeRawBufferPointer) -> FBXValue {
-    guard let first = word.first, isDigit(first) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
-            || first == UInt8(ascii: ".") else {
+    guard let first = word.first,
+        isDigit(first) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+")
+            || first == UInt8(ascii: ".")
+    else {
         return .string(String(decoding: word, as: UTF8.self))
     }
     var integer: Int64 = 0
@@ -190,13 +203,18 @@ private func parseWord(_ word: UnsafeRawBufferPointer) -> FBXValue {
             isInteger = isInteger && word.count > 1
             continue
         }
-        guard isDigit(b) else { isInteger = false; break }
+        guard isDigit(b) else {
+            isInteger = false
+            break
+        }
         integer = integer &* 10 &+ Int64(b - 0x30)
     }
     if isInteger { return .integer(negative ? -integer : integer) }
     let text = String(decoding: word, as: UTF8.self)
     if let value = Double(text) { return .number(value) }
-    if text.contains("#INF") || text.lowercased().contains("inf") { return .number(text.hasPrefix("-") ? -.infinity : .infinity) }
+    if text.contains("#INF") || text.lowercased().contains("inf") {
+        return .number(text.hasPrefix("-") ? -.infinity : .infinity)
+    }
     if text.contains("#") || text.lowercased().contains("nan") { return .number(.nan) }
     return .string(text)
 }

@@ -35,23 +35,31 @@ func parseBinaryFBX(_ bytes: UnsafeRawBufferPointer, file: String) throws -> FBX
             throw document.badInput("truncated binary FBX: the top-level record list has no end record")
         }
         let start = cursor.offset
-        let end = wide ? Int(clamping: try cursor.read(UInt64.self, "record header"))
+        let end =
+            wide
+            ? Int(clamping: try cursor.read(UInt64.self, "record header"))
             : Int(try cursor.read(UInt32.self, "record header"))
-        let valueCount = wide ? Int(clamping: try cursor.read(UInt64.self, "record header"))
+        let valueCount =
+            wide
+            ? Int(clamping: try cursor.read(UInt64.self, "record header"))
             : Int(try cursor.read(UInt32.self, "record header"))
-        let valueBytes = wide ? Int(clamping: try cursor.read(UInt64.self, "record header"))
+        let valueBytes =
+            wide
+            ? Int(clamping: try cursor.read(UInt64.self, "record header"))
             : Int(try cursor.read(UInt32.self, "record header"))
         let nameLength = Int(try cursor.read(UInt8.self, "record header"))
         if end == 0 && valueCount == 0 && valueBytes == 0 && nameLength == 0 {
             // The null record closing a child list (or the top level).
             guard let top = open.popLast() else { break }
             guard cursor.offset == top.end else {
-                throw document.badInput("corrupt binary FBX: record list of '\(document.nodes[top.node].name)' ends early at byte \(start)")
+                throw document.badInput(
+                    "corrupt binary FBX: record list of '\(document.nodes[top.node].name)' ends early at byte \(start)")
             }
             continue
         }
         guard end > cursor.offset, end <= limit else {
-            throw document.badInput("corrupt binary FBX: record at byte \(start) ends at \(end), outside its parent (\(limit))")
+            throw document.badInput(
+                "corrupt binary FBX: record at byte \(start) ends at \(end), outside its parent (\(limit))")
         }
         var record = BinaryCursor(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), offset: cursor.offset, file: file)
         let name = String(decoding: try record.slice(nameLength, "record name"), as: UTF8.self)
@@ -60,11 +68,16 @@ func parseBinaryFBX(_ bytes: UnsafeRawBufferPointer, file: String) throws -> FBX
         try record.require(valueCount, of: 1, "values of '\(name)'")
         var values: [FBXValue] = []
         values.reserveCapacity(valueCount)
-        var valueCursor = BinaryCursor(UnsafeRawBufferPointer(rebasing: bytes[0..<valuesEnd]), offset: record.offset, file: file)
+        var valueCursor = BinaryCursor(
+            UnsafeRawBufferPointer(rebasing: bytes[0..<valuesEnd]), offset: record.offset, file: file)
         for _ in 0..<valueCount { values.append(try readValue(&valueCursor, name: name, budget: &budget)) }
         let index = document.nodes.count
         document.nodes.append(FBXNode(name: name, values: values))
-        if let parent = open.last { document.nodes[parent.node].children.append(index) } else { document.roots.append(index) }
+        if let parent = open.last {
+            document.nodes[parent.node].children.append(index)
+        } else {
+            document.roots.append(index)
+        }
         cursor.offset = valuesEnd
         if valuesEnd < end { open.append((index, end)) }
     }
@@ -85,7 +98,8 @@ private func readValue(_ c: inout BinaryCursor, name: String, budget: inout Int)
         let data = try c.slice(length, "data of '\(name)'")
         if type == UInt8(ascii: "R") { return .bytes(Array(data)) }
         return .string(String(decoding: data, as: UTF8.self))
-    case UInt8(ascii: "f"), UInt8(ascii: "d"), UInt8(ascii: "i"), UInt8(ascii: "l"), UInt8(ascii: "b"), UInt8(ascii: "c"):
+    case UInt8(ascii: "f"), UInt8(ascii: "d"), UInt8(ascii: "i"), UInt8(ascii: "l"), UInt8(ascii: "b"),
+        UInt8(ascii: "c"):
         return try readArray(&c, type: type, name: name, budget: &budget)
     default:
         throw c.truncated("unknown value type \(type) of '\(name)'")
@@ -111,44 +125,61 @@ private func readArray(_ c: inout BinaryCursor, type: UInt8, name: String, budge
     case 1:
         // Deflate expands at most ~1032×; beyond that, or beyond the file's budget, the count is a lie.
         guard total <= stored * 1032 + 64, total <= budget else {
-            throw ProcessingError(.badInput, file: c.file,
-                                  "corrupt binary FBX: compressed array of '\(name)' claims \(count) elements in \(stored) bytes")
+            throw ProcessingError(
+                .badInput, file: c.file,
+                "corrupt binary FBX: compressed array of '\(name)' claims \(count) elements in \(stored) bytes")
         }
         budget -= total
         if total == 0 { return decodeArray(raw, type: type, count: 0) }
         var output = [UInt8](repeating: 0, count: total)
         var outLength = uLongf(total)
         let status = output.withUnsafeMutableBytes { out in
-            uncompress(out.baseAddress?.assumingMemoryBound(to: Bytef.self),
-                       &outLength, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(stored))
+            uncompress(
+                out.baseAddress?.assumingMemoryBound(to: Bytef.self),
+                &outLength, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(stored))
         }
         guard status == Z_OK, Int(outLength) == total else {
-            throw ProcessingError(.badInput, file: c.file, "corrupt binary FBX: compressed array of '\(name)' does not inflate (zlib \(status))")
+            throw ProcessingError(
+                .badInput, file: c.file,
+                "corrupt binary FBX: compressed array of '\(name)' does not inflate (zlib \(status))")
         }
         return output.withUnsafeBytes { decodeArray($0, type: type, count: count) }
     default:
-        throw ProcessingError(.badInput, file: c.file, "corrupt binary FBX: array of '\(name)' has unknown encoding \(encoding)")
+        throw ProcessingError(
+            .badInput, file: c.file, "corrupt binary FBX: array of '\(name)' has unknown encoding \(encoding)")
     }
 }
 
 private func decodeArray(_ raw: UnsafeRawBufferPointer, type: UInt8, count: Int) -> FBXValue {
     func load<T: FixedWidthInteger>(_: T.Type) -> [Int64] {
         [Int64](unsafeUninitializedCapacity: count) { out, n in
-            for i in 0..<count { out[i] = Int64(T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))) }
+            for i in 0..<count {
+                out[i] = Int64(T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)))
+            }
             n = count
         }
     }
     switch type {
     case UInt8(ascii: "d"):
-        return .numbers([Double](unsafeUninitializedCapacity: count) { out, n in
-            for i in 0..<count { out[i] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))) }
-            n = count
-        })
+        return .numbers(
+            [Double](unsafeUninitializedCapacity: count) { out, n in
+                for i in 0..<count {
+                    out[i] = Double(
+                        bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+                }
+                n = count
+            })
     case UInt8(ascii: "f"):
-        return .numbers([Double](unsafeUninitializedCapacity: count) { out, n in
-            for i in 0..<count { out[i] = Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))) }
-            n = count
-        })
+        return .numbers(
+            [Double](unsafeUninitializedCapacity: count) { out, n in
+                for i in 0..<count {
+                    out[i] = Double(
+                        Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                    )
+                }
+                n = count
+            })
     case UInt8(ascii: "l"): return .integers(load(Int64.self))
     case UInt8(ascii: "i"): return .integers(load(Int32.self))
     default: return .integers(load(UInt8.self))

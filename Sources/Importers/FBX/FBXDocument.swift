@@ -129,7 +129,8 @@ extension [String: [FBXValue]] {
     func string(_ name: String) -> String? { self[name]?.first?.text }
     func vector(_ name: String) -> SIMD3<Double>? {
         guard let v = self[name], v.count >= 3, let x = v[0].double, let y = v[1].double, let z = v[2].double,
-              x.isFinite, y.isFinite, z.isFinite else { return nil }
+            x.isFinite, y.isFinite, z.isFinite
+        else { return nil }
         return SIMD3(x, y, z)
     }
 }

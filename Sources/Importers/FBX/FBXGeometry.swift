@@ -20,7 +20,9 @@ struct FBXMeshes {
             guard let model = b.objects[modelKey] else { continue }
             let geometryKey: FBXKey
             let geometryNode: Int
-            if let (key, object, _) = b.children(of: modelKey, kind: "Geometry").first(where: { $0.1.subclass == "Mesh" || $0.1.subclass.isEmpty }) {
+            if let (key, object, _) = b.children(of: modelKey, kind: "Geometry").first(where: {
+                $0.1.subclass == "Mesh" || $0.1.subclass.isEmpty
+            }) {
                 (geometryKey, geometryNode) = (key, object.node)
             } else if b.doc.child(model.node, "Vertices") != nil {
                 (geometryKey, geometryNode) = (modelKey, model.node)  // FBX 6: the Model holds its geometry
@@ -29,16 +31,21 @@ struct FBXMeshes {
             }
             let materialKeys = b.children(of: modelKey, kind: "Material").map(\.0)
             let geometric = b.geometricTransform(model)
-            let key = MeshKey(geometry: geometryKey, geometric: [geometric.c.0, geometric.c.1, geometric.c.2, geometric.c.3].flatMap { [$0.x, $0.y, $0.z, $0.w] },
-                              materials: materialKeys)
+            let key = MeshKey(
+                geometry: geometryKey,
+                geometric: [geometric.c.0, geometric.c.1, geometric.c.2, geometric.c.3].flatMap {
+                    [$0.x, $0.y, $0.z, $0.w]
+                },
+                materials: materialKeys)
             if let mesh = cache[key] {
                 b.scene.nodes[nodeIndex].mesh = mesh
                 continue
             }
             let slots = materialKeys.map { materials.material($0, &b) }
             let name = b.objects[geometryKey].map(\.name) ?? model.name
-            var mesh = try readMesh(&b, geometry: geometryNode, name: name.isEmpty ? model.name : name,
-                                    geometric: geometric, slots: slots)
+            var mesh = try readMesh(
+                &b, geometry: geometryNode, name: name.isEmpty ? model.name : name,
+                geometric: geometric, slots: slots)
             guard !mesh.primitives.isEmpty else { continue }
             for i in mesh.primitives.indices where mesh.primitives[i].material == nil {
                 mesh.primitives[i].material = materials.defaultMaterial(&b)
@@ -87,8 +94,10 @@ struct FBXMeshes {
         }
     }
 
-    private func elements(_ b: inout FBXSceneBuilder, _ geometry: Int, _ kind: String, data: String, index: String,
-                          width: Int) -> [Element] {
+    private func elements(
+        _ b: inout FBXSceneBuilder, _ geometry: Int, _ kind: String, data: String, index: String,
+        width: Int
+    ) -> [Element] {
         var result: [Element] = []
         for node in b.doc.children(geometry, kind) {
             let mappingText = b.doc.value(node, "MappingInformationType")?.text ?? "AllSame"
@@ -107,7 +116,8 @@ struct FBXMeshes {
             var stride = width
             // Tangents, binormals and normals may carry a w per value (`NormalsW`); colors are RGBA.
             if kind != "LayerElementMaterial", kind != "LayerElementColor", let w = b.doc.child(node, data + "W"),
-               b.doc.numbers(of: w).count * (width + 1) == values.count {
+                b.doc.numbers(of: w).count * (width + 1) == values.count
+            {
                 stride = width + 1
             }
             if kind == "LayerElementMaterial" {
@@ -118,8 +128,10 @@ struct FBXMeshes {
                 result.append(Element(mapping: mapping, values: values, indices: nil, width: 1))
                 continue
             }
-            result.append(Element(mapping: mapping, values: values, indices: indices.flatMap { $0.isEmpty ? nil : $0 },
-                                  width: stride))
+            result.append(
+                Element(
+                    mapping: mapping, values: values, indices: indices.flatMap { $0.isEmpty ? nil : $0 },
+                    width: stride))
         }
         return result
     }
@@ -140,8 +152,10 @@ struct FBXMeshes {
         var map: [VertexKey: UInt32] = [:]
     }
 
-    private mutating func readMesh(_ b: inout FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix,
-                          slots: [Int]) throws -> Mesh {
+    private mutating func readMesh(
+        _ b: inout FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix,
+        slots: [Int]
+    ) throws -> Mesh {
         let doc = b.doc
         let rawPositions = doc.numbers(geometry, "Vertices")
         let polygonIndex = doc.integers(geometry, "PolygonVertexIndex")
@@ -157,12 +171,18 @@ struct FBXMeshes {
             points[i] = applyGeometric ? geometric.point(p) : p
         }
 
-        let normals = elements(&b, geometry, "LayerElementNormal", data: "Normals", index: "NormalsIndex", width: 3).first
-        let tangents = elements(&b, geometry, "LayerElementTangent", data: "Tangents", index: "TangentsIndex", width: 3).first
-        let binormals = elements(&b, geometry, "LayerElementBinormal", data: "Binormals", index: "BinormalsIndex", width: 3).first
+        let normals = elements(&b, geometry, "LayerElementNormal", data: "Normals", index: "NormalsIndex", width: 3)
+            .first
+        let tangents = elements(&b, geometry, "LayerElementTangent", data: "Tangents", index: "TangentsIndex", width: 3)
+            .first
+        let binormals = elements(
+            &b, geometry, "LayerElementBinormal", data: "Binormals", index: "BinormalsIndex", width: 3
+        ).first
         let uvs = Array(elements(&b, geometry, "LayerElementUV", data: "UV", index: "UVIndex", width: 2).prefix(2))
         let colors = elements(&b, geometry, "LayerElementColor", data: "Colors", index: "ColorIndex", width: 4).first
-        let materialLayer = elements(&b, geometry, "LayerElementMaterial", data: "Materials", index: "MaterialsIndex", width: 1).first
+        let materialLayer = elements(
+            &b, geometry, "LayerElementMaterial", data: "Materials", index: "MaterialsIndex", width: 1
+        ).first
         let hasTangents = normals != nil && tangents != nil && binormals != nil
 
         var builders: [Int: PrimitiveBuilder] = [:]
@@ -179,7 +199,9 @@ struct FBXMeshes {
                     var n = SIMD3(normals.values[o], normals.values[o + 1], normals.values[o + 2])
                     if applyGeometric { n = normalMatrix.direction(n) }
                     key.normal = SIMD3<Float>(unitOrZ(n))
-                } else { outOfRange = true }
+                } else {
+                    outOfRange = true
+                }
             }
             if hasTangents, let tangents, let binormals {
                 if let o = tangents.offset(k, v, p), let ob = binormals.offset(k, v, p) {
@@ -187,12 +209,18 @@ struct FBXMeshes {
                     var bn = SIMD3(binormals.values[ob], binormals.values[ob + 1], binormals.values[ob + 2])
                     if applyGeometric { (t, bn) = (geometric.direction(t), geometric.direction(bn)) }
                     let tf = SIMD3<Float>(unitOrZ(t))
-                    let handed: Float = (SIMD3<Double>(cross(SIMD3<Double>(key.normal), SIMD3<Double>(tf))) * bn).sum() < 0 ? -1 : 1
+                    let handed: Float =
+                        (SIMD3<Double>(cross(SIMD3<Double>(key.normal), SIMD3<Double>(tf))) * bn).sum() < 0 ? -1 : 1
                     key.tangent = SIMD4(tf, handed)
-                } else { outOfRange = true }
+                } else {
+                    outOfRange = true
+                }
             }
             for (set, uv) in uvs.enumerated() {
-                guard let o = uv.offset(k, v, p) else { outOfRange = true; continue }
+                guard let o = uv.offset(k, v, p) else {
+                    outOfRange = true
+                    continue
+                }
                 let value = SIMD2<Float>(finite(uv.values[o]), 1 - finite(uv.values[o + 1]))
                 if set == 0 { key.uv0 = value } else { key.uv1 = value }
             }
@@ -202,9 +230,12 @@ struct FBXMeshes {
                         let c = Float(x.isFinite ? min(max(x, 0), 1) : 1)
                         return linearize ? srgbToLinear(c) : c
                     }
-                    key.color = SIMD4(channel(colors.values[o], true), channel(colors.values[o + 1], true),
-                                      channel(colors.values[o + 2], true), channel(colors.values[o + 3], false))
-                } else { outOfRange = true }
+                    key.color = SIMD4(
+                        channel(colors.values[o], true), channel(colors.values[o + 1], true),
+                        channel(colors.values[o + 2], true), channel(colors.values[o + 3], false))
+                } else {
+                    outOfRange = true
+                }
             }
             return key
         }
@@ -239,7 +270,8 @@ struct FBXMeshes {
                     local.append(index)
                 }
             }
-            triangulator.triangulate(count: corners.count, point: { SIMD3<Float>(points[corners[$0].v]) }) { a, b, c in
+            let point: (Int) -> SIMD3<Float> = { SIMD3<Float>(points[corners[$0].v]) }
+            triangulator.triangulate(count: corners.count, point: point) { a, b, c in
                 builders[builderKey]!.primitive.indices.append(contentsOf: [local[a], local[b], local[c]])
             }
         }
@@ -285,6 +317,9 @@ private func unitOrZ(_ v: SIMD3<Double>) -> SIMD3<Double> {
 }
 
 private func transposed(_ m: DMatrix) -> DMatrix {
-    DMatrix(c: (SIMD4(m.c.0.x, m.c.1.x, m.c.2.x, 0), SIMD4(m.c.0.y, m.c.1.y, m.c.2.y, 0),
-                SIMD4(m.c.0.z, m.c.1.z, m.c.2.z, 0), SIMD4(0, 0, 0, 1)))
+    DMatrix(
+        c: (
+            SIMD4(m.c.0.x, m.c.1.x, m.c.2.x, 0), SIMD4(m.c.0.y, m.c.1.y, m.c.2.y, 0),
+            SIMD4(m.c.0.z, m.c.1.z, m.c.2.z, 0), SIMD4(0, 0, 0, 1)
+        ))
 }

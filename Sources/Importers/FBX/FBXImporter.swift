@@ -26,7 +26,8 @@ public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
 ///   older (which Assimp cannot read) those parts are dropped with a warning instead.
 public func importFBX(from url: URL) throws -> Scene {
     let file = try MappedFile(url)
-    let document = file.bytes.starts(with: fbxBinaryMagic)
+    let document =
+        file.bytes.starts(with: fbxBinaryMagic)
         ? try parseBinaryFBX(file.bytes, file: file.path)
         : try parseASCIIFBX(file.bytes, file: file.path)
     var builder = FBXSceneBuilder(document: document, folder: ModelFolder(modelURL: url))
@@ -124,7 +125,9 @@ struct FBXSceneBuilder {
     private mutating func readDefinitions() {
         guard let definitions = doc.child(nil, "Definitions") else { return }
         for type in doc.children(definitions, "ObjectType") {
-            guard let kind = doc[type].values.first?.text, let template = doc.child(type, "PropertyTemplate") else { continue }
+            guard let kind = doc[type].values.first?.text, let template = doc.child(type, "PropertyTemplate") else {
+                continue
+            }
             templates[kind] = doc.properties(of: template)
         }
     }
@@ -187,11 +190,16 @@ struct FBXSceneBuilder {
             objects.values.contains { $0.kind == kind && (subclasses == nil || subclasses!.contains($0.subclass)) }
         }
         if has("Deformer", ["Skin", "Cluster"]) { unsupported.append("skinning") }
-        if has("Deformer", ["BlendShape", "BlendShapeChannel"]) || has("Geometry", ["Shape"]) { unsupported.append("blend shapes") }
-        if objects.values.contains(where: { $0.kind == "AnimationCurve" && !doc.integers($0.node, "KeyTime").isEmpty }) {
+        if has("Deformer", ["BlendShape", "BlendShapeChannel"]) || has("Geometry", ["Shape"]) {
+            unsupported.append("blend shapes")
+        }
+        if objects.values.contains(where: { $0.kind == "AnimationCurve" && !doc.integers($0.node, "KeyTime").isEmpty })
+        {
             unsupported.append("animation")
         }
-        if has("NodeAttribute", ["Camera", "Light"]) || has("Model", ["Camera", "Light"]) { unsupported.append("cameras or lights") }
+        if has("NodeAttribute", ["Camera", "Light"]) || has("Model", ["Camera", "Light"]) {
+            unsupported.append("cameras or lights")
+        }
         guard !unsupported.isEmpty else { return }
         let list = unsupported.joined(separator: ", ")
         if isLegacy {
@@ -213,7 +221,8 @@ struct FBXSceneBuilder {
         var rootModels = children(of: Self.root, kind: "Model").map(\.0)
         // Models connected to nothing (6.x files may leave the scene root implicit) also hang from the root.
         for key in objectOrder where objects[key]?.kind == "Model" {
-            if !(parentsOf[key] ?? []).contains(where: { objects[$0.parent]?.kind == "Model" || $0.parent == Self.root }) {
+            if !(parentsOf[key] ?? []).contains(where: { objects[$0.parent]?.kind == "Model" || $0.parent == Self.root }
+            ) {
                 rootModels.append(key)
             }
         }
@@ -249,9 +258,12 @@ struct FBXSceneBuilder {
         let s = DMatrix.scale(v("Lcl Scaling", .one))
         let pre = DMatrix.rotation(degrees: v("PreRotation"))
         let post = DMatrix.rotation(degrees: v("PostRotation")).inverse ?? .identity
-        let rOff = DMatrix.translation(v("RotationOffset")), rPivot = v("RotationPivot")
-        let sOff = DMatrix.translation(v("ScalingOffset")), sPivot = v("ScalingPivot")
-        let m = t * rOff * .translation(rPivot) * pre * r * post * .translation(-rPivot)
+        let rOff = DMatrix.translation(v("RotationOffset"))
+        let rPivot = v("RotationPivot")
+        let sOff = DMatrix.translation(v("ScalingOffset"))
+        let sPivot = v("ScalingPivot")
+        let m =
+            t * rOff * .translation(rPivot) * pre * r * post * .translation(-rPivot)
             * sOff * .translation(sPivot) * s * .translation(-sPivot)
         return (m, s)
     }

@@ -38,18 +38,21 @@ struct FBXMaterials {
             if let factor = p.double(base + "Factor"), factor.isFinite { c *= factor }
             return SIMD3<Float>(c)
         }
-        out.baseColorTexture = texture(key, slots: ["DiffuseColor", "Diffuse", "Maya|TEX_color_map", "3dsMax|Parameters|base_color_map"], &b)
+        out.baseColorTexture = texture(
+            key, slots: ["DiffuseColor", "Diffuse", "Maya|TEX_color_map", "3dsMax|Parameters|base_color_map"], &b)
         out.normalTexture = texture(key, slots: ["NormalMap", "Maya|TEX_normal_map", "3dsMax|Parameters|norm_map"], &b)
-        out.emissiveTexture = texture(key, slots: ["EmissiveColor", "Maya|TEX_emissive_map", "3dsMax|Parameters|emit_color_map"], &b)
+        out.emissiveTexture = texture(
+            key, slots: ["EmissiveColor", "Maya|TEX_emissive_map", "3dsMax|Parameters|emit_color_map"], &b)
         var opacity: Float = 1
         if let value = p.double("Opacity"), value.isFinite {
             opacity = Float(value)
         } else if let transparent = color("Transparent") {
             opacity = 1 - (transparent.x + transparent.y + transparent.z) / 3
         }
-        let phong = PhongMaterial(diffuse: color("Diffuse") ?? SIMD3(repeating: 1), opacity: opacity,
-                                  shininess: Float(p.double("ShininessExponent") ?? p.double("Shininess") ?? 0),
-                                  emissive: color("Emissive") ?? .zero)
+        let phong = PhongMaterial(
+            diffuse: color("Diffuse") ?? SIMD3(repeating: 1), opacity: opacity,
+            shininess: Float(p.double("ShininessExponent") ?? p.double("Shininess") ?? 0),
+            emissive: color("Emissive") ?? .zero)
         if let warning = phong.applyFactors(to: &out) { b.warn(warning) }
         b.scene.materials.append(out)
         byKey[key] = b.scene.materials.count - 1
@@ -66,14 +69,19 @@ struct FBXMaterials {
         var embedded: [UInt8] = []
         // The connected Video's content, else (an orphan Video) any Video with the same file name.
         let baseName = fileName(reference).lowercased()
-        let videos = b.children(of: key, kind: "Video").map(\.1)
+        let videos =
+            b.children(of: key, kind: "Video").map(\.1)
             + b.objects.values.filter { video in
-                video.kind == "Video" && !baseName.isEmpty && ["RelativeFilename", "Filename", "FileName"].contains { field in
-                    fileName(b.doc.value(video.node, field)?.text ?? "").lowercased() == baseName
-                }
+                video.kind == "Video" && !baseName.isEmpty
+                    && ["RelativeFilename", "Filename", "FileName"].contains { field in
+                        fileName(b.doc.value(video.node, field)?.text ?? "").lowercased() == baseName
+                    }
             }.sorted { $0.node < $1.node }
         for video in videos {
-            if let content = videoContent(b.doc, video.node), !content.isEmpty { embedded = content; break }
+            if let content = videoContent(b.doc, video.node), !content.isEmpty {
+                embedded = content
+                break
+            }
         }
         guard let image = image(reference: reference, fallback: absolute, embedded: embedded, &b) else { return nil }
         func wrap(_ name: String) -> Int { (p.int(name) ?? 0) == 1 ? Sampler.clampToEdge : Sampler.repeatWrap }
@@ -82,7 +90,9 @@ struct FBXMaterials {
         return TextureRef(texture: textureIndex, texCoord: 0)
     }
 
-    private mutating func image(reference: String, fallback: String, embedded: [UInt8], _ b: inout FBXSceneBuilder) -> Int? {
+    private mutating func image(reference: String, fallback: String, embedded: [UInt8], _ b: inout FBXSceneBuilder)
+        -> Int?
+    {
         let cacheKey = embedded.isEmpty ? reference : reference + "#embedded\(embedded.count)"
         if let cached = imageByReference[cacheKey] { return cached }
         var bytes = embedded

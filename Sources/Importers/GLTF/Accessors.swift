@@ -23,8 +23,10 @@ extension GLTFReader {
     mutating func decodeMeshopt(_ ext: JSONObject, view i: Int) throws -> UnsafeRawBufferPointer {
         let place = "bufferView \(i) (EXT_meshopt_compression)"
         guard let bufferIndex = index(ext["buffer"]), bufferIndex < buffers.count, let buffer = buffers[bufferIndex],
-              let length = index(ext["byteLength"]), let stride = index(ext["byteStride"]), let count = index(ext["count"]),
-              let mode = string(ext["mode"]) else {
+            let length = index(ext["byteLength"]), let stride = index(ext["byteStride"]),
+            let count = index(ext["count"]),
+            let mode = string(ext["mode"])
+        else {
             throw bad("\(place): buffer, byteLength, byteStride, count and mode are required")
         }
         let offset = index(ext["byteOffset"] ?? 0) ?? -1
@@ -48,7 +50,8 @@ extension GLTFReader {
         guard var data = decoded else { throw bad("\(place): the compressed \(mode) data does not decode") }
         switch string(ext["filter"]) ?? "NONE" {
         case "NONE": break
-        case "OCTAHEDRAL" where stride == 4 || stride == 8: MeshoptFilter.decodeOctahedral(&data, count: count, stride: stride)
+        case "OCTAHEDRAL" where stride == 4 || stride == 8:
+            MeshoptFilter.decodeOctahedral(&data, count: count, stride: stride)
         case "QUATERNION" where stride == 8: MeshoptFilter.decodeQuaternion(&data, count: count)
         case "EXPONENTIAL" where stride % 4 == 0: MeshoptFilter.decodeExponential(&data, count: count, stride: stride)
         case let filter: throw bad("\(place): filter \(filter) does not fit byteStride \(stride)")
@@ -76,8 +79,9 @@ extension GLTFReader {
         guard let viewIndex = accessor["bufferView"].map({ index($0) ?? -1 }) else {
             // Zeros (plus sparse values): bounded by the input's size, since nothing else limits it.
             guard count <= inputBytes else { throw bad("\(place): count \(count) is larger than the input") }
-            return AccessorLayout(componentType: componentType, components: components, count: count,
-                                  normalized: normalized, bytes: nil, stride: elementSize)
+            return AccessorLayout(
+                componentType: componentType, components: components, count: count,
+                normalized: normalized, bytes: nil, stride: elementSize)
         }
         let (bytes, declaredStride) = try viewBytes(viewIndex)
         let stride = declaredStride ?? elementSize
@@ -93,13 +97,16 @@ extension GLTFReader {
             }
         }
         let start = min(offset, bytes.count)
-        return AccessorLayout(componentType: componentType, components: components, count: count, normalized: normalized,
-                              bytes: UnsafeRawBufferPointer(rebasing: bytes[start...]), stride: stride)
+        return AccessorLayout(
+            componentType: componentType, components: components, count: count, normalized: normalized,
+            bytes: UnsafeRawBufferPointer(rebasing: bytes[start...]), stride: stride)
     }
 
     /// Accessor `i` as floats, `components` per element (`allowed` lists the accepted counts), normalized integers
     /// mapped to [0, 1] or [-1, 1] and others converted as they are; sparse values applied.
-    mutating func readFloats(_ i: Int, allowed: Set<Int>, what: String, allowMatrix: Bool = false) throws -> (values: [Float], components: Int) {
+    mutating func readFloats(_ i: Int, allowed: Set<Int>, what: String, allowMatrix: Bool = false) throws -> (
+        values: [Float], components: Int
+    ) {
         let layout = try layout(i, allowMatrix: allowMatrix)
         guard allowed.contains(layout.components) else {
             throw bad("accessor \(i) (\(what)): \(layout.components) components per element is not allowed")
@@ -108,7 +115,9 @@ extension GLTFReader {
         var values = [Float](repeating: 0, count: layout.count * n)
         if let bytes = layout.bytes {
             values.withUnsafeMutableBufferPointer { out in
-                decodeComponents(bytes, layout: layout, elements: 0..<layout.count) { element, c, v in out[element * n + c] = v }
+                decodeComponents(bytes, layout: layout, elements: 0..<layout.count) { element, c, v in
+                    out[element * n + c] = v
+                }
             }
         }
         try applySparse(i, layout: layout) { element, source, sourceElement in
@@ -147,14 +156,17 @@ extension GLTFReader {
     }
 
     /// Calls `apply(element, valuesBytes, k)` for each sparse substitution of accessor `i` (values tightly packed).
-    mutating func applySparse(_ i: Int, layout: AccessorLayout,
-                              _ apply: (Int, UnsafeRawBufferPointer, Int) -> Void) throws {
+    mutating func applySparse(
+        _ i: Int, layout: AccessorLayout,
+        _ apply: (Int, UnsafeRawBufferPointer, Int) -> Void
+    ) throws {
         guard let sparse = object(item("accessors", i)?["sparse"]) else { return }
         let place = "accessor \(i) sparse"
         guard let count = index(sparse["count"]), count <= layout.count,
-              let indices = object(sparse["indices"]), let values = object(sparse["values"]),
-              let indexView = index(indices["bufferView"]), let valueView = index(values["bufferView"]),
-              let indexType = index(indices["componentType"]), [5121, 5123, 5125].contains(indexType) else {
+            let indices = object(sparse["indices"]), let values = object(sparse["values"]),
+            let indexView = index(indices["bufferView"]), let valueView = index(values["bufferView"]),
+            let indexType = index(indices["componentType"]), [5121, 5123, 5125].contains(indexType)
+        else {
             throw bad("\(place): count, indices and values are missing or invalid")
         }
         let indexSize = componentSizes[indexType]!
@@ -163,29 +175,38 @@ extension GLTFReader {
         let indexOffset = index(indices["byteOffset"] ?? 0) ?? Int.max / 2
         let valueOffset = index(values["byteOffset"] ?? 0) ?? Int.max / 2
         let elementSize = layout.componentSize * layout.components
-        guard indexOffset + count * indexSize <= indexBytes.count, valueOffset + count * elementSize <= valueBytes.count else {
+        guard indexOffset + count * indexSize <= indexBytes.count, valueOffset + count * elementSize <= valueBytes.count
+        else {
             throw bad("\(place): \(count) substitutions exceed their bufferViews")
         }
-        let packed = AccessorLayout(componentType: layout.componentType, components: layout.components, count: count,
-                                    normalized: layout.normalized,
-                                    bytes: UnsafeRawBufferPointer(rebasing: valueBytes[valueOffset...]), stride: elementSize)
+        let packed = AccessorLayout(
+            componentType: layout.componentType, components: layout.components, count: count,
+            normalized: layout.normalized,
+            bytes: UnsafeRawBufferPointer(rebasing: valueBytes[valueOffset...]), stride: elementSize)
         for k in 0..<count {
             let at = indexOffset + k * indexSize
-            let target: Int = switch indexType {
-            case 5121: Int(indexBytes[at])
-            case 5123: Int(UInt16(littleEndian: indexBytes.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-            default: Int(UInt32(littleEndian: indexBytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            let target: Int =
+                switch indexType {
+                case 5121: Int(indexBytes[at])
+                case 5123: Int(UInt16(littleEndian: indexBytes.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                default: Int(UInt32(littleEndian: indexBytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                }
+            guard target < layout.count else {
+                throw bad("\(place): index \(target) is out of range (\(layout.count) elements)")
             }
-            guard target < layout.count else { throw bad("\(place): index \(target) is out of range (\(layout.count) elements)") }
             apply(target, packed.bytes!, k)
         }
     }
 }
 
 /// Calls `store(element, component, value)` for `elements` of `bytes` laid out as `layout` (bounds already checked).
-func decodeComponents(_ bytes: UnsafeRawBufferPointer, layout: AccessorLayout, elements: Range<Int>,
-                      _ store: (Int, Int, Float) -> Void) {
-    let n = layout.components, size = layout.componentSize, stride = layout.stride
+func decodeComponents(
+    _ bytes: UnsafeRawBufferPointer, layout: AccessorLayout, elements: Range<Int>,
+    _ store: (Int, Int, Float) -> Void
+) {
+    let n = layout.components
+    let size = layout.componentSize
+    let stride = layout.stride
     let normalized = layout.normalized
     for element in elements {
         let base = element * stride

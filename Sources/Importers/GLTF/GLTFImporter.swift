@@ -27,14 +27,14 @@ public func importGLTF(from url: URL) throws -> Scene {
 let supportedExtensions = Set<String>([
     "KHR_mesh_quantization", "KHR_draco_mesh_compression", "EXT_meshopt_compression", "KHR_texture_transform",
     "KHR_materials_unlit", "KHR_materials_pbrSpecularGlossiness", "KHR_lights_punctual", "EXT_mesh_gpu_instancing",
-    "EXT_texture_webp", "KHR_texture_basisu", "KHR_materials_variants",
+    "EXT_texture_webp", "KHR_texture_basisu", "KHR_materials_variants"
 ]).union(keptMaterialExtensions)
 
 /// Material extensions carried through as `Material.extensions`.
 let keptMaterialExtensions: Set<String> = [
     "KHR_materials_emissive_strength", "KHR_materials_clearcoat", "KHR_materials_sheen", "KHR_materials_specular",
     "KHR_materials_transmission", "KHR_materials_volume", "KHR_materials_ior", "KHR_materials_iridescence",
-    "KHR_materials_anisotropy", "KHR_materials_dispersion", "KHR_materials_diffuse_transmission",
+    "KHR_materials_anisotropy", "KHR_materials_dispersion", "KHR_materials_diffuse_transmission"
 ]
 
 typealias JSONObject = [String: Any]
@@ -143,8 +143,10 @@ struct GLTFReader {
 
     /// The document's shape: collections are arrays of objects, `scene` names a scene, meshes have primitives.
     func checkStructure() throws {
-        for name in ["accessors", "animations", "buffers", "bufferViews", "cameras", "images", "materials", "meshes",
-                     "nodes", "samplers", "scenes", "skins", "textures"] where root[name] != nil {
+        for name in [
+            "accessors", "animations", "buffers", "bufferViews", "cameras", "images", "materials", "meshes",
+            "nodes", "samplers", "scenes", "skins", "textures"
+        ] where root[name] != nil {
             guard let all = array(root[name]), all.allSatisfy({ object($0) != nil }) else {
                 throw bad("\(name) must be an array of objects")
             }
@@ -154,7 +156,8 @@ struct GLTFReader {
         }
         for (m, mesh) in items("meshes").enumerated() {
             guard let primitives = array(object(mesh)?["primitives"]), !primitives.isEmpty,
-                  primitives.allSatisfy({ object($0) != nil }) else {
+                primitives.allSatisfy({ object($0) != nil })
+            else {
                 throw bad("mesh \(m): primitives must be a non-empty array of objects")
             }
         }
@@ -181,7 +184,8 @@ struct GLTFReader {
             guard let buffer = object(value), let length = index(buffer["byteLength"]) else {
                 throw bad("\(place): byteLength is missing or invalid")
             }
-            let isFallback = (object(object(buffer["extensions"])?["EXT_meshopt_compression"])?["fallback"] as? Bool) == true
+            let isFallback =
+                (object(object(buffer["extensions"])?["EXT_meshopt_compression"])?["fallback"] as? Bool) == true
             guard let uri = string(buffer["uri"]) else {
                 if i == 0, let bin {
                     guard length <= bin.count else {
@@ -210,7 +214,10 @@ struct GLTFReader {
             guard let comma = uri.firstIndex(of: ","), uri[..<comma].hasSuffix(";base64") else {
                 throw bad("\(what): data uri is not base64")
             }
-            guard let data = Data(base64Encoded: String(uri[uri.index(after: comma)...]), options: .ignoreUnknownCharacters) else {
+            guard
+                let data = Data(
+                    base64Encoded: String(uri[uri.index(after: comma)...]), options: .ignoreUnknownCharacters)
+            else {
                 throw bad("\(what): data uri is not valid base64")
             }
             return storage.keep(data)
@@ -234,20 +241,25 @@ struct GLTFReader {
     mutating func viewBytes(_ i: Int) throws -> (bytes: UnsafeRawBufferPointer, stride: Int?) {
         guard let view = item("bufferViews", i) else { throw bad("bufferView \(i) does not exist") }
         let stride = index(view["byteStride"])
-        if let stride, stride < 1 || stride > 252 { throw bad("bufferView \(i): byteStride \(stride) is outside 1...252") }
+        if let stride, stride < 1 || stride > 252 {
+            throw bad("bufferView \(i): byteStride \(stride) is outside 1...252")
+        }
         if let meshopt = object(object(view["extensions"])?["EXT_meshopt_compression"]) {
             if let done = decodedViews[i] { return (done, stride) }
             let decoded = try decodeMeshopt(meshopt, view: i)
             decodedViews[i] = decoded
             return (decoded, stride)
         }
-        guard let bufferIndex = index(view["buffer"]), bufferIndex < buffers.count, let buffer = buffers[bufferIndex] else {
+        guard let bufferIndex = index(view["buffer"]), bufferIndex < buffers.count, let buffer = buffers[bufferIndex]
+        else {
             throw bad("bufferView \(i): its buffer does not exist or holds no data")
         }
         guard let length = index(view["byteLength"]) else { throw bad("bufferView \(i): byteLength is missing") }
         let offset = index(view["byteOffset"] ?? 0) ?? -1
         guard offset >= 0, offset + length <= buffer.count else {
-            throw bad("bufferView \(i): bytes \(offset)..<\(offset + length) exceed buffer \(bufferIndex) of \(buffer.count) bytes")
+            throw bad(
+                "bufferView \(i): bytes \(offset)..<\(offset + length) exceed buffer \(bufferIndex) of \(buffer.count) bytes"
+            )
         }
         return (UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + length]), stride)
     }

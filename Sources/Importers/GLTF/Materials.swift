@@ -22,18 +22,24 @@ extension GLTFReader {
                 }
                 imageIndex[i] = scene.images.count
                 // Unnamed files keep their file name, so reports and outputs say which image is which.
-                let fileName = string(json["uri"]).flatMap { $0.hasPrefix("data:") ? nil : $0.split(separator: "/").last.map(String.init) }
-                scene.images.append(Image(name: string(json["name"]) ?? fileName?.removingPercentEncoding ?? "", mimeType: mime,
-                                          data: Array(data)))
+                let fileName = string(json["uri"]).flatMap {
+                    $0.hasPrefix("data:") ? nil : $0.split(separator: "/").last.map(String.init)
+                }
+                scene.images.append(
+                    Image(
+                        name: string(json["name"]) ?? fileName?.removingPercentEncoding ?? "", mimeType: mime,
+                        data: Array(data)))
             } catch let error as ProcessingError {
                 warnings.append("\(error.message); its textures were dropped")
             }
         }
         for value in items("samplers") {
             let json = object(value) ?? [:]
-            scene.samplers.append(Sampler(magFilter: index(json["magFilter"]), minFilter: index(json["minFilter"]),
-                                          wrapS: index(json["wrapS"]) ?? Sampler.repeatWrap,
-                                          wrapT: index(json["wrapT"]) ?? Sampler.repeatWrap))
+            scene.samplers.append(
+                Sampler(
+                    magFilter: index(json["magFilter"]), minFilter: index(json["minFilter"]),
+                    wrapS: index(json["wrapS"]) ?? Sampler.repeatWrap,
+                    wrapT: index(json["wrapT"]) ?? Sampler.repeatWrap))
         }
         for (t, value) in items("textures").enumerated() {
             let json = object(value) ?? [:]
@@ -43,7 +49,9 @@ extension GLTFReader {
             let basisu = index(object(extensions?["KHR_texture_basisu"])?["source"]).flatMap { imageIndex[$0] }
             var sampler: Int?
             if let s = json["sampler"] {
-                guard let s = index(s), s < scene.samplers.count else { throw bad("texture \(t): sampler does not exist") }
+                guard let s = index(s), s < scene.samplers.count else {
+                    throw bad("texture \(t): sampler does not exist")
+                }
                 sampler = s
             }
             // The PNG/JPEG source when there is one, else the WebP or KTX2 image stands alone.
@@ -63,7 +71,9 @@ extension GLTFReader {
             guard let json = object(value) else { throw bad("material \(m) is not an object") }
             var material = Material(name: string(json["name"]) ?? "")
             let pbr = object(json["pbrMetallicRoughness"]) ?? [:]
-            if let c = floats(pbr["baseColorFactor"], count: 4) { material.baseColorFactor = SIMD4(c[0], c[1], c[2], c[3]) }
+            if let c = floats(pbr["baseColorFactor"], count: 4) {
+                material.baseColorFactor = SIMD4(c[0], c[1], c[2], c[3])
+            }
             material.baseColorTexture = textureRef(pbr["baseColorTexture"])
             material.metallicFactor = float(pbr["metallicFactor"]) ?? 1
             material.roughnessFactor = float(pbr["roughnessFactor"]) ?? 1
@@ -103,8 +113,9 @@ extension GLTFReader {
             scene.materials.append(material)
         }
         if converted > 0 {
-            warnings.append("\(converted) KHR_materials_pbrSpecularGlossiness material(s) converted to metallic-roughness "
-                            + "(diffuse → base color, glossiness → roughness; the specular-glossiness texture is not used)")
+            warnings.append(
+                "\(converted) KHR_materials_pbrSpecularGlossiness material(s) converted to metallic-roughness "
+                    + "(diffuse → base color, glossiness → roughness; the specular-glossiness texture is not used)")
         }
     }
 
@@ -123,7 +134,9 @@ extension GLTFReader {
 
     /// A textureInfo (index, texCoord, `KHR_texture_transform`); nil when absent or its texture was dropped.
     func textureRef(_ value: Any?) -> TextureRef? {
-        guard let json = object(value), let t = index(json["index"]), t < textureIndex.count, let texture = textureIndex[t] else {
+        guard let json = object(value), let t = index(json["index"]), t < textureIndex.count,
+            let texture = textureIndex[t]
+        else {
             return nil
         }
         var ref = TextureRef(texture: texture, texCoord: index(json["texCoord"]) ?? 0)
@@ -144,7 +157,9 @@ func sniffImageType(_ data: UnsafeRawBufferPointer) -> String? {
     let head = Array(data.prefix(12))
     if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "image/png" }
     if head.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
-    if head.count == 12, head.starts(with: Array("RIFF".utf8)), Array(head[8..<12]) == Array("WEBP".utf8) { return "image/webp" }
+    if head.count == 12, head.starts(with: Array("RIFF".utf8)), Array(head[8..<12]) == Array("WEBP".utf8) {
+        return "image/webp"
+    }
     if head.starts(with: [0xAB, 0x4B, 0x54, 0x58, 0x20, 0x32, 0x30, 0xBB]) { return "image/ktx2" }
     return nil
 }

@@ -20,14 +20,23 @@ extension GLTFReader {
             }
             mesh.extras = extras
             for (p, primitiveValue) in (array(json["primitives"]) ?? []).enumerated() {
-                guard let primitiveJSON = object(primitiveValue) else { throw bad("mesh \(m) primitive \(p) is not an object") }
-                guard var primitive = try readPrimitive(primitiveJSON, place: "mesh \(m) primitive \(p)",
-                                                        reduced: &reducedInfluences) else { continue }
-                for t in primitive.targets.indices where t < targetNames.count { primitive.targets[t].name = targetNames[t] }
+                guard let primitiveJSON = object(primitiveValue) else {
+                    throw bad("mesh \(m) primitive \(p) is not an object")
+                }
+                guard
+                    var primitive = try readPrimitive(
+                        primitiveJSON, place: "mesh \(m) primitive \(p)",
+                        reduced: &reducedInfluences)
+                else { continue }
+                for t in primitive.targets.indices where t < targetNames.count {
+                    primitive.targets[t].name = targetNames[t]
+                }
                 mesh.primitives.append(primitive)
             }
             let targetCounts = Set(mesh.primitives.map(\.targets.count))
-            guard targetCounts.count <= 1 else { throw bad("mesh \(m): its primitives have different numbers of morph targets") }
+            guard targetCounts.count <= 1 else {
+                throw bad("mesh \(m): its primitives have different numbers of morph targets")
+            }
             let targets = targetCounts.first ?? 0
             if targets > 0 {
                 mesh.weights = floats(json["weights"], count: targets) ?? [Float](repeating: 0, count: targets)
@@ -35,7 +44,8 @@ extension GLTFReader {
             scene.meshes.append(mesh)
         }
         if reducedInfluences > 0 {
-            warnings.append("\(reducedInfluences) vertices had more than 4 skin influences; kept the strongest 4, renormalized")
+            warnings.append(
+                "\(reducedInfluences) vertices had more than 4 skin influences; kept the strongest 4, renormalized")
         }
     }
 
@@ -46,14 +56,17 @@ extension GLTFReader {
         guard (0...6).contains(modeValue) else { throw bad("\(place): mode \(modeValue) is invalid") }
         var primitive = Primitive(mode: modeValue == 0 ? .points : modeValue <= 3 ? .lines : .triangles)
         if let material = json["material"] {
-            guard let m = index(material), m < items("materials").count else { throw bad("\(place): material does not exist") }
+            guard let m = index(material), m < items("materials").count else {
+                throw bad("\(place): material does not exist")
+            }
             primitive.material = m
         }
 
         for mapping in array(object(object(json["extensions"])?["KHR_materials_variants"])?["mappings"]) ?? [] {
             guard let mapping = object(mapping), let m = index(mapping["material"]), m < items("materials").count,
-                  let list = array(mapping["variants"]), case let variants = list.compactMap(index),
-                  variants.count == list.count, variants.allSatisfy({ $0 < scene.materialVariants.count }) else {
+                let list = array(mapping["variants"]), case let variants = list.compactMap(index),
+                variants.count == list.count, variants.allSatisfy({ $0 < scene.materialVariants.count })
+            else {
                 throw bad("\(place): a KHR_materials_variants mapping names a material or variant that does not exist")
             }
             primitive.variantMaterials.append(VariantMapping(material: m, variants: variants))
@@ -74,8 +87,10 @@ extension GLTFReader {
                 var values = decoded.values
                 // A normalized integer attribute Draco did not normalize.
                 if let layout = item("accessors", a), (layout["normalized"] as? Bool) == true,
-                   let type = index(layout["componentType"]), let maxValue = [5121: 255, 5123: 65535, 5120: 127, 5122: 32767][type],
-                   values.contains(where: { abs($0) > 1 }) {
+                    let type = index(layout["componentType"]),
+                    let maxValue = [5121: 255, 5123: 65535, 5120: 127, 5122: 32767][type],
+                    values.contains(where: { abs($0) > 1 })
+                {
                     values = values.map { max($0 / Float(maxValue), -1) }
                 }
                 return (values, decoded.components)
@@ -87,7 +102,9 @@ extension GLTFReader {
             warnings.append("\(place): has no POSITION; skipped")
             return nil
         }
-        guard positions.values.allSatisfy(\.isFinite) else { throw bad("\(place): POSITION contains NaN or infinite values") }
+        guard positions.values.allSatisfy(\.isFinite) else {
+            throw bad("\(place): POSITION contains NaN or infinite values")
+        }
         let n = positions.values.count / 3
         for prefix in ["TEXCOORD_", "COLOR_", "JOINTS_", "WEIGHTS_"] {
             let sets = attributes.keys.filter { $0.hasPrefix(prefix) }.map { Int($0.dropFirst(prefix.count)) ?? -1 }
@@ -110,20 +127,25 @@ extension GLTFReader {
                 SIMD4(tangents.values[$0], tangents.values[$0 + 1], tangents.values[$0 + 2], tangents.values[$0 + 3])
             }
         }
-        let sets = attributes.keys.compactMap { $0.hasPrefix("TEXCOORD_") ? Int($0.dropFirst(9)) : nil }.filter { $0 >= 0 && $0 < 32 }
+        let sets = attributes.keys.compactMap { $0.hasPrefix("TEXCOORD_") ? Int($0.dropFirst(9)) : nil }.filter {
+            $0 >= 0 && $0 < 32
+        }
         if let last = sets.max() {
             v.texcoords = [[SIMD2<Float>]](repeating: [], count: last + 1)
             for set in sets {
                 let uv = try attribute("TEXCOORD_\(set)", [2])!
                 try check(uv.values.count / 2, "TEXCOORD_\(set)")
-                v.texcoords[set] = stride(from: 0, to: uv.values.count, by: 2).map { SIMD2(uv.values[$0], uv.values[$0 + 1]) }
+                v.texcoords[set] = stride(from: 0, to: uv.values.count, by: 2).map {
+                    SIMD2(uv.values[$0], uv.values[$0 + 1])
+                }
             }
         }
         if let colors = try attribute("COLOR_0", [3, 4]) {
             let c = colors.components
             try check(colors.values.count / c, "COLOR_0")
             v.colors = stride(from: 0, to: colors.values.count, by: c).map {
-                SIMD4(colors.values[$0], colors.values[$0 + 1], colors.values[$0 + 2], c == 4 ? colors.values[$0 + 3] : 1)
+                SIMD4(
+                    colors.values[$0], colors.values[$0 + 1], colors.values[$0 + 2], c == 4 ? colors.values[$0 + 3] : 1)
             }
         }
         try readSkinning(attributes, draco: draco, into: &v, vertexCount: n, place: place, reduced: &reduced)
@@ -145,7 +167,9 @@ extension GLTFReader {
             throw self.bad("\(place): index \(bad) is out of range for \(n) vertices")
         }
         if let multiple = [1: 2, 4: 3][modeValue], indices.count % multiple != 0 {
-            throw bad("\(place): \(indices.count) \(json["indices"] == nil ? "vertices" : "indices") is not a multiple of \(multiple) for mode \(modeValue)")
+            throw bad(
+                "\(place): \(indices.count) \(json["indices"] == nil ? "vertices" : "indices") is not a multiple of \(multiple) for mode \(modeValue)"
+            )
         }
         primitive.indices = listIndices(indices, mode: modeValue)
 
@@ -154,7 +178,9 @@ extension GLTFReader {
             var morph = MorphTarget()
             for (name, path) in [("POSITION", 0), ("NORMAL", 1), ("TANGENT", 2)] {
                 guard let accessor = target[name] else { continue }
-                guard let a = index(accessor) else { throw bad("\(place) target \(t): \(name) is not an accessor index") }
+                guard let a = index(accessor) else {
+                    throw bad("\(place) target \(t): \(name) is not an accessor index")
+                }
                 let values = try readFloats(a, allowed: [3], what: "target \(name)").values
                 try check(values.count / 3, "target \(t) \(name)")
                 switch path {
@@ -189,16 +215,22 @@ extension GLTFReader {
     }
 
     /// JOINTS_n / WEIGHTS_n: every set gathered per vertex, more than four influences reduced to the strongest four.
-    mutating func readSkinning(_ attributes: JSONObject, draco: (mesh: DracoDecodedMesh, ids: [String: Int])?,
-                               into v: inout VertexStreams, vertexCount n: Int, place: String, reduced: inout Int) throws {
-        var jointSets: [[UInt32]] = [], weightSets: [[Float]] = []
+    mutating func readSkinning(
+        _ attributes: JSONObject, draco: (mesh: DracoDecodedMesh, ids: [String: Int])?,
+        into v: inout VertexStreams, vertexCount n: Int, place: String, reduced: inout Int
+    ) throws {
+        var jointSets: [[UInt32]] = []
+        var weightSets: [[Float]] = []
         for set in 0..<8 {
-            guard let jointsAccessor = attributes["JOINTS_\(set)"], let weightsAccessor = attributes["WEIGHTS_\(set)"] else { break }
+            guard let jointsAccessor = attributes["JOINTS_\(set)"], let weightsAccessor = attributes["WEIGHTS_\(set)"]
+            else { break }
             guard let j = index(jointsAccessor), let w = index(weightsAccessor) else {
                 throw bad("\(place): JOINTS_\(set)/WEIGHTS_\(set) are not accessor indices")
             }
             var joints: [UInt32]
-            if let draco, let id = draco.ids["JOINTS_\(set)"], let decoded = draco.mesh.attributes[id], decoded.components == 4 {
+            if let draco, let id = draco.ids["JOINTS_\(set)"], let decoded = draco.mesh.attributes[id],
+                decoded.components == 4
+            {
                 joints = decoded.values.map { UInt32(clamping: Int(max(0, min($0.rounded(), 65535)))) }
             } else {
                 let read = try readIntegers(j, what: "JOINTS_\(set)")
@@ -206,7 +238,9 @@ extension GLTFReader {
                 joints = read.values
             }
             let weights: [Float]
-            if let draco, let id = draco.ids["WEIGHTS_\(set)"], let decoded = draco.mesh.attributes[id], decoded.components == 4 {
+            if let draco, let id = draco.ids["WEIGHTS_\(set)"], let decoded = draco.mesh.attributes[id],
+                decoded.components == 4
+            {
                 weights = decoded.values
             } else {
                 weights = try readFloats(w, allowed: [4], what: "WEIGHTS_\(set)").values
@@ -214,7 +248,9 @@ extension GLTFReader {
             guard joints.count == n * 4, weights.count == n * 4 else {
                 throw bad("\(place): JOINTS_\(set)/WEIGHTS_\(set) do not have one element per vertex")
             }
-            if let big = joints.first(where: { $0 > UInt32(UInt16.max) }) { throw bad("\(place): joint index \(big) is too large") }
+            if let big = joints.first(where: { $0 > UInt32(UInt16.max) }) {
+                throw bad("\(place): joint index \(big) is too large")
+            }
             jointSets.append(joints)
             weightSets.append(weights)
         }
@@ -236,7 +272,8 @@ extension GLTFReader {
                 let sum = influences.reduce(0) { $0 + $1.weight }
                 influences = influences.map { ($0.joint, $0.weight / sum) }
             }
-            var joint = SIMD4<UInt16>(repeating: 0), weight = SIMD4<Float>(repeating: 0)
+            var joint = SIMD4<UInt16>(repeating: 0)
+            var weight = SIMD4<Float>(repeating: 0)
             if jointSets.count == 1 {
                 for k in 0..<4 {
                     joint[k] = UInt16(jointSets[0][vertex * 4 + k])
@@ -273,7 +310,8 @@ func listIndices(_ indices: [UInt32], mode: Int) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity((n - 2) * 3)
         for i in 0..<(n - 2) {
-            out += i % 2 == 0 ? [indices[i], indices[i + 1], indices[i + 2]] : [indices[i], indices[i + 2], indices[i + 1]]
+            out +=
+                i % 2 == 0 ? [indices[i], indices[i + 1], indices[i + 2]] : [indices[i], indices[i + 2], indices[i + 1]]
         }
         return out
     default:  // fan
@@ -286,5 +324,7 @@ func listIndices(_ indices: [UInt32], mode: Int) -> [UInt32] {
 }
 
 func vectors3(_ values: [Float]) -> [SIMD3<Float>] {
-    stride(from: 0, to: values.count - values.count % 3, by: 3).map { SIMD3(values[$0], values[$0 + 1], values[$0 + 2]) }
+    stride(from: 0, to: values.count - values.count % 3, by: 3).map {
+        SIMD3(values[$0], values[$0 + 1], values[$0 + 2])
+    }
 }

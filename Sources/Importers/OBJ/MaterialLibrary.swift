@@ -102,14 +102,20 @@ struct MaterialLibraries {
             }
             while !scanner.isAtEnd {
                 let keywordRange = scanner.word()
-                guard !keywordRange.isEmpty else { scanner.skipLine(); continue }
+                guard !keywordRange.isEmpty else {
+                    scanner.skipLine()
+                    continue
+                }
                 let keyword = scanner.string(keywordRange).lowercased()
                 if keyword == "newmtl" {
                     finish()
                     current = MTLMaterial(name: scanner.restOfLine())
                     continue
                 }
-                guard current != nil else { scanner.skipLine(); continue }
+                guard current != nil else {
+                    scanner.skipLine()
+                    continue
+                }
                 switch keyword {
                 case "kd": current!.kd = color(&scanner)
                 case "ke": current!.ke = color(&scanner)
@@ -133,7 +139,8 @@ struct MaterialLibraries {
 
     private func color(_ scanner: inout TextScanner) -> SIMD3<Float>? {
         guard let r = scanner.float() else { return nil }
-        let g = scanner.float() ?? r, b = scanner.float() ?? r
+        let g = scanner.float() ?? r
+        let b = scanner.float() ?? r
         return SIMD3(r, g, b)
     }
 
@@ -149,7 +156,9 @@ struct MaterialLibraries {
             if m.maps["map_pm"] == nil || m.maps["map_pm"]?.path == roughnessMap.path {
                 out.metallicRoughnessTexture = texture(roughnessMap)
             } else {
-                warn("material '\(m.name)': separate map_Pr and map_Pm images cannot be combined; their factors are kept")
+                warn(
+                    "material '\(m.name)': separate map_Pr and map_Pm images cannot be combined; their factors are kept"
+                )
             }
         } else if m.maps["map_pm"] != nil {
             warn("material '\(m.name)': map_Pm without map_Pr is not supported; the metallic factor is kept")
@@ -159,8 +168,9 @@ struct MaterialLibraries {
             if out.normalTexture != nil, let scale = normalMap.bumpScale, scale.isFinite { out.normalScale = scale }
         }
         out.emissiveTexture = texture(m.maps["map_ke"])
-        let phong = PhongMaterial(diffuse: m.kd ?? SIMD3(repeating: 0.6), opacity: m.opacity ?? 1, shininess: m.ns ?? 0,
-                                  emissive: m.ke ?? .zero)
+        let phong = PhongMaterial(
+            diffuse: m.kd ?? SIMD3(repeating: 0.6), opacity: m.opacity ?? 1, shininess: m.ns ?? 0,
+            emissive: m.ke ?? .zero)
         if let warning = phong.applyFactors(to: &out) { warn(warning) }
         // The PBR extension's values win over the Phong ones; a metallic-roughness texture is multiplied by 1.
         let textured = out.metallicRoughnessTexture != nil
@@ -192,8 +202,9 @@ struct MaterialLibraries {
                     result = image
                 } else {
                     let kind = (name as NSString).pathExtension.uppercased()
-                    warn("texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
-                         + "the material keeps its factors")
+                    warn(
+                        "texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
+                            + "the material keeps its factors")
                 }
             } else {
                 warn("texture '\(reference)' not loaded: cannot read the file; the material keeps its factors")
@@ -201,7 +212,8 @@ struct MaterialLibraries {
         case .missing:
             warn("texture '\(reference)' not loaded: file not found beside the model; the material keeps its factors")
         case .outside:
-            warn("texture '\(reference)' not loaded: path is outside the model's folder; the material keeps its factors")
+            warn(
+                "texture '\(reference)' not loaded: path is outside the model's folder; the material keeps its factors")
         }
         imageByReference[reference] = result
         return result
@@ -231,8 +243,10 @@ struct TextureMap: Equatable {
     var clamp = false
 
     /// Options taking a fixed number of words.
-    private static let arguments: [String: Int] = ["-blendu": 1, "-blendv": 1, "-cc": 1, "-clamp": 1, "-bm": 1,
-                                                   "-boost": 1, "-mm": 2, "-texres": 1, "-imfchan": 1, "-type": 1]
+    private static let arguments: [String: Int] = [
+        "-blendu": 1, "-blendv": 1, "-cc": 1, "-clamp": 1, "-bm": 1,
+        "-boost": 1, "-mm": 2, "-texres": 1, "-imfchan": 1, "-type": 1
+    ]
 
     init?(parsing text: String) {
         var words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)[...]
@@ -261,4 +275,3 @@ struct TextureMap: Equatable {
         if path.isEmpty { return nil }
     }
 }
-

@@ -29,7 +29,8 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     }
     let total = start
     guard total.positions <= Int(UInt32.max - 1), total.texcoords <= Int(UInt32.max - 1),
-          total.normals <= Int(UInt32.max - 1) else {
+        total.normals <= Int(UInt32.max - 1)
+    else {
         throw ProcessingError(.resourceLimit, file: path, "more than 4 billion vertices")
     }
 
@@ -37,8 +38,9 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     defer { data.deallocate() }
     let parsed = Slots<ParsedPiece>(pieces.count)
     parallelFor(pieces.count, threads: threads) { index in
-        var parser = PieceParser(bytes: file.bytes, range: pieces[index], start: starts[index], total: total,
-                                 data: data, path: path)
+        var parser = PieceParser(
+            bytes: file.bytes, range: pieces[index], start: starts[index], total: total,
+            data: data, path: path)
         parsed[index] = parser.parse()
     }
     var pieceResults: [ParsedPiece] = []
@@ -62,8 +64,9 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
         var builder = PrimitiveBuilder(data: data, colors: colors, positionCount: total.positions, path: path)
         for key in stride(from: worker, to: plan.keys.count, by: workers) {
             do {
-                primitives[key] = try builder.build(plan.keys[key], segments: plan.segments[key], pieces: pieceResults,
-                                                    uvTransform: uvTransforms[key])
+                primitives[key] = try builder.build(
+                    plan.keys[key], segments: plan.segments[key], pieces: pieceResults,
+                    uvTransform: uvTransforms[key])
             } catch let error as ProcessingError {
                 failures[key] = error
             } catch {
@@ -154,8 +157,9 @@ private func countVertices(_ bytes: UnsafeRawBufferPointer, pieces: [Range<Int>]
             let i = scanner.offset
             if i + 1 < scanner.end, p[i] == 118 {  // v
                 let c = p[i + 1]
-                if c == 32 || c == 9 { counts.positions += 1 }
-                else if i + 2 < scanner.end, p[i + 2] == 32 || p[i + 2] == 9 {
+                if c == 32 || c == 9 {
+                    counts.positions += 1
+                } else if i + 2 < scanner.end, p[i + 2] == 32 || p[i + 2] == 9 {
                     if c == 116 { counts.texcoords += 1 } else if c == 110 { counts.normals += 1 }
                 }
             }
@@ -204,7 +208,9 @@ final class VertexData: @unchecked Sendable {
 
 /// What kind of element a face, line or point statement makes.
 enum ElementKind: UInt32 {
-    case face = 0, line = 1, point = 2
+    case face = 0
+    case line = 1
+    case point = 2
 }
 
 /// Faces, lines and points of one piece, with corner indices already resolved to the whole file's vertices.
@@ -238,8 +244,10 @@ private struct PieceParser {
     var counts = VertexCounts()
     var piece = ParsedPiece()
 
-    init(bytes: UnsafeRawBufferPointer, range: Range<Int>, start: VertexCounts, total: VertexCounts,
-         data: VertexData, path: String) {
+    init(
+        bytes: UnsafeRawBufferPointer, range: Range<Int>, start: VertexCounts, total: VertexCounts,
+        data: VertexData, path: String
+    ) {
         scanner = TextScanner(bytes, from: range.lowerBound, to: range.upperBound)
         self.start = start
         self.total = total
@@ -276,12 +284,16 @@ private struct PieceParser {
             case 108: try element(.line, lineStart)  // l
             case 112: try element(.point, lineStart)  // p
             case 111:  // o
-                if piece.objectName == nil { piece.objectName = scanner.restOfLine(); return }
+                if piece.objectName == nil {
+                    piece.objectName = scanner.restOfLine()
+                    return
+                }
             default: break
             }
         case 2 where p[keyword.lowerBound] == 118:
             if p[keyword.lowerBound + 1] == 116 {  // vt
-                let u = scanner.float() ?? 0, v = scanner.float() ?? 0
+                let u = scanner.float() ?? 0
+                let v = scanner.float() ?? 0
                 data.texcoords[start.texcoords + counts.texcoords] = SIMD2(u, v)
                 counts.texcoords += 1
             } else if p[keyword.lowerBound + 1] == 110 {  // vn
@@ -329,15 +341,19 @@ private struct PieceParser {
             scanner.skipSpaces()
             guard let rawPosition = parseInteger(p, &scanner.offset, scanner.end) else {
                 if scanner.atLineEnd() || p[scanner.offset] == 35 { break }  // end or a comment
-                throw fail("malformed \(kind == .face ? "face" : kind == .line ? "line" : "point") corner", at: lineStart)
+                throw fail(
+                    "malformed \(kind == .face ? "face" : kind == .line ? "line" : "point") corner", at: lineStart)
             }
-            let position = try resolve(rawPosition, start.positions + counts.positions, total.positions, "vertex", lineStart)
-            var texcoord = absent, normal = absent
+            let position = try resolve(
+                rawPosition, start.positions + counts.positions, total.positions, "vertex", lineStart)
+            var texcoord = absent
+            var normal = absent
             if scanner.offset < scanner.end, p[scanner.offset] == 47 {  // /
                 scanner.offset += 1
                 if let raw = parseInteger(p, &scanner.offset, scanner.end) {
-                    texcoord = try resolve(raw, start.texcoords + counts.texcoords, total.texcoords,
-                                           "texture coordinate", lineStart)
+                    texcoord = try resolve(
+                        raw, start.texcoords + counts.texcoords, total.texcoords,
+                        "texture coordinate", lineStart)
                 }
                 if scanner.offset < scanner.end, p[scanner.offset] == 47 {
                     scanner.offset += 1
@@ -380,4 +396,6 @@ private struct PieceParser {
     }
 }
 
-@inline(__always) private func isWhitespaceByte(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 || c == 11 || c == 12 }
+@inline(__always) private func isWhitespaceByte(_ c: UInt8) -> Bool {
+    c == 32 || c == 9 || c == 13 || c == 10 || c == 11 || c == 12
+}

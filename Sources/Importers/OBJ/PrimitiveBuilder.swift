@@ -56,16 +56,20 @@ struct PrimitivePlan {
                     cached = (material, mode, key)
                 }
                 if let current = open, current.key != key {
-                    segments[current.key].append(Segment(piece: pieceIndex, elements: current.start..<element,
-                                                         firstCorner: current.corner))
+                    segments[current.key].append(
+                        Segment(
+                            piece: pieceIndex, elements: current.start..<element,
+                            firstCorner: current.corner))
                     open = nil
                 }
                 if open == nil { open = (key, element, corner) }
                 corner += count
             }
             if let current = open {
-                segments[current.key].append(Segment(piece: pieceIndex, elements: current.start..<piece.elements.count,
-                                                     firstCorner: current.corner))
+                segments[current.key].append(
+                    Segment(
+                        piece: pieceIndex, elements: current.start..<piece.elements.count,
+                        firstCorner: current.corner))
             }
             while change < piece.materialChanges.count {
                 material = libraries.slot(named: piece.materialChanges[change].name)
@@ -97,10 +101,13 @@ struct PrimitiveBuilder {
         head = Array(repeating: -1, count: positionCount)
     }
 
-    mutating func build(_ key: PrimitiveKey, segments: [Segment], pieces: [ParsedPiece],
-                        uvTransform: (scale: SIMD2<Float>, offset: SIMD2<Float>)?) throws -> Primitive {
+    mutating func build(
+        _ key: PrimitiveKey, segments: [Segment], pieces: [ParsedPiece],
+        uvTransform: (scale: SIMD2<Float>, offset: SIMD2<Float>)?
+    ) throws -> Primitive {
         var indices: [UInt32] = []
-        var hasTexcoords = false, hasNormals = false
+        var hasTexcoords = false
+        var hasNormals = false
         defer {
             for position in vertexPositions { head[Int(position)] = -1 }
             chain.removeAll(keepingCapacity: true)
@@ -129,14 +136,18 @@ struct PrimitiveBuilder {
                     let cornerPositions = piece.cornerPositions
                     let base = corner
                     let welded = polygon
-                    triangulator.triangulate(count: count, point: { positions[Int(cornerPositions[base + $0])] }) {
-                        indices.append(welded[$0]); indices.append(welded[$1]); indices.append(welded[$2])
+                    let point: (Int) -> SIMD3<Float> = { positions[Int(cornerPositions[base + $0])] }
+                    triangulator.triangulate(count: count, point: point) {
+                        indices.append(welded[$0])
+                        indices.append(welded[$1])
+                        indices.append(welded[$2])
                     }
                 case .lines:
                     var previous = vertex(piece, corner, hasTexcoords, hasNormals)
                     for k in 1..<max(count, 1) {
                         let current = vertex(piece, corner + k, hasTexcoords, hasNormals)
-                        indices.append(previous); indices.append(current)
+                        indices.append(previous)
+                        indices.append(current)
                         previous = current
                     }
                 case .points:
@@ -154,10 +165,12 @@ struct PrimitiveBuilder {
         }
         if hasTexcoords, vertexTexcoords.contains(where: { $0 != absent }) {
             let (scale, offset) = uvTransform ?? (SIMD2(1, 1), SIMD2(0, 0))
-            streams.texcoords = [vertexTexcoords.map { index in
-                let uv = index == absent ? .zero : data.texcoords[Int(index)] * scale + offset
-                return SIMD2(uv.x.isFinite ? uv.x : 0, uv.y.isFinite ? 1 - uv.y : 0)
-            }]
+            streams.texcoords = [
+                vertexTexcoords.map { index in
+                    let uv = index == absent ? .zero : data.texcoords[Int(index)] * scale + offset
+                    return SIMD2(uv.x.isFinite ? uv.x : 0, uv.y.isFinite ? 1 - uv.y : 0)
+                }
+            ]
         }
         if hasNormals, !vertexNormals.contains(absent) {
             streams.normals = vertexNormals.map { index in
@@ -173,7 +186,9 @@ struct PrimitiveBuilder {
 
     /// The welded vertex for one corner.
     @inline(__always)
-    private mutating func vertex(_ piece: ParsedPiece, _ corner: Int, _ hasTexcoords: Bool, _ hasNormals: Bool) -> UInt32 {
+    private mutating func vertex(_ piece: ParsedPiece, _ corner: Int, _ hasTexcoords: Bool, _ hasNormals: Bool)
+        -> UInt32
+    {
         let position = piece.cornerPositions[corner]
         let texcoord = piece.cornerTexcoords.isEmpty ? absent : piece.cornerTexcoords[corner]
         let normal = piece.cornerNormals.isEmpty ? absent : piece.cornerNormals[corner]

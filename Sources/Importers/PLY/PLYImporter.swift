@@ -28,8 +28,10 @@ public func importPLY(from url: URL) throws -> Scene {
         var values = ASCIIValues(scanner: TextScanner(file.bytes, from: header.bodyOffset), path: path)
         try body.read(&values)
     case .binaryLittleEndian, .binaryBigEndian:
-        var values = BinaryValues(cursor: BinaryCursor(file.bytes, offset: header.bodyOffset,
-                                                       bigEndian: header.format == .binaryBigEndian, file: path))
+        var values = BinaryValues(
+            cursor: BinaryCursor(
+                file.bytes, offset: header.bodyOffset,
+                bigEndian: header.format == .binaryBigEndian, file: path))
         try body.read(&values)
     }
     let primitive = try body.primitive()
@@ -114,7 +116,9 @@ struct PLYHeader {
     var bodyOffset = 0
 
     init(_ bytes: UnsafeRawBufferPointer, path: String) throws {
-        func bad(_ message: String) -> ProcessingError { ProcessingError(.badInput, file: path, "PLY header: \(message)") }
+        func bad(_ message: String) -> ProcessingError {
+            ProcessingError(.badInput, file: path, "PLY header: \(message)")
+        }
         var scanner = TextScanner(bytes)
         guard scanner.matches(scanner.word(), "ply") else { throw bad("does not start with 'ply'") }
         scanner.skipLine()
@@ -146,10 +150,12 @@ struct PLYHeader {
             case "property":
                 guard !elements.isEmpty else { throw bad("property before any element") }
                 if words.count >= 5, words[1] == "list" {
-                    guard let countType = ScalarType(words[2]), countType.isInteger, let type = ScalarType(words[3]) else {
+                    guard let countType = ScalarType(words[2]), countType.isInteger, let type = ScalarType(words[3])
+                    else {
                         throw bad("malformed list property '\(line)'")
                     }
-                    elements[elements.count - 1].properties.append(PLYProperty(name: words[4], type: type, countType: countType))
+                    elements[elements.count - 1].properties.append(
+                        PLYProperty(name: words[4], type: type, countType: countType))
                 } else if words.count >= 3, let type = ScalarType(words[1]) {
                     elements[elements.count - 1].properties.append(PLYProperty(name: words[2], type: type))
                 } else {
@@ -221,7 +227,8 @@ struct ASCIIValues: PLYValues {
 
     private func error() -> ProcessingError {
         scanner.isAtEnd
-            ? ProcessingError(.badInput, file: path, "truncated or corrupt: PLY data ends before the elements the header declares")
+            ? ProcessingError(
+                .badInput, file: path, "truncated or corrupt: PLY data ends before the elements the header declares")
             : ProcessingError(.badInput, file: path, "corrupt: not a number at byte \(scanner.offset) of the PLY data")
     }
 
@@ -278,7 +285,9 @@ struct PLYBody {
             let minimum = binary ? element.minimumSize : element.properties.count
             let (needed, overflow) = element.count.multipliedReportingOverflow(by: max(minimum, 1))
             guard !overflow, needed <= values.remaining || (minimum == 0 && element.count <= values.remaining) else {
-                throw bad("truncated or corrupt: element '\(element.name)' declares \(element.count) items, more than the \(values.remaining) bytes left")
+                throw bad(
+                    "truncated or corrupt: element '\(element.name)' declares \(element.count) items, more than the \(values.remaining) bytes left"
+                )
             }
             switch element.name {
             case "vertex" where !sawVertexElement:
@@ -288,7 +297,9 @@ struct PLYBody {
                 let before = (polygonSizes.count, polygonCorners.count, stripTriangles.count)
                 var read = 0
                 do {
-                    if element.name == "face" { try readFaces(element, &values, read: &read) } else {
+                    if element.name == "face" {
+                        try readFaces(element, &values, read: &read)
+                    } else {
                         try readStrips(element, &values, read: &read)
                     }
                 } catch let error as ProcessingError where error.message.hasPrefix("truncated") {
@@ -298,7 +309,9 @@ struct PLYBody {
                         polygonCorners.removeSubrange(min(polygonCorners.count, kept)...)
                     }
                     guard read > 0 || before.0 > 0 || before.2 > 0 else { throw error }
-                    warnings.append("truncated: only \(read) of the \(element.count) items of PLY element '\(element.name)' are complete; the rest was dropped")
+                    warnings.append(
+                        "truncated: only \(read) of the \(element.count) items of PLY element '\(element.name)' are complete; the rest was dropped"
+                    )
                     return
                 }
             default:
@@ -325,7 +338,9 @@ struct PLYBody {
 
     /// A list's length, checked against the bytes left.
     @inline(__always)
-    private func listCount<Values: PLYValues>(_ countType: ScalarType, _ itemType: ScalarType, _ values: inout Values) throws -> Int {
+    private func listCount<Values: PLYValues>(_ countType: ScalarType, _ itemType: ScalarType, _ values: inout Values)
+        throws -> Int
+    {
         let count = try values.integer(countType)
         let size = header.format == .ascii ? 1 : itemType.size
         guard count >= 0, count <= values.remaining / size else {
@@ -365,7 +380,10 @@ struct PLYBody {
         if hasColors { colors.reserveCapacity(count) }
         if hasTexcoords { texcoords.reserveCapacity(count) }
         for _ in 0..<count {
-            var p = SIMD3<Float>.zero, n = SIMD3<Float>.zero, c = SIMD4<Float>.one, t = SIMD2<Float>.zero
+            var p = SIMD3<Float>.zero
+            var n = SIMD3<Float>.zero
+            var c = SIMD4<Float>.one
+            var t = SIMD2<Float>.zero
             for (property, target) in zip(element.properties, targets) {
                 if target == .skip {
                     try skip(property, &values)
@@ -398,7 +416,8 @@ struct PLYBody {
             }
             if hasColors {
                 func unit(_ v: Float) -> Float { v.isFinite ? min(max(v, 0), 1) : 1 }
-                colors.append(SIMD4(srgbToLinear(unit(c.x)), srgbToLinear(unit(c.y)), srgbToLinear(unit(c.z)), unit(c.w)))
+                colors.append(
+                    SIMD4(srgbToLinear(unit(c.x)), srgbToLinear(unit(c.y)), srgbToLinear(unit(c.z)), unit(c.w)))
             }
             if hasTexcoords { texcoords.append(SIMD2(t.x.isFinite ? t.x : 0, t.y.isFinite ? 1 - t.y : 0)) }
         }
@@ -406,11 +425,15 @@ struct PLYBody {
 
     /// The index list of a face or strip element: `vertex_indices`, `vertex_index`, else the first list.
     private func indexProperty(_ element: PLYElement) -> Int? {
-        element.properties.firstIndex { $0.countType != nil && ($0.name == "vertex_indices" || $0.name == "vertex_index") }
+        element.properties.firstIndex {
+            $0.countType != nil && ($0.name == "vertex_indices" || $0.name == "vertex_index")
+        }
             ?? element.properties.firstIndex { $0.countType != nil }
     }
 
-    private mutating func readFaces<Values: PLYValues>(_ element: PLYElement, _ values: inout Values, read: inout Int) throws {
+    private mutating func readFaces<Values: PLYValues>(_ element: PLYElement, _ values: inout Values, read: inout Int)
+        throws
+    {
         guard let list = indexProperty(element) else { return try skip(element, &values) }
         for _ in 0..<element.count {
             for (index, property) in element.properties.enumerated() {
@@ -421,7 +444,9 @@ struct PLYBody {
                 let count = try listCount(countType, property.type, &values)
                 for _ in 0..<count {
                     let vertex = try values.integer(property.type)
-                    guard vertex >= 0, vertex <= Int(UInt32.max) else { throw bad("a PLY face has vertex index \(vertex)") }
+                    guard vertex >= 0, vertex <= Int(UInt32.max) else {
+                        throw bad("a PLY face has vertex index \(vertex)")
+                    }
                     polygonCorners.append(UInt32(vertex))
                 }
                 polygonSizes.append(UInt32(count))
@@ -430,7 +455,9 @@ struct PLYBody {
         }
     }
 
-    private mutating func readStrips<Values: PLYValues>(_ element: PLYElement, _ values: inout Values, read: inout Int) throws {
+    private mutating func readStrips<Values: PLYValues>(_ element: PLYElement, _ values: inout Values, read: inout Int)
+        throws
+    {
         guard let list = indexProperty(element) else { return try skip(element, &values) }
         var strip: [UInt32] = []
         for _ in 0..<element.count {
@@ -446,7 +473,9 @@ struct PLYBody {
                     if vertex < 0 {
                         // -1 restarts the strip (and the list's end closes it).
                         for k in stride(from: 2, to: strip.count, by: 1) {
-                            let (a, b, c) = k % 2 == 0 ? (strip[k - 2], strip[k - 1], strip[k]) : (strip[k - 1], strip[k - 2], strip[k])
+                            let (a, b, c) =
+                                k % 2 == 0
+                                ? (strip[k - 2], strip[k - 1], strip[k]) : (strip[k - 1], strip[k - 2], strip[k])
                             if a != b, b != c, a != c { stripTriangles += [a, b, c] }
                         }
                         strip.removeAll(keepingCapacity: true)
@@ -481,12 +510,17 @@ struct PLYBody {
             let count = Int(size)
             defer { start += count }
             if count == 3 {
-                indices.append(corners[start]); indices.append(corners[start + 1]); indices.append(corners[start + 2])
+                indices.append(corners[start])
+                indices.append(corners[start + 1])
+                indices.append(corners[start + 2])
                 continue
             }
             let base = start
-            triangulator.triangulate(count: count, point: { positions[Int(corners[base + $0])] }) { a, b, c in
-                indices.append(corners[base + a]); indices.append(corners[base + b]); indices.append(corners[base + c])
+            let point: (Int) -> SIMD3<Float> = { positions[Int(corners[base + $0])] }
+            triangulator.triangulate(count: count, point: point) { a, b, c in
+                indices.append(corners[base + a])
+                indices.append(corners[base + b])
+                indices.append(corners[base + c])
             }
         }
         polygonCorners = []
@@ -512,7 +546,8 @@ struct PLYBody {
             indices[i] = remap[old]
         }
         primitive.indices = indices
-        primitive.vertices = streams(keeping: kept.count == vertexCount && kept.elementsEqual(0..<vertexCount) ? nil : kept)
+        primitive.vertices = streams(
+            keeping: kept.count == vertexCount && kept.elementsEqual(0..<vertexCount) ? nil : kept)
         return primitive
     }
 

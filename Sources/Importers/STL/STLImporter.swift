@@ -136,11 +136,17 @@ private func readASCII(_ bytes: UnsafeRawBufferPointer, path: String) throws -> 
     var loop: [SIMD3<Float>] = []
     var triangulator = PolygonTriangulator()
     func finishLoop() {
-        guard loop.count >= 3 else { loop.removeAll(); return }
+        guard loop.count >= 3 else {
+            loop.removeAll()
+            return
+        }
         if current == nil { current = Solid(name: "") }
         let corners = loop.map { current!.welder.add($0, color: .one) }
-        triangulator.triangulate(count: loop.count, point: { loop[$0] }) { a, b, c in
-            current!.indices.append(corners[a]); current!.indices.append(corners[b]); current!.indices.append(corners[c])
+        let point: (Int) -> SIMD3<Float> = { loop[$0] }
+        triangulator.triangulate(count: loop.count, point: point) { a, b, c in
+            current!.indices.append(corners[a])
+            current!.indices.append(corners[b])
+            current!.indices.append(corners[c])
         }
         loop.removeAll(keepingCapacity: true)
     }
@@ -152,14 +158,16 @@ private func readASCII(_ bytes: UnsafeRawBufferPointer, path: String) throws -> 
         }
         if scanner.matches(word, "vertex", caseInsensitive: true) {
             guard let x = scanner.float(), let y = scanner.float(), let z = scanner.float() else {
-                throw ProcessingError(.badInput, file: path, "a vertex needs three numbers (at byte \(word.lowerBound))")
+                throw ProcessingError(
+                    .badInput, file: path, "a vertex needs three numbers (at byte \(word.lowerBound))")
             }
             guard x.isFinite, y.isFinite, z.isFinite else {
                 throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
             }
             loop.append(SIMD3(x, y, z))
         } else if scanner.matches(word, "endloop", caseInsensitive: true)
-                    || scanner.matches(word, "endfacet", caseInsensitive: true) {
+            || scanner.matches(word, "endfacet", caseInsensitive: true)
+        {
             finishLoop()
         } else if scanner.matches(word, "solid", caseInsensitive: true) {
             finishLoop()
@@ -206,7 +214,9 @@ struct VertexWelder {
         while true {
             let existing = table[slot]
             if existing < 0 { break }
-            if positions[Int(existing)] == p && (!withColors || colors[Int(existing)] == color) { return UInt32(existing) }
+            if positions[Int(existing)] == p && (!withColors || colors[Int(existing)] == color) {
+                return UInt32(existing)
+            }
             slot = (slot + 1) & mask
         }
         let index = positions.count

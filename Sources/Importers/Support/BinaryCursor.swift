@@ -26,7 +26,8 @@ public struct BinaryCursor {
 
     /// The error a truncated or lying file gets.
     public func truncated(_ what: String) -> ProcessingError {
-        ProcessingError(.badInput, file: file, "truncated or corrupt: \(what) at byte \(offset) runs past the end of the data")
+        ProcessingError(
+            .badInput, file: file, "truncated or corrupt: \(what) at byte \(offset) runs past the end of the data")
     }
 
     /// Checks that `count` elements of `size` bytes fit in what remains (overflow-safe); call it before allocating.
@@ -43,19 +44,23 @@ public struct BinaryCursor {
 
     public mutating func seek(to newOffset: Int, _ what: @autoclosure () -> String = "offset") throws {
         guard newOffset >= 0, newOffset <= bytes.count else {
-            throw ProcessingError(.badInput, file: file, "corrupt: \(what()) \(newOffset) lies outside the \(bytes.count)-byte data")
+            throw ProcessingError(
+                .badInput, file: file, "corrupt: \(what()) \(newOffset) lies outside the \(bytes.count)-byte data")
         }
         offset = newOffset
     }
 
     /// The next `count` bytes, without copying.
-    public mutating func slice(_ count: Int, _ what: @autoclosure () -> String = "data") throws -> UnsafeRawBufferPointer {
+    public mutating func slice(_ count: Int, _ what: @autoclosure () -> String = "data") throws
+        -> UnsafeRawBufferPointer
+    {
         try require(count, what())
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
     }
 
-    public mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String = "value") throws -> T {
+    public mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String = "value") throws -> T
+    {
         try require(MemoryLayout<T>.size, what())
         let raw = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
         offset += MemoryLayout<T>.size

@@ -25,7 +25,9 @@ public struct FBXAxisConversion {
         var r = axis("CoordAxis", "CoordAxisSign", default: 0)
         var u = axis("UpAxis", "UpAxisSign", default: 1)
         var f = axis("FrontAxis", "FrontAxisSign", default: 2)
-        if dot(r, u) != 0 || dot(u, f) != 0 || dot(r, f) != 0 { (r, u, f) = (SIMD3(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1)) }
+        if dot(r, u) != 0 || dot(u, f) != 0 || dot(r, f) != 0 {
+            (r, u, f) = (SIMD3(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1))
+        }
         var scale = (setting("UnitScaleFactor") ?? 1) / 100
         if !(scale.isFinite && scale > 0) { scale = 0.01 }
         // Rows are the file's right, up and front axes: M·right = +X, M·up = +Y, M·front = +Z.

@@ -70,7 +70,8 @@ public struct PhongMaterial {
     /// Sets `material`'s base color, alpha mode, metallic, roughness and emissive factors; its textures must be set
     /// already. Returns a warning to pass on, if any.
     public func applyFactors(to material: inout Material) -> String? {
-        let black = SIMD3<Float>.zero, white = SIMD3<Float>(repeating: 1)
+        let black = SIMD3<Float>.zero
+        let white = SIMD3<Float>(repeating: 1)
         let base = linearColor(diffuse)
         var alpha = unitClamped(opacity)
         var warning: String?

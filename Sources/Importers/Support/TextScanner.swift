@@ -56,7 +56,8 @@ public struct TextScanner {
         guard range.count == literal.utf8CodeUnitCount else { return false }
         let text = literal.utf8Start
         for i in 0..<range.count {
-            let a = base[range.lowerBound + i], b = text[i]
+            let a = base[range.lowerBound + i]
+            let b = text[i]
             if a == b { continue }
             if caseInsensitive, a | 0x20 == b | 0x20, (a | 0x20) >= 97, (a | 0x20) <= 122 { continue }
             return false
@@ -110,7 +111,10 @@ nonisolated(unsafe) private let emptyText: UnsafePointer<UInt8> = {
 public func parseInteger(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> Int? {
     var j = i
     var negative = false
-    if j < end, p[j] == 45 || p[j] == 43 { negative = p[j] == 45; j += 1 }
+    if j < end, p[j] == 45 || p[j] == 43 {
+        negative = p[j] == 45
+        j += 1
+    }
     let first = j
     var value = 0
     while j < end, p[j] &- 48 < 10 {
@@ -123,8 +127,10 @@ public func parseInteger(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) 
 }
 
 private let floatPowers: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
-private let doublePowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+private let doublePowers: [Double] = [
+    1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+]
 
 /// Parses a decimal floating-point number at `p[i]` (`-1`, `+2.`, `.5`, `3.1e-2`, `1E5`, `nan`, `inf`,
 /// `infinity`, case-insensitive) and advances `i` past it; nil, without moving, when no number starts there.
@@ -136,7 +142,10 @@ private let doublePowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
 public func parseFloat(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> Float? {
     var j = i
     var negative = false
-    if j < end, p[j] == 45 || p[j] == 43 { negative = p[j] == 45; j += 1 }
+    if j < end, p[j] == 45 || p[j] == 43 {
+        negative = p[j] == 45
+        j += 1
+    }
     if j < end, p[j] | 0x20 == 110 || p[j] | 0x20 == 105 {  // n, i
         func word(_ text: StaticString) -> Bool {
             let n = text.utf8CodeUnitCount
@@ -144,9 +153,18 @@ public func parseFloat(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) ->
             for k in 0..<n where p[j + k] | 0x20 != text.utf8Start[k] { return false }
             return true
         }
-        if word("nan") { i = j + 3; return .nan }
-        if word("infinity") { i = j + 8; return negative ? -.infinity : .infinity }
-        if word("inf") { i = j + 3; return negative ? -.infinity : .infinity }
+        if word("nan") {
+            i = j + 3
+            return .nan
+        }
+        if word("infinity") {
+            i = j + 8
+            return negative ? -.infinity : .infinity
+        }
+        if word("inf") {
+            i = j + 3
+            return negative ? -.infinity : .infinity
+        }
         return nil
     }
     var mantissa: UInt64 = 0
@@ -158,7 +176,10 @@ public func parseFloat(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) ->
         let d = UInt64(p[j] &- 48)
         sawDigit = true
         if digits < 19 {
-            if mantissa != 0 || d != 0 { mantissa = mantissa * 10 + d; digits += 1 }
+            if mantissa != 0 || d != 0 {
+                mantissa = mantissa * 10 + d
+                digits += 1
+            }
         } else {
             exponent += 1
             truncated = truncated || d != 0
@@ -171,7 +192,10 @@ public func parseFloat(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) ->
             let d = UInt64(p[j] &- 48)
             sawDigit = true
             if digits < 19 {
-                if mantissa != 0 || d != 0 { mantissa = mantissa * 10 + d; digits += 1 }
+                if mantissa != 0 || d != 0 {
+                    mantissa = mantissa * 10 + d
+                    digits += 1
+                }
                 exponent -= 1
             } else {
                 truncated = truncated || d != 0
@@ -183,7 +207,10 @@ public func parseFloat(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) ->
     if j < end, p[j] | 0x20 == 101 {  // e
         var k = j + 1
         var negativeExponent = false
-        if k < end, p[k] == 45 || p[k] == 43 { negativeExponent = p[k] == 45; k += 1 }
+        if k < end, p[k] == 45 || p[k] == 43 {
+            negativeExponent = p[k] == 45
+            k += 1
+        }
         if k < end, p[k] &- 48 < 10 {
             var e = 0
             while k < end, p[k] &- 48 < 10 {

@@ -33,16 +33,21 @@ public struct PolygonTriangulator {
     /// `emit(a, b, c)` with corner numbers (0..<count) for each triangle; count − 2 triangles for count ≥ 3.
     public mutating func triangulate(count n: Int, point: (Int) -> SIMD3<Float>, emit: (Int, Int, Int) -> Void) {
         guard n >= 3 else { return }
-        if n == 3 { emit(0, 1, 2); return }
+        if n == 3 {
+            emit(0, 1, 2)
+            return
+        }
         project(count: n, point: point)
         let orientation = signedArea(n) >= 0 ? 1.0 : -1.0
         if n == 4 {
             let firstDiagonal = turn(0, 1, 2) * orientation > 0 && turn(0, 2, 3) * orientation > 0
             let secondDiagonal = turn(1, 2, 3) * orientation > 0 && turn(1, 3, 0) * orientation > 0
             if firstDiagonal || !secondDiagonal {
-                emit(0, 1, 2); emit(0, 2, 3)
+                emit(0, 1, 2)
+                emit(0, 2, 3)
             } else {
-                emit(1, 2, 3); emit(1, 3, 0)
+                emit(1, 2, 3)
+                emit(1, 3, 0)
             }
             return
         }
@@ -68,11 +73,14 @@ public struct PolygonTriangulator {
         let a = SIMD3(abs(normal.x), abs(normal.y), abs(normal.z))
         for p in points {
             if a.z >= a.x && a.z >= a.y {
-                xs.append(p.x); ys.append(normal.z >= 0 ? p.y : -p.y)
+                xs.append(p.x)
+                ys.append(normal.z >= 0 ? p.y : -p.y)
             } else if a.x >= a.y {
-                xs.append(p.y); ys.append(normal.x >= 0 ? p.z : -p.z)
+                xs.append(p.y)
+                ys.append(normal.x >= 0 ? p.z : -p.z)
             } else {
-                xs.append(p.z); ys.append(normal.y >= 0 ? p.x : -p.x)
+                xs.append(p.z)
+                ys.append(normal.y >= 0 ? p.x : -p.x)
             }
         }
     }
@@ -116,7 +124,9 @@ public struct PolygonTriangulator {
         var mode = 0
         buildGrid()
         while left > 3 {
-            let p = Int(previous[cursor]), c = cursor, q = Int(next[cursor])
+            let p = Int(previous[cursor])
+            let c = cursor
+            let q = Int(next[cursor])
             var ear: Bool
             switch mode {
             case 0:
@@ -157,7 +167,8 @@ public struct PolygonTriangulator {
         cellStart.removeAll(keepingCapacity: true)
         cellItems.removeAll(keepingCapacity: true)
         guard !reflexList.isEmpty else { return }
-        var low = SIMD2(xs[0], ys[0]), high = low
+        var low = SIMD2(xs[0], ys[0])
+        var high = low
         for i in xs.indices {
             low = pointwiseMin(low, SIMD2(xs[i], ys[i]))
             high = pointwiseMax(high, SIMD2(xs[i], ys[i]))
@@ -165,7 +176,8 @@ public struct PolygonTriangulator {
         gridSize = max(1, min(1024, Int(Double(reflexList.count).squareRoot())))
         gridLow = low
         let extent = high - low
-        gridScale = SIMD2(extent.x > 0 ? Double(gridSize) / extent.x : 0, extent.y > 0 ? Double(gridSize) / extent.y : 0)
+        gridScale = SIMD2(
+            extent.x > 0 ? Double(gridSize) / extent.x : 0, extent.y > 0 ? Double(gridSize) / extent.y : 0)
         cellStart = Array(repeating: 0, count: gridSize * gridSize + 1)
         for r in reflexList { cellStart[cell(Int(r)) + 1] += 1 }
         for i in 0..<(gridSize * gridSize) { cellStart[i + 1] += cellStart[i] }
@@ -178,15 +190,21 @@ public struct PolygonTriangulator {
         }
     }
 
-    @inline(__always) private func column(_ x: Double) -> Int { min(gridSize - 1, max(0, Int((x - gridLow.x) * gridScale.x))) }
-    @inline(__always) private func row(_ y: Double) -> Int { min(gridSize - 1, max(0, Int((y - gridLow.y) * gridScale.y))) }
+    @inline(__always) private func column(_ x: Double) -> Int {
+        min(gridSize - 1, max(0, Int((x - gridLow.x) * gridScale.x)))
+    }
+    @inline(__always) private func row(_ y: Double) -> Int {
+        min(gridSize - 1, max(0, Int((y - gridLow.y) * gridScale.y)))
+    }
     @inline(__always) private func cell(_ v: Int) -> Int { row(ys[v]) * gridSize + column(xs[v]) }
 
     /// Whether a remaining reflex corner lies in the triangle (p, c, q), which then is no ear.
     private func blocked(_ p: Int, _ c: Int, _ q: Int, _ orientation: Double, tests: inout Int) -> Bool {
         guard !cellItems.isEmpty else { return false }
-        let x0 = column(min(xs[p], xs[c], xs[q])), x1 = column(max(xs[p], xs[c], xs[q]))
-        let y0 = row(min(ys[p], ys[c], ys[q])), y1 = row(max(ys[p], ys[c], ys[q]))
+        let x0 = column(min(xs[p], xs[c], xs[q]))
+        let x1 = column(max(xs[p], xs[c], xs[q]))
+        let y0 = row(min(ys[p], ys[c], ys[q]))
+        let y1 = row(max(ys[p], ys[c], ys[q]))
         for y in y0...y1 {
             for x in x0...x1 {
                 let k = y * gridSize + x

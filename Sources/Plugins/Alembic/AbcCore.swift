@@ -18,7 +18,8 @@ struct MetaData: Equatable {
 
 /// Alembic's plain-old-data element types, with their on-disk codes.
 enum POD: UInt8 {
-    case bool = 0, uint8, int8, uint16, int16, uint32, int32, uint64, int64, float16, float32, float64, string, wstring
+    case bool = 0
+    case uint8, int8, uint16, int16, uint32, int32, uint64, int64, float16, float32, float64, string, wstring
 
     /// Bytes per element (strings: bytes per character unit).
     var size: Int {
@@ -98,7 +99,8 @@ struct AlembicArchive {
         file = try OgawaReader(bytes: bytes, path: path)
         let root = try file.group(file.root)
         guard root.count > 5, case .data(let versionOffset) = root[0], case .data(let libraryOffset) = root[1],
-              case .group(let top) = root[2], case .data = root[3], case .data = root[4], case .data(let metaOffset) = root[5]
+            case .group(let top) = root[2], case .data = root[3], case .data = root[4],
+            case .data(let metaOffset) = root[5]
         else { throw file.corrupt("the root group does not have the Alembic layout") }
         let versionRange = try file.data(versionOffset)
         guard versionRange.count == 4 else { throw file.corrupt("the archive version is missing") }
@@ -107,7 +109,8 @@ struct AlembicArchive {
             throw ProcessingError(.badInput, file: path, "unsupported Alembic file version \(version)")
         }
         let libraryRange = try file.data(libraryOffset)
-        let library = libraryRange.count == 4 ? Int32(bitPattern: bytes.loadLE(UInt32.self, at: libraryRange.lowerBound)) : 0
+        let library =
+            libraryRange.count == 4 ? Int32(bitPattern: bytes.loadLE(UInt32.self, at: libraryRange.lowerBound)) : 0
         guard library >= 9999 else {
             throw ProcessingError(.badInput, file: path, "unsupported Alembic library version \(library)")
         }
@@ -266,12 +269,15 @@ struct AlembicArchive {
             let metaIndex = Int((info >> 20) & 0xFF)
             if metaIndex == 0xFF {
                 let size = try sized(hint, "metadata size")
-                guard size <= end - pos else { throw file.corrupt("property '\(header.name)' metadata runs past its block") }
+                guard size <= end - pos else {
+                    throw file.corrupt("property '\(header.name)' metadata runs past its block")
+                }
                 header.metadata = MetaData(parsing: string(pos..<pos + size))
                 pos += size
             } else {
                 guard metaIndex < indexedMetadata.count else {
-                    throw file.corrupt("property '\(header.name)' refers to metadata \(metaIndex) of \(indexedMetadata.count)")
+                    throw file.corrupt(
+                        "property '\(header.name)' refers to metadata \(metaIndex) of \(indexedMetadata.count)")
                 }
                 header.metadata = indexedMetadata[metaIndex]
             }
@@ -283,7 +289,9 @@ struct AlembicArchive {
     /// Logical sample `index` (clamped) of a scalar or array property; nil when it has no samples.
     func sample(_ entry: (header: PropertyHeader, child: OgawaReader.Child), index: Int) throws -> Sample? {
         let header = entry.header
-        guard header.kind != .compound else { throw file.corrupt("property '\(header.name)' is compound, expected values") }
+        guard header.kind != .compound else {
+            throw file.corrupt("property '\(header.name)' is compound, expected values")
+        }
         guard header.sampleCount > 0 else { return nil }
         guard header.pod != .string, header.pod != .wstring else {
             throw file.corrupt("property '\(header.name)' holds strings, expected numbers")
@@ -297,16 +305,21 @@ struct AlembicArchive {
         let block = try file.data(kids[slot], "sample \(stored) of '\(header.name)'")
         // Samples start with a 16-byte key (a hash), unless empty.
         if block.isEmpty { return Sample(pod: header.pod, extent: header.extent, range: block) }
-        guard block.count >= 16 else { throw file.corrupt("sample \(stored) of '\(header.name)' is shorter than its key") }
+        guard block.count >= 16 else {
+            throw file.corrupt("sample \(stored) of '\(header.name)' is shorter than its key")
+        }
         let range = (block.lowerBound + 16)..<block.upperBound
         if header.kind == .scalar {
             guard range.count == header.pod.size * header.extent else {
-                throw file.corrupt("scalar '\(header.name)' sample is \(range.count) bytes, expected \(header.pod.size * header.extent)")
+                throw file.corrupt(
+                    "scalar '\(header.name)' sample is \(range.count) bytes, expected \(header.pod.size * header.extent)"
+                )
             }
         } else {
             let elementSize = header.pod.size * max(header.extent, 1)
             guard range.count % elementSize == 0 else {
-                throw file.corrupt("sample \(stored) of '\(header.name)' is \(range.count) bytes, not a multiple of \(elementSize)")
+                throw file.corrupt(
+                    "sample \(stored) of '\(header.name)' is \(range.count) bytes, not a multiple of \(elementSize)")
             }
         }
         return Sample(pod: header.pod, extent: header.extent, range: range)
@@ -322,9 +335,19 @@ struct AlembicArchive {
             for i in 0..<n {
                 let o = start + i * sample.pod.size
                 switch sample.pod {
-                case .float32: out.append(Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))))
-                case .float64: out.append(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))))
-                case .float16: out.append(Double(halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))))
+                case .float32:
+                    out.append(
+                        Double(
+                            Float(
+                                bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                        ))
+                case .float64:
+                    out.append(
+                        Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))))
+                case .float16:
+                    out.append(
+                        Double(halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self))))
+                    )
                 default: out.append(Double(integer(raw, o, sample.pod)))
                 }
             }

@@ -81,13 +81,15 @@ struct SceneBuilder {
         }
     }
 
-    private mutating func visit(_ header: ObjectHeader, _ offset: Int, parentWorld: [Double], depth: Int) throws -> Int {
+    private mutating func visit(_ header: ObjectHeader, _ offset: Int, parentWorld: [Double], depth: Int) throws -> Int
+    {
         guard depth <= Limits.maxDepth else {
             throw file.corrupt("object hierarchy deeper than \(Limits.maxDepth) levels (cyclic?) at '\(header.name)'")
         }
         objectCount += 1
         guard objectCount <= Limits.maxObjects else {
-            throw ProcessingError(.resourceLimit, file: file.path, "Alembic archive has over \(Limits.maxObjects) objects")
+            throw ProcessingError(
+                .resourceLimit, file: file.path, "Alembic archive has over \(Limits.maxObjects) objects")
         }
         let schema = header.metadata["schema"] ?? ""
         let content = try self.content(of: offset, schema: schema, name: header.name)
@@ -104,7 +106,8 @@ struct SceneBuilder {
             if let inverse = invert4(parentWorld) {
                 local = multiply4(inverse, content.local)
             } else {
-                scene.warnings.append("Alembic xform '\(header.name)' ignores a singular parent transform; kept as local")
+                scene.warnings.append(
+                    "Alembic xform '\(header.name)' ignores a singular parent transform; kept as local")
             }
         }
         if local != identity4 { node.transform = .matrix(Matrix4(local.map { Float($0) })) }
@@ -163,7 +166,8 @@ struct SceneBuilder {
     private func xformSample(_ xform: CompoundProperty, name: String) throws -> ([Double], Bool) {
         var inherits = true
         if let entry = xform.find(".inherits"), let sample = try archive.sample(entry, index: sampleIndex),
-           let flag = archive.integers(sample).first {
+            let flag = archive.integers(sample).first
+        {
             inherits = flag != 0
         }
         guard let opsEntry = xform.find(".ops"), let opsSample = try archive.sample(opsEntry, index: 0) else {
@@ -173,12 +177,16 @@ struct SceneBuilder {
         let channelCounts = [3, 3, 4, 16, 1, 1, 1]
         var needed = 0
         for op in ops {
-            guard op >= 0, op >> 4 < channelCounts.count else { throw file.corrupt("xform '\(name)' has unknown operation \(op >> 4)") }
+            guard op >= 0, op >> 4 < channelCounts.count else {
+                throw file.corrupt("xform '\(name)' has unknown operation \(op >> 4)")
+            }
             needed += channelCounts[op >> 4]
         }
         var values: [Double] = []
         if needed > 0 {
-            guard let valsEntry = xform.find(".vals"), let valsSample = try archive.sample(valsEntry, index: sampleIndex) else {
+            guard let valsEntry = xform.find(".vals"),
+                let valsSample = try archive.sample(valsEntry, index: sampleIndex)
+            else {
                 throw file.corrupt("xform '\(name)' has \(ops.count) operations but no values")
             }
             values = archive.doubles(valsSample)
@@ -215,22 +223,31 @@ struct SceneBuilder {
     /// horizontal offset, vertical aperture (cm), …, lens squeeze at 5, near and far clip at 14 and 15.
     /// Alembic cameras look down -Z with +Y up, as glTF's do.
     private mutating func camera(named name: String, properties: CompoundProperty) throws -> Int? {
-        guard let geomEntry = properties.find(".geom") else { throw file.corrupt("camera '\(name)' has no .geom property") }
+        guard let geomEntry = properties.find(".geom") else {
+            throw file.corrupt("camera '\(name)' has no .geom property")
+        }
         guard let coreEntry = try archive.compound(geomEntry).find(".core"),
-              let sample = try archive.sample(coreEntry, index: sampleIndex) else {
+            let sample = try archive.sample(coreEntry, index: sampleIndex)
+        else {
             scene.warnings.append("Alembic camera '\(name)' has no samples; skipped")
             return nil
         }
         let core = archive.doubles(sample)
-        guard core.count >= 16 else { throw file.corrupt("camera '\(name)' has \(core.count) core values, expected 16") }
+        guard core.count >= 16 else {
+            throw file.corrupt("camera '\(name)' has \(core.count) core values, expected 16")
+        }
         let (focal, hAperture, vAperture, squeeze, near, far) = (core[0], core[1], core[3], core[5], core[14], core[15])
-        guard [focal, hAperture, vAperture, squeeze, near].allSatisfy({ $0.isFinite && $0 > 0 }), far.isFinite, far > near else {
+        guard [focal, hAperture, vAperture, squeeze, near].allSatisfy({ $0.isFinite && $0 > 0 }), far.isFinite,
+            far > near
+        else {
             scene.warnings.append("Alembic camera '\(name)' has unusable lens values; skipped")
             return nil
         }
         let yfov = 2 * atan(vAperture * 10 / (2 * focal))
-        scene.cameras.append(.perspective(name: name, yfov: Float(yfov), aspectRatio: Float(hAperture * squeeze / vAperture),
-                                          znear: Float(near), zfar: Float(far)))
+        scene.cameras.append(
+            .perspective(
+                name: name, yfov: Float(yfov), aspectRatio: Float(hAperture * squeeze / vAperture),
+                znear: Float(near), zfar: Float(far)))
         return scene.cameras.count - 1
     }
 
@@ -238,19 +255,25 @@ struct SceneBuilder {
 
     /// Builds (or reuses) the mesh of a PolyMesh or SubD object; nil when it has no polygons.
     private mutating func mesh(named name: String, properties: CompoundProperty) throws -> Int? {
-        guard let geomEntry = properties.find(".geom") else { throw file.corrupt("mesh '\(name)' has no .geom property") }
+        guard let geomEntry = properties.find(".geom") else {
+            throw file.corrupt("mesh '\(name)' has no .geom property")
+        }
         let geom = try archive.compound(geomEntry)
         guard let pEntry = geom.find("P"), let countsEntry = geom.find(".faceCounts"),
-              let indicesEntry = geom.find(".faceIndices") else {
+            let indicesEntry = geom.find(".faceIndices")
+        else {
             throw file.corrupt("mesh '\(name)' lacks P, .faceCounts or .faceIndices")
         }
         guard let pSample = try archive.sample(pEntry, index: sampleIndex),
-              let countsSample = try archive.sample(countsEntry, index: sampleIndex),
-              let indicesSample = try archive.sample(indicesEntry, index: sampleIndex) else {
+            let countsSample = try archive.sample(countsEntry, index: sampleIndex),
+            let indicesSample = try archive.sample(indicesEntry, index: sampleIndex)
+        else {
             scene.warnings.append("Alembic mesh '\(name)' has no samples; skipped")
             return nil
         }
-        guard pSample.extent == 3 else { throw file.corrupt("mesh '\(name)' P has \(pSample.extent) components, expected 3") }
+        guard pSample.extent == 3 else {
+            throw file.corrupt("mesh '\(name)' P has \(pSample.extent) components, expected 3")
+        }
         let normals = try geomParam(geom.find("N"), mesh: name, label: "normals", width: 3)
         let uvs = try geomParam(geom.find("uv"), mesh: name, label: "UVs", width: 2)
         let colors = try colorParam(geom, mesh: name)
@@ -260,8 +283,9 @@ struct SceneBuilder {
 
         cornersLeft -= indicesSample.valueCount
         guard cornersLeft >= 0 else {
-            throw ProcessingError(.resourceLimit, file: file.path,
-                                  "Alembic meshes have over \(Limits.maxCorners) polygon corners in total")
+            throw ProcessingError(
+                .resourceLimit, file: file.path,
+                "Alembic meshes have over \(Limits.maxCorners) polygon corners in total")
         }
         let topology = try Topology(
             points: archive.doubles(pSample), counts: archive.integers(countsSample),
@@ -275,8 +299,9 @@ struct SceneBuilder {
         let uvIndex = uvs.flatMap { topology.resolve($0, label: "UVs", warnings: &warnings) }
         let colorIndex = colors.flatMap { topology.resolve($0, label: "colors", warnings: &warnings) }
         var primitive = Primitive(mode: .triangles)
-        try topology.build(into: &primitive, normals: normals.map { ($0, normalIndex) }, uvs: uvs.map { ($0, uvIndex) },
-                           colors: colors.map { ($0, colorIndex) }, warnings: &warnings)
+        try topology.build(
+            into: &primitive, normals: normals.map { ($0, normalIndex) }, uvs: uvs.map { ($0, uvIndex) },
+            colors: colors.map { ($0, colorIndex) }, warnings: &warnings)
         scene.warnings += warnings.map { "Alembic mesh '\(name)': \($0)" }
         var mesh = Mesh(name: name)
         mesh.primitives = [primitive]
@@ -286,8 +311,10 @@ struct SceneBuilder {
     }
 
     /// Reads a geometry parameter (a plain array property, or a compound of `.vals` and `.indices`).
-    private func geomParam(_ entry: (header: PropertyHeader, child: OgawaReader.Child)?, mesh: String, label: String,
-                           width: Int) throws -> GeomParam? {
+    private func geomParam(
+        _ entry: (header: PropertyHeader, child: OgawaReader.Child)?, mesh: String, label: String,
+        width: Int
+    ) throws -> GeomParam? {
         guard let entry else { return nil }
         var valuesSample: Sample?
         var indices: [Int]?
@@ -296,7 +323,9 @@ struct SceneBuilder {
             let compound = try archive.compound(entry)
             guard let vals = compound.find(".vals") else { return nil }
             valuesSample = try archive.sample(vals, index: sampleIndex)
-            if let indicesEntry = compound.find(".indices"), let sample = try archive.sample(indicesEntry, index: sampleIndex) {
+            if let indicesEntry = compound.find(".indices"),
+                let sample = try archive.sample(indicesEntry, index: sampleIndex)
+            {
                 indices = archive.integers(sample)
                 indicesOffset = sample.range.lowerBound
             }
@@ -307,9 +336,10 @@ struct SceneBuilder {
         guard valuesSample.extent == width else {
             throw file.corrupt("mesh '\(mesh)' \(label) have \(valuesSample.extent) components, expected \(width)")
         }
-        return GeomParam(values: archive.doubles(valuesSample), width: width, indices: indices,
-                         scope: entry.header.metadata["geoScope"],
-                         key: [valuesSample.range.lowerBound, indicesOffset])
+        return GeomParam(
+            values: archive.doubles(valuesSample), width: width, indices: indices,
+            scope: entry.header.metadata["geoScope"],
+            key: [valuesSample.range.lowerBound, indicesOffset])
     }
 
     /// The first RGB or RGBA parameter among `.arbGeomParams`, as COLOR_0.
@@ -382,7 +412,9 @@ struct Topology {
     /// size fits no scope or an index is out of range.
     func resolve(_ param: GeomParam, label: String, warnings: inout [String]) -> [Int]? {
         let elements = param.indices?.count ?? param.valueCount
-        let scope = param.scope ?? [(corners.count, "fvr"), (pointCount, "vtx"), (counts.count, "uni"), (1, "con")]
+        let scope =
+            param.scope
+            ?? [(corners.count, "fvr"), (pointCount, "vtx"), (counts.count, "uni"), (1, "con")]
             .first(where: { $0.0 == elements })?.1
         let needed: Int
         switch scope {
@@ -423,10 +455,14 @@ struct Topology {
 
     /// Triangulates the polygons (fans, reversing Alembic's clockwise order to glTF's counter-clockwise) into
     /// `primitive`, with one vertex per distinct combination of position, normal, UV and color.
-    func build(into primitive: inout Primitive, normals: (GeomParam, [Int]?)?, uvs: (GeomParam, [Int]?)?,
-               colors: (GeomParam, [Int]?)?, warnings: inout [String]) throws {
+    func build(
+        into primitive: inout Primitive, normals: (GeomParam, [Int]?)?, uvs: (GeomParam, [Int]?)?,
+        colors: (GeomParam, [Int]?)?, warnings: inout [String]
+    ) throws {
         struct Key: Hashable { var p, n, t, c: Int }
-        let nIndex = normals?.1, tIndex = uvs?.1, cIndex = colors?.1
+        let nIndex = normals?.1
+        let tIndex = uvs?.1
+        let cIndex = colors?.1
         var lookup: [Key: UInt32] = [:]
         var keys: [Key] = []
         var cornerVertex = [UInt32](repeating: 0, count: corners.count)
@@ -472,9 +508,11 @@ struct Topology {
         }
         if let (param, index) = uvs, index != nil {
             // Alembic puts v = 0 at the image's bottom; glTF at its top.
-            primitive.vertices.texcoords = [keys.map {
-                SIMD2(Float(param.values[2 * $0.t]), Float(1 - param.values[2 * $0.t + 1]))
-            }]
+            primitive.vertices.texcoords = [
+                keys.map {
+                    SIMD2(Float(param.values[2 * $0.t]), Float(1 - param.values[2 * $0.t + 1]))
+                }
+            ]
             if primitive.vertices.texcoords[0].contains(where: { !$0.x.isFinite || !$0.y.isFinite }) {
                 warnings.append("ignored UVs: some are non-finite")
                 primitive.vertices.texcoords = []
@@ -484,10 +522,13 @@ struct Topology {
             let w = param.width
             primitive.vertices.colors = keys.map {
                 let b = w * $0.c
-                return SIMD4(Float(param.values[b]), Float(param.values[b + 1]), Float(param.values[b + 2]),
-                             w == 4 ? Float(param.values[b + 3]) : 1)
+                return SIMD4(
+                    Float(param.values[b]), Float(param.values[b + 1]), Float(param.values[b + 2]),
+                    w == 4 ? Float(param.values[b + 3]) : 1)
             }
-            if primitive.vertices.colors.contains(where: { !($0.x.isFinite && $0.y.isFinite && $0.z.isFinite && $0.w.isFinite) }) {
+            if primitive.vertices.colors.contains(where: {
+                !($0.x.isFinite && $0.y.isFinite && $0.z.isFinite && $0.w.isFinite)
+            }) {
                 warnings.append("ignored colors: some are non-finite")
                 primitive.vertices.colors = []
             }
@@ -517,11 +558,15 @@ func rotation4(axis: (Double, Double, Double), degrees: Double) -> [Double] {
     guard length > 0 else { return identity4 }
     let (x, y, z) = (axis.0 / length, axis.1 / length, axis.2 / length)
     let angle = degrees * .pi / 180
-    let c = cos(angle), s = sin(angle), t = 1 - c
-    return [t * x * x + c, t * x * y + s * z, t * x * z - s * y, 0,
-            t * x * y - s * z, t * y * y + c, t * y * z + s * x, 0,
-            t * x * z + s * y, t * y * z - s * x, t * z * z + c, 0,
-            0, 0, 0, 1]
+    let c = cos(angle)
+    let s = sin(angle)
+    let t = 1 - c
+    return [
+        t * x * x + c, t * x * y + s * z, t * x * z - s * y, 0,
+        t * x * y - s * z, t * y * y + c, t * y * z + s * x, 0,
+        t * x * z + s * y, t * y * z - s * x, t * z * z + c, 0,
+        0, 0, 0, 1
+    ]
 }
 
 /// The inverse by Gauss-Jordan elimination with partial pivoting; nil when singular.

@@ -27,7 +27,8 @@ struct OgawaReader {
         self.bytes = bytes
         self.path = path
         guard bytes.count >= 16, bytes.starts(with: ogawaMagic) else {
-            throw ProcessingError(.badInput, file: path, "not an Ogawa-based Alembic archive (bad magic or under 16 bytes)")
+            throw ProcessingError(
+                .badInput, file: path, "not an Ogawa-based Alembic archive (bad magic or under 16 bytes)")
         }
         guard bytes[5] == 0xFF else {
             throw ProcessingError(.badInput, file: path, "Alembic archive was not closed cleanly while being written")
@@ -57,7 +58,8 @@ struct OgawaReader {
         for i in 0..<Int(count) {
             let raw = try u64(at: offset + 8 + 8 * i)
             let isData = raw & (1 << 63) != 0
-            let target = try Self.offset(raw & ~(1 << 63), in: bytes, path: path, what: "child \(i) of group at \(offset)")
+            let target = try Self.offset(
+                raw & ~(1 << 63), in: bytes, path: path, what: "child \(i) of group at \(offset)")
             children.append(isData ? .data(target) : .group(target))
         }
         return children
@@ -68,7 +70,8 @@ struct OgawaReader {
         if offset == 0 { return 0..<0 }
         let size = try u64(at: offset)
         guard size <= UInt64(bytes.count - offset - 8) else {
-            throw corrupt("data block at offset \(offset) claims \(size) bytes, past the end of the file (\(bytes.count) bytes)")
+            throw corrupt(
+                "data block at offset \(offset) claims \(size) bytes, past the end of the file (\(bytes.count) bytes)")
         }
         return (offset + 8)..<(offset + 8 + Int(size))
     }
@@ -91,16 +94,18 @@ struct OgawaReader {
 
     private static func loadU64(_ bytes: [UInt8], at offset: Int, path: String) throws -> UInt64 {
         guard offset >= 0, offset <= bytes.count - 8 else {
-            throw ProcessingError(.badInput, file: path,
-                                  "corrupt Alembic: offset \(offset) is past the end of the file (\(bytes.count) bytes)")
+            throw ProcessingError(
+                .badInput, file: path,
+                "corrupt Alembic: offset \(offset) is past the end of the file (\(bytes.count) bytes)")
         }
         return bytes.loadLE(UInt64.self, at: offset)
     }
 
     private static func offset(_ raw: UInt64, in bytes: [UInt8], path: String, what: String) throws -> Int {
         guard raw == 0 || raw <= UInt64(bytes.count - 8) else {
-            throw ProcessingError(.badInput, file: path,
-                                  "corrupt Alembic: \(what) points to offset \(raw), past the end of the file (\(bytes.count) bytes)")
+            throw ProcessingError(
+                .badInput, file: path,
+                "corrupt Alembic: \(what) points to offset \(raw), past the end of the file (\(bytes.count) bytes)")
         }
         return Int(raw)
     }
