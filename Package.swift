@@ -108,7 +108,7 @@ let package = Package(
             name: "FBXImporterTests", dependencies: ["TestSupport", "FBXImporter", "Importers", "ImportSupport"],
             path: "Tests/FBXImporterTests"),
         .testTarget(
-            name: "GLTFImporterTests", dependencies: ["GLTFImporter", "GLB"],
+            name: "GLTFImporterTests", dependencies: ["TestSupport", "GLTFImporter", "GLB"],
             path: "Tests/GLTFImporterTests"),
         .testTarget(
             name: "AlembicImporterTests", dependencies: ["AlembicImporter"], path: "Tests/AlembicImporterTests"),

@@ -52,6 +52,87 @@ def slope(points):
     return float(np.polyfit(x, y, 1)[0])
 
 
+def _large_inputs(records, add):
+    """The large-input set: OBJ, binary PLY, binary STL and GLB at 1-10 M triangles, `--ratio 0.5 --preset web`
+    through the native readers and the Assimp route, against `gltfpack -si 0.5 -cc` (on the OBJ twin for PLY/STL)."""
+    rows = _find(records, group="large", variant="optimize --preset web")
+    if not rows:
+        return
+    add("## Large inputs: `--ratio 0.5 --preset web` vs `gltfpack -si 0.5 -cc`\n")
+    add("One run each. gltfpack reads only OBJ and glTF, so PLY and STL rows compare with its run on the OBJ twin of "
+        "the same mesh. Ratios below 1 mean optimize is faster / leaner.\n")
+    add("| input | triangles in | optimize wall s | optimize MiB | via Assimp wall s | via Assimp MiB | "
+        "gltfpack wall s | gltfpack MiB | wall ratio | RSS ratio |")
+    add("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        source = r["input"]
+        twin = source if source.endswith((".obj", ".glb")) else os.path.splitext(source)[0] + ".obj"
+        peer = _one(records, group="large", variant="gltfpack -cc", input=twin)
+        assimp = _one(records, group="large", variant="optimize --preset web --importer assimp", input=source)
+        add(f"| {os.path.basename(source)} | {_fmt(r.get('triangles_in'))} | {_fmt(r['wall'])} | "
+            f"{_fmt(_mib(r['rss']), 0)} | {_fmt(assimp and assimp['wall'])} | {_fmt(_mib(assimp and assimp['rss']), 0)} | "
+            f"{_fmt(peer and peer['wall'])} | {_fmt(_mib(peer and peer['rss']), 0)} | "
+            f"{_fmt(_ratio(r['wall'], peer and peer['wall']))} | {_fmt(_ratio(r['rss'], peer and peer['rss']))} |")
+    add("")
+
+
+def _features(records, add):
+    """Importer isolation, the preview and the output-size budget: what each costs."""
+    isolation = _find(records, group="isolation")
+    if isolation:
+        add("## Importer isolation: the Assimp route in a child process vs in-process\n")
+        add("`optimize IN -o OUT.glb --importer assimp` with and without `--no-isolation` (median of the runs; CPU and "
+            "peak RSS include the reaped import child).\n")
+        add("| input | isolated wall s | in-process wall s | added s | isolated CPU s | in-process CPU s | "
+            "isolated MiB | in-process MiB |")
+        add("|---|---|---|---|---|---|---|---|")
+        for source in dict.fromkeys(r["input"] for r in isolation):
+            a = _one(isolation, input=source, variant="optimize assimp isolated")
+            b = _one(isolation, input=source, variant="optimize assimp in-process")
+            if a and b:
+                add(f"| {os.path.basename(source)} | {_fmt(a['wall'], 3)} | {_fmt(b['wall'], 3)} | "
+                    f"{_fmt(a['wall'] - b['wall'], 3)} | {_fmt(a['cpu'], 3)} | {_fmt(b['cpu'], 3)} | "
+                    f"{_fmt(_mib(a['rss']), 0)} | {_fmt(_mib(b['rss']), 0)} |")
+        add("")
+    preview = _one(records, group="preview", variant="optimize --preset web --preview")
+    if preview:
+        plain = _one(records, group="preview", variant="optimize --preset web")
+        add("## Preview: 512 × 512 of a ~1 M-triangle model\n")
+        add(f"`optimize {os.path.basename(preview['input'])} -o OUT.glb --ratio 0.5 --preset web --preview P.png "
+            f"--preview-size 512` ({_fmt(preview.get('triangles_in'))} triangles in, "
+            f"{_fmt(preview.get('triangles'))} drawn): the preview stage took "
+            f"**{_fmt(preview.get('stages', {}).get('preview'), 3)} s**; the whole run {_fmt(preview['wall'])} s "
+            f"against {_fmt(plain and plain['wall'])} s without a preview.\n")
+    budget = _find(records, group="budget")
+    if budget:
+        add("## Output-size budget: the search's cost\n")
+        add("`--max-bytes` at 50 % and 20 % of the plain output's size, against one plain conversion of the same "
+            "input (median wall time). `met` is the report's `budgetMet` (false only where even the floor does not "
+            "fit); `attempts` counts the encodings tried.\n")
+        add("| input | plain wall s | plain bytes | 50 %: wall s | × plain | bytes | met | attempts | "
+            "20 %: wall s | × plain | bytes | met | attempts |")
+        add("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        ratios = []
+        for source in dict.fromkeys(r["input"] for r in budget):
+            plain = _one(budget, input=source, variant="optimize")
+            if not plain or "bytes" not in plain:
+                continue
+            cells = [os.path.basename(source), _fmt(plain["wall"], 3), _fmt(plain["bytes"])]
+            for share in ("0.5", "0.2"):
+                r = _one(budget, input=source, variant=f"optimize --max-bytes {share}")
+                info = (r or {}).get("budget", {})
+                times = _ratio(r and r["wall"], plain["wall"])
+                ratios.append(times)
+                cells += [_fmt(r and r["wall"], 3), _fmt(times), _fmt(r and r.get("bytes")),
+                          _fmt(info.get("budgetMet")), _fmt(info.get("attempts"))]
+            add("| " + " | ".join(cells) + " |")
+        known = [t for t in ratios if t is not None]
+        if known:
+            add(f"\nSearch time over plain conversion: geometric mean {_fmt(_geomean(known))}×, "
+                f"largest {_fmt(max(known))}×.\n")
+        add("")
+
+
 def write(results: dict, folder: str) -> None:
     records = results["records"]
     plots = os.path.join(folder, "plots")
@@ -212,6 +293,9 @@ def write(results: dict, folder: str) -> None:
             add(f"| {os.path.basename(r['input'])} | {_fmt(r.get('triangles_in'))} | "
                 + " | ".join(_fmt(r["stages"].get(n), 3) for n in names) + f" | {_fmt(r['wall'])} |")
         add("")
+
+    _large_inputs(records, add)
+    _features(records, add)
 
     # All runs.
     add("## Every run\n")

@@ -124,7 +124,7 @@ class Tools:
         if variant.startswith("optimize"):
             extra = ["--ratio", f"{ratio:g}"] if ratio < 1 else []
             return ([self.optimize, source, "-o", output, "--threads", str(threads), "--report", report] + extra
-                    + self.optimize_variants[variant])
+                    + self.optimize_variants.get(variant, []))
         if variant.startswith("gltfpack"):
             extra = ["-si", f"{ratio:g}"] if ratio < 1 else []
             return ["gltfpack", "-i", source, "-o", output] + extra + variant.split()[1:]
@@ -176,9 +176,11 @@ class Bench:
         return self._reference[1]
 
     def run(self, group: str, source: str, variant: str, ratio: float, threads: int = 2, reps: int | None = None,
-            measure_fidelity: bool = True) -> dict:
+            measure_fidelity: bool = True, extra: tuple[str, ...] = ()) -> dict:
+        """One measured case; `extra` arguments are appended to the command (`variant` then only labels it)."""
         reps = reps or self.reps
-        key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples])
+        key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples]
+                         + ([list(extra)] if extra else []))
         if key in self.cache:                                   # finished in an interrupted earlier run
             self.records.append(self.cache[key])
             return self.cache[key]
@@ -186,7 +188,7 @@ class Bench:
         tag = f"{name}-{variant.replace(' ', '_').replace('-', '')}-r{ratio:g}-t{threads}"
         output = os.path.join(self.work, tag + ".glb")
         report = os.path.join(self.work, tag + ".report.json")
-        command = self.tools.command(variant, source, output, ratio, threads, report)
+        command = self.tools.command(variant, source, output, ratio, threads, report) + list(extra)
         runs = []
         for _ in range(reps):
             if os.path.exists(output):
@@ -221,6 +223,8 @@ class Bench:
                     data = json.load(f)
                 record["triangles_in"] = data["before"]["triangles"]
                 record["stages"] = {s["stage"]: s["seconds"] for s in data.get("stages", [])}
+                if data.get("budget"):
+                    record["budget"] = data["budget"]
             compressed = " -c" in variant or "--compress" in variant or "--preset" in variant
             if measure_fidelity and not compressed and variant != "assimp export":
                 try:
@@ -320,10 +324,54 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
             bench.run("large", source, variant, 0.5, reps=1, measure_fidelity=False)
         if twin == source:
             bench.run("large", source, "gltfpack -cc", 0.5, reps=1, measure_fidelity=False)
+    features(bench, large)
     return {"records": bench.records, "failures": bench.failures, "base": label,
             "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),
             "machine": machine(), "versions": tools.versions, "reps": reps,
             "optimize_variants": list(tools.optimize_variants)}
+
+
+def textured_inputs() -> list[str]:
+    """Fixture and corpus models with textures (the output-size budget's cases)."""
+    models = os.path.join(REPO, "fixtures", "models")
+    picked = [os.path.join(models, p) for p in (
+        "glb/BoxTextured.glb", "gltf/BoxTextured/BoxTextured.gltf", "obj/spider/spider.obj",
+        "fbx/blender_293_embedded_textures_7400_binary.fbx", "fbx/box_orphant_embedded_texture.fbx")]
+    manifest = os.path.join(CORPUS, "MANIFEST.tsv")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f]
+        col = {name: rows[0].index(name) for name in ("path", "format", "tags")}
+        for row in rows[1:]:
+            tags = row[col["tags"]].split(",")
+            if row[col["format"]] in ("obj", "gltf", "fbx", "dae") and "tex" in tags and "broken" not in tags:
+                picked.append(os.path.join(CORPUS, row[col["path"]]))
+    return picked
+
+
+def features(bench: Bench, large: list[str]) -> None:
+    """The pipeline features' costs: importer isolation (Assimp route in a child vs in-process) on a small model
+    and a ~2 M-triangle one, the preview of a ~1 M-triangle model at 512 × 512, and the output-size search at 50 %
+    and 20 % of the plain output against one plain conversion."""
+    small = os.path.join(REPO, "fixtures", "models", "fbx", "huesitos.fbx")
+    two_million = next((p for p in large if "-k5." in p and p.endswith(".obj")), None)
+    for source in [small] + ([two_million] if two_million else []):
+        for label, extra in (("optimize assimp isolated", ("--importer", "assimp")),
+                             ("optimize assimp in-process", ("--importer", "assimp", "--no-isolation"))):
+            bench.run("isolation", source, label, 1.0, measure_fidelity=False, extra=extra)
+    million = next((p for p in large if "-k4." in p and p.endswith(".glb")), None)
+    if million:
+        png = os.path.join(bench.work, "preview-1m.png")
+        bench.run("preview", million, "optimize --preset web", 0.5, measure_fidelity=False)
+        bench.run("preview", million, "optimize --preset web --preview", 0.5, measure_fidelity=False,
+                  extra=("--preset", "web", "--preview", png, "--preview-size", "512"))
+    for source in textured_inputs():
+        plain = bench.run("budget", source, "optimize", 1.0, measure_fidelity=False)
+        if "bytes" not in plain:
+            continue
+        for share in (0.5, 0.2):
+            bench.run("budget", source, f"optimize --max-bytes {share:g}", 1.0, measure_fidelity=False,
+                      extra=("--max-bytes", str(int(plain["bytes"] * share))))
 
 
 def machine() -> dict:

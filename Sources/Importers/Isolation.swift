@@ -57,8 +57,12 @@ func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, iso
     let stderrFile = scratch.appendingPathComponent("stderr.txt")
     var arguments = isolation.arguments + [path, sceneFile.path]
     if options.importer == .assimp { arguments += ["--importer", "assimp"] }
-    let environment = (options.environment ?? ProcessInfo.processInfo.environment)
-        .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    // The Swift runtime's crash backtracer would spend time and memory (under the child's limit) on a report
+    // nobody reads: the child's crash becomes one line here.
+    let environment = ["SWIFT_BACKTRACE": "enable=no"].merging(
+        options.environment ?? ProcessInfo.processInfo.environment
+    ) { $1 }
+    .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     let outcome: ChildOutcome
     do {
         let pid = try spawnInGroup(
@@ -70,8 +74,12 @@ func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, iso
             .internal, file: path, "cannot run the isolated importer \(isolation.executable): \(error)")
     }
     let stderr = String(decoding: (try? Data(contentsOf: stderrFile)) ?? Data(), as: UTF8.self)
-    let outOfMemory = ["bad_alloc", "Could not allocate memory", "Cannot allocate memory", "out of memory"]
-        .contains { stderr.contains($0) }
+    // Allocation failures as C++ (std::bad_alloc), the Swift runtime ("failed to allocate N bytes") and C libraries
+    // report them: under RLIMIT_AS they usually end in an abort, which is the limit, not a corrupt file.
+    let outOfMemory = [
+        "bad_alloc", "failed to allocate", "Could not allocate memory", "Cannot allocate memory", "out of memory"
+    ]
+    .contains { stderr.contains($0) }
     var inherited = rlimit()
     getrlimit(RLIMIT_AS_, &inherited)  // the child's limit never exceeds an inherited hard limit
     let gib = String(format: "%.1f", Double(min(isolation.memoryLimit, UInt64(inherited.rlim_max))) / 1_073_741_824)

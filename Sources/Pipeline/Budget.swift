@@ -58,7 +58,7 @@ struct BudgetResult {
 /// Finds the settings that keep the most fidelity with an output of at most `budget` bytes, from a scene that went
 /// through the lossless stages. In order, each step only when the previous one is not enough: (1) quantization with
 /// meshopt, then Draco, compression; (2) the longest texture side, halving down to `budgetFloor.textureSide`; (3) the
-/// share of triangles, by bisection between `budgetFloor.ratio` and 1. Simplified geometry is cached per ratio and
+/// share of triangles, by regula falsi between `budgetFloor.ratio` and 1. Simplified geometry is cached per ratio and
 /// processed textures per size, so each attempt re-runs only what changed. When even the floor does not fit, the
 /// smallest output found is returned with `budgetMet` false.
 func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: Int) throws -> BudgetResult {
@@ -163,24 +163,24 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
         }
     }
 
-    // (3) Triangles: bisection on the share kept, between the floor and 1.
+    // (3) Triangles: the largest share kept that fits, between the floor and 1. Bytes grow about linearly with the
+    // share, so each try aims where the line through the bracket's ends meets the budget (regula falsi), at least
+    // 0.01 inside the bracket; the search ends when the bracket is 0.01 wide (or after 7 tries).
     if best.bytes > budget {
         let floor = try attempt(best.options, side: best.side, ratio: budgetFloor.ratio)
         if floor.bytes < smallest.bytes { smallest = floor }
         if floor.bytes <= budget {
-            var (lo, hi) = (budgetFloor.ratio, Float(1))
-            best = floor
+            var (low, high) = (floor, best)
             for _ in 0..<7 {
-                let mid = ((lo + hi) / 2 * 1000).rounded() / 1000
-                guard mid > lo, mid < hi else { break }
-                let candidate = try attempt(best.options, side: best.side, ratio: mid)
-                if candidate.bytes <= budget {
-                    best = candidate
-                    lo = mid
-                } else {
-                    hi = mid
-                }
+                let (a, b) = (low.ratio ?? 1, high.ratio ?? 1)
+                guard b - a > 0.0101 else { break }
+                let along = Double(budget - low.bytes) / Double(max(high.bytes - low.bytes, 1))
+                let aim = ((a + Float(along) * (b - a)) * 1000).rounded(.down) / 1000
+                let share = min(max(aim, a + 0.01), b - 0.01)
+                let candidate = try attempt(best.options, side: best.side, ratio: share)
+                if candidate.bytes <= budget { low = candidate } else { high = candidate }
             }
+            best = low
         } else {
             best = smallest
         }

@@ -8,21 +8,9 @@ import Testing
 private let corpus = TestPaths.corpus
 
 /// The corpus FBX files: (path relative to the corpus, subformat, tags).
-private let corpusFBX: [(path: String, subformat: String, tags: [String])] = {
-    guard let corpus, let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
-    else { return [] }
-    var rows = text.split(separator: "\n").map {
-        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-    }
-    guard let header = rows.first, let format = header.firstIndex(of: "format"),
-        let sub = header.firstIndex(of: "subformat"),
-        let tags = header.firstIndex(of: "tags")
-    else { return [] }
-    rows.removeFirst()
-    var seen = Set<String>()
-    return rows.filter { $0.count > tags && $0[format] == "fbx" && seen.insert($0[0]).inserted }
-        .map { ($0[0], $0[sub], $0[tags].split(separator: ",").map(String.init)) }
-}()
+private let corpusFBX: [(path: String, subformat: String, tags: [String])] = CorpusRow.format("fbx").map {
+    ($0.path, $0.cells["subformat", default: ""], $0.cells["tags", default: ""].split(separator: ",").map(String.init))
+}
 
 private func assimpOptions() -> ImportOptions {
     var options = ImportOptions()

@@ -1,5 +1,6 @@
 import Foundation
 import Scene
+import TestSupport
 import Testing
 
 @testable import GLTFImporter
@@ -141,36 +142,12 @@ func importError(_ builder: GLTFBuilder, name: String = "model.gltf") -> String 
 }
 
 /// `<repo>/../shared/corpus`, nil when absent.
-let corpusFolder: URL? = {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let url = repo.deletingLastPathComponent().appendingPathComponent("shared/corpus")
-    return FileManager.default.fileExists(atPath: url.appendingPathComponent("MANIFEST.tsv").path) ? url : nil
-}()
+let corpusFolder = TestPaths.corpus
 
-/// The corpus's glTF/GLB rows: path, triangles, materials, animations, broken.
-struct CorpusRow: Sendable, CustomStringConvertible {
-    var path: String
-    var triangles: Int?, materials: Int?, animations: Int?
-    var broken: Bool
-    var description: String { path }
-
-    static let gltf: [CorpusRow] = {
-        guard let corpusFolder,
-            let text = try? String(contentsOf: corpusFolder.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
-        else {
-            return []
-        }
-        let lines = text.split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        }
-        guard let header = lines.first else { return [] }
-        func column(_ name: String) -> Int { header.firstIndex(of: name)! }
-        return lines.dropFirst().filter { $0.count == header.count && $0[column("format")] == "gltf" }.map { row in
-            CorpusRow(
-                path: row[column("path")], triangles: Int(row[column("triangles")]),
-                materials: Int(row[column("materials")]), animations: Int(row[column("animations")]),
-                broken: row[column("tags")].split(separator: ",").contains("broken"))
-        }
-    }()
+extension CorpusRow {
+    /// The corpus's glTF/GLB rows.
+    static var gltf: [CorpusRow] { format("gltf") }
+    var triangles: Int? { int("triangles") }
+    var materials: Int? { int("materials") }
+    var animations: Int? { int("animations") }
 }

@@ -12,19 +12,9 @@ enum Paths {
     static func fixture(_ relative: String) -> URL { fixtures.appendingPathComponent(relative) }
 
     /// Triangle counts from the corpus MANIFEST.tsv by corpus path (empty when the corpus is absent).
-    static let manifestTriangles: [String: Int] = {
-        guard let corpus,
-            let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
-        else { return [:] }
-        var rows = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
-        guard let header = rows.first, let column = header.firstIndex(of: "triangles") else { return [:] }
-        rows.removeFirst()
-        var result: [String: Int] = [:]
-        for row in rows where row.count > column {
-            if let count = Int(row[column]) { result[String(row[0])] = count }
-        }
-        return result
-    }()
+    static let manifestTriangles: [String: Int] = Dictionary(
+        CorpusRow.all.compactMap { row in row.int("triangles").map { (row.path, $0) } }, uniquingKeysWith: { a, _ in a }
+    )
 }
 
 extension Scene {

@@ -6,8 +6,8 @@ import TestSupport
 import Testing
 
 /// Corpus rows that must read: not broken, and something to draw per the manifest or the file.
-private let readableRows = ManifestRow.meshRows.filter { !$0.broken && $0.assimp != "FAIL" }
-private let brokenRows = ManifestRow.meshRows.filter { $0.broken }
+private let readableRows = CorpusRow.meshRows.filter { !$0.brokenOrMutant && $0.assimp != "FAIL" }
+private let brokenRows = CorpusRow.meshRows.filter(\.brokenOrMutant)
 
 private func load(_ url: URL, _ importer: ImporterChoice, threads: Int = 2) throws -> Scene {
     var options = ImportOptions()
@@ -34,7 +34,7 @@ struct CorpusTests {
     @Test(
         "reads every file not marked broken, with the manifest's triangles, agreeing with the Assimp path",
         arguments: readableRows)
-    func agreesWithAssimp(_ row: ManifestRow) throws {
+    func agreesWithAssimp(_ row: CorpusRow) throws {
         let native = try load(row.url, .native)
         let summary = Summary(native)
         // The manifest counts Assimp's faces; where the Assimp path reads the file, agree with it exactly.
@@ -81,7 +81,7 @@ struct CorpusTests {
     }
 
     @Test("the same scene for 1 and 2 threads", arguments: readableRows.filter { $0.format == "obj" })
-    func threads(_ row: ManifestRow) throws {
+    func threads(_ row: CorpusRow) throws {
         #expect(try load(row.url, .native, threads: 1) == load(row.url, .native, threads: 2))
     }
 
@@ -115,7 +115,7 @@ struct CLITests {
                 "c3d__beast.obj"
             ].contains { row.path.contains($0) }
         })
-    func deterministic(_ row: ManifestRow) throws {
+    func deterministic(_ row: CorpusRow) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         var outputs: [Data] = []
@@ -131,7 +131,7 @@ struct CLITests {
     }
 
     @Test("broken inputs exit 3 with one line naming the file; none crashes or hangs", arguments: brokenRows)
-    func broken(_ row: ManifestRow) throws {
+    func broken(_ row: CorpusRow) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
         let result = try optimize([row.url.path, "-o", folder.url.appendingPathComponent("o.glb").path], timeout: 60)

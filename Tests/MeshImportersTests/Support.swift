@@ -13,37 +13,13 @@ enum Paths {
     static let optimize = TestPaths.optimize
 }
 
-/// One OBJ/STL/PLY row of the corpus MANIFEST.tsv.
-struct ManifestRow: Sendable, CustomStringConvertible {
-    var path: String
-    var format: String
-    var triangles: Int?
-    var assimp: String
-    var tags: Set<String>
-
-    var broken: Bool { tags.contains("broken") || path.contains("fuzz__") }
-    var description: String { path }
-
-    static let meshRows: [ManifestRow] = {
-        guard let corpus = Paths.corpus,
-            let text = try? String(contentsOf: corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
-        else { return [] }
-        let rows = text.split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        }
-        guard let header = rows.first, let p = header.firstIndex(of: "path"), let f = header.firstIndex(of: "format"),
-            let t = header.firstIndex(of: "triangles"), let a = header.firstIndex(of: "assimp_5_2_5"),
-            let g = header.firstIndex(of: "tags")
-        else { return [] }
-        return rows.dropFirst().compactMap { cells in
-            guard cells.count > max(p, f, t, a, g), ["obj", "stl", "ply"].contains(cells[f]) else { return nil }
-            return ManifestRow(
-                path: cells[p], format: cells[f], triangles: Int(cells[t]), assimp: cells[a],
-                tags: Set(cells[g].split(separator: ",").map(String.init)))
-        }
-    }()
-
-    var url: URL { Paths.corpus!.appendingPathComponent(path) }
+extension CorpusRow {
+    /// The corpus's OBJ/STL/PLY rows.
+    static let meshRows = all.filter { ["obj", "stl", "ply"].contains($0.format) }
+    var triangles: Int? { int("triangles") }
+    var assimp: String { cells["assimp_5_2_5", default: ""] }
+    /// Tagged broken, or one of the fuzzer's mutants (`fuzz__…`).
+    var brokenOrMutant: Bool { broken || path.contains("fuzz__") }
 }
 
 /// Little helpers for building binary files.

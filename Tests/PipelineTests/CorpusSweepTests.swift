@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// One MANIFEST.tsv row of ../shared/corpus and what the sweep expects of it.
-struct CorpusRow: Sendable {
+struct SweepRow: Sendable {
     enum Expectation: String, Sendable {
         /// Converts (exit 0), validates, and an independent reader reads the output.
         case convert
@@ -14,9 +14,6 @@ struct CorpusRow: Sendable {
     }
 
     var path: String
-    var format: String
-    var assimp: String
-    var tags: Set<String>
     var expectation: Expectation
     /// Why the expectation is what it is (printed in the table).
     var reason: String
@@ -25,53 +22,29 @@ struct CorpusRow: Sendable {
     var lenient: Bool
 
     /// Rows in formats Assimp reads (USD and Alembic go through plugins and are not swept here).
-    static func load(_ manifest: URL) throws -> [CorpusRow] {
-        let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        }
-        guard let header = lines.first else { return [] }
-        func column(_ name: String) throws -> Int {
-            guard let i = header.firstIndex(of: name) else { throw TestFailure("MANIFEST.tsv has no \(name) column") }
-            return i
-        }
-        let (p, f, a, t) = (try column("path"), try column("format"), try column("assimp_5_2_5"), try column("tags"))
-        let (tri, m) = (try column("triangles"), try column("meshes"))
-        return lines.dropFirst().compactMap { cells in
-            guard cells.count > max(p, f, a, t, tri, m), !["usd", "abc"].contains(cells[f]) else { return nil }
-            let tags = Set(cells[t].split(separator: ",").map(String.init))
-            let name = URL(fileURLWithPath: cells[p]).lastPathComponent
-            let assimp = cells[a]
-            if name.hasPrefix("fuzz__assimp_") {
-                return CorpusRow(
-                    path: cells[p], format: cells[f], assimp: assimp, tags: tags,
-                    expectation: .crashesAssimp, reason: "mutated to crash Assimp", lenient: false)
+    static func load() -> [SweepRow] {
+        CorpusRow.all.filter { !["usd", "abc"].contains($0.format) }.map { row in
+            let assimp = row.cells["assimp_5_2_5", default: ""]
+            func make(_ expectation: Expectation, _ reason: String, lenient: Bool) -> SweepRow {
+                SweepRow(path: row.path, expectation: expectation, reason: reason, lenient: lenient)
             }
-            if tags.contains("broken") {
-                return CorpusRow(
-                    path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .fail,
-                    reason: "tagged broken", lenient: assimp == "OK")
+            if row.url.lastPathComponent.hasPrefix("fuzz__assimp_") {
+                return make(.crashesAssimp, "mutated to crash Assimp", lenient: false)
             }
-            if assimp == "FAIL" {
-                return CorpusRow(
-                    path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .fail,
-                    reason: "Assimp 5.2.5 FAILs per manifest", lenient: true)
-            }
-            if cells[tri] == "0" && cells[m] == "0" && !tags.contains("points") {
+            if row.broken { return make(.fail, "tagged broken", lenient: assimp == "OK") }
+            if assimp == "FAIL" { return make(.fail, "Assimp 5.2.5 FAILs per manifest", lenient: true) }
+            if row.int("triangles") == 0 && row.int("meshes") == 0 && !row.tags.contains("points") {
                 // Nothing to draw: "contains no geometry" (exit 3) and an empty but valid GLB are both fine.
-                return CorpusRow(
-                    path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .convert,
-                    reason: "no meshes per manifest", lenient: true)
+                return make(.convert, "no meshes per manifest", lenient: true)
             }
-            return CorpusRow(
-                path: cells[p], format: cells[f], assimp: assimp, tags: tags, expectation: .convert,
-                reason: "Assimp \(assimp)", lenient: false)
+            return make(.convert, "Assimp \(assimp)", lenient: false)
         }
     }
 }
 
 /// What happened to one corpus file.
 struct SweepOutcome {
-    var row: CorpusRow
+    var row: SweepRow
     var got: String
     var exit: String
     var seconds: Double
@@ -93,7 +66,7 @@ struct CorpusSweepTests {
         if !Tools.readersAvailable {
             try #require(!Tools.required, "readback tools missing: run Tests/Scripts/setup.sh")
         }
-        let rows = try CorpusRow.load(Self.manifest)
+        let rows = SweepRow.load()
         #expect(!rows.isEmpty, "MANIFEST.tsv lists no Assimp-format rows")
         let scratch = try makeScratch("sweep")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -116,7 +89,7 @@ struct CorpusSweepTests {
     }
 
     /// Converts one row into `folder` and classifies the result.
-    static func sweep(_ row: CorpusRow, into folder: URL) throws -> SweepOutcome {
+    static func sweep(_ row: SweepRow, into folder: URL) throws -> SweepOutcome {
         let input = Tools.corpus.appendingPathComponent(row.path)
         let glb = folder.appendingPathComponent("out.glb")
         let result = try optimize([input.path, "-o", glb.path], timeout: 60)

@@ -3,34 +3,16 @@ import TestSupport
 import Testing
 
 /// The corpus's glTF/GLB rows (MANIFEST.tsv), for the native glTF importer's acceptance tests.
-struct GLTFCorpusRow: Sendable, CustomStringConvertible {
-    var path: String
-    var triangles: Int?, materials: Int?, animations: Int?
-    var countSource: String
-    var broken: Bool
-    var description: String { path }
-    var url: URL { Tools.corpus.appendingPathComponent(path) }
+enum GLTFCorpusRow {
+    static let good = CorpusRow.format("gltf").filter { !$0.broken }
+    static let broken = CorpusRow.format("gltf").filter(\.broken)
+}
 
-    static let all: [GLTFCorpusRow] = {
-        guard let text = try? String(contentsOf: Tools.corpus.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
-        else {
-            return []
-        }
-        let lines = text.split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        }
-        guard let header = lines.first else { return [] }
-        func column(_ name: String) -> Int { header.firstIndex(of: name)! }
-        return lines.dropFirst().filter { $0.count == header.count && $0[column("format")] == "gltf" }.map { row in
-            GLTFCorpusRow(
-                path: row[column("path")], triangles: Int(row[column("triangles")]),
-                materials: Int(row[column("materials")]), animations: Int(row[column("animations")]),
-                countSource: row[column("count_source")],
-                broken: row[column("tags")].split(separator: ",").contains("broken"))
-        }
-    }()
-    static let good = all.filter { !$0.broken }
-    static let broken = all.filter(\.broken)
+extension CorpusRow {
+    var triangles: Int? { int("triangles") }
+    var materials: Int? { int("materials") }
+    var animations: Int? { int("animations") }
+    var countSource: String { cells["count_source", default: ""] }
 }
 
 /// Where the manifest's counts (Assimp 5.2.5's) are known to be wrong, and what the test compares instead.
@@ -59,7 +41,7 @@ struct GLTFAcceptanceTests {
         "every glTF/GLB that is not broken converts with the manifest's counts, the input's bounds and nodes, and the same material extensions and texture transforms",
         .enabled(if: Tools.python != nil || Tools.required, "no Python venv: run Tests/Scripts/setup.sh"),
         arguments: GLTFCorpusRow.good)
-    func converts(row: GLTFCorpusRow) throws {
+    func converts(row: CorpusRow) throws {
         let scratch = try makeScratch("gltf-accept")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let out = scratch.appendingPathComponent("out.glb")
@@ -122,7 +104,7 @@ struct GLTFAcceptanceTests {
     }
 
     @Test("broken glTF/GLB files are refused with exit 3 and one line naming the file", arguments: GLTFCorpusRow.broken)
-    func refusesBroken(row: GLTFCorpusRow) throws {
+    func refusesBroken(row: CorpusRow) throws {
         let scratch = try makeScratch("gltf-broken")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let result = try optimize([row.url.path, "-o", scratch.appendingPathComponent("out.glb").path], timeout: 60)

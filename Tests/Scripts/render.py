@@ -23,6 +23,7 @@ exit 1 otherwise (one line on stderr saying why); exit 2 on usage errors.
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -198,7 +199,7 @@ def render_once(model, png, size, box, depth, camera, background):
     if camera:
         query["camera"] = ",".join(repr(v) for v in camera)
     try:
-        with tempfile.TemporaryDirectory(prefix="render-profile-") as profile:
+        with tempfile.TemporaryDirectory(prefix="render-profile-", ignore_cleanup_errors=True) as profile:
             if os.path.exists(png):
                 os.remove(png)
             command = [
@@ -209,13 +210,23 @@ def render_once(model, png, size, box, depth, camera, background):
                 f"--screenshot={png}",
                 f"http://127.0.0.1:{server.server_address[1]}/index.html?{urllib.parse.urlencode(query)}",
             ]
-            proc = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=120)
-    except subprocess.TimeoutExpired:
-        return None, "chromium did not finish within 120 s"
+            # Its own process group, so that a timeout ends the GPU and renderer children too.
+            proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                    errors="replace", start_new_session=True)
+            try:
+                _, stderr = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                return None, "chromium did not finish within 120 s"
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # helpers that outlived the browser
+            except ProcessLookupError:
+                pass
     finally:
         server.shutdown()
     if not results:
-        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        tail = stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         return None, f"the page reported nothing (chromium: {tail[0]})"
     if not results[0].startswith("ok"):
         return None, results[0]
