@@ -4,5 +4,5 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-swift build -c release --product optimize
+swift build -c release --static-swift-stdlib --product optimize  # the binary the image ships
 exec "$repo/.venv/bin/python" benchmarks/run.py "${@:---full}"

@@ -10,6 +10,10 @@ public struct Report: Sendable, Codable, Equatable {
     public struct StageTiming: Sendable, Codable, Equatable {
         public var stage: String
         public var seconds: Double
+        /// The process's peak resident memory when the stage ended (VmHWM): where the peak rises, a stage made it.
+        public var peakRSSBytes: Int
+        /// The resident memory when the stage ended (VmRSS): what the stage left for the next ones.
+        public var rssBytes: Int
     }
 
     public var input: String
@@ -48,9 +52,14 @@ public struct Report: Sendable, Codable, Equatable {
 }
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0 where unknown.
-public func peakResidentBytes() -> Int {
+public func peakResidentBytes() -> Int { residentBytes("VmHWM:") }
+
+/// The process's resident memory now (VmRSS), in bytes; 0 where /proc is not available.
+public func currentResidentBytes() -> Int { residentBytes("VmRSS:") }
+
+private func residentBytes(_ field: String) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(field) {
         let kib = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return kib * 1024
     }

@@ -315,6 +315,10 @@ private func missReason(
 private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock: Bool) -> (
     indices: [[UInt32]], error: Float
 )? {
+    if prims.count == 1 {
+        let (result, resultError) = collapse(prims[0], targetTriangles: target, error: error, lock: lock)
+        return ([result], resultError)
+    }
     var positions: [SIMD3<Float>] = []
     var indices: [UInt32] = []
     var offsets: [Int] = []

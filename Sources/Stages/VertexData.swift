@@ -83,7 +83,16 @@ extension Primitive {
     /// Keeps only the vertices `indices` use, in ascending original order (so the result is a subset of the input).
     func droppingUnusedVertices(_ indices: [UInt32]) -> Primitive {
         var used = [Bool](repeating: false, count: vertexCount)
-        for i in indices { used[Int(i)] = true }
+        var usedCount = 0
+        for i in indices where !used[Int(i)] {
+            used[Int(i)] = true
+            usedCount += 1
+        }
+        if usedCount == vertexCount {  // every vertex stays where it is: no copy of the streams
+            var out = self
+            out.indices = indices
+            return out
+        }
         var newIndex = [UInt32](repeating: 0, count: vertexCount)
         var sources: [Int] = []
         for v in 0..<vertexCount where used[v] {

@@ -40,36 +40,45 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
     let (remap, unique) = MeshoptOptimizer.generateVertexRemap(
         indices, vertexCount: vertexCount,
         vertices: words, stride: strideBytes)
-
     // Remapped index buffer without degenerate primitives.
     let perPrimitive = primitive.mode == .triangles ? 3 : primitive.mode == .lines ? 2 : 1
+    // Welded vertices are numbered in order of first use (meshoptimizer's remap), which also gives the later stages
+    // the memory locality of the index order; `first` is the old vertex of each.
+    var first = [Int](repeating: -1, count: unique)
+    for v in 0..<vertexCount where remap[v] != UInt32.max && first[Int(remap[v])] < 0 { first[Int(remap[v])] = v }
+    let positions = primitive.vertices.positions
     var kept: [UInt32] = []
     kept.reserveCapacity(indices.count)
-    var first = [Int](repeating: -1, count: unique)  // the first old vertex of each welded vertex
-    for v in 0..<vertexCount where remap[v] != UInt32.max && first[Int(remap[v])] < 0 { first[Int(remap[v])] = v }
     // Only whole primitives: an unindexed primitive's vertex count need not be a multiple of the corner count.
-    for start in stride(from: 0, to: indices.count - indices.count % perPrimitive, by: perPrimitive) {
-        let corners = indices[start..<start + perPrimitive].map { remap[Int($0)] }
-        switch primitive.mode {
-        case .triangles:
-            if corners[0] == corners[1] || corners[1] == corners[2] || corners[0] == corners[2] { continue }
-            if options.removeZeroAreaTriangles {
-                let p = corners.map { primitive.vertices.positions[first[Int($0)]] }
-                let e0: Float = length(p[1] - p[0])
-                let e1: Float = length(p[2] - p[1])
-                let e2: Float = length(p[0] - p[2])
-                let longest = max(e0, e1, e2)
-                let doubleArea: Float = length(cross(p[1] - p[0], p[2] - p[0]))
-                if doubleArea <= 1e-7 * longest * longest { continue }
+    indices.withUnsafeBufferPointer { index in
+        remap.withUnsafeBufferPointer { remap in
+            func corner(_ i: Int) -> UInt32 { remap[Int(index[i])] }
+            func position(_ v: UInt32) -> SIMD3<Float> { positions[first[Int(v)]] }
+            for start in stride(from: 0, to: index.count - index.count % perPrimitive, by: perPrimitive) {
+                switch primitive.mode {
+                case .triangles:
+                    let (a, b, c) = (corner(start), corner(start + 1), corner(start + 2))
+                    if a == b || b == c || a == c { continue }
+                    if options.removeZeroAreaTriangles {
+                        let (pa, pb, pc) = (position(a), position(b), position(c))
+                        let longest = max(length(pb - pa), length(pc - pb), length(pa - pc))
+                        let doubleArea: Float = length(cross(pb - pa, pc - pa))
+                        if doubleArea <= 1e-7 * longest * longest { continue }
+                    }
+                    kept.append(a)
+                    kept.append(b)
+                    kept.append(c)
+                case .lines:
+                    let (a, b) = (corner(start), corner(start + 1))
+                    if a == b { continue }
+                    kept.append(a)
+                    kept.append(b)
+                case .points:
+                    kept.append(corner(start))
+                }
             }
-        case .lines:
-            if corners[0] == corners[1] { continue }
-        case .points:
-            break
         }
-        kept.append(contentsOf: corners)
     }
-
     // Welded vertex j comes from old vertex first[j]; dropping degenerates may leave some unused.
     let welded = primitive.selectingVertices(first, newIndices: kept)
     return welded.droppingUnusedVertices(kept)
@@ -78,49 +87,36 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
 /// Every stream of every vertex as 32-bit words, one fixed-size record per vertex (SIMD padding excluded).
 private func packVertices(_ p: Primitive) -> (words: [UInt32], stride: Int) {
     let v = p.vertices
-    var writers: [(inout [UInt32], Int) -> Void] = []
-    var stride = 0
-    func add3(_ s: [SIMD3<Float>]) {
-        guard !s.isEmpty else { return }
-        stride += 3
-        writers.append { w, i in
-            w.append(s[i].x.bitPattern)
-            w.append(s[i].y.bitPattern)
-            w.append(s[i].z.bitPattern)
-        }
+    let count = p.vertexCount
+    var columns: [(width: Int, word: (Int, Int) -> UInt32)] = []  // (words per vertex, word k of vertex i)
+    func add<S: SIMD>(_ s: [S]) where S.Scalar == Float {
+        if !s.isEmpty { columns.append((S.scalarCount, { i, k in s[i][k].bitPattern })) }
     }
-    func add4(_ s: [SIMD4<Float>]) {
-        guard !s.isEmpty else { return }
-        stride += 4
-        writers.append { w, i in for k in 0..<4 { w.append(s[i][k].bitPattern) } }
-    }
-    add3(v.positions)
-    add3(v.normals)
-    add4(v.tangents)
-    for uv in v.texcoords where !uv.isEmpty {
-        stride += 2
-        writers.append { w, i in
-            w.append(uv[i].x.bitPattern)
-            w.append(uv[i].y.bitPattern)
-        }
-    }
-    add4(v.colors)
+    add(v.positions)
+    add(v.normals)
+    add(v.tangents)
+    for uv in v.texcoords { add(uv) }
+    add(v.colors)
     if !v.joints.isEmpty {
         let j = v.joints
-        stride += 2
-        writers.append { w, i in
-            w.append(UInt32(j[i].x) | UInt32(j[i].y) << 16)
-            w.append(UInt32(j[i].z) | UInt32(j[i].w) << 16)
-        }
+        columns.append((2, { i, k in UInt32(j[i][2 * k]) | UInt32(j[i][2 * k + 1]) << 16 }))
     }
-    add4(v.weights)
+    add(v.weights)
     for t in p.targets {
-        add3(t.positions)
-        add3(t.normals)
-        add3(t.tangents)
+        add(t.positions)
+        add(t.normals)
+        add(t.tangents)
     }
-    var words: [UInt32] = []
-    words.reserveCapacity(stride * p.vertexCount)
-    for i in 0..<p.vertexCount { for write in writers { write(&words, i) } }
+    let stride = columns.reduce(0) { $0 + $1.width }
+    let words = [UInt32](unsafeUninitializedCapacity: stride * count) { buffer, initialized in
+        var offset = 0
+        for column in columns {
+            for i in 0..<count {
+                for k in 0..<column.width { buffer[i * stride + offset + k] = column.word(i, k) }
+            }
+            offset += column.width
+        }
+        initialized = stride * count
+    }
     return (words, stride)
 }
