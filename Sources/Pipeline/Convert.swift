@@ -25,7 +25,8 @@ public func convert(
         let start = DispatchTime.now()
         let result = try body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        timings.append(.init(stage: stage, seconds: seconds, peakRSSBytes: peakResidentBytes(), rssBytes: currentResidentBytes()))
+        timings.append(
+            .init(stage: stage, seconds: seconds, peakRSSBytes: peakResidentBytes(), rssBytes: currentResidentBytes()))
         progress(StageEvent(stage: stage, seconds: seconds))
         return result
     }
@@ -43,7 +44,10 @@ public func convert(
     var notes: [String] = []
     func stage(_ run: (inout Scene) throws -> StageReport) rethrows {
         let report = try run(&scene)
-        timings.append(.init(stage: report.name, seconds: report.seconds, peakRSSBytes: peakResidentBytes(), rssBytes: currentResidentBytes()))
+        timings.append(
+            .init(
+                stage: report.name, seconds: report.seconds, peakRSSBytes: peakResidentBytes(),
+                rssBytes: currentResidentBytes()))
         progress(StageEvent(stage: report.name, seconds: report.seconds))
         if let details = report.simplify { simplification = details }
         notes += report.notes.map { "\(report.name): \($0)" }
