@@ -98,7 +98,7 @@ def _features(records, add):
     if preview:
         plain = _one(records, group="preview", variant="optimize --preset web")
         add("## Preview: 512 × 512 of a ~1 M-triangle model\n")
-        add(f"`optimize {os.path.basename(preview['input'])} -o OUT.glb --ratio 0.5 --preset web --preview P.png "
+        add(f"`optimize {os.path.basename(preview['input'])} -o OUT.glb --preset web --preview P.png "
             f"--preview-size 512` ({_fmt(preview.get('triangles_in'))} triangles in, "
             f"{_fmt(preview.get('triangles'))} drawn): the preview stage took "
             f"**{_fmt(preview.get('stages', {}).get('preview'), 3)} s**; the whole run {_fmt(preview['wall'])} s "

@@ -284,7 +284,8 @@ def main():
             as_job = args.job_every and i % args.job_every == args.job_every - 1
             if as_job:
                 argv = [args.binary, "job", "--input", str(mutant), "--output", str(folder / "jobout") + "/",
-                        "--timeout", str(max(args.hang - 5, 5)), "--termination-log", str(folder / "termination.log")]
+                        "--timeout", str(max(args.hang - 5, 5)), "--termination-log", str(folder / "termination.log"),
+                        "--", "--import-memory", "2G"]  # the CLI runs' limit, so --memory-peak means the same
                 allowed = JOB_EXITS
             else:
                 argv = [args.binary, str(mutant), "-o", str(folder / "out.glb"), "--import-memory", "2G",
