@@ -21,7 +21,8 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     let file = try MappedFile(url)
     let path = url.path
     let pieces = cutIntoPieces(file.bytes)
-    let counts = countVertices(file.bytes, pieces: pieces, threads: threads)
+    // Each pass lets go of a piece's pages once done with it: a large file is never resident as a whole.
+    let counts = countVertices(file.bytes, pieces: pieces, threads: threads, release: file.release)
     var start = VertexCounts()
     let starts = counts.map { count -> VertexCounts in
         defer { start.add(count) }
@@ -42,6 +43,7 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
             bytes: file.bytes, range: pieces[index], start: starts[index], total: total,
             data: data, path: path)
         parsed[index] = parser.parse()
+        file.release(pieces[index])
     }
     var pieceResults: [ParsedPiece] = []
     pieceResults.reserveCapacity(pieces.count)
@@ -146,7 +148,9 @@ struct VertexCounts {
     }
 }
 
-private func countVertices(_ bytes: UnsafeRawBufferPointer, pieces: [Range<Int>], threads: Int) -> [VertexCounts] {
+private func countVertices(
+    _ bytes: UnsafeRawBufferPointer, pieces: [Range<Int>], threads: Int, release: @Sendable (Range<Int>) -> Void
+) -> [VertexCounts] {
     let slots = Slots<VertexCounts>(pieces.count)
     parallelFor(pieces.count, threads: threads) { index in
         var scanner = TextScanner(bytes, from: pieces[index].lowerBound, to: pieces[index].upperBound)
@@ -166,6 +170,7 @@ private func countVertices(_ bytes: UnsafeRawBufferPointer, pieces: [Range<Int>]
             scanner.skipLine()
         }
         slots[index] = counts
+        release(pieces[index])
     }
     return (0..<pieces.count).map { slots[$0]! }
 }

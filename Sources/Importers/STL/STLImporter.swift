@@ -19,7 +19,7 @@ public func importSTL(from url: URL) throws -> Scene {
     let bytes = file.bytes
     var solids: [Solid]
     if isBinarySTL(bytes) {
-        solids = [try readBinary(bytes, path: url.path)]
+        solids = [try readBinary(bytes, path: url.path, release: file.release)]
     } else {
         solids = try readASCII(bytes, path: url.path)
     }
@@ -61,7 +61,10 @@ private func isBinarySTL(_ bytes: UnsafeRawBufferPointer) -> Bool {
     return !scanner.matches(first, "solid", caseInsensitive: true)
 }
 
-private func readBinary(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Solid {
+/// `release` is told each 4 MiB of the file once read (see `MappedFile.release`).
+private func readBinary(
+    _ bytes: UnsafeRawBufferPointer, path: String, release: (Range<Int>) -> Void
+) throws -> Solid {
     var cursor = BinaryCursor(bytes, file: path)
     let header = try cursor.slice(80, "header")
     let count = Int(try cursor.read(UInt32.self, "triangle count"))
@@ -79,7 +82,12 @@ private func readBinary(_ bytes: UnsafeRawBufferPointer, path: String) throws ->
     solid.indices.reserveCapacity(count * 3)
     var anyColor = false
     var colors: [SIMD4<Float>] = []
+    var released = 0
     for _ in 0..<count {
+        if cursor.offset - released >= 4 << 20 {
+            release(released..<cursor.offset)
+            released = cursor.offset
+        }
         try cursor.skip(12)  // facet normal
         var corners: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) = (.zero, .zero, .zero)
         for k in 0..<3 {

@@ -47,4 +47,16 @@ public final class MappedFile: @unchecked Sendable {
 
     /// The file's size in bytes.
     public var count: Int { bytes.count }
+
+    /// Drops the pages wholly inside `range` from this process's memory (they are read again from the page cache if
+    /// touched later), so a reader that is done with a part of a large file does not keep it resident. Safe while
+    /// other threads read other parts: the bytes never change.
+    public func release(_ range: Range<Int>) {
+        guard let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (max(range.lowerBound, 0) + page - 1) / page * page
+        let end = min(range.upperBound, bytes.count) / page * page
+        guard end > start else { return }
+        _ = madvise(mapping + start, end - start, MADV_DONTNEED)
+    }
 }
