@@ -385,8 +385,17 @@ public final class JobRunner: @unchecked Sendable {
         guard case .s3(let location) = spec.output, let s3 else { return false }
         do {
             let info = try await s3.head(location)
-            return info.metadata["optimize-input-etag"] == inputIdentity
-                && info.metadata["optimize-options-hash"] == optionsHash
+            guard
+                info.metadata["optimize-input-etag"] == inputIdentity
+                    && info.metadata["optimize-options-hash"] == optionsHash
+            else { return false }
+            // A preview asked for but not there (not asked for last time, or its upload failed) is made again.
+            switch spec.previewPrefix?.appending(spec.output.fileName + ".png") {
+            case .s3(let preview): _ = try await s3.head(preview)
+            case .local(let path): return FileManager.default.fileExists(atPath: path)
+            case nil: break
+            }
+            return true
         } catch let error as S3Error where error.status == 404 {
             return false
         } catch let error as S3Error {

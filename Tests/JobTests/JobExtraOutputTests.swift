@@ -32,6 +32,27 @@ import Testing
         #expect(try await Servers.exists(S3Location(bucket: "job-out", key: "preview-files/huesitos-glb.glb")))
     }
 
+    @Test(.enabled(if: TestPaths.motoInstalled, ".venv/bin/moto_server missing"))
+    func aRerunAskingForAMissingPreviewConvertsAgain() async throws {
+        let client = try Servers.client()
+        let input = S3Location(bucket: "job-in", key: "rerun-preview/huesitos.fbx")
+        try await client.upload(file: JobTools.fixture, to: input)
+        let plain = ["--input", input.description, "--output", "s3://job-out/rerun-files/"]
+        let withPreview = plain + ["--preview", "s3://job-out/rerun-previews/"]
+        func skipped(_ run: JobRun) -> Bool {
+            run.events.contains { $0["event"] as? String == "convert" && $0["skipped"] as? Bool == true }
+        }
+        let first = try runJob(plain, environment: try Servers.environment())
+        #expect(first.exitCode == 0, "\(first.stderr)")
+        // Same input and options, but now with a preview that does not exist yet: not up to date.
+        let second = try runJob(withPreview, environment: try Servers.environment())
+        #expect(second.exitCode == 0 && !skipped(second), "\(second.stderr)")
+        #expect(try await Servers.exists(S3Location(bucket: "job-out", key: "rerun-previews/huesitos-glb.glb.png")))
+        // Everything in place: skipped.
+        let third = try runJob(withPreview, environment: try Servers.environment())
+        #expect(third.exitCode == 0 && skipped(third), "\(third.stderr)")
+    }
+
     @Test func aPreviewThatCannotBeStoredIsAWarningNotAFailure() throws {
         let directory = try JobTools.temporaryDirectory()
         // A regular file where the preview prefix's folder should be: the copy fails, the job does not.
