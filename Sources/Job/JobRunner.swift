@@ -179,18 +179,11 @@ public final class JobRunner: @unchecked Sendable {
             } catch let error as S3Error {
                 throw JobFailure.from(error, isInput: true)
             }
-            inputIdentity = info.eTag.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            inputIdentity = info.eTag.map(unquoted)
             if let inputIdentity,
                 try await outputIsUpToDate(s3: s3, inputIdentity: inputIdentity, optionsHash: optionsHash)
             {
-                log.log(
-                    "convert",
-                    [
-                        "skipped": true, "reason": "the output is up to date (same input ETag and options hash)",
-                        "output": spec.output.description
-                    ])
-                await notify(webhook, ["event": "stage", "stage": "convert", "skipped": true])
-                return Converted(skipped: true, outputBytes: 0, summary: [:])
+                return await skipUpToDate(identity: "ETag", webhook: webhook)
             }
             inputPath = (scratch as NSString).appendingPathComponent(inputName)
             let download: DownloadResult
@@ -199,9 +192,7 @@ public final class JobRunner: @unchecked Sendable {
             } catch let error as S3Error {
                 throw JobFailure.from(error, isInput: true)
             }
-            if let eTag = download.eTag {
-                inputIdentity = eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            }
+            if let eTag = download.eTag { inputIdentity = unquoted(eTag) }
             try await stageDone("download", since: stageStart, webhook: webhook, ["bytes": download.size])
         case .local(let path):
             guard FileManager.default.isReadableFile(atPath: path) else {
@@ -213,14 +204,7 @@ public final class JobRunner: @unchecked Sendable {
                 if let inputIdentity,
                     try await outputIsUpToDate(s3: s3, inputIdentity: inputIdentity, optionsHash: optionsHash)
                 {
-                    log.log(
-                        "convert",
-                        [
-                            "skipped": true, "reason": "the output is up to date (same input hash and options hash)",
-                            "output": spec.output.description
-                        ])
-                    await notify(webhook, ["event": "stage", "stage": "convert", "skipped": true])
-                    return Converted(skipped: true, outputBytes: 0, summary: [:])
+                    return await skipUpToDate(identity: "hash", webhook: webhook)
                 }
             }
         }
@@ -276,7 +260,7 @@ public final class JobRunner: @unchecked Sendable {
             try placeLocally(glbPath, at: path)
             try await stageDone("upload", since: stageStart, webhook: webhook, ["bytes": size, "local": true])
         }
-        if let prefix = spec.previewPrefix { await uploadPreview(previewPath, to: prefix, s3: s3) }
+        if let target = spec.previewTarget { await uploadPreview(previewPath, to: target, s3: s3) }
         return Converted(skipped: false, outputBytes: size, summary: summary)
     }
 
@@ -309,11 +293,10 @@ public final class JobRunner: @unchecked Sendable {
         }
     }
 
-    /// Uploads the child's preview as `<prefix><output file>.png`. Past the commit point: any problem (no image
+    /// Uploads the child's preview to `spec.previewTarget`. Past the commit point: any problem (no image
     /// rendered, an upload error) is a warning line, never a failed job.
-    private func uploadPreview(_ path: String, to prefix: JobLocation, s3: S3Client?) async {
+    private func uploadPreview(_ path: String, to target: JobLocation, s3: S3Client?) async {
         let start = Date()
-        let target = prefix.appending(spec.output.fileName + ".png")
         guard FileManager.default.fileExists(atPath: path) else {
             log.log(
                 "preview", level: "warning", ["skipped": true, "reason": "the conversion rendered no preview image"])
@@ -381,6 +364,19 @@ public final class JobRunner: @unchecked Sendable {
         return child.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
+    /// The conversion is skipped: the output (and the preview, if asked for) already match this input (`identity`
+    /// names how it is known: "ETag" or "hash") and these options.
+    private func skipUpToDate(identity: String, webhook: Webhook?) async -> Converted {
+        log.log(
+            "convert",
+            [
+                "skipped": true, "reason": "the output is up to date (same input \(identity) and options hash)",
+                "output": spec.output.description
+            ])
+        await notify(webhook, ["event": "stage", "stage": "convert", "skipped": true])
+        return Converted(skipped: true, outputBytes: 0, summary: [:])
+    }
+
     private func outputIsUpToDate(s3: S3Client?, inputIdentity: String, optionsHash: String) async throws -> Bool {
         guard case .s3(let location) = spec.output, let s3 else { return false }
         do {
@@ -390,7 +386,7 @@ public final class JobRunner: @unchecked Sendable {
                     && info.metadata["optimize-options-hash"] == optionsHash
             else { return false }
             // A preview asked for but not there (not asked for last time, or its upload failed) is made again.
-            switch spec.previewPrefix?.appending(spec.output.fileName + ".png") {
+            switch spec.previewTarget {
             case .s3(let preview): _ = try await s3.head(preview)
             case .local(let path): return FileManager.default.fileExists(atPath: path)
             case nil: break
@@ -664,3 +660,6 @@ struct ConversionReport: Decodable {
     var warnings: [String]
     var peakRSSBytes: Int
 }
+
+/// An ETag without the quotes S3 puts around it.
+private func unquoted(_ eTag: String) -> String { eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }

@@ -98,6 +98,9 @@ public struct JobSpec: Sendable, Equatable {
     public func optionsHash(version: String) -> String {
         sha256Hex(Data(([version] + convertOptions).joined(separator: "\u{0}").utf8))
     }
+
+    /// Where the preview image goes: `<preview prefix><output file name>.png`; nil without a preview prefix.
+    public var previewTarget: JobLocation? { previewPrefix?.appending(output.fileName + ".png") }
 }
 
 /// Raw fields from flags, a spec file and the environment; `resolve()` merges them (flags win, then the file,

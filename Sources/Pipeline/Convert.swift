@@ -21,13 +21,15 @@ public func convert(
     progress: (StageEvent) -> Void = { _ in }
 ) throws -> Report {
     var timings: [Report.StageTiming] = []
+    func record(_ stage: String, seconds: Double) {
+        let memory = residentMemory()
+        timings.append(.init(stage: stage, seconds: seconds, peakRSSBytes: memory.peak, rssBytes: memory.current))
+        progress(StageEvent(stage: stage, seconds: seconds))
+    }
     func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now()
         let result = try body()
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        timings.append(
-            .init(stage: stage, seconds: seconds, peakRSSBytes: peakResidentBytes(), rssBytes: currentResidentBytes()))
-        progress(StageEvent(stage: stage, seconds: seconds))
+        record(stage, seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
         return result
     }
 
@@ -44,11 +46,7 @@ public func convert(
     var notes: [String] = []
     func stage(_ run: (inout Scene) throws -> StageReport) rethrows {
         let report = try run(&scene)
-        timings.append(
-            .init(
-                stage: report.name, seconds: report.seconds, peakRSSBytes: peakResidentBytes(),
-                rssBytes: currentResidentBytes()))
-        progress(StageEvent(stage: report.name, seconds: report.seconds))
+        record(report.name, seconds: report.seconds)
         if let details = report.simplify { simplification = details }
         notes += report.notes.map { "\(report.name): \($0)" }
     }

@@ -52,18 +52,18 @@ public struct Report: Sendable, Codable, Equatable {
 }
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0 where unknown.
-public func peakResidentBytes() -> Int { residentBytes("VmHWM:") }
+public func peakResidentBytes() -> Int { residentMemory().peak }
 
-/// The process's resident memory now (VmRSS), in bytes; 0 where /proc is not available.
-public func currentResidentBytes() -> Int { residentBytes("VmRSS:") }
-
-private func residentBytes(_ field: String) -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix(field) {
-        let kib = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return kib * 1024
+/// The process's resident memory now (`VmRSS`) and its peak so far (`VmHWM`), in bytes, from one read of
+/// /proc/self/status; zeros where it is not available.
+func residentMemory() -> (current: Int, peak: Int) {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+    var memory = (current: 0, peak: 0)
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
+        let bytes = (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+        if line.hasPrefix("VmRSS:") { memory.current = bytes } else { memory.peak = bytes }
     }
-    return 0
+    return memory
 }
 
 /// The preview image: where it went, its size and the camera (to reproduce the view elsewhere).

@@ -45,6 +45,8 @@ public final class MappedFile: @unchecked Sendable {
         if let mapping { munmap(mapping, bytes.count) }
     }
 
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
     /// The file's size in bytes.
     public var count: Int { bytes.count }
 
@@ -53,7 +55,7 @@ public final class MappedFile: @unchecked Sendable {
     /// other threads read other parts: the bytes never change.
     public func release(_ range: Range<Int>) {
         guard let mapping else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Self.pageSize
         let start = (max(range.lowerBound, 0) + page - 1) / page * page
         let end = min(range.upperBound, bytes.count) / page * page
         guard end > start else { return }
