@@ -3,6 +3,8 @@ import ExitStatus
 import Foundation
 import Scene
 
+keepFreedMemoryForReuse()
+
 // Runs the command and maps every failure to one line on stderr and a documented exit code.
 do {
     var command = try Optimize.parseAsRoot()

@@ -348,8 +348,5 @@ extension SceneEncoder {
 
 /// The little-endian bytes of integer words.
 func littleEndianBytes<T: FixedWidthInteger>(_ words: [T]) -> [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(words.count * MemoryLayout<T>.size)
-    for w in words { withUnsafeBytes(of: w.littleEndian) { out += $0 } }
-    return out
+    words.map(\.littleEndian).withUnsafeBytes { Array($0) }
 }

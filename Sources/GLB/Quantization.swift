@@ -59,8 +59,9 @@ struct PositionGrid: Hashable {
 
     func quantize(_ p: SIMD3<Float>) -> SIMD3<UInt16> {
         let limit = Float((1 << bits) - 1)
-        let q = ((p - offset) / scale).rounded(.toNearestOrEven)
-        return SIMD3<UInt16>(pointwiseMin(pointwiseMax(q, .zero), SIMD3(repeating: limit)))
+        let q = pointwiseMin(
+            pointwiseMax(((p - offset) / scale).rounded(.toNearestOrEven), .zero), SIMD3(repeating: limit))
+        return SIMD3(UInt16(q.x), UInt16(q.y), UInt16(q.z))  // per lane: the vector conversion is generic and slow
     }
 
     /// The dequantization as a node transform.
@@ -77,8 +78,10 @@ struct UVGrid {
 
     func quantize(_ uv: SIMD2<Float>) -> SIMD2<UInt16> {
         let limit = Float((1 << bits) - 1)
-        let q = ((finite(uv) - offset) / range * limit).rounded(.toNearestOrEven)
-        return SIMD2<UInt16>(pointwiseMin(pointwiseMax(q, .zero), SIMD2(repeating: limit)))
+        let q = pointwiseMin(
+            pointwiseMax(((finite(uv) - offset) / range * limit).rounded(.toNearestOrEven), .zero),
+            SIMD2(repeating: limit))
+        return SIMD2(UInt16(q.x), UInt16(q.y))
     }
 }
 

@@ -9,8 +9,11 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
         let images = uniqueItems(
             scene.images, ignoringName: \.name,
             hash: { h, image in
+                // Size and ends only: equal images agree on them, and `==` compares the rest within a bucket.
                 h.combine(image.mimeType)
-                h.combine(image.data)
+                h.combine(image.data.count)
+                h.combine(image.data.prefix(64))
+                h.combine(image.data.suffix(64))
             })
         scene.images = images.kept
 
@@ -61,10 +64,12 @@ public func deduplicate(_ scene: inout Scene) throws -> StageReport {
                 return mesh
             }, ignoringName: \.name,
             hash: { h, mesh in
+                // Shapes only (a large mesh is not hashed in full): `==` compares the data within a bucket.
                 h.combine(mesh.primitives.count)
                 for p in mesh.primitives {
-                    h.combine(p.indices)
-                    h.combine(p.vertices.positions)
+                    h.combine(p.indices.count)
+                    h.combine(p.vertexCount)
+                    h.combine(p.material)
                 }
             })
         scene.meshes = meshes.kept

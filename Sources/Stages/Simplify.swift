@@ -78,6 +78,10 @@ private func meets(_ achieved: Int, _ requested: Int) -> Bool { Double(achieved)
 /// All triangle primitives of a mesh are simplified together, so edges between materials stay connected, and
 /// meshoptimizer welds vertices by position internally, so UV and normal seams stay closed. Output indices refer
 /// to the original vertices (unused ones are then dropped): skinned and morphed meshes stay valid.
+///
+/// Each mesh is simplified in place: the stage takes it out of the scene, so when nothing else needs its index
+/// buffer (one mesh to simplify, such as a large scan, without `--aggressive`) meshoptimizer reuses it and no second
+/// copy exists.
 public func simplify(
     _ scene: inout Scene, options: SimplifyOptions,
     threads: Int
@@ -85,25 +89,35 @@ public func simplify(
     try validateGeometry(scene)
     return runStage("simplify", &scene) { scene in
         var targets = simplifyTargets(scene, options: options)
-        let input = scene
+        let budget = options.triangleBudget ?? ratioBudget(scene, options.ratio)
+        // The budget rebalance simplifies meshes again from their originals; it can only do so when there is more
+        // than one mesh, and only then are the originals kept (which makes the first pass work on copies).
+        let originals = scene.meshes.filter { triangleCount($0) > 0 }.count > 1 ? scene.meshes : nil
+        let meshes = Slots<Mesh>(scene.meshes.count)
+        for m in scene.meshes.indices { meshes[m] = scene.meshes[m] }
+        scene.meshes = []
         let frozenTargets = targets
-        var results = parallelMap(input.meshes.count, threads: threads) { m in
-            simplifyMesh(input.meshes[m], target: frozenTargets[m], options: options)
+        var results = parallelMap(meshes.count, threads: threads) { m in
+            var mesh = meshes.take(m)!
+            defer { meshes[m] = mesh }
+            return simplifyMesh(&mesh, target: frozenTargets[m], options: options)
         }
-        if let budget = options.triangleBudget ?? ratioBudget(input, options.ratio) {
+        if let budget, let originals {
             // With a ratio alone, meshes that cannot go lower (small closed parts at the error bound) leave their
             // excess to the others, so the scene as drawn keeps the ratio, as a merged scene would in gltfpack.
-            rebalance(input, budget: budget, targets: &targets, results: &results, options: options, threads: threads)
+            rebalance(
+                originals, into: meshes, instances: scene.nodes, budget: budget, targets: &targets,
+                results: &results, options: options, threads: threads)
         }
+        scene.meshes = (0..<meshes.count).map { meshes.take($0)! }
         var reports: [MeshSimplification] = []
         for (m, result) in results.enumerated() {
-            guard let (mesh, report) = result else { continue }
-            scene.meshes[m] = mesh
+            guard let result else { continue }
             reports.append(
                 MeshSimplification(
-                    mesh: m, name: mesh.name, originalTriangles: report.original,
-                    requestedTriangles: report.requested, achievedTriangles: report.achieved,
-                    error: report.error, method: report.method, reason: report.reason))
+                    mesh: m, name: scene.meshes[m].name, originalTriangles: result.original,
+                    requestedTriangles: result.requested, achievedTriangles: result.achieved,
+                    error: result.error, method: result.method, reason: result.reason))
         }
         return (reports, [])
     }
@@ -167,19 +181,19 @@ private func ratioBudget(_ scene: Scene, _ ratio: Float?) -> Int? {
 }
 
 /// Meets the budget when some meshes stalled above their targets: lowers the targets of the meshes that met
-/// theirs by the excess, in proportion, and simplifies those again from the input (at most two rounds).
+/// theirs by the excess, in proportion, and simplifies those again from `originals` (at most two rounds).
 private func rebalance(
-    _ input: Scene, budget: Int, targets: inout [Int?], results: inout [(Mesh, MeshResult)?],
-    options: SimplifyOptions, threads: Int
+    _ originals: [Mesh], into meshes: Slots<Mesh>, instances nodes: [Node], budget: Int, targets: inout [Int?],
+    results: inout [MeshResult?], options: SimplifyOptions, threads: Int
 ) {
-    var instances = [Int](repeating: 0, count: input.meshes.count)
-    for node in input.nodes { if let m = node.mesh { instances[m] += max(node.instances.count, 1) } }
-    let original = input.meshes.map { $0.primitives.reduce(0) { $0 + $1.triangleCount } }
+    var instances = [Int](repeating: 0, count: originals.count)
+    for node in nodes { if let m = node.mesh { instances[m] += max(node.instances.count, 1) } }
+    let original = originals.map(triangleCount)
     for _ in 0..<2 {
-        let achieved = input.meshes.indices.map { results[$0]?.1.achieved ?? original[$0] }
-        let drawn = input.meshes.indices.reduce(0) { $0 + instances[$1] * achieved[$1] }
+        let achieved = originals.indices.map { results[$0]?.achieved ?? original[$0] }
+        let drawn = originals.indices.reduce(0) { $0 + instances[$1] * achieved[$1] }
         guard !meets(drawn, budget) else { return }
-        let flexible = input.meshes.indices.filter { m in
+        let flexible = originals.indices.filter { m in
             instances[m] > 0 && achieved[m] > 0 && meets(achieved[m], min(targets[m] ?? 0, original[m]))
         }
         let flexibleDrawn = flexible.reduce(0) { $0 + instances[$1] * achieved[$1] }
@@ -188,11 +202,19 @@ private func rebalance(
         for m in flexible { targets[m] = Int((Double(achieved[m]) * scale).rounded()) }
         let frozenTargets = targets
         let again = parallelMap(flexible.count, threads: threads) { k in
-            simplifyMesh(input.meshes[flexible[k]], target: frozenTargets[flexible[k]], options: options)
+            var mesh = originals[flexible[k]]
+            let result = simplifyMesh(&mesh, target: frozenTargets[flexible[k]], options: options)
+            return result.map { (mesh, $0) }
         }
-        for (k, m) in flexible.enumerated() { results[m] = again[k] }
+        for (k, m) in flexible.enumerated() {
+            results[m] = again[k]?.1
+            meshes[m] = again[k]?.0 ?? originals[m]
+        }
     }
 }
+
+/// Triangles in a mesh's triangle primitives.
+private func triangleCount(_ mesh: Mesh) -> Int { mesh.primitives.reduce(0) { $0 + $1.triangleCount } }
 
 /// The total area of a mesh's triangles, in its own space.
 private func surfaceArea(_ mesh: Mesh) -> Double {
@@ -218,106 +240,112 @@ private struct MeshResult {
     var reason: SimplifyMiss?
 }
 
-/// Simplifies one mesh toward `requested` triangles (as far as the error allows when nil); nil when it has
+/// Simplifies `mesh` in place toward `requested` triangles (as far as the error allows when nil); nil when it has
 /// nothing to simplify or already meets the target.
-private func simplifyMesh(_ mesh: Mesh, target requested: Int?, options: SimplifyOptions) -> (Mesh, MeshResult)? {
+private func simplifyMesh(_ mesh: inout Mesh, target requested: Int?, options: SimplifyOptions) -> MeshResult? {
     let target = requested ?? 0
     let triangleSlots = mesh.primitives.indices.filter {
         mesh.primitives[$0].mode == .triangles && !mesh.primitives[$0].indices.isEmpty
     }
     let original = triangleSlots.reduce(0) { $0 + mesh.primitives[$1].triangleCount }
     guard original > 0, target < original else { return nil }
-    // Unused vertices would count as extra wedges at their position and lock it in the simplifier.
-    let prims = triangleSlots.map { mesh.primitives[$0].droppingUnusedVertices(mesh.primitives[$0].indices) }
+    // Moved out of the mesh, so each index buffer has one owner and is simplified in place. Unused vertices would
+    // count as extra wedges at their position and lock it in the simplifier.
+    var prims = triangleSlots.map { slot in
+        var p = Primitive()
+        swap(&p, &mesh.primitives[slot])
+        return p.droppingUnusedVertices(p.indices)
+    }
+    // The --aggressive fallbacks start over from the input, so it is kept (and the first pass works on a copy).
+    let input = options.aggressive ? prims : []
 
     var method = SimplifyMethod.collapse
-    var run = collapseJoint(prims, target: target, error: options.targetError, lock: options.lockBorders)
-    if run == nil {
+    var error: Float
+    if let e = collapseJoint(&prims, target: target, error: options.targetError, lock: options.lockBorders) {
+        error = e
+    } else {
         method = .collapsePerPrimitive
-        run = collapseSeparately(prims, target: target, error: options.targetError)
+        error = collapseSeparately(&prims, target: target, error: options.targetError)
     }
-    var (indices, error) = run!
-    var achieved = indices.reduce(0) { $0 + $1.count / 3 }
+    let joint = method == .collapse
+    var achieved = triangles(prims)
     var reason: SimplifyMiss?
     if requested != nil && !meets(achieved, target) {
-        reason = missReason(
-            prims, target: target, achieved: achieved, options: options, jointSucceeded: method == .collapse)
+        reason = missReason(prims, target: target, achieved: achieved, options: options, joint: joint)
         // --aggressive: a larger error bound first (topology and seams kept), then the sloppy simplifier.
         if options.aggressive && reason == .errorLimit && options.targetError < aggressiveError {
-            let joint = method == .collapse
-            if let larger = joint
-                ? collapseJoint(prims, target: target, error: aggressiveError, lock: options.lockBorders)
-                : collapseSeparately(prims, target: target, error: aggressiveError)
-            {
-                let count = larger.indices.reduce(0) { $0 + $1.count / 3 }
-                if count > 0 && count < achieved {
-                    (indices, error, achieved, method) = (larger.indices, larger.error, count, .collapseLargerError)
-                    reason =
-                        meets(achieved, target)
-                        ? nil
-                        : missReason(
-                            prims, target: target, achieved: achieved,
-                            options: options, jointSucceeded: joint)
-                }
+            var larger = input
+            let largerError =
+                joint
+                ? collapseJoint(&larger, target: target, error: aggressiveError, lock: options.lockBorders)
+                : collapseSeparately(&larger, target: target, error: aggressiveError)
+            let count = triangles(larger)
+            if let largerError, count > 0 && count < achieved {
+                (prims, error, achieved, method) = (larger, largerError, count, .collapseLargerError)
+                reason =
+                    meets(achieved, target)
+                    ? nil : missReason(prims, target: target, achieved: achieved, options: options, joint: joint)
             }
         }
         if options.aggressive && reason != nil && Double(achieved) > Double(target) * 1.25 {
-            let sloppy = sloppySeparately(prims, target: target, error: max(options.targetError, aggressiveError))
-            let sloppyCount = sloppy.indices.reduce(0) { $0 + $1.count / 3 }
-            if sloppyCount > 0 && sloppyCount < achieved {
-                (indices, error, achieved, method) = (sloppy.indices, sloppy.error, sloppyCount, .sloppy)
+            var sloppy = input
+            let sloppyError = sloppySeparately(
+                &sloppy, target: target, error: max(options.targetError, aggressiveError))
+            let count = triangles(sloppy)
+            if count > 0 && count < achieved {
+                (prims, error, achieved, method) = (sloppy, sloppyError, count, .sloppy)
                 reason = meets(achieved, target) ? nil : .stalled
             }
         }
     }
 
-    var out = mesh
     for (k, slot) in triangleSlots.enumerated() {
-        out.primitives[slot] = prims[k].droppingUnusedVertices(indices[k])
+        mesh.primitives[slot] = prims[k].droppingUnusedVertices(prims[k].indices)
     }
     // A material may have lost all its triangles; drop such primitives rather than keep empty ones.
-    let emptied = Set(triangleSlots.filter { out.primitives[$0].indices.isEmpty })
-    out.primitives = out.primitives.enumerated().filter { !emptied.contains($0.offset) }.map(\.element)
-    return (
-        out,
-        MeshResult(
-            original: original, requested: requested, achieved: achieved, error: error,
-            method: method, reason: reason)
-    )
+    let emptied = Set(triangleSlots.filter { mesh.primitives[$0].indices.isEmpty })
+    mesh.primitives = mesh.primitives.enumerated().filter { !emptied.contains($0.offset) }.map(\.element)
+    return MeshResult(
+        original: original, requested: requested, achieved: achieved, error: error, method: method, reason: reason)
 }
 
-/// Why a collapse run stopped short, found by re-running without the error limit and, if borders are locked,
-/// without the lock.
+/// Triangles in `prims`.
+private func triangles(_ prims: [Primitive]) -> Int { prims.reduce(0) { $0 + $1.triangleCount } }
+
+/// Why a collapse run stopped short, found by collapsing its result further without the error limit and, if
+/// borders are locked, without the lock.
 private func missReason(
-    _ prims: [Primitive], target: Int, achieved: Int, options: SimplifyOptions,
-    jointSucceeded: Bool
+    _ prims: [Primitive], target: Int, achieved: Int, options: SimplifyOptions, joint: Bool
 ) -> SimplifyMiss {
-    func count(error: Float, lock: Bool) -> Int {
-        let run =
-            jointSucceeded
-            ? collapseJoint(prims, target: target, error: error, lock: lock)
-            : collapseSeparately(prims, target: target, error: error)
-        return (run?.indices ?? []).reduce(0) { $0 + $1.count / 3 }
+    func count(lock: Bool) -> Int {
+        var trial = prims
+        let ran =
+            joint
+            ? collapseJoint(&trial, target: target, error: .greatestFiniteMagnitude, lock: lock) != nil
+            : {
+                collapseSeparately(&trial, target: target, error: .greatestFiniteMagnitude)
+                return true
+            }()
+        return ran ? triangles(trial) : 0
     }
-    let unlimited = count(error: .greatestFiniteMagnitude, lock: options.lockBorders)
+    let unlimited = count(lock: options.lockBorders)
     if unlimited < achieved && (meets(unlimited, target) || Double(unlimited) < Double(achieved) * 0.98) {
         return .errorLimit
     }
-    if options.lockBorders && jointSucceeded {
-        let unlocked = count(error: .greatestFiniteMagnitude, lock: false)
+    if options.lockBorders && joint {
+        let unlocked = count(lock: false)
         if Double(unlocked) < Double(achieved) * 0.98 { return .borderLocked }
     }
     return .stalled
 }
 
-/// Edge-collapse on all primitives at once (vertex buffers concatenated by position). Returns each primitive's new
-/// indices and the relative error, or nil when a collapse joined vertices of different primitives into one triangle.
-private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock: Bool) -> (
-    indices: [[UInt32]], error: Float
-)? {
+/// Edge-collapse on all primitives at once (vertex buffers concatenated by position), replacing each primitive's
+/// indices; returns the relative error, or nil (and leaves `prims` as they were) when a collapse joined vertices
+/// of different primitives into one triangle.
+private func collapseJoint(_ prims: inout [Primitive], target: Int, error: Float, lock: Bool) -> Float? {
     if prims.count == 1 {
-        let (result, resultError) = collapse(prims[0], targetTriangles: target, error: error, lock: lock)
-        return ([result], resultError)
+        return collapse(
+            &prims[0].indices, positions: prims[0].vertices.positions, target: target, error: error, lock: lock)
     }
     var positions: [SIMD3<Float>] = []
     var indices: [UInt32] = []
@@ -329,10 +357,7 @@ private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock
         indices.append(contentsOf: p.indices.map { $0 + base })
     }
     offsets.append(positions.count)
-    var joint = Primitive()
-    joint.vertices.positions = positions
-    joint.indices = indices
-    let (result, resultError) = collapse(joint, targetTriangles: target, error: error, lock: lock)
+    let resultError = collapse(&indices, positions: positions, target: target, error: error, lock: lock)
 
     func owner(_ v: UInt32) -> Int {
         var lo = 0
@@ -344,48 +369,49 @@ private func collapseJoint(_ prims: [Primitive], target: Int, error: Float, lock
         return lo
     }
     var split = [[UInt32]](repeating: [], count: prims.count)
-    for t in stride(from: 0, to: result.count, by: 3) {
-        let k = owner(result[t])
-        guard owner(result[t + 1]) == k, owner(result[t + 2]) == k else { return nil }
+    for t in stride(from: 0, to: indices.count, by: 3) {
+        let k = owner(indices[t])
+        guard owner(indices[t + 1]) == k, owner(indices[t + 2]) == k else { return nil }
         let base = UInt32(offsets[k])
-        split[k].append(contentsOf: [result[t] - base, result[t + 1] - base, result[t + 2] - base])
+        split[k].append(contentsOf: [indices[t] - base, indices[t + 1] - base, indices[t + 2] - base])
     }
-    return (split, resultError)
+    for k in prims.indices { prims[k].indices = split[k] }
+    return resultError
 }
 
 /// Edge-collapse on each primitive alone with its borders locked (so material edges cannot open), targets split
-/// by triangle count; the error is the largest of the primitives'.
-private func collapseSeparately(_ prims: [Primitive], target: Int, error: Float) -> (indices: [[UInt32]], error: Float)
+/// by triangle count; returns the largest of the primitives' errors.
+@discardableResult
+private func collapseSeparately(_ prims: inout [Primitive], target: Int, error: Float) -> Float {
+    let total = triangles(prims)
+    var worst: Float = 0
+    for k in prims.indices {
+        let share = Int((Double(target) * Double(prims[k].triangleCount) / Double(total)).rounded())
+        let positions = prims[k].vertices.positions
+        worst = max(worst, collapse(&prims[k].indices, positions: positions, target: share, error: error, lock: true))
+    }
+    return worst
+}
+
+/// meshopt_simplify on one index buffer, in place.
+private func collapse(_ indices: inout [UInt32], positions: [SIMD3<Float>], target: Int, error: Float, lock: Bool)
+    -> Float
 {
-    let total = prims.reduce(0) { $0 + $1.triangleCount }
-    var worst: Float = 0
-    let indices = prims.map { p in
-        let share = Int((Double(target) * Double(p.triangleCount) / Double(total)).rounded())
-        let (result, e) = collapse(p, targetTriangles: share, error: error, lock: true)
-        worst = max(worst, e)
-        return result
-    }
-    return (indices, worst)
-}
-
-/// meshopt_simplify on one index buffer.
-private func collapse(_ p: Primitive, targetTriangles: Int, error: Float, lock: Bool) -> ([UInt32], Float) {
     MeshoptOptimizer.simplify(
-        p.indices, positions: p.vertices.positions, targetIndexCount: targetTriangles * 3,
-        targetError: error, lockBorder: lock)
+        &indices, positions: positions, targetIndexCount: target * 3, targetError: error, lockBorder: lock)
 }
 
-/// meshopt_simplifySloppy on each primitive alone, targets split by triangle count.
-private func sloppySeparately(_ prims: [Primitive], target: Int, error: Float) -> (indices: [[UInt32]], error: Float) {
-    let total = prims.reduce(0) { $0 + $1.triangleCount }
+/// meshopt_simplifySloppy on each primitive alone, targets split by triangle count; returns the largest error.
+private func sloppySeparately(_ prims: inout [Primitive], target: Int, error: Float) -> Float {
+    let total = triangles(prims)
     var worst: Float = 0
-    let indices = prims.map { p in
-        let share = Int((Double(target) * Double(p.triangleCount) / Double(total)).rounded())
+    for k in prims.indices {
+        let share = Int((Double(target) * Double(prims[k].triangleCount) / Double(total)).rounded())
         let (kept, resultError) = MeshoptOptimizer.simplifySloppy(
-            p.indices, positions: p.vertices.positions,
+            prims[k].indices, positions: prims[k].vertices.positions,
             targetIndexCount: share * 3, targetError: error)
+        prims[k].indices = kept
         worst = max(worst, resultError)
-        return kept
     }
-    return (indices, worst)
+    return worst
 }

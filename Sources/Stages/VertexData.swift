@@ -60,7 +60,17 @@ extension Primitive {
 
     /// A copy holding only the vertices `sources` (old indices, in new order) with `newIndices` referring to them.
     func selectingVertices(_ sources: [Int], newIndices: [UInt32]) -> Primitive {
-        func pick<T>(_ stream: [T]) -> [T] { stream.isEmpty ? [] : sources.map { stream[$0] } }
+        func pick<T>(_ stream: [T]) -> [T] {
+            guard !stream.isEmpty else { return [] }
+            return stream.withUnsafeBufferPointer { from in
+                sources.withUnsafeBufferPointer { sources in
+                    [T](unsafeUninitializedCapacity: sources.count) { to, count in
+                        for (k, v) in sources.enumerated() { (to.baseAddress! + k).initialize(to: from[v]) }
+                        count = sources.count
+                    }
+                }
+            }
+        }
         var out = self
         out.indices = newIndices
         out.vertices.positions = pick(vertices.positions)
@@ -82,11 +92,17 @@ extension Primitive {
 
     /// Keeps only the vertices `indices` use, in ascending original order (so the result is a subset of the input).
     func droppingUnusedVertices(_ indices: [UInt32]) -> Primitive {
+        let vertexCount = vertexCount
         var used = [Bool](repeating: false, count: vertexCount)
-        var usedCount = 0
-        for i in indices where !used[Int(i)] {
-            used[Int(i)] = true
-            usedCount += 1
+        let usedCount = used.withUnsafeMutableBufferPointer { used in
+            indices.withUnsafeBufferPointer { indices in
+                var count = 0
+                for i in indices where !used[Int(i)] {
+                    used[Int(i)] = true
+                    count += 1
+                }
+                return count
+            }
         }
         if usedCount == vertexCount {  // every vertex stays where it is: no copy of the streams
             var out = self
@@ -95,6 +111,7 @@ extension Primitive {
         }
         var newIndex = [UInt32](repeating: 0, count: vertexCount)
         var sources: [Int] = []
+        sources.reserveCapacity(usedCount)
         for v in 0..<vertexCount where used[v] {
             newIndex[v] = UInt32(sources.count)
             sources.append(v)

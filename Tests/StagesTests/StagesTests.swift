@@ -64,6 +64,18 @@ import Testing
         #expect(result.method == .collapse)
     }
 
+    @Test func inPlaceSimplificationLeavesSharedBuffersAloneAndMatchesACopy() throws {
+        let original = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 64, segments: 128)])])
+        let options = SimplifyOptions(ratio: 0.3, targetError: Self.looseError)
+        var shared = original  // `original` still holds the buffers: the stage must copy before it writes
+        _ = try simplify(&shared, options: options, threads: 2)
+        #expect(original == Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 64, segments: 128)])]))
+        var alone = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 64, segments: 128)])])
+        _ = try simplify(&alone, options: options, threads: 2)  // the only owner: meshoptimizer works in place
+        #expect(alone == shared)
+        #expect(alone.statistics.triangles < original.statistics.triangles / 2)
+    }
+
     @Test func ratioHalfOnCorpusScan() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

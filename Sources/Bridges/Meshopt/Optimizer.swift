@@ -71,20 +71,24 @@ public enum MeshoptOptimizer {
             : indices + [UInt32](repeating: indices.first ?? 0, count: 3 - indices.count % 3)
     }
 
-    /// Edge-collapse simplification towards `targetIndexCount` within `targetError` (relative to the mesh extent);
-    /// returns the new indices and the error reached.
+    /// Edge-collapse simplification of `indices` in place towards `targetIndexCount` within `targetError` (relative
+    /// to the mesh extent); returns the error reached. meshoptimizer reads and writes the one buffer, so a large mesh
+    /// costs no second index buffer; afterwards the array holds just the result.
     public static func simplify(
-        _ indices: [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int, targetError: Float,
+        _ indices: inout [UInt32], positions: [SIMD3<Float>], targetIndexCount: Int, targetError: Float,
         lockBorder: Bool
-    ) -> (indices: [UInt32], error: Float) {
-        var out = [UInt32](repeating: 0, count: indices.count)
+    ) -> Float {
+        guard !indices.isEmpty else { return 0 }
         var error: Float = 0
-        let count = withFloats(positions) {
-            meshopt_simplify(
-                &out, indices, indices.count, $0, positions.count, $1, targetIndexCount, targetError,
-                lockBorder ? UInt32(meshopt_SimplifyLockBorder) : 0, &error)
+        let count = withFloats(positions) { floats, stride in
+            indices.withUnsafeMutableBufferPointer { buffer in
+                meshopt_simplify(
+                    buffer.baseAddress, buffer.baseAddress, buffer.count, floats, positions.count, stride,
+                    targetIndexCount, targetError, lockBorder ? UInt32(meshopt_SimplifyLockBorder) : 0, &error)
+            }
         }
-        return (Array(out.prefix(count)), error)
+        indices = Array(indices[..<count])
+        return error
     }
 
     /// Topology-ignoring simplification towards `targetIndexCount` within `targetError`.

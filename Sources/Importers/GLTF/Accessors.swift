@@ -12,7 +12,8 @@ struct AccessorLayout {
     var bytes: UnsafeRawBufferPointer?
     var stride: Int
 
-    var componentSize: Int { componentSizes[componentType]! }
+    /// Bytes per component (arithmetic, not the `componentSizes` table: element loops read it per component).
+    var componentSize: Int { componentType == 5126 || componentType == 5125 ? 4 : componentType >= 5122 ? 2 : 1 }
 }
 
 let componentSizes: [Int: Int] = [5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4]
@@ -146,6 +147,11 @@ extension GLTFReader {
         }
         if let bytes = layout.bytes {
             values.withUnsafeMutableBufferPointer { out in
+                if layout.componentType == 5125 && layout.stride == 4 * n, let base = out.baseAddress {
+                    // Tightly packed 32-bit values: the little-endian bytes are the values on this platform.
+                    _ = memcpy(base, bytes.baseAddress!, out.count * 4)
+                    return
+                }
                 for element in 0..<layout.count { for c in 0..<n { out[element * n + c] = load(bytes, element, c) } }
             }
         }
