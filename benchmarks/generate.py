@@ -9,6 +9,7 @@ Outputs are OBJ (v, vn, f v//vn) and are regenerated only when missing.
 from __future__ import annotations
 
 import os
+import subprocess
 
 import numpy as np
 import trimesh
@@ -185,4 +186,16 @@ def large_set(folder: str, corpus: str | None, factors: list[int]) -> list[str]:
                 mesh.export(wanted[3] + ".tmp", file_type="glb")
                 os.replace(wanted[3] + ".tmp", wanted[3])
         paths += wanted
+    return paths
+
+
+def fbx_twins(folder: str, sources: list[str], blender_python: str, blender_script: str) -> list[str]:
+    """Each source re-written as binary FBX by Blender (`blender.py export-fbx`), once: the FBX benchmark inputs."""
+    paths = []
+    for source in sources:
+        target = os.path.join(folder, os.path.splitext(os.path.basename(source))[0] + ".fbx")
+        if not os.path.exists(target):
+            subprocess.run([blender_python, blender_script, "export-fbx", source, target], check=True,
+                           stdout=subprocess.DEVNULL)
+        paths.append(target)
     return paths

@@ -76,6 +76,46 @@ def _large_inputs(records, add):
     add("")
 
 
+def _blender(records, add, version):
+    """Blender's import → Decimate → glTF export beside optimize, and the FBX inputs Blender wrote."""
+    rows = _find(records, group="blender", variant="blender")
+    if rows:
+        add(f"## Blender {version} (bpy) beside optimize: ratio 0.5\n")
+        add("`blender.py convert IN OUT.glb --ratio 0.5 [--draco]`: Blender's importer, a Decimate modifier (collapse) "
+            "on every mesh, the glTF exporter with modifiers applied (`--draco`: its Draco compression). optimize "
+            "runs `--ratio 0.5 --preset web` (meshopt compression). One run each.\n")
+        add("| input | triangles in | Blender wall s | Blender MiB | Blender bytes | Blender --draco wall s | "
+            "Blender --draco bytes | optimize wall s | optimize MiB | optimize bytes | wall Blender / optimize |")
+        add("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            draco = _one(records, group="blender", variant="blender --draco", input=r["input"])
+            ours = _one(records, group="large", variant="optimize --preset web", input=r["input"])
+            add(f"| {os.path.basename(r['input'])} | {_fmt(ours and ours.get('triangles_in'))} | {_fmt(r['wall'])} | "
+                f"{_fmt(_mib(r['rss']), 0)} | {_fmt(r.get('bytes'))} | {_fmt(draco and draco['wall'])} | "
+                f"{_fmt(draco and draco.get('bytes'))} | {_fmt(ours and ours['wall'])} | "
+                f"{_fmt(_mib(ours and ours['rss']), 0)} | {_fmt(ours and ours.get('bytes'))} | "
+                f"{_fmt(_ratio(r['wall'], ours and ours['wall']))} |")
+        add("")
+    fbx = _find(records, group="fbx", variant="optimize --preset web")
+    if fbx:
+        add("## FBX written by Blender: the native FBX reader vs the OBJ path, and Blender's own FBX → GLB\n")
+        add("The large set's OBJ files exported to binary FBX by Blender (`blender.py export-fbx`); every run is "
+            "`--ratio 0.5 --preset web` (Blender: ratio 0.5, no compression). Ratios compare the FBX run with "
+            "optimize's run on the OBJ of the same mesh.\n")
+        add("| input | triangles in | FBX wall s | FBX MiB | OBJ wall s | OBJ MiB | wall FBX / OBJ | RSS FBX / OBJ | "
+            "Blender FBX → GLB wall s | Blender MiB |")
+        add("|---|---|---|---|---|---|---|---|---|---|")
+        for r in fbx:
+            twin = os.path.splitext(r["input"])[0] + ".obj"
+            obj = _one(records, group="large", variant="optimize --preset web", input=twin)
+            theirs = _one(records, group="fbx", variant="blender", input=r["input"])
+            add(f"| {os.path.basename(r['input'])} | {_fmt(r.get('triangles_in'))} | {_fmt(r['wall'])} | "
+                f"{_fmt(_mib(r['rss']), 0)} | {_fmt(obj and obj['wall'])} | {_fmt(_mib(obj and obj['rss']), 0)} | "
+                f"{_fmt(_ratio(r['wall'], obj and obj['wall']))} | {_fmt(_ratio(r['rss'], obj and obj['rss']))} | "
+                f"{_fmt(theirs and theirs['wall'])} | {_fmt(_mib(theirs and theirs['rss']), 0)} |")
+        add("")
+
+
 def _features(records, add):
     """Importer isolation, the preview and the output-size budget: what each costs."""
     isolation = _find(records, group="isolation")
@@ -174,8 +214,8 @@ def write(results: dict, folder: str) -> None:
         f"`--preset web` when offered); this run had: {', '.join(results['optimize_variants'])}. Plain optimize "
         "writes float32 attributes while gltfpack quantizes by default, so uncompressed byte ratios are not "
         "like-for-like; the compressed columns show what compression adds.\n")
-    add("Blender was not run: it is not installed, and a headless Blender import/decimate/export round trip "
-        "measures Blender's Python start-up more than geometry work.\n")
+    if "blender" not in results["versions"]:
+        add("Blender was not run: its venv is missing (`bash benchmarks/setup-blender.sh` installs it).\n")
     add("Fidelity (`fidelity.py`, tested by `test_fidelity.py`): symmetric Hausdorff and RMS distance between the "
         "input surface and the output surface read back by trimesh (independent of both tools), as % of the "
         "input's bounding-box diagonal, from 50,000 (ladder) or 10,000 (models) area samples (not measured at ratio 1, a plain conversion) plus up to as many vertices (for the maxima) per surface, every triangle centroid as a locator with "
@@ -295,6 +335,7 @@ def write(results: dict, folder: str) -> None:
         add("")
 
     _large_inputs(records, add)
+    _blender(records, add, results["versions"].get("blender"))
     _features(records, add)
 
     # All runs.

@@ -31,6 +31,7 @@ import fidelity  # noqa: E402
 import generate  # noqa: E402
 
 CORPUS = os.path.join(os.path.dirname(REPO), "shared", "corpus")
+BLENDER_PYTHON = os.path.join(REPO, ".build", "blender-venv", "bin", "python")
 MODEL_EXTENSIONS = (".obj", ".gltf", ".glb")
 
 
@@ -112,6 +113,8 @@ class Tools:
             self.optimize_variants["optimize --preset web"] = ["--preset", "web"]
             if "--importer" in help_text:
                 self.optimize_variants["optimize --preset web --importer assimp"] = ["--preset", "web", "--importer", "assimp"]
+        # Blender (bpy) in its own venv (benchmarks/setup-blender.sh), for the full run only.
+        self.blender = BLENDER_PYTHON if os.access(BLENDER_PYTHON, os.X_OK) else None
         self.versions = {
             "optimize": subprocess.run([optimize, "--version"], capture_output=True, text=True).stdout.strip(),
             "gltfpack": subprocess.run(["gltfpack", "-v"], capture_output=True, text=True).stdout.strip(),
@@ -119,6 +122,10 @@ class Tools:
                                                                     text=True).stdout.splitlines()
                             if line.startswith("Version")), "?"),
         }
+        if self.blender:
+            self.versions["blender"] = subprocess.run(
+                [self.blender, "-c", "import bpy; print(bpy.app.version_string)"], capture_output=True,
+                text=True).stdout.strip() or "?"
 
     def command(self, variant: str, source: str, output: str, ratio: float, threads: int, report: str) -> list[str]:
         if variant.startswith("optimize"):
@@ -130,6 +137,9 @@ class Tools:
             return ["gltfpack", "-i", source, "-o", output] + extra + variant.split()[1:]
         if variant == "assimp export":
             return ["assimp", "export", source, output, "-fglb2"]
+        if variant.startswith("blender") and self.blender:
+            return ([self.blender, os.path.join(HERE, "blender.py"), "convert", source, output, "--ratio", f"{ratio:g}"]
+                    + (["--draco"] if variant == "blender --draco" else []))
         raise ValueError(variant)
 
 
@@ -325,10 +335,25 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
         if twin == source:
             bench.run("large", source, "gltfpack -cc", 0.5, reps=1, measure_fidelity=False)
     features(bench, large)
+    if tools.blender:
+        blender(bench, inputs_folder, large)
     return {"records": bench.records, "failures": bench.failures, "base": label,
             "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),
             "machine": machine(), "versions": tools.versions, "reps": reps,
             "optimize_variants": list(tools.optimize_variants)}
+
+
+def blender(bench: Bench, inputs_folder: str, large: list[str]) -> None:
+    """Blender beside optimize: its import → Decimate → glTF export (plain and Draco) on the large set's 1 and 2 M
+    triangle inputs, and the FBX versions of the large set, written by Blender, through optimize (native FBX reader;
+    compared with its OBJ run) and through Blender's own FBX → GLB."""
+    for source in [p for p in large if re.search(r"-k[45]\.", os.path.basename(p))]:
+        for variant in ("blender", "blender --draco"):
+            bench.run("blender", source, variant, 0.5, reps=1, measure_fidelity=False)
+    for source in generate.fbx_twins(inputs_folder, [p for p in large if p.endswith(".obj")], bench.tools.blender,
+                                     os.path.join(HERE, "blender.py")):
+        bench.run("fbx", source, "optimize --preset web", 0.5, reps=1, measure_fidelity=False)
+        bench.run("fbx", source, "blender", 0.5, reps=1, measure_fidelity=False)
 
 
 def textured_inputs() -> list[str]:

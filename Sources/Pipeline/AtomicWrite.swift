@@ -91,7 +91,20 @@ public func outputConflict(input: URL, output: URL) -> String? {
 }
 
 extension Data {
+    /// Whether the UTF-8 bytes of `text` occur in the data: memchr to each candidate first byte, then memcmp
+    /// (`range(of:)` compares byte by byte, and this scans whole input files).
     fileprivate func containsBytes(of text: String) -> Bool {
-        !text.isEmpty && range(of: Data(text.utf8)) != nil
+        let needle = Array(text.utf8)
+        return withUnsafeBytes { haystack in
+            guard let base = haystack.baseAddress, !needle.isEmpty, haystack.count >= needle.count else { return false }
+            let last = haystack.count - needle.count
+            var start = 0
+            while start <= last, let hit = memchr(base + start, Int32(needle[0]), last - start + 1) {
+                let at = UnsafeRawPointer(hit) - base
+                if memcmp(base + at, needle, needle.count) == 0 { return true }
+                start = at + 1
+            }
+            return false
+        }
     }
 }

@@ -138,18 +138,14 @@ struct FBXMeshes {
 
     // MARK: Meshes
 
-    private struct VertexKey: Hashable {
+    /// One corner's vertex values (zero where the mesh has no such layer).
+    private struct VertexKey {
         var point: Int32
         var normal: SIMD3<Float>
         var tangent: SIMD4<Float>
         var uv0: SIMD2<Float>
         var uv1: SIMD2<Float>
         var color: SIMD4<Float>
-    }
-
-    private struct PrimitiveBuilder {
-        var primitive = Primitive()
-        var map: [VertexKey: UInt32] = [:]
     }
 
     private mutating func readMesh(
@@ -185,9 +181,17 @@ struct FBXMeshes {
         ).first
         let hasTangents = normals != nil && tangents != nil && binormals != nil
 
-        var builders: [Int: PrimitiveBuilder] = [:]
-        var slotOrder: [Int] = []
+        // One primitive per material slot, in order of first use. Corners are welded by value (one vertex per
+        // distinct point/normal/tangent/UV/color), found through a chain per point: every vertex made from point v,
+        // newest first, compared with the stored streams (no hashing, no copy of the keys).
+        var primitives: [Primitive] = []
+        var primitiveOfSlot: [Int: Int] = [:]
+        var head = [Int32](repeating: -1, count: pointCount)
+        var next: [Int32] = []
+        var vertexPrimitive: [Int32] = []
+        var vertexLocal: [UInt32] = []
         var corners: [(k: Int, v: Int)] = []
+        var local: [UInt32] = []
         var polygon = 0
         var dropped = 0
         var outOfRange = false
@@ -240,6 +244,32 @@ struct FBXMeshes {
             return key
         }
 
+        func same(_ key: VertexKey, _ streams: VertexStreams, _ i: Int) -> Bool {
+            (normals == nil || streams.normals[i] == key.normal) && (!hasTangents || streams.tangents[i] == key.tangent)
+                && (uvs.isEmpty || streams.texcoords[0][i] == key.uv0)
+                && (uvs.count < 2 || streams.texcoords[1][i] == key.uv1)
+                && (colors == nil || streams.colors[i] == key.color)
+        }
+
+        func weld(_ key: VertexKey, into target: Int) -> UInt32 {
+            var g = head[Int(key.point)]
+            while g >= 0 {
+                if vertexPrimitive[Int(g)] == Int32(target),
+                    same(key, primitives[target].vertices, Int(vertexLocal[Int(g)]))
+                {
+                    return vertexLocal[Int(g)]
+                }
+                g = next[Int(g)]
+            }
+            let index = UInt32(primitives[target].vertices.positions.count)
+            append(key, position: SIMD3<Float>(points[Int(key.point)]), to: &primitives[target].vertices)
+            next.append(head[Int(key.point)])
+            head[Int(key.point)] = Int32(vertexLocal.count)
+            vertexPrimitive.append(Int32(target))
+            vertexLocal.append(index)
+            return index
+        }
+
         func emit(_ corners: [(k: Int, v: Int)], polygon p: Int) {
             guard corners.count >= 3 else {
                 dropped += 1
@@ -250,29 +280,29 @@ struct FBXMeshes {
                 slot = Int(materialLayer.values[o])
             }
             let material = slot >= 0 && slot < slots.count ? slots[slot] : nil
-            let builderKey = material ?? -1
-            if builders[builderKey] == nil {
-                var builder = PrimitiveBuilder()
-                builder.primitive.material = material
-                builders[builderKey] = builder
-                slotOrder.append(builderKey)
+            let target: Int
+            if let known = primitiveOfSlot[material ?? -1] {
+                target = known
+            } else {
+                target = primitives.count
+                primitiveOfSlot[material ?? -1] = target
+                var primitive = Primitive()
+                primitive.material = material
+                primitives.append(primitive)
             }
-            var local: [UInt32] = []
-            local.reserveCapacity(corners.count)
-            for corner in corners {
-                let key = vertex(corner.k, corner.v, p)
-                if let existing = builders[builderKey]!.map[key] {
-                    local.append(existing)
-                } else {
-                    let index = UInt32(builders[builderKey]!.primitive.vertices.positions.count)
-                    builders[builderKey]!.map[key] = index
-                    append(key, position: SIMD3<Float>(points[corner.v]), to: &builders[builderKey]!.primitive.vertices)
-                    local.append(index)
-                }
+            local.removeAll(keepingCapacity: true)
+            for corner in corners { local.append(weld(vertex(corner.k, corner.v, p), into: target)) }
+            if corners.count == 3 {
+                primitives[target].indices.append(local[0])
+                primitives[target].indices.append(local[1])
+                primitives[target].indices.append(local[2])
+                return
             }
             let point: (Int) -> SIMD3<Float> = { SIMD3<Float>(points[corners[$0].v]) }
             triangulator.triangulate(count: corners.count, point: point) { a, b, c in
-                builders[builderKey]!.primitive.indices.append(contentsOf: [local[a], local[b], local[c]])
+                primitives[target].indices.append(local[a])
+                primitives[target].indices.append(local[b])
+                primitives[target].indices.append(local[c])
             }
         }
 
@@ -304,7 +334,7 @@ struct FBXMeshes {
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
         var mesh = Mesh(name: name)
-        mesh.primitives = slotOrder.compactMap { builders[$0]?.primitive }.filter { !$0.indices.isEmpty }
+        mesh.primitives = primitives.filter { !$0.indices.isEmpty }
         return mesh
     }
 }
