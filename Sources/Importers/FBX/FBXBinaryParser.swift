@@ -131,19 +131,63 @@ private func readArray(_ c: inout BinaryCursor, type: UInt8, name: String, budge
         }
         budget -= total
         if total == 0 { return decodeArray(raw, type: type, count: 0) }
-        var output = [UInt8](repeating: 0, count: total)
-        var outLength = uLongf(total)
-        let status = output.withUnsafeMutableBytes { out in
-            uncompress(
-                out.baseAddress?.assumingMemoryBound(to: Bytef.self),
-                &outLength, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(stored))
+        // Inflated straight into the array that keeps the values (no second buffer of the same size): doubles and
+        // 64-bit integers as they are, 32-bit values into the upper half of their 64-bit array and then widened
+        // in place, front to back (element i is read before anything at or past it is written).
+        func inflate(into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
+            var outLength = uLongf(total)
+            let status = uncompress(
+                (out.baseAddress! + offset).assumingMemoryBound(to: Bytef.self), &outLength,
+                raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(stored))
+            return status == Z_OK && Int(outLength) == total
         }
-        guard status == Z_OK, Int(outLength) == total else {
+        var inflated = true
+        let value: FBXValue
+        switch type {
+        case UInt8(ascii: "d"), UInt8(ascii: "f"):
+            value = .numbers(
+                [Double](unsafeUninitializedCapacity: count) { out, n in
+                    let bytes = UnsafeMutableRawBufferPointer(out)
+                    inflated = inflate(into: bytes, at: 8 * count - total)
+                    n = count
+                    if !inflated {
+                        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+                    } else if size == 4 {
+                        for i in 0..<count {
+                            let bits = bytes.loadUnaligned(fromByteOffset: 4 * count + 4 * i, as: UInt32.self)
+                            out[i] = Double(Float(bitPattern: UInt32(littleEndian: bits)))
+                        }
+                    } else {
+                        for i in 0..<count { out[i] = Double(bitPattern: UInt64(littleEndian: out[i].bitPattern)) }
+                    }
+                })
+        case UInt8(ascii: "l"), UInt8(ascii: "i"):
+            value = .integers(
+                [Int64](unsafeUninitializedCapacity: count) { out, n in
+                    let bytes = UnsafeMutableRawBufferPointer(out)
+                    inflated = inflate(into: bytes, at: 8 * count - total)
+                    n = count
+                    if !inflated {
+                        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+                    } else if size == 4 {
+                        for i in 0..<count {
+                            let bits = bytes.loadUnaligned(fromByteOffset: 4 * count + 4 * i, as: UInt32.self)
+                            out[i] = Int64(Int32(bitPattern: UInt32(littleEndian: bits)))
+                        }
+                    } else {
+                        for i in 0..<count { out[i] = Int64(littleEndian: out[i]) }
+                    }
+                })
+        default:
+            var output = [UInt8](repeating: 0, count: total)
+            inflated = output.withUnsafeMutableBytes { inflate(into: $0, at: 0) }
+            value = output.withUnsafeBytes { decodeArray($0, type: type, count: count) }
+        }
+        guard inflated else {
             throw ProcessingError(
-                .badInput, file: c.file,
-                "corrupt binary FBX: compressed array of '\(name)' does not inflate (zlib \(status))")
+                .badInput, file: c.file, "corrupt binary FBX: compressed array of '\(name)' does not inflate")
         }
-        return output.withUnsafeBytes { decodeArray($0, type: type, count: count) }
+        return value
     default:
         throw ProcessingError(
             .badInput, file: c.file, "corrupt binary FBX: array of '\(name)' has unknown encoding \(encoding)")

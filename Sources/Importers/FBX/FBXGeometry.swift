@@ -158,13 +158,13 @@ struct FBXMeshes {
         let pointCount = rawPositions.count / 3
         let applyGeometric = geometric != .identity
         let normalMatrix = applyGeometric ? (geometric.inverse.map(transposed) ?? .identity) : .identity
-        var points = [SIMD3<Double>](repeating: .zero, count: pointCount)
-        for i in 0..<pointCount {
-            let p = SIMD3(rawPositions[3 * i], rawPositions[3 * i + 1], rawPositions[3 * i + 2])
-            guard p.x.isFinite, p.y.isFinite, p.z.isFinite else {
-                throw doc.badInput("mesh '\(name)' has vertex positions that are NaN or infinite")
-            }
-            points[i] = applyGeometric ? geometric.point(p) : p
+        for value in rawPositions.prefix(pointCount * 3) where !value.isFinite {
+            throw doc.badInput("mesh '\(name)' has vertex positions that are NaN or infinite")
+        }
+        // Control point `v` in the mesh's space (read from the document's array: no second copy of the points).
+        func point(_ v: Int) -> SIMD3<Float> {
+            let p = SIMD3(rawPositions[3 * v], rawPositions[3 * v + 1], rawPositions[3 * v + 2])
+            return SIMD3<Float>(applyGeometric ? geometric.point(p) : p)
         }
 
         let normals = elements(&b, geometry, "LayerElementNormal", data: "Normals", index: "NormalsIndex", width: 3)
@@ -262,7 +262,7 @@ struct FBXMeshes {
                 g = next[Int(g)]
             }
             let index = UInt32(primitives[target].vertices.positions.count)
-            append(key, position: SIMD3<Float>(points[Int(key.point)]), to: &primitives[target].vertices)
+            append(key, position: point(Int(key.point)), to: &primitives[target].vertices)
             next.append(head[Int(key.point)])
             head[Int(key.point)] = Int32(vertexLocal.count)
             vertexPrimitive.append(Int32(target))
@@ -298,8 +298,8 @@ struct FBXMeshes {
                 primitives[target].indices.append(local[2])
                 return
             }
-            let point: (Int) -> SIMD3<Float> = { SIMD3<Float>(points[corners[$0].v]) }
-            triangulator.triangulate(count: corners.count, point: point) { a, b, c in
+            let cornerPoint: (Int) -> SIMD3<Float> = { point(corners[$0].v) }
+            triangulator.triangulate(count: corners.count, point: cornerPoint) { a, b, c in
                 primitives[target].indices.append(local[a])
                 primitives[target].indices.append(local[b])
                 primitives[target].indices.append(local[c])

@@ -30,6 +30,7 @@ public func importFBX(from url: URL) throws -> Scene {
         file.bytes.starts(with: fbxBinaryMagic)
         ? try parseBinaryFBX(file.bytes, file: file.path)
         : try parseASCIIFBX(file.bytes, file: file.path)
+    file.release(0..<file.count)  // the document holds copies of everything it needs
     var builder = FBXSceneBuilder(document: document, folder: ModelFolder(modelURL: url))
     return try builder.build()
 }
