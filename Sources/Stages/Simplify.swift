@@ -127,7 +127,7 @@ public func simplify(
 /// water-filling so meshes that need fewer than their share give the rest to others), or nil for error-only.
 /// Meshes no node draws are not part of the budget.
 func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
-    let triangles = scene.meshes.map { $0.primitives.reduce(0) { $0 + $1.triangleCount } }
+    let triangles = scene.meshes.map(triangleCount)
     var targets = triangles.map { t in options.ratio.map { Int((Double(t) * Double($0)).rounded()) } ?? t }
     if options.ratio == nil && options.triangleBudget == nil { return triangles.map { _ in nil } }
     guard let budget = options.triangleBudget else { return targets }
@@ -175,7 +175,7 @@ private func ratioBudget(_ scene: Scene, _ ratio: Float?) -> Int? {
     var drawn = 0
     for node in scene.nodes {
         guard let m = node.mesh, m >= 0, m < scene.meshes.count else { continue }
-        drawn += max(node.instances.count, 1) * scene.meshes[m].primitives.reduce(0) { $0 + $1.triangleCount }
+        drawn += max(node.instances.count, 1) * triangleCount(scene.meshes[m])
     }
     return Int((Double(drawn) * Double(ratio)).rounded())
 }

@@ -8,18 +8,8 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 
 # Package names from the lists, without comments and blank lines.
 wanted=$(sed -e 's/#.*//' "$repo/container/packages-build.txt" "$repo/container/packages-test.txt" | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
-missing=()
-for pkg in $wanted; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    echo "setup: installing Debian packages: ${missing[*]}"
-    sudo=()
-    if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck disable=SC2086  # one word per package name
+bash "$repo/Tests/Scripts/install-packages.sh" $wanted
 
 # The venv is built from Debian's interpreter so it does not depend on whatever python3 is first on PATH.
 python=/usr/bin/python3

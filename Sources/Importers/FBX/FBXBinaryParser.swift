@@ -141,49 +141,43 @@ private func readArray(_ c: inout BinaryCursor, type: UInt8, name: String, budge
                 raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(stored))
             return status == Z_OK && Int(outLength) == total
         }
-        var inflated = true
-        let value: FBXValue
+        // `count` 8-byte values: 32-bit ones widened by `widen`, 64-bit ones byte-ordered by `order`; nil when the
+        // data does not inflate.
+        func inflated<Wide>(widen: (UInt32) -> Wide, order: (Wide) -> Wide) -> [Wide]? {
+            var ok = true
+            let values = [Wide](unsafeUninitializedCapacity: count) { out, n in
+                let bytes = UnsafeMutableRawBufferPointer(out)
+                ok = inflate(into: bytes, at: 8 * count - total)
+                if !ok {
+                    bytes.initializeMemory(as: UInt8.self, repeating: 0)
+                } else if size == 4 {
+                    for i in 0..<count {
+                        let bits = bytes.loadUnaligned(fromByteOffset: 4 * count + 4 * i, as: UInt32.self)
+                        out[i] = widen(UInt32(littleEndian: bits))
+                    }
+                } else {
+                    for i in 0..<count { out[i] = order(out[i]) }
+                }
+                n = count
+            }
+            return ok ? values : nil
+        }
+        let value: FBXValue?
         switch type {
         case UInt8(ascii: "d"), UInt8(ascii: "f"):
-            value = .numbers(
-                [Double](unsafeUninitializedCapacity: count) { out, n in
-                    let bytes = UnsafeMutableRawBufferPointer(out)
-                    inflated = inflate(into: bytes, at: 8 * count - total)
-                    n = count
-                    if !inflated {
-                        bytes.initializeMemory(as: UInt8.self, repeating: 0)
-                    } else if size == 4 {
-                        for i in 0..<count {
-                            let bits = bytes.loadUnaligned(fromByteOffset: 4 * count + 4 * i, as: UInt32.self)
-                            out[i] = Double(Float(bitPattern: UInt32(littleEndian: bits)))
-                        }
-                    } else {
-                        for i in 0..<count { out[i] = Double(bitPattern: UInt64(littleEndian: out[i].bitPattern)) }
-                    }
-                })
+            value = inflated(
+                widen: { Double(Float(bitPattern: $0)) },
+                order: { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }
+            ).map { .numbers($0) }
         case UInt8(ascii: "l"), UInt8(ascii: "i"):
-            value = .integers(
-                [Int64](unsafeUninitializedCapacity: count) { out, n in
-                    let bytes = UnsafeMutableRawBufferPointer(out)
-                    inflated = inflate(into: bytes, at: 8 * count - total)
-                    n = count
-                    if !inflated {
-                        bytes.initializeMemory(as: UInt8.self, repeating: 0)
-                    } else if size == 4 {
-                        for i in 0..<count {
-                            let bits = bytes.loadUnaligned(fromByteOffset: 4 * count + 4 * i, as: UInt32.self)
-                            out[i] = Int64(Int32(bitPattern: UInt32(littleEndian: bits)))
-                        }
-                    } else {
-                        for i in 0..<count { out[i] = Int64(littleEndian: out[i]) }
-                    }
-                })
+            value = inflated(widen: { Int64(Int32(bitPattern: $0)) }, order: { Int64(littleEndian: $0) })
+                .map { .integers($0) }
         default:
             var output = [UInt8](repeating: 0, count: total)
-            inflated = output.withUnsafeMutableBytes { inflate(into: $0, at: 0) }
-            value = output.withUnsafeBytes { decodeArray($0, type: type, count: count) }
+            let ok = output.withUnsafeMutableBytes { inflate(into: $0, at: 0) }
+            value = ok ? output.withUnsafeBytes { decodeArray($0, type: type, count: count) } : nil
         }
-        guard inflated else {
+        guard let value else {
             throw ProcessingError(
                 .badInput, file: c.file, "corrupt binary FBX: compressed array of '\(name)' does not inflate")
         }

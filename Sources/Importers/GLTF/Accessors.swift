@@ -11,9 +11,8 @@ struct AccessorLayout {
     /// nil: no bufferView (zeros, possibly with sparse values).
     var bytes: UnsafeRawBufferPointer?
     var stride: Int
-
-    /// Bytes per component (arithmetic, not the `componentSizes` table: element loops read it per component).
-    var componentSize: Int { componentType == 5126 || componentType == 5125 ? 4 : componentType >= 5122 ? 2 : 1 }
+    /// Bytes per component (`componentSizes[componentType]`, looked up once: element loops read it per component).
+    var componentSize: Int
 }
 
 let componentSizes: [Int: Int] = [5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4]
@@ -82,7 +81,7 @@ extension GLTFReader {
             guard count <= inputBytes else { throw bad("\(place): count \(count) is larger than the input") }
             return AccessorLayout(
                 componentType: componentType, components: components, count: count,
-                normalized: normalized, bytes: nil, stride: elementSize)
+                normalized: normalized, bytes: nil, stride: elementSize, componentSize: size)
         }
         let (bytes, declaredStride) = try viewBytes(viewIndex)
         let stride = declaredStride ?? elementSize
@@ -100,7 +99,7 @@ extension GLTFReader {
         let start = min(offset, bytes.count)
         return AccessorLayout(
             componentType: componentType, components: components, count: count, normalized: normalized,
-            bytes: UnsafeRawBufferPointer(rebasing: bytes[start...]), stride: stride)
+            bytes: UnsafeRawBufferPointer(rebasing: bytes[start...]), stride: stride, componentSize: size)
     }
 
     /// Accessor `i` as floats, `components` per element (`allowed` lists the accepted counts), normalized integers
@@ -188,7 +187,8 @@ extension GLTFReader {
         let packed = AccessorLayout(
             componentType: layout.componentType, components: layout.components, count: count,
             normalized: layout.normalized,
-            bytes: UnsafeRawBufferPointer(rebasing: valueBytes[valueOffset...]), stride: elementSize)
+            bytes: UnsafeRawBufferPointer(rebasing: valueBytes[valueOffset...]), stride: elementSize,
+            componentSize: layout.componentSize)
         for k in 0..<count {
             let at = indexOffset + k * indexSize
             let target: Int =
