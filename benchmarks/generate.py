@@ -95,6 +95,15 @@ def write_obj(path: str, parts: list[tuple[str, trimesh.Trimesh]]) -> None:
     os.replace(temporary, path)
 
 
+def cube(folder: str) -> str:
+    """A 12-triangle cube as OBJ: the smallest real model, for the fixed cost of a run."""
+    path = os.path.join(folder, "cube-12.obj")
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        write_obj(path, [("cube", trimesh.creation.box())])
+    return path
+
+
 def base_mesh(corpus: str | None) -> tuple[str, trimesh.Trimesh]:
     """The Stanford bunny scan from the corpus when present, else a procedural icosphere (said in the results)."""
     if corpus:

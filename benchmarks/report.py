@@ -116,6 +116,22 @@ def _blender(records, add, version):
         add("")
 
 
+def _startup(records, add):
+    """The fixed cost of one run: a 12-triangle model, optimize against gltfpack."""
+    ours = _one(records, group="startup", variant="optimize")
+    theirs = _one(records, group="startup", variant="gltfpack")
+    if not ours or not theirs:
+        return
+    add("## Fixed cost: a 12-triangle model\n")
+    add(f"`{ours['command']}` against `{theirs['command']}`, median of {ours['reps']} runs (wall time includes "
+        "starting GNU time, which measures the peak RSS).\n")
+    add("| tool | wall ms | peak RSS MiB |\n|---|---|---|")
+    for r in (ours, theirs):
+        add(f"| {r['variant']} | {_fmt(r['wall'] * 1000, 1)} | {_fmt(_mib(r['rss']), 1)} |")
+    add(f"\noptimize / gltfpack: time {_fmt(_ratio(ours['wall'], theirs['wall']))}×, "
+        f"RSS {_fmt(_ratio(ours['rss'], theirs['rss']))}×.\n")
+
+
 def _features(records, add):
     """Importer isolation, the preview and the output-size budget: what each costs."""
     isolation = _find(records, group="isolation")
@@ -336,6 +352,7 @@ def write(results: dict, folder: str) -> None:
 
     _large_inputs(records, add)
     _blender(records, add, results["versions"].get("blender"))
+    _startup(records, add)
     _features(records, add)
 
     # All runs.

@@ -308,6 +308,8 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
     bench.resume(os.path.join(work, "journal.jsonl"), fresh)
 
     bench.samples = 10_000                                      # small models: centroids already cover them
+    for variant in ("optimize", "gltfpack"):                    # the fixed cost: start-up, import, write
+        bench.run("startup", generate.cube(inputs_folder), variant, 1.0, reps=21, measure_fidelity=False)
     for source in fixture_inputs() + corpus_inputs():
         for ratio in (1.0, 0.5):
             for variant in variants(tools, ratio, compressed=(ratio == 0.5)):

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import ExitStatus
 import Foundation
 import GLB
@@ -12,10 +13,10 @@ struct Optimize: ParsableCommand {
         commandName: "optimize",
         abstract: "Turn 3D files (FBX, OBJ, STL, PLY, DAE, glTF/GLB) into small, valid, web-ready GLB.",
         discussion: ExitStatus.convertTable,
-        version: Pipeline.version,
+        version: optimizeVersion,
         subcommands: [
-            Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, S3Command.self, JobCommand.self,
-            ImportChild.self
+            Convert.self, Validate.self, Inspect.self, Formats.self, Rpdx.self, JobForward.self, S3Forward.self,
+            ImportChild.self, CheckConvertOptions.self
         ],
         defaultSubcommand: Convert.self)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Importers
 
 struct Formats: ParsableCommand {

@@ -1,9 +1,6 @@
+import CommandSupport
 import Foundation
 import Pipeline
-
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}
 
 /// Stage progress on stderr: an aligned line per stage on a terminal, terse `key=value` lines otherwise.
 struct ProgressPrinter {

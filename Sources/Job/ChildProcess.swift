@@ -65,3 +65,21 @@ func lastLine(ofFile path: String) -> String? {
         .last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     return line.map { String($0.trimmingCharacters(in: .whitespaces).prefix(500)) }
 }
+
+/// Asks the converter whether it accepts `options` (`optimize check-convert-options -- OPTIONS`), so a job with bad
+/// options fails as a usage error before it downloads anything. Throws the converter's one-line reason.
+public func checkConvertOptions(_ options: [String], executable: String) async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("optimize-check-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let child = ChildProcess(
+        executable: executable, arguments: ["check-convert-options", "--"] + options, environment: [],
+        stdoutPath: folder.appendingPathComponent("stdout").path,
+        stderrPath: folder.appendingPathComponent("stderr").path, timeout: 60, killGrace: 1)
+    let outcome = try await child.run()
+    guard case .exited(0) = outcome else {
+        let reason = lastLine(ofFile: child.stderrPath) ?? "the converter \(executable) did not check them (\(outcome))"
+        if case .exited(2) = outcome { throw JobFailure(.usage, "convert options: \(reason)") }
+        throw JobFailure(.internal, "cannot check the convert options: \(reason)")
+    }
+}

@@ -1,3 +1,4 @@
+import ExitStatus
 import GLB
 import Importers
 import Preview
@@ -38,16 +39,13 @@ public struct Settings: Sendable, Equatable {
     /// Render a PNG preview of the optimized scene after writing the GLB (`--preview`); nil renders none.
     public var preview: PreviewRequest?
     /// `asset.generator` in the output.
-    public var generator = "optimize \(version)"
+    public var generator = "optimize \(optimizeVersion)"
 
     public init() {}
 
     /// The thread count to use: `threads`, or the container's CPU limit when it is 0.
     var effectiveThreads: Int { threads > 0 ? threads : defaultThreadCount() }
 }
-
-/// The program's version, as `--version` prints it and the GLB records it.
-public let version = "0.1.0"
 
 /// Where and how to render the preview image.
 public struct PreviewRequest: Sendable, Equatable {

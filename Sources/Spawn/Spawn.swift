@@ -29,3 +29,10 @@ public func spawnInGroup(
     guard result == 0 else { throw SpawnError(code: result) }
     return pid
 }
+
+/// The path of the executable `name` in this executable's folder (`optimize` and `optimize-job` are installed side
+/// by side and find each other this way).
+public func siblingExecutable(_ name: String) -> String {
+    let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent(name).path
+}

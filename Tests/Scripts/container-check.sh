@@ -2,10 +2,10 @@
 # Verifies the container image without Docker (run-all.sh runs it after the Swift tests):
 #   1. the Dockerfile installs exactly container/packages-{build,runtime}.txt; k8s manifests pass
 #      kubernetes-validate --strict plus our rules; the Step Functions definition is well formed;
-#   2. the release binary (swift build -c release --static-swift-stdlib) loads only libraries owned by the runtime
+#   2. the release binaries `optimize` and `optimize-job` (swift build -c release --static-swift-stdlib) load only libraries owned by the runtime
 #      packages, their dependencies or debian:bookworm-slim base packages, and no Swift runtime library;
 #   3. a staging root (.build/runtime-root) with just those packages' files and the image's layout
-#      (/usr/local/bin/{optimize,aws,optimize-index}, /rpdx/rpdx) runs, under chroot: --version, a conversion
+#      (/usr/local/bin/{optimize,optimize-job,aws,optimize-index}, /rpdx/rpdx) runs, under chroot: --version, a conversion
 #      that validates, the Indexed-Job fan-out (optimize-index → optimize job on a local list), and the VAMS command line (`aws s3 cp … && /rpdx/rpdx … && aws s3 cp …`) against a local
 #      moto S3, whose output is checked with boto3 and `optimize validate`.
 # Needs root (chroot) or unprivileged user namespaces (unshare -r). Exits non-zero on the first failure.
@@ -24,8 +24,9 @@ check asl
 
 step "release build (static Swift runtime)"
 swift build -c release --static-swift-stdlib --product optimize
-binary="$(swift build -c release --static-swift-stdlib --show-bin-path)/optimize"
-check ldd "$binary"
+swift build -c release --static-swift-stdlib --product optimize-job
+bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
+check ldd "$bin/optimize" "$bin/optimize-job"
 
 step "staging root with only the runtime packages"
 root="$repo/.build/runtime-root"
@@ -38,7 +39,8 @@ for dir in bin lib lib64 sbin; do ln -s "usr/$dir" "$root/$dir"; done
 # Every file the packages install except documentation; directories come along (--no-recursion keeps it exact).
 dpkg -L $packages | sort -u | grep -Ev '^/(bin|lib|lib64|sbin)$|^/usr/share/(doc|man|info|locale|lintian|bug)(/|$)' |
     tar -cf - --no-recursion --ignore-failed-read -T - 2>/dev/null | tar -xf - --keep-directory-symlink -C "$root"
-install -D -m 0755 "$binary" "$root/usr/local/bin/optimize"
+install -D -m 0755 "$bin/optimize" "$root/usr/local/bin/optimize"
+install -m 0755 "$bin/optimize-job" "$root/usr/local/bin/optimize-job"
 install -m 0755 container/bin/aws container/bin/optimize-index "$root/usr/local/bin/"
 install -D -m 0755 container/bin/rpdx "$root/rpdx/rpdx"
 mkdir -p "$root/tmp" "$root/work" "$root/dev" "$root/proc"
@@ -70,7 +72,7 @@ cp fixtures/models/stl/soup.stl "$root/work/"
 printf '# batch\n/work/soup.stl\n\n/work/chair.fbx\n' >"$root/work/list.txt"
 run='optimize-index --termination-log /tmp/term.json' in_root JOB_COMPLETION_INDEX=1 OPTIMIZE_BATCH_LIST=/work/list.txt \
     OPTIMIZE_JOB_OUTPUT=/work/out/
-"$binary" validate "$root/work/out/chair-glb.glb"
+"$bin/optimize" validate "$root/work/out/chair-glb.glb"
 if run='optimize-index' in_root JOB_COMPLETION_INDEX=2 OPTIMIZE_BATCH_LIST=/work/list.txt OPTIMIZE_JOB_OUTPUT=/work/out/ 2>/dev/null; then
     echo "container-check: optimize-index accepted an index beyond the list" >&2; exit 1
 fi
@@ -116,11 +118,11 @@ head = c.head_object(Bucket="vams-out", Key=keys[0])
 assert head["ContentType"] == "model/gltf-binary", head["ContentType"]
 c.download_file("vams-out", keys[0], path)
 EOF
-"$binary" validate "$root/tmp/downloaded.glb"
+"$bin/optimize" validate "$root/tmp/downloaded.glb"
 grep -q KHR_draco_mesh_compression "$root/tmp/downloaded.glb" ||
     { echo "container-check: export draco.enable did not produce a Draco-compressed GLB" >&2; exit 1; }
-before=$("$binary" inspect --json "$root/tmp/plain.glb" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["triangles"])')
-after=$("$binary" inspect --json "$root/tmp/downloaded.glb" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["triangles"])')
+before=$("$bin/optimize" inspect --json "$root/tmp/plain.glb" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["triangles"])')
+after=$("$bin/optimize" inspect --json "$root/tmp/downloaded.glb" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["triangles"])')
 step "decimation from rp_config.json: $before → $after triangles"
 ((after < before)) || { echo "container-check: faces.percentage 50 did not reduce triangles" >&2; exit 1; }
 

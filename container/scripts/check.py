@@ -5,7 +5,7 @@
                               container/packages-runtime.txt (runtime stage), read from the files, never inlined
   closure                     print the runtime packages plus the base packages and everything they depend on
                               (what apt-get puts in the image), one per line, as installed on this Debian 12 host
-  ldd BINARY                  every library `ldd BINARY` resolves is owned by a package of that closure, and no
+  ldd BINARY...               every library `ldd BINARY` resolves is owned by a package of that closure, and no
                               Swift runtime library is linked dynamically
   k8s                         kubernetes-validate --strict on container/k8s/*.yaml, then the rules the schema cannot
                               express (podFailurePolicy, security context, scratch volume, resources, IRSA)
@@ -141,12 +141,23 @@ def owner(path):
     return None
 
 
-def check_ldd(binary):
+def check_ldd(binaries):
     allowed = set(closure())
+    used = set()
+    for binary in binaries:
+        used |= packages_of(binary, allowed)
+    for package in package_list("packages-runtime.txt"):
+        provides_lib = package in used
+        if not provides_lib and package != "ca-certificates":
+            problem(f"packages-runtime.txt: {package} provides no library the binaries load (remove it?)")
+
+
+def packages_of(binary, allowed):
+    """The packages that provide the libraries `ldd BINARY` resolves; a problem for any outside `allowed`."""
     out = subprocess.run(["ldd", binary], capture_output=True, text=True)
     if out.returncode != 0:
         problem(f"ldd {binary} failed: {out.stderr.strip()}")
-        return
+        return set()
     used = set()
     for line in out.stdout.splitlines():
         line = line.strip()
@@ -168,11 +179,8 @@ def check_ldd(binary):
                     f"(or its dependencies) nor a base package")
         else:
             used.add(package)
-    for package in package_list("packages-runtime.txt"):
-        provides_lib = package in used
-        if not provides_lib and package != "ca-certificates":
-            problem(f"packages-runtime.txt: {package} provides no library the binary loads (remove it?)")
     print(f"ldd: {len(used)} packages provide the libraries of {os.path.basename(binary)}: {' '.join(sorted(used))}")
+    return used
 
 
 # ---------------------------------------------------------------- Kubernetes
@@ -360,8 +368,8 @@ def main():
         check_dockerfile()
     elif command == "closure":
         print("\n".join(closure()))
-    elif command == "ldd" and len(sys.argv) == 3:
-        check_ldd(sys.argv[2])
+    elif command == "ldd" and len(sys.argv) >= 3:
+        check_ldd(sys.argv[2:])
     elif command == "k8s":
         check_k8s()
     elif command == "asl":

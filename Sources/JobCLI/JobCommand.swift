@@ -3,7 +3,7 @@ import Dispatch
 import ExitStatus
 import Foundation
 import Job
-import Pipeline
+import Spawn
 
 /// `optimize job`: the Kubernetes Job worker (S3 in, S3 out, with Step Functions / webhook reporting).
 struct JobCommand: AsyncParsableCommand {
@@ -91,6 +91,7 @@ struct JobCommand: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
+        let converter = siblingExecutable("optimize")
         var flags = JobSpecSource()
         (flags.input, flags.output, flags.preset) = (input, output, preset)
         (flags.metadataPrefix, flags.previewPrefix, flags.taskToken) = (metadata, preview, taskToken)
@@ -108,20 +109,13 @@ struct JobCommand: AsyncParsableCommand {
             let fromFile = try spec.map(JobSpecSource.file) ?? JobSpecSource()
             jobSpec = try flags.overriding(fromFile.overriding(fromEnvironment)).resolve(environment: env)
             log = JobLog(secrets: JobLog.secrets(in: env, taskToken: jobSpec.taskToken))
-            do {
-                _ = try Convert.parse(["input", "-o", "output.glb"] + jobSpec.convertOptions)
-            } catch {
-                throw JobFailure(.usage, "convert options: \(Convert.message(for: error))")
-            }
+            try await checkConvertOptions(jobSpec.convertOptions, executable: converter)
         } catch let failure as JobFailure {
             throw ExitCode(reportSpecFailure(failure, terminationLogPath: terminationLog, log: log))
         }
 
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
         let runner = JobRunner(
-            spec: jobSpec, environment: env, executable: executable, version: Pipeline.version, log: log)
+            spec: jobSpec, environment: env, executable: converter, version: optimizeVersion, log: log)
 
         // SIGTERM (kubelet) and SIGINT: stop the work and report "interrupted".
         var sources: [DispatchSourceSignal] = []

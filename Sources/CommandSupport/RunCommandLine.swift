@@ -1,0 +1,44 @@
+import ArgumentParser
+import ExitStatus
+import Foundation
+import Scene
+
+/// Parses this process's arguments with `Root`, runs the command and exits: a `ProcessingError` becomes one line on
+/// stderr and its kind's exit code, a usage error its message, `usage` and exit code 2. Shared by `optimize` and
+/// `optimize-job`.
+public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type, usage: String) async -> Never {
+    do {
+        var command = try Root.parseAsRoot()
+        if let asyncCommand = command as? any AsyncParsableCommand {
+            try await runAsync(asyncCommand)
+        } else {
+            try command.run()
+        }
+        exit(ExitStatus.success.rawValue)
+    } catch let error as ProcessingError {
+        printError("optimize: \(error)")
+        exit(error.kind.exitStatus.rawValue)
+    } catch let error as ExitCode {
+        exit(error.rawValue)
+    } catch {
+        let code = Root.exitCode(for: error)
+        if code == .success {
+            print(Root.fullMessage(for: error))
+            exit(ExitStatus.success.rawValue)
+        }
+        printError(Root.fullMessage(for: error))
+        printError(usage)
+        exit(ExitStatus.usage.rawValue)
+    }
+}
+
+/// Writes one line to stderr.
+public func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Runs an async command (`job`, `s3 cp`) through its async `run()`.
+private func runAsync<Command: AsyncParsableCommand>(_ command: Command) async throws {
+    var command = command
+    try await command.run()
+}
