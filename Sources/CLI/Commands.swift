@@ -68,6 +68,13 @@ struct Convert: ParsableCommand {
     @Flag(help: "Draw sibling copies of a mesh as one node with EXT_mesh_gpu_instancing (required; like gltfpack -mi).")
     var instancing = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Bake the meshes of static nodes into one mesh on one node, as gltfpack does; nodes this leaves empty are removed (animated, skinned and instanced meshes, cameras and lights stay). Default: the preset's (on for web), else off."
+    )
+    var flatten: Bool?
+
     @OptionGroup(title: "Textures")
     var textureArguments: TextureArguments
 
@@ -117,6 +124,7 @@ struct Convert: ParsableCommand {
         settings.weld = !noWeld
         settings.reorder = !noReorder
         settings.instancing = instancing
+        if let flatten { settings.flatten = flatten }
         settings.textures = textureArguments.options
         settings.preview = previewArguments.request
         settings.lods = try levelArguments.ratios

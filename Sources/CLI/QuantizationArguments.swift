@@ -8,7 +8,7 @@ extension Preset: ExpressibleByArgument {}
 struct QuantizationArguments: ParsableArguments {
     @Option(
         help:
-            "Start from a preset, then apply the other options: web (weld, reorder, quantize, meshopt), lossless (no quantization, compression or simplification; the default), draco (quantize + Draco)."
+            "Start from a preset, then apply the other options: web (weld, reorder, flatten, quantize, meshopt), lossless (no quantization, compression or simplification; the default), draco (quantize + Draco)."
     )
     var preset: Preset?
 

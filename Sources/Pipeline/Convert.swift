@@ -55,6 +55,7 @@ public func convert(
     if settings.deduplicate { try stage { try deduplicate(&$0) } }
     if settings.instancing { stage { instanceMeshes(&$0) } }
     stage { pruneAttributes(&$0) }
+    if settings.flatten { stage { flattenStaticNodes(&$0) } }
     stage { mergePrimitives(&$0) }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     let originalNodeCount = scene.nodes.count

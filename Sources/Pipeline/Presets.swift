@@ -2,7 +2,8 @@ import GLB
 
 /// Named bundles of settings (`--preset`); explicit options applied afterwards override them.
 public enum Preset: String, Sendable, CaseIterable {
-    /// Weld, reorder, quantize (gltfpack's default bits) and meshopt-compress: the smallest fast-loading file.
+    /// Weld, reorder, flatten static nodes, quantize (gltfpack's default bits) and meshopt-compress: the smallest
+    /// fast-loading file.
     case web
     /// Only lossless steps: weld, deduplicate, reorder; float data, no compression, no simplification.
     case lossless
@@ -14,7 +15,7 @@ public enum Preset: String, Sendable, CaseIterable {
         var s = settings
         switch self {
         case .web:
-            (s.weld, s.reorder, s.simplify) = (true, true, nil)
+            (s.weld, s.reorder, s.simplify, s.flatten) = (true, true, nil, true)
             s.quantization = Quantization()
             s.compression = .meshopt(fallback: false)
         case .lossless:

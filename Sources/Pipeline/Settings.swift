@@ -19,6 +19,8 @@ public struct Settings: Sendable, Equatable {
     public var deduplicate = true
     /// Fold sibling nodes drawing the same mesh into one `EXT_mesh_gpu_instancing` node (`--instancing`).
     public var instancing = false
+    /// Bake the meshes of static nodes into one mesh on one node (`--flatten`, on in `--preset web`).
+    public var flatten = false
     /// Reduce triangles; nil keeps every triangle.
     public var simplify: SimplifyOptions?
     /// Reorder triangles and vertices for the GPU's vertex cache, overdraw and vertex fetch (lossless).

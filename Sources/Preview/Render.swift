@@ -184,7 +184,7 @@ struct Frame: Sendable {
             guard let m = node.mesh, scene.meshes.indices.contains(m) else { continue }
             let placements = node.instances.isEmpty ? [world[n]] : node.instances.map { world[n] * $0.matrix }
             for placement in placements {
-                let det = determinant3(placement)
+                let det = placement.determinant3
                 for (p, primitive) in scene.meshes[m].primitives.enumerated()
                 where primitive.mode == .triangles && primitive.indices.count >= 3 {
                     let material =
@@ -213,7 +213,7 @@ struct Frame: Sendable {
                 parallelFor(items.count, threads: threads) { i in
                     let item = items[i]
                     let streams = scene.meshes[item.mesh].primitives[item.primitive].vertices
-                    let normalMatrix = cofactor3(item.world)
+                    let normalMatrix = item.world.normalMatrix
                     let hasNormals = streams.normals.count == streams.positions.count
                     for (k, p) in streams.positions.enumerated() {
                         w[item.base + k] = item.world.transformPoint(p)
@@ -502,17 +502,4 @@ struct Shader: Sendable {
 
 @inline(__always) private func encodeByte(_ linear: Float) -> UInt8 {
     UInt8(min(max(linearToSRGB(min(max(linear, 0), 1)), 0), 1) * 255 + 0.5)
-}
-
-/// Determinant of the upper-left 3×3 block.
-private func determinant3(_ m: Matrix4) -> Float {
-    let (a, b, c) = (SIMD3(m.c0.x, m.c0.y, m.c0.z), SIMD3(m.c1.x, m.c1.y, m.c1.z), SIMD3(m.c2.x, m.c2.y, m.c2.z))
-    return dot(a, cross(b, c))
-}
-
-/// The columns of the normal matrix (inverse transpose of the upper 3×3, up to a positive scale).
-private func cofactor3(_ m: Matrix4) -> (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) {
-    let (a, b, c) = (SIMD3(m.c0.x, m.c0.y, m.c0.z), SIMD3(m.c1.x, m.c1.y, m.c1.z), SIMD3(m.c2.x, m.c2.y, m.c2.z))
-    let sign: Float = dot(a, cross(b, c)) < 0 ? -1 : 1
-    return (cross(b, c) * sign, cross(c, a) * sign, cross(a, b) * sign)
 }

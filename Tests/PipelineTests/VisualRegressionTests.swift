@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `Tests/Scripts/visual_regression.py`: the input (or its lossless conversion when three.js cannot read it) and our
-/// lossless and `--quantize` outputs rendered side by side in headless Chromium, compared by pixel difference and SSIM.
+/// lossless, `--quantize` and `--quantize --flatten` outputs rendered side by side in headless Chromium, compared by pixel difference and SSIM.
 @Suite("Browser: outputs look like their inputs (visual regression)")
 struct VisualRegressionTests {
     static let enabled = Tools.browserAvailable || Tools.required
@@ -34,7 +34,8 @@ struct VisualRegressionTests {
         let files = [
             "gltf/assimp__simple_skin.gltf", "gltf/assimp__simple_skin_quad_skin.glb",
             "gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf", "obj/assimp__regr01/regr01.obj",
-            "gltf/trimesh__mode5.gltf"
+            "gltf/trimesh__mode5.gltf", "gltf/trimesh__boolean.glb", "gltf/bevy__alien.glb", "gltf/bevy__faces.glb",
+            "gltf/trimesh__TestScene/TestScene.gltf"
         ].map { Tools.corpus.appendingPathComponent("files/" + $0).path }
         let present = files.filter { FileManager.default.fileExists(atPath: $0) }
         guard !present.isEmpty else { return }  // corpus not present

@@ -4,7 +4,7 @@
 Usage: visual_regression.py OPTIMIZE_BINARY OUT_DIR [--table FILE.md] [--corpus] [--ratio-picture] [MODEL ...]
 
 For each model (default: every fixture under fixtures/models; with --corpus also the corpus's renderable
-OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly and with --quantize (both at ratio 1; with
+OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly, with --quantize and with --quantize --flatten (all at ratio 1; with
 --ratio-picture also --ratio 0.5, recorded but never failed), then render the input itself when three.js reads it
 (glTF, GLB, OBJ; OBJ in depth shading because three.js maps OBJ materials differently), else the lossless output,
 next to the outputs with render.py's --compare (same camera). An output fails when SSIM < 0.95 or more than 2 % of
@@ -59,7 +59,7 @@ def main(argv):
     binary, out_dir, models = args[0], os.path.abspath(args[1]), args[2:]
     if not models:
         models = fixtures() + (corpus() if "--corpus" in argv else [])
-    variants = [("lossless", []), ("quantize", ["--quantize"])]
+    variants = [("lossless", []), ("quantize", ["--quantize"]), ("flatten", ["--quantize", "--flatten"])]
     if "--ratio-picture" in argv:
         variants.append(("ratio 0.5 (recorded)", ["--quantize", "--ratio", "0.5"]))
     rows, failures = [], 0
