@@ -138,7 +138,8 @@ let package = Package(
         // Shared by the test targets: the repository's paths and the Python helper servers (moto S3, proxies).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
-            name: "JobTests", dependencies: ["Job", "TestSupport", "optimize", "optimize-job"], path: "Tests/JobTests", exclude: ["Support"]),
+            name: "JobTests", dependencies: ["Job", "TestSupport", "optimize", "optimize-job"], path: "Tests/JobTests",
+            exclude: ["Support"]),
         .testTarget(
             name: "S3Tests", dependencies: ["S3", "TestSupport"], path: "Tests/S3Tests", exclude: ["Vectors", "Support"]
         ),
