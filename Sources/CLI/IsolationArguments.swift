@@ -72,18 +72,43 @@ struct ImportChild: ParsableCommand {
         choice.importer = importer
         let options = choice
         let url = URL(fileURLWithPath: input)
-        nonisolated(unsafe) var result: Result<Scene, any Error> = .failure(CancellationError())
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            result = Result { try importScene(from: url, options: options) }
-            done.signal()
+        let work = ImportWork { try importScene(from: url, options: options) }
+        // A thread of our own (pthread, not Foundation's Thread, whose start fails silently): when the limit leaves
+        // no room for its stack, that is the memory limit speaking, not a hang.
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, Self.stackBytes)
+        let context = Unmanaged.passRetained(work)
+        var thread = pthread_t()
+        let status = pthread_create(
+            &thread, &attributes,
+            { raw in
+                Unmanaged<ImportWork>.fromOpaque(raw!).takeUnretainedValue().run()
+                return nil
+            }, context.toOpaque())
+        guard status == 0 else {
+            context.release()
+            throw ProcessingError(
+                .resourceLimit, file: input,
+                "the memory limit leaves no room for the import thread (\(String(cString: strerror(status))))")
         }
-        thread.stackSize = Self.stackBytes
-        thread.start()
-        done.wait()
+        pthread_join(thread, nil)
+        context.release()
+        let result = work.result
         let bytes = try SceneCodec.encode(try result.get())
         guard FileManager.default.createFile(atPath: sceneFile, contents: Data(bytes)) else {
             throw ProcessingError(.io, file: sceneFile, "cannot write the imported scene")
         }
     }
+}
+
+/// The import an `ImportChild` runs on its own thread, and its result.
+private final class ImportWork: @unchecked Sendable {
+    let body: () throws -> Scene
+    var result: Result<Scene, any Error> = .failure(CancellationError())
+
+    init(_ body: @escaping () throws -> Scene) { self.body = body }
+
+    func run() { result = Result { try body() } }
 }
