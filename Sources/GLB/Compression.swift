@@ -18,7 +18,7 @@ public enum Compression: Sendable, Equatable {
 }
 
 /// The filter meshopt's decoder applies after the attribute codec.
-enum ViewFilter: String {
+enum ViewFilter: String, Hashable {
     case none = "NONE"
     case octahedral = "OCTAHEDRAL"
     case quaternion = "QUATERNION"
@@ -26,7 +26,7 @@ enum ViewFilter: String {
 }
 
 /// The bitstream a compressed view uses, with what its decoder needs to know.
-enum ViewCodec {
+enum ViewCodec: Hashable {
     /// Mode ATTRIBUTES: elements of `stride` bytes; the view's data is the filter's input when `filter` ≠ none.
     case attributes(stride: Int, filter: ViewFilter)
     /// Mode TRIANGLES (triangle lists) or INDICES (anything else), `indexSize` 2 or 4.
@@ -148,14 +148,10 @@ extension SceneEncoder {
     // MARK: Quantized attributes
 
     /// A vertex view of `data` (elements of `stride` bytes), compressed when compressing.
-    mutating func addVertexBytes(_ data: [UInt8], stride: Int, filter: ViewFilter = .none) -> Int {
-        if compressing {
-            return addCompressedView(
-                data, category: .geometry, target: GL.arrayBuffer, stride: stride,
-                codec: .attributes(stride: stride, filter: filter))
-        }
-        return addView(
-            length: data.count, category: .geometry, target: GL.arrayBuffer, stride: stride, fill: rawCopy(data))
+    mutating func addVertexBytes(_ data: [UInt8], stride: Int, filter: ViewFilter = .none) -> ViewRef {
+        addStreamView(
+            length: data.count, category: .geometry, target: GL.arrayBuffer, stride: stride,
+            codec: .attributes(stride: stride, filter: filter), fill: rawCopy(data))
     }
 
     /// POSITION as UNSIGNED_SHORT grid coordinates (padded to 8 bytes), with integer min/max.
@@ -225,7 +221,7 @@ extension SceneEncoder {
         let bits = options.quantization?.normalBits ?? 8
         let wide = bits > 8
         let stride = wide ? 8 : 4
-        let view: Int
+        let view: ViewRef
         if compressing {
             let encoded = MeshoptFilter.encodeOctahedral(vectors, stride: stride, bits: bits)
             view = addVertexBytes(encoded, stride: stride, filter: .octahedral)

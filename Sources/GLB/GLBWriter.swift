@@ -124,6 +124,10 @@ struct SceneEncoder {
     var extensionsRequired: Set<String> = []
     /// Output index of each scene mesh (nil when it had no drawable primitive and was dropped).
     var meshIndex: [Int?] = []
+    /// Small geometry streams waiting to share bufferViews (ViewPools.swift), and the accessors that point into them.
+    var pools: [ViewPool] = []
+    var poolIndex: [ViewPool.Key: Int] = [:]
+    var pooledAccessors: [(accessor: Int, pool: Int, offset: Int)] = []
 
     init(scene: Scene, options: GLBOptions) throws {
         var scene = scene
@@ -143,6 +147,7 @@ struct SceneEncoder {
 
     mutating func encodeDocument(generator: String) throws -> JSONValue {
         let meshes = try encodeMeshes()
+        writePools()
         let skins = try encodeSkins()
         let animations = try encodeAnimations()
         let images = try encodeImages()
@@ -241,7 +246,7 @@ struct SceneEncoder {
         _ transform: @escaping (T) -> SIMD4<Float>
     ) -> Int {
         let stride = components * 4
-        let view = addView(
+        let view = addStreamView(
             length: array.count * stride, category: .geometry, target: GL.arrayBuffer, stride: stride,
             codec: .attributes(stride: stride, filter: .none), fill: floatFill(array, components: components, transform)
         )
@@ -386,16 +391,16 @@ struct SceneEncoder {
         }
         if !v.joints.isEmpty {
             let maxJoint = v.joints.reduce(UInt16(0)) { Swift.max($0, $1.max()) }
-            let view: Int
+            let view: ViewRef
             let componentType: Int
             if maxJoint < 256 {
                 let bytes = v.joints.map { SIMD4<UInt8>(truncatingIfNeeded: $0) }
-                view = addView(
+                view = addStreamView(
                     length: n * 4, category: .geometry, target: GL.arrayBuffer, stride: 4,
                     codec: .attributes(stride: 4, filter: .none), fill: rawCopy(bytes))
                 componentType = GL.unsignedByte
             } else {
-                view = addView(
+                view = addStreamView(
                     length: n * 8, category: .geometry, target: GL.arrayBuffer, stride: 8,
                     codec: .attributes(stride: 8, filter: .none), fill: rawCopy(v.joints))
                 componentType = GL.unsignedShort
@@ -457,17 +462,17 @@ struct SceneEncoder {
         if let bad = indices.first(where: { Int($0) >= n }) {
             throw ProcessingError(.internal, "\(place): index \(bad) is out of range for \(n) vertices")
         }
-        let view: Int
+        let view: ViewRef
         let componentType: Int
         if n <= 65_535 {
             let shorts = indices.map { UInt16(truncatingIfNeeded: $0) }
-            view = addView(
+            view = addStreamView(
                 length: shorts.count * 2, category: .geometry, target: GL.elementArrayBuffer,
                 codec: primitive.mode == .triangles ? .triangles(indexSize: 2) : .indices(indexSize: 2),
                 fill: rawCopy(shorts))
             componentType = GL.unsignedShort
         } else {
-            view = addView(
+            view = addStreamView(
                 length: indices.count * 4, category: .geometry, target: GL.elementArrayBuffer,
                 codec: primitive.mode == .triangles ? .triangles(indexSize: 4) : .indices(indexSize: 4),
                 fill: rawCopy(indices))

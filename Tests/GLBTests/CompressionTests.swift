@@ -251,3 +251,62 @@ struct CompressionTests {
         #expect(throws: ProcessingError.self) { try encode(TestScenes.cube(), Quantization(normalBits: 3), .none) }
     }
 }
+
+@Suite("Writer: bufferViews shared by small streams")
+struct ViewPoolTests {
+    /// Three small cubes (one mesh each, moved apart) and a strip whose streams are larger than the pool limit.
+    static func scene() -> Scene {
+        var scene = TestScenes.cube()
+        let cube = scene.meshes[0]
+        for k in 1...2 {
+            var copy = cube
+            copy.primitives[0].vertices.positions = copy.primitives[0].vertices.positions.map { $0 + Float(k) }
+            scene.meshes.append(copy)
+        }
+        var strip = TestScenes.strip(vertexCount: 70_000).meshes[0]
+        strip.primitives[0].material = 0
+        scene.meshes.append(strip)
+        scene.nodes = (0..<4).map { m in
+            var node = Node(name: "Node \(m)")
+            node.mesh = m
+            return node
+        }
+        scene.roots = [0, 1, 2, 3]
+        return scene
+    }
+
+    @Test(
+        "each stream kind of the small meshes shares one view, the large mesh keeps its own, everything reads back",
+        arguments: [(nil, Compression.none), (Quantization(), .none), (Quantization(), .meshopt(fallback: true))])
+    func pooled(_ quantization: Quantization?, _ compression: Compression) throws {
+        let scene = Self.scene()
+        let bytes = try encode(scene, quantization, compression)
+        #expect(validateGLB(bytes).isEmpty, "\(validateGLB(bytes))")
+        let (json, bin) = try GLBFile.split(bytes)
+        let primitives = json.array("meshes").map { ($0["primitives"] as! [[String: Any]])[0] }
+        let accessors = json.array("accessors")
+        func stream(_ m: Int, _ name: String) -> Int {
+            let primitive = primitives[m]
+            return name == "indices" ? primitive["indices"] as! Int : (primitive["attributes"] as! [String: Int])[name]!
+        }
+        for name in ["POSITION", "NORMAL", "TEXCOORD_0", "indices"] {
+            let small = (0..<3).map { accessors[stream($0, name)] }
+            #expect(Set(small.map { $0["bufferView"] as! Int }).count == 1, "\(name): one shared view")
+            #expect(Set(small.map { $0["byteOffset"] as? Int ?? 0 }).count == 3, "\(name): distinct offsets")
+            let large = accessors[stream(3, name == "TEXCOORD_0" ? "NORMAL" : name)]["bufferView"] as! Int
+            #expect(!small.contains { $0["bufferView"] as! Int == large }, "\(name): the strip has its own view")
+        }
+        // Every cube reads back its own positions (quantized ones on their mesh's grid: compare shapes, not values).
+        for m in 0..<3 {
+            let read = readAccessor(json, bin, stream(m, "POSITION"))
+            let original = scene.meshes[m].primitives[0].vertices.positions
+            #expect(read.count == original.count)
+            if quantization == nil {
+                #expect(zip(read, original).allSatisfy { $0 == [Double($1.x), Double($1.y), Double($1.z)] })
+            }
+            let indices = readAccessor(json, bin, stream(m, "indices")).map { UInt32($0[0]) }
+            #expect(indices == scene.meshes[m].primitives[0].indices)
+        }
+        #expect(json.array("bufferViews").count < accessors.count)
+    }
+}
