@@ -14,6 +14,8 @@ import Scene
 /// empty before (locators) are kept.
 public func flattenStaticNodes(_ scene: inout Scene) -> StageReport {
     runStage("flatten", &scene) { scene in
+        // Nothing to bake together unless two nodes draw meshes: a single-mesh scene (the large scans) costs nothing.
+        guard scene.nodes.count(where: { $0.mesh != nil }) >= 2 else { return (nil, []) }
         let movable = staticMeshNodes(scene)
         guard movable.count >= 2 else { return (nil, []) }
         let world = scene.worldTransforms()
