@@ -38,6 +38,7 @@ struct S3Forward: ParsableCommand {
 func replaceWithJobExecutable(_ arguments: [String]) throws {
     let path = siblingExecutable("optimize-job")
     let argv = ([CommandLine.arguments[0]] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }  // reached only when execv fails
     execv(path, argv)
     let reason = String(cString: strerror(errno))
     throw ProcessingError(.io, file: path, "cannot run the job executable: \(reason) (it is installed beside optimize)")

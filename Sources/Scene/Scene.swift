@@ -157,15 +157,21 @@ public struct Matrix4: Sendable, Equatable, Hashable, Codable {
         return SIMD3(r.x, r.y, r.z)
     }
 
+    /// The columns of the upper-left 3×3 block: the linear part (rotation, scale, shear) that directions follow.
+    public var linearColumns: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) {
+        (SIMD3(c0.x, c0.y, c0.z), SIMD3(c1.x, c1.y, c1.z), SIMD3(c2.x, c2.y, c2.z))
+    }
+
     /// The determinant of the upper-left 3×3 block (negative for a mirror).
     public var determinant3: Float {
-        dot(SIMD3(c0.x, c0.y, c0.z), cross(SIMD3(c1.x, c1.y, c1.z), SIMD3(c2.x, c2.y, c2.z)))
+        let (a, b, c) = linearColumns
+        return dot(a, cross(b, c))
     }
 
     /// The columns of the normal matrix: the inverse transpose of the upper 3×3 block, up to a positive scale
     /// (normals transformed by it need renormalizing).
     public var normalMatrix: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) {
-        let (a, b, c) = (SIMD3(c0.x, c0.y, c0.z), SIMD3(c1.x, c1.y, c1.z), SIMD3(c2.x, c2.y, c2.z))
+        let (a, b, c) = linearColumns
         let sign: Float = dot(a, cross(b, c)) < 0 ? -1 : 1
         return (cross(b, c) * sign, cross(c, a) * sign, cross(a, b) * sign)
     }

@@ -8,7 +8,7 @@ import Scene
 /// and where, does not change.
 ///
 /// A mesh stays on its node when the node or an ancestor is animated; when the node is skinned, instanced, a joint
-/// or skeleton root, has or is a level of detail, or has extras; when the mesh has morph targets, material variants
+/// or skeleton root, or has extras; when the mesh has morph targets, material variants
 /// or extras, or other nodes draw it and copies would add more than `maxCopiedVertices`; when the node is not
 /// reachable from the scene's roots; or when its world transform is not finite or is singular. Nodes that were
 /// empty before (locators) are kept.
@@ -16,9 +16,10 @@ public func flattenStaticNodes(_ scene: inout Scene) -> StageReport {
     runStage("flatten", &scene) { scene in
         // Nothing to bake together unless two nodes draw meshes: a single-mesh scene (the large scans) costs nothing.
         guard scene.nodes.count(where: { $0.mesh != nil }) >= 2 else { return (nil, []) }
-        let movable = staticMeshNodes(scene)
-        guard movable.count >= 2 else { return (nil, []) }
         let world = scene.worldTransforms()
+        let referenced = referencedNodes(scene)
+        let movable = staticMeshNodes(scene, world: world, referenced: referenced)
+        guard movable.count >= 2 else { return (nil, []) }
 
         var merged = Mesh()
         for node in movable {
@@ -40,7 +41,7 @@ public func flattenStaticNodes(_ scene: inout Scene) -> StageReport {
         scene.meshes = meshes + [merged]
         for n in scene.nodes.indices { scene.nodes[n].mesh = scene.nodes[n].mesh.map { meshMap[$0]! } }
 
-        let removed = emptiedNodes(scene, moved: Set(movable))
+        let removed = emptiedNodes(scene, moved: Set(movable), referenced: referenced)
         removeNodes(&scene, removed)
         var root = Node()
         root.mesh = scene.meshes.count - 1
@@ -62,7 +63,7 @@ let maxCopiedVertices = 1_024
 private func vertexCount(_ mesh: Mesh) -> Int { mesh.primitives.reduce(0) { $0 + $1.vertexCount } }
 
 /// The reachable nodes whose mesh can move to the root, in node order (see `flattenStaticNodes`).
-private func staticMeshNodes(_ scene: Scene) -> [Int] {
+private func staticMeshNodes(_ scene: Scene, world: [Matrix4], referenced: Set<Int>) -> [Int] {
     let count = scene.nodes.count
     var pinned = [Bool](repeating: false, count: count)  // animated, or below an animated node
     var reachable = [Bool](repeating: false, count: count)
@@ -75,20 +76,14 @@ private func staticMeshNodes(_ scene: Scene) -> [Int] {
         pinned[node] = parentPinned || animated.contains(node)
         for child in scene.nodes[node].children { stack.append((child, pinned[node])) }
     }
-    var structural = Set(scene.nodes.flatMap(\.levelsOfDetail))
-    for skin in scene.skins {
-        structural.formUnion(skin.joints)
-        if let skeleton = skin.skeleton { structural.insert(skeleton) }
-    }
     var users = [Int](repeating: 0, count: scene.meshes.count)
     for node in scene.nodes { if let m = node.mesh, m >= 0, m < users.count { users[m] += 1 } }
-    let world = scene.worldTransforms()
 
     return scene.nodes.indices.filter { n in
         let node = scene.nodes[n]
-        guard reachable[n], !pinned[n], !structural.contains(n), let m = node.mesh, m >= 0, m < users.count,
+        guard reachable[n], !pinned[n], !referenced.contains(n), let m = node.mesh, m >= 0, m < users.count,
             (users[m] - 1) * vertexCount(scene.meshes[m]) <= maxCopiedVertices, node.skin == nil,
-            node.instances.isEmpty, node.levelsOfDetail.isEmpty, node.extras == nil
+            node.instances.isEmpty, node.extras == nil
         else { return false }
         let mesh = scene.meshes[m]
         guard mesh.extras == nil, mesh.weights.isEmpty,
@@ -100,14 +95,8 @@ private func staticMeshNodes(_ scene: Scene) -> [Int] {
 }
 
 /// Nodes with nothing left to carry after their mesh moved (or all their children went), and nothing that refers to
-/// them: no camera, light, skin, instances, extras or levels of detail; not animated, a joint or a skeleton root.
-private func emptiedNodes(_ scene: Scene, moved: Set<Int>) -> Set<Int> {
-    var referenced = Set(scene.nodes.flatMap(\.levelsOfDetail))
-    for animation in scene.animations { referenced.formUnion(animation.channels.map(\.node)) }
-    for skin in scene.skins {
-        referenced.formUnion(skin.joints)
-        if let skeleton = skin.skeleton { referenced.insert(skeleton) }
-    }
+/// them: no camera, light, skin, instances or extras, and not among `referenced` (animated, joints, skeleton roots).
+private func emptiedNodes(_ scene: Scene, moved: Set<Int>, referenced: Set<Int>) -> Set<Int> {
     // Children before parents: the reverse of a depth-first preorder from the roots.
     var order: [Int] = []
     var seen = Set<Int>()
@@ -120,10 +109,9 @@ private func emptiedNodes(_ scene: Scene, moved: Set<Int>) -> Set<Int> {
     var removed = Set<Int>()
     for n in order.reversed() {
         let node = scene.nodes[n]
-        let childrenGone = !node.children.isEmpty && node.children.allSatisfy { removed.contains($0) }
-        guard moved.contains(n) || childrenGone, node.children.allSatisfy({ removed.contains($0) }),
+        guard moved.contains(n) || !node.children.isEmpty, node.children.allSatisfy({ removed.contains($0) }),
             node.mesh == nil, node.camera == nil, node.light == nil, node.skin == nil, node.instances.isEmpty,
-            node.extras == nil, node.levelsOfDetail.isEmpty, !referenced.contains(n)
+            node.extras == nil, !referenced.contains(n)
         else { continue }
         removed.insert(n)
     }
@@ -136,10 +124,7 @@ extension Primitive {
     fileprivate func baked(_ matrix: Matrix4) -> Primitive {
         var out = self
         let normalMatrix = matrix.normalMatrix
-        let linear = (
-            SIMD3(matrix.c0.x, matrix.c0.y, matrix.c0.z), SIMD3(matrix.c1.x, matrix.c1.y, matrix.c1.z),
-            SIMD3(matrix.c2.x, matrix.c2.y, matrix.c2.z)
-        )
+        let linear = matrix.linearColumns
         let mirrored = matrix.determinant3 < 0
         out.vertices.positions = vertices.positions.map(matrix.transformPoint)
         out.vertices.normals = vertices.normals.map { n in

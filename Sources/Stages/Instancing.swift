@@ -9,12 +9,7 @@ import Scene
 /// order; the other nodes are removed and every node index remapped. What is drawn does not change.
 public func instanceMeshes(_ scene: inout Scene) -> StageReport {
     runStage("instance", &scene) { scene in
-        var excluded = Set<Int>()
-        for animation in scene.animations { excluded.formUnion(animation.channels.map(\.node)) }
-        for skin in scene.skins {
-            excluded.formUnion(skin.joints)
-            if let skeleton = skin.skeleton { excluded.insert(skeleton) }
-        }
+        let excluded = referencedNodes(scene)
         func candidate(_ index: Int) -> (mesh: Int, instance: InstanceTransform)? {
             guard index >= 0, index < scene.nodes.count, !excluded.contains(index) else { return nil }
             let node = scene.nodes[index]
@@ -53,10 +48,21 @@ public func instanceMeshes(_ scene: inout Scene) -> StageReport {
     }
 }
 
+/// The nodes something other than the hierarchy refers to: animation targets, skin joints and skeleton roots.
+func referencedNodes(_ scene: Scene) -> Set<Int> {
+    var referenced = Set<Int>()
+    for animation in scene.animations { referenced.formUnion(animation.channels.map(\.node)) }
+    for skin in scene.skins {
+        referenced.formUnion(skin.joints)
+        if let skeleton = skin.skeleton { referenced.insert(skeleton) }
+    }
+    return referenced
+}
+
 /// Deletes `removed` nodes and remaps every node index (children, roots, skins, animation channels).
 ///
-/// The removed nodes must not be skin joints, skeleton roots or animation targets; references to them from
-/// `children` and `roots` are dropped.
+/// The removed nodes must not be among `referencedNodes` (joints, skeleton roots, animation targets); references to
+/// them from `children` and `roots` are dropped.
 func removeNodes(_ scene: inout Scene, _ removed: Set<Int>) {
     var map = [Int?](repeating: nil, count: scene.nodes.count)
     var next = 0
