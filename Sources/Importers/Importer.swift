@@ -89,7 +89,7 @@ public func importScene(from url: URL, format: InputFormat, options: ImportOptio
 private func importNative(_ url: URL, format: InputFormat, threads: Int) throws -> Scene? {
     let threads = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
     switch format {
-    case .fbx: return try importFBX(from: url)
+    case .fbx: return try importFBX(from: url, threads: threads)
     case .obj: return try importOBJ(from: url, threads: threads)
     case .stl: return try importSTL(from: url)
     case .ply: return try importPLY(from: url)

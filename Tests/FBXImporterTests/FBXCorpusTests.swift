@@ -34,7 +34,7 @@ private func assimpOptions() -> ImportOptions {
                 entry.subformat.contains("v6") || entry.subformat.contains("v5") || entry.subformat.contains("v3")
             guard let reference else {
                 if entry.subformat.contains("v6") {
-                    let scene = try importFBX(from: url)
+                    let scene = try importFBX(from: url, threads: 2)
                     #expect(scene.statistics.triangles > 0, "\(entry.path)")
                     legacy += 1
                 } else if !isLegacy {

@@ -70,7 +70,7 @@ import Testing
                 let data = Self.mutate(seed, &rng, ascii: name.hasPrefix("ascii"))
                 let url = try folder.write("\(name)-\(run % 8).fbx", Data(data))
                 do {
-                    let scene = try importFBX(from: url)
+                    let scene = try importFBX(from: url, threads: 2)
                     // Whatever is read is a consistent scene.
                     for primitive in scene.meshes.flatMap(\.primitives) {
                         #expect(primitive.indices.allSatisfy { Int($0) < primitive.vertexCount })

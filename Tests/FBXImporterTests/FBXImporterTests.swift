@@ -34,7 +34,7 @@ private func abs(_ v: SIMD3<Float>) -> SIMD3<Float> { SIMD3(Swift.abs(v.x), Swif
 private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
     let folder = try TemporaryFolder()
     defer { folder.cleanup() }
-    return try importFBX(from: folder.write(name, data))
+    return try importFBX(from: folder.write(name, data), threads: 2)
 }
 
 @Suite struct FBXReaderTests {
@@ -257,7 +257,7 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         defer { folder.cleanup() }
         let url = try folder.write("bad.fbx", data)
         do {
-            _ = try importFBX(from: url)
+            _ = try importFBX(from: url, threads: 2)
             Issue.record("should fail", sourceLocation: sourceLocation)
         } catch let error as ProcessingError {
             #expect(error.kind == .badInput, sourceLocation: sourceLocation)
@@ -291,6 +291,8 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         document[2].children.append(WNode("Deformer", [.i64(90), "Skin\u{0}\u{1}Deformer", "Skin"]))
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        #expect(throws: FBXUnsupported.self) { try importFBX(from: folder.write("skin.fbx", binaryFBX(document))) }
+        #expect(throws: FBXUnsupported.self) {
+            try importFBX(from: folder.write("skin.fbx", binaryFBX(document)), threads: 2)
+        }
     }
 }

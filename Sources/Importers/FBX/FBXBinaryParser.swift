@@ -106,22 +106,17 @@ private func readValue(_ c: inout BinaryCursor, name: String, budget: inout Int)
     }
 }
 
+/// Checks an array's header and claimed size and records where its bytes are; nothing is decoded or allocated here.
 private func readArray(_ c: inout BinaryCursor, type: UInt8, name: String, budget: inout Int) throws -> FBXValue {
     let count = Int(try c.read(UInt32.self, "array of '\(name)'"))
     let encoding = try c.read(UInt32.self, "array of '\(name)'")
     let stored = Int(try c.read(UInt32.self, "array of '\(name)'"))
-    let size: Int
-    switch type {
-    case UInt8(ascii: "d"), UInt8(ascii: "l"): size = 8
-    case UInt8(ascii: "f"), UInt8(ascii: "i"): size = 4
-    default: size = 1
-    }
-    let raw = try c.slice(stored, "array of '\(name)'")
-    let total = count * size  // count < 2^32, size ≤ 8: no overflow
+    let start = c.offset
+    _ = try c.slice(stored, "array of '\(name)'")
+    let total = count * FBXStoredArray.elementSize(type)  // count < 2^32, size ≤ 8: no overflow
     switch encoding {
     case 0:
         guard stored == total else { throw c.truncated("array of '\(name)' (\(count) elements in \(stored) bytes)") }
-        return decodeArray(raw, type: type, count: count)
     case 1:
         // Deflate expands at most ~1032×; beyond that, or beyond the file's budget, the count is a lie.
         guard total <= stored * 1032 + 64, total <= budget else {
@@ -130,96 +125,100 @@ private func readArray(_ c: inout BinaryCursor, type: UInt8, name: String, budge
                 "corrupt binary FBX: compressed array of '\(name)' claims \(count) elements in \(stored) bytes")
         }
         budget -= total
-        if total == 0 { return decodeArray(raw, type: type, count: 0) }
-        // Inflated straight into the array that keeps the values (no second buffer of the same size): doubles and
-        // 64-bit integers as they are, 32-bit values into the upper half of their 64-bit array and then widened
-        // in place, front to back (element i is read before anything at or past it is written).
-        func inflate(into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
-            var outLength = uLongf(total)
-            let status = uncompress(
-                (out.baseAddress! + offset).assumingMemoryBound(to: Bytef.self), &outLength,
-                raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(stored))
-            return status == Z_OK && Int(outLength) == total
-        }
-        // `count` 8-byte values: 32-bit ones widened by `widen`, 64-bit ones byte-ordered by `order`; nil when the
-        // data does not inflate.
-        func inflated<Wide>(widen: (UInt32) -> Wide, order: (Wide) -> Wide) -> [Wide]? {
-            var ok = true
-            let values = [Wide](unsafeUninitializedCapacity: count) { out, n in
-                let bytes = UnsafeMutableRawBufferPointer(out)
-                ok = inflate(into: bytes, at: 8 * count - total)
-                if !ok {
-                    bytes.initializeMemory(as: UInt8.self, repeating: 0)
-                } else if size == 4 {
-                    for i in 0..<count {
-                        let bits = bytes.loadUnaligned(fromByteOffset: 4 * count + 4 * i, as: UInt32.self)
-                        out[i] = widen(UInt32(littleEndian: bits))
-                    }
-                } else {
-                    for i in 0..<count { out[i] = order(out[i]) }
-                }
-                n = count
-            }
-            return ok ? values : nil
-        }
-        let value: FBXValue?
-        switch type {
-        case UInt8(ascii: "d"), UInt8(ascii: "f"):
-            value = inflated(
-                widen: { Double(Float(bitPattern: $0)) },
-                order: { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }
-            ).map { .numbers($0) }
-        case UInt8(ascii: "l"), UInt8(ascii: "i"):
-            value = inflated(widen: { Int64(Int32(bitPattern: $0)) }, order: { Int64(littleEndian: $0) })
-                .map { .integers($0) }
-        default:
-            var output = [UInt8](repeating: 0, count: total)
-            let ok = output.withUnsafeMutableBytes { inflate(into: $0, at: 0) }
-            value = ok ? output.withUnsafeBytes { decodeArray($0, type: type, count: count) } : nil
-        }
-        guard let value else {
-            throw ProcessingError(
-                .badInput, file: c.file, "corrupt binary FBX: compressed array of '\(name)' does not inflate")
-        }
-        return value
     default:
         throw ProcessingError(
             .badInput, file: c.file, "corrupt binary FBX: array of '\(name)' has unknown encoding \(encoding)")
     }
+    return .stored(FBXStoredArray(type: type, count: count, compressed: encoding == 1, range: start..<start + stored))
 }
 
-private func decodeArray(_ raw: UnsafeRawBufferPointer, type: UInt8, count: Int) -> FBXValue {
-    func load<T: FixedWidthInteger>(_: T.Type) -> [Int64] {
-        [Int64](unsafeUninitializedCapacity: count) { out, n in
-            for i in 0..<count {
-                out[i] = Int64(T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)))
-            }
-            n = count
+/// A binary FBX array left in the mapped file by the parser: its element type ('d', 'f', 'l', 'i', 'b' or 'c'),
+/// its element count (checked against its bytes, or against the inflation bounds when compressed) and where its
+/// bytes are.
+struct FBXStoredArray: Sendable {
+    var type: UInt8
+    var count: Int
+    var compressed: Bool
+    var range: Range<Int>
+
+    static func elementSize(_ type: UInt8) -> Int {
+        switch type {
+        case UInt8(ascii: "d"), UInt8(ascii: "l"): return 8
+        case UInt8(ascii: "f"), UInt8(ascii: "i"): return 4
+        default: return 1
         }
     }
-    switch type {
-    case UInt8(ascii: "d"):
-        return .numbers(
-            [Double](unsafeUninitializedCapacity: count) { out, n in
-                for i in 0..<count {
-                    out[i] = Double(
-                        bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
-                }
+
+    /// The elements as `T`; nil when compressed data does not inflate to exactly `count` elements. Compressed data
+    /// is inflated in small pieces converted as they come, so the only large allocation is the result; the file
+    /// pages the array occupied are released afterwards.
+    func decode<T: FBXArrayElement>(_ file: MappedFile, as _: T.Type) -> [T]? {
+        if count == 0 { return [] }
+        defer { file.release(range) }
+        let raw = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+        let size = Self.elementSize(type)
+        var ok = true
+        let result = [T](unsafeUninitializedCapacity: count) { out, n in
+            guard let base = out.baseAddress else { return }
+            if !compressed {
+                convert(raw, count: count, into: base)
                 n = count
-            })
-    case UInt8(ascii: "f"):
-        return .numbers(
-            [Double](unsafeUninitializedCapacity: count) { out, n in
-                for i in 0..<count {
-                    out[i] = Double(
-                        Float(
-                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-                    )
-                }
-                n = count
-            })
-    case UInt8(ascii: "l"): return .integers(load(Int64.self))
-    case UInt8(ascii: "i"): return .integers(load(Int32.self))
-    default: return .integers(load(UInt8.self))
+            } else {
+                n = inflateConverting(raw, elementSize: size, into: base)
+                ok = n == count
+            }
+        }
+        return ok ? result : nil
+    }
+
+    /// Converts `count` little-endian elements of this array's type at the start of `raw` into `out`.
+    private func convert<T: FBXArrayElement>(
+        _ raw: UnsafeRawBufferPointer, count: Int, into out: UnsafeMutablePointer<T>
+    ) {
+        func each<E>(_: E.Type, _ make: (E) -> T) {
+            for i in 0..<count {
+                out[i] = make(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<E>.size, as: E.self))
+            }
+        }
+        switch type {
+        case UInt8(ascii: "d"): each(UInt64.self) { T(fbxNumber: Double(bitPattern: UInt64(littleEndian: $0))) }
+        case UInt8(ascii: "f"): each(UInt32.self) { T(fbxNumber: Double(Float(bitPattern: UInt32(littleEndian: $0)))) }
+        case UInt8(ascii: "l"): each(Int64.self) { T(fbxInteger: Int64(littleEndian: $0)) }
+        case UInt8(ascii: "i"): each(Int32.self) { T(fbxInteger: Int64(Int32(littleEndian: $0))) }
+        default: each(UInt8.self) { T(fbxInteger: Int64($0)) }
+        }
+    }
+
+    /// Inflates `raw` through a 64 KiB window, converting whole elements into `out` (at most `count`); returns how
+    /// many were written, or -1 when the data is corrupt, ends early or holds more than `count` elements.
+    private func inflateConverting<T: FBXArrayElement>(
+        _ raw: UnsafeRawBufferPointer, elementSize size: Int, into out: UnsafeMutablePointer<T>
+    ) -> Int {
+        let windowSize = 64 << 10
+        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 8)
+        defer { window.deallocate() }
+        var stream = z_stream()
+        guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return -1 }
+        defer { inflateEnd(&stream) }
+        stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(raw.count)
+        var written = 0
+        var carried = 0  // bytes of a partial element at the window's start
+        while true {
+            stream.next_out = (window.baseAddress! + carried).assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(windowSize - carried)
+            let status = inflate(&stream, Z_NO_FLUSH)
+            guard status == Z_OK || status == Z_STREAM_END else { return -1 }
+            let filled = windowSize - Int(stream.avail_out)
+            let whole = filled / size
+            guard written + whole <= count else { return -1 }
+            convert(UnsafeRawBufferPointer(window), count: whole, into: out + written)
+            written += whole
+            carried = filled - whole * size
+            if carried > 0 {
+                window.baseAddress!.copyMemory(from: window.baseAddress! + whole * size, byteCount: carried)
+            }
+            if status == Z_STREAM_END { return carried == 0 ? written : -1 }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import ImportSupport
 import Scene
 
 /// One property value of an FBX node, as the binary and ASCII formats both carry them.
@@ -6,8 +7,11 @@ enum FBXValue: Sendable {
     case number(Double)
     case string(String)
     case bytes([UInt8])
+    /// An array read from ASCII (or FBX 6 value lists).
     case numbers([Double])
     case integers([Int64])
+    /// A binary array still in the file: decoded on request, into the type the reader asks for.
+    case stored(FBXStoredArray)
 
     var int: Int64? {
         switch self {
@@ -38,6 +42,33 @@ struct FBXNode: Sendable {
     var children: [Int] = []
 }
 
+/// A type FBX arrays decode into (the readers ask for the narrowest that holds what they need).
+protocol FBXArrayElement: Sendable {
+    init(fbxNumber: Double)
+    init(fbxInteger: Int64)
+}
+
+extension Double: FBXArrayElement {
+    init(fbxNumber: Double) { self = fbxNumber }
+    init(fbxInteger: Int64) { self = Double(fbxInteger) }
+}
+
+extension Float: FBXArrayElement {
+    init(fbxNumber: Double) { self = Float(fbxNumber) }
+    init(fbxInteger: Int64) { self = Float(fbxInteger) }
+}
+
+extension Int64: FBXArrayElement {
+    init(fbxNumber: Double) { self = fbxNumber.isFinite && abs(fbxNumber) < 9.2e18 ? Int64(fbxNumber) : 0 }
+    init(fbxInteger: Int64) { self = fbxInteger }
+}
+
+extension Int32: FBXArrayElement {
+    /// Out-of-range values clamp, so they stay out of range for every index check.
+    init(fbxNumber: Double) { self = Int32(clamping: Int64(fbxNumber: fbxNumber)) }
+    init(fbxInteger: Int64) { self = Int32(clamping: fbxInteger) }
+}
+
 /// The whole file as one node tree, whichever encoding it came in.
 struct FBXDocument: Sendable {
     var nodes: [FBXNode] = []
@@ -45,6 +76,8 @@ struct FBXDocument: Sendable {
     /// The FBX version (7400 = 7.4), from the binary header or `FBXHeaderVersion`/`FBXVersion`.
     var version: Int = 0
     let file: String
+    /// The mapped binary file that `.stored` arrays point into (nil for ASCII).
+    var storage: MappedFile?
 
     init(file: String) { self.file = file }
 
@@ -67,34 +100,53 @@ struct FBXDocument: Sendable {
     }
 
     /// The numbers of child `name`: its array value, or (FBX 6 and ASCII) all its numeric values.
-    func numbers(_ parent: Int, _ name: String) -> [Double] {
+    func numbers(_ parent: Int, _ name: String) throws -> [Double] { try array(parent, name) }
+
+    func integers(_ parent: Int, _ name: String) throws -> [Int64] { try array(parent, name) }
+
+    /// Child `name`'s array as `T` (empty when there is no such child).
+    func array<T: FBXArrayElement>(_ parent: Int, _ name: String, as _: T.Type = T.self) throws -> [T] {
         guard let node = child(parent, name) else { return [] }
-        return numbers(of: node)
+        return try array(of: node)
     }
 
-    func numbers(of node: Int) -> [Double] {
+    /// The array value of `node`, or all its numeric values, as `T`. A stored array is decoded here (its file pages
+    /// are released afterwards); one that does not inflate throws.
+    func array<T: FBXArrayElement>(of node: Int, as _: T.Type = T.self) throws -> [T] {
         let values = nodes[node].values
         if values.count == 1 {
             switch values[0] {
-            case .numbers(let a): return a
-            case .integers(let a): return a.map(Double.init)
+            case .numbers(let a): return a.map(T.init(fbxNumber:))
+            case .integers(let a): return a.map(T.init(fbxInteger:))
+            case .stored(let a):
+                guard let storage, let decoded = a.decode(storage, as: T.self) else {
+                    throw badInput("corrupt binary FBX: compressed array of '\(nodes[node].name)' does not inflate")
+                }
+                return decoded
             default: break
             }
         }
-        return values.compactMap(\.double)
+        return values.compactMap { value in
+            switch value {
+            case .integer(let v): return T(fbxInteger: v)
+            case .number(let v): return T(fbxNumber: v)
+            default: return nil
+            }
+        }
     }
 
-    func integers(_ parent: Int, _ name: String) -> [Int64] {
-        guard let node = child(parent, name) else { return [] }
+    /// How many elements `node`'s array value (or numeric value list) has, without decoding it.
+    func arrayCount(of node: Int) -> Int {
         let values = nodes[node].values
         if values.count == 1 {
             switch values[0] {
-            case .integers(let a): return a
-            case .numbers(let a): return a.map { $0.isFinite && abs($0) < 9.2e18 ? Int64($0) : 0 }
+            case .numbers(let a): return a.count
+            case .integers(let a): return a.count
+            case .stored(let a): return a.count
             default: break
             }
         }
-        return values.compactMap(\.int)
+        return values.count { $0.double != nil }
     }
 
     /// `Properties70` (`P: name, type, label, flags, values…`) or `Properties60` (`Property: name, type, flags,

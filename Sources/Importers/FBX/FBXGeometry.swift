@@ -67,10 +67,10 @@ struct FBXMeshes {
     }
 
     /// One `LayerElement*` block: per-mapping values with an optional index array.
-    private struct Element {
+    private struct Element<Value> {
         var mapping: Mapping
-        var values: [Double]
-        var indices: [Int64]?
+        var values: [Value]
+        var indices: [Int32]?
         var width: Int
 
         /// The values' start offset for corner `k` of polygon `p` at control point `v`; nil when out of range.
@@ -86,7 +86,7 @@ struct FBXMeshes {
             if let indices {
                 guard i < indices.count else { return nil }
                 let j = indices[i]
-                guard j >= 0, j < Int64(Int32.max) else { return nil }
+                guard j >= 0 else { return nil }
                 i = Int(j)
             }
             let start = i * width
@@ -94,12 +94,21 @@ struct FBXMeshes {
         }
     }
 
-    private func elements(
-        _ b: inout FBXSceneBuilder, _ geometry: Int, _ kind: String, data: String, index: String,
-        width: Int
-    ) -> [Element] {
-        var result: [Element] = []
-        for node in b.doc.children(geometry, kind) {
+    /// A layer element before its arrays are decoded: the nodes holding its values and indices.
+    private struct ElementSource {
+        var mapping: Mapping
+        var values: Int
+        var indices: Int?
+        var width: Int
+    }
+
+    /// The first `limit` `kind` layers of `geometry` whose mapping is known (others are dropped with a warning).
+    private func elementSources(
+        _ b: inout FBXSceneBuilder, _ geometry: Int, _ kind: String, data: String, index: String, width: Int,
+        limit: Int = 1
+    ) -> [ElementSource] {
+        var result: [ElementSource] = []
+        for node in b.doc.children(geometry, kind) where result.count < limit {
             let mappingText = b.doc.value(node, "MappingInformationType")?.text ?? "AllSame"
             let reference = b.doc.value(node, "ReferenceInformationType")?.text ?? "Direct"
             let mapping: Mapping
@@ -112,40 +121,88 @@ struct FBXMeshes {
                 b.warn("\(kind) mapping '\(mappingText)' is not supported; that layer was dropped")
                 continue
             }
-            var values = b.doc.numbers(node, data)
+            guard let values = b.doc.child(node, data) else { continue }
             var stride = width
             // Tangents, binormals and normals may carry a w per value (`NormalsW`); colors are RGBA.
             if kind != "LayerElementMaterial", kind != "LayerElementColor", let w = b.doc.child(node, data + "W"),
-                b.doc.numbers(of: w).count * (width + 1) == values.count
+                b.doc.arrayCount(of: w) * (width + 1) == b.doc.arrayCount(of: values)
             {
                 stride = width + 1
             }
-            if kind == "LayerElementMaterial" {
-                values = b.doc.integers(node, data).map(Double.init)
-            }
-            let indices = reference == "IndexToDirect" || reference == "Index" ? b.doc.integers(node, index) : nil
-            if kind == "LayerElementMaterial", reference == "IndexToDirect", indices?.isEmpty ?? true {
-                result.append(Element(mapping: mapping, values: values, indices: nil, width: 1))
-                continue
-            }
-            result.append(
-                Element(
-                    mapping: mapping, values: values, indices: indices.flatMap { $0.isEmpty ? nil : $0 },
-                    width: stride))
+            let indices =
+                reference == "IndexToDirect" || reference == "Index"
+                ? b.doc.child(node, index).flatMap { b.doc.arrayCount(of: $0) > 0 ? $0 : nil } : nil
+            result.append(ElementSource(mapping: mapping, values: values, indices: indices, width: stride))
         }
         return result
+    }
+
+    /// The arrays one mesh reads, decoded together on the builder's workers (inflating them is most of a large
+    /// FBX's import): each request is a node and the type its values are read as.
+    private enum ArrayRequest {
+        case doubles(Int)
+        case floats(Int)
+        case integers(Int)
+    }
+
+    private enum DecodedArray: Sendable {
+        case doubles([Double])
+        case floats([Float])
+        case integers([Int32])
+    }
+
+    private struct DecodedArrays {
+        var arrays: [Int: DecodedArray] = [:]
+
+        init(_ doc: FBXDocument, _ requests: [ArrayRequest], threads: Int) throws {
+            func node(_ r: ArrayRequest) -> Int {
+                switch r {
+                case .doubles(let n), .floats(let n), .integers(let n): return n
+                }
+            }
+            // Largest first, so one large array does not end up last on a busy worker.
+            let ordered = requests.sorted {
+                (doc.arrayCount(of: node($0)), node($1)) > (doc.arrayCount(of: node($1)), node($0))
+            }
+            let results = parallelMap(ordered.count, threads: threads) { i -> Result<DecodedArray, any Error> in
+                Result {
+                    switch ordered[i] {
+                    case .doubles(let n): return .doubles(try doc.array(of: n))
+                    case .floats(let n): return .floats(try doc.array(of: n))
+                    case .integers(let n): return .integers(try doc.array(of: n))
+                    }
+                }
+            }
+            for (request, result) in zip(ordered, results) { arrays[node(request)] = try result.get() }
+        }
+
+        func doubles(_ node: Int) -> [Double] {
+            if case .doubles(let a) = arrays[node] { return a }
+            return []
+        }
+
+        func floats(_ node: Int) -> [Float] {
+            if case .floats(let a) = arrays[node] { return a }
+            return []
+        }
+
+        func integers(_ node: Int?) -> [Int32] {
+            if let node, case .integers(let a) = arrays[node] { return a }
+            return []
+        }
     }
 
     // MARK: Meshes
 
     /// One corner's vertex values (zero where the mesh has no such layer).
-    private struct VertexKey {
-        var point: Int32
-        var normal: SIMD3<Float>
-        var tangent: SIMD4<Float>
-        var uv0: SIMD2<Float>
-        var uv1: SIMD2<Float>
-        var color: SIMD4<Float>
+    fileprivate struct VertexKey {
+        var point: Int32 = 0
+        var position: SIMD3<Float> = .zero
+        var normal: SIMD3<Float> = .zero
+        var tangent: SIMD4<Float> = .zero
+        var uv0: SIMD2<Float> = .zero
+        var uv1: SIMD2<Float> = .zero
+        var color: SIMD4<Float> = .zero
     }
 
     private mutating func readMesh(
@@ -153,8 +210,39 @@ struct FBXMeshes {
         slots: [Int]
     ) throws -> Mesh {
         let doc = b.doc
-        let rawPositions = doc.numbers(geometry, "Vertices")
-        let polygonIndex = doc.integers(geometry, "PolygonVertexIndex")
+        func sources(_ kind: String, _ data: String, _ index: String, width: Int, limit: Int = 1) -> [ElementSource] {
+            elementSources(&b, geometry, kind, data: data, index: index, width: width, limit: limit)
+        }
+        let normalSource = sources("LayerElementNormal", "Normals", "NormalsIndex", width: 3).first
+        let tangentSource = sources("LayerElementTangent", "Tangents", "TangentsIndex", width: 3).first
+        let binormalSource = sources("LayerElementBinormal", "Binormals", "BinormalsIndex", width: 3).first
+        let uvSources = sources("LayerElementUV", "UV", "UVIndex", width: 2, limit: 2)
+        let colorSource = sources("LayerElementColor", "Colors", "ColorIndex", width: 4).first
+        let materialSource = sources("LayerElementMaterial", "Materials", "MaterialsIndex", width: 1).first
+
+        let positionNode = doc.child(geometry, "Vertices")
+        let polygonNode = doc.child(geometry, "PolygonVertexIndex")
+        var requests: [ArrayRequest] = []
+        if let positionNode { requests.append(.doubles(positionNode)) }
+        if let polygonNode { requests.append(.integers(polygonNode)) }
+        for source in [normalSource, tangentSource, binormalSource, colorSource].compactMap({ $0 }) + uvSources {
+            requests.append(.floats(source.values))
+            if let indices = source.indices { requests.append(.integers(indices)) }
+        }
+        if let materialSource {
+            requests.append(.integers(materialSource.values))
+            if let indices = materialSource.indices { requests.append(.integers(indices)) }
+        }
+        let decoded = try DecodedArrays(doc, requests, threads: b.threads)
+        func element(_ source: ElementSource?) -> Element<Float>? {
+            source.map {
+                Element(
+                    mapping: $0.mapping, values: decoded.floats($0.values), indices: $0.indices.map(decoded.integers),
+                    width: $0.width)
+            }
+        }
+        let rawPositions = positionNode.map(decoded.doubles) ?? []
+        let polygonIndex = decoded.integers(polygonNode)
         let pointCount = rawPositions.count / 3
         let applyGeometric = geometric != .identity
         let normalMatrix = applyGeometric ? (geometric.inverse.map(transposed) ?? .identity) : .identity
@@ -167,40 +255,37 @@ struct FBXMeshes {
             return SIMD3<Float>(applyGeometric ? geometric.point(p) : p)
         }
 
-        let normals = elements(&b, geometry, "LayerElementNormal", data: "Normals", index: "NormalsIndex", width: 3)
-            .first
-        let tangents = elements(&b, geometry, "LayerElementTangent", data: "Tangents", index: "TangentsIndex", width: 3)
-            .first
-        let binormals = elements(
-            &b, geometry, "LayerElementBinormal", data: "Binormals", index: "BinormalsIndex", width: 3
-        ).first
-        let uvs = Array(elements(&b, geometry, "LayerElementUV", data: "UV", index: "UVIndex", width: 2).prefix(2))
-        let colors = elements(&b, geometry, "LayerElementColor", data: "Colors", index: "ColorIndex", width: 4).first
-        let materialLayer = elements(
-            &b, geometry, "LayerElementMaterial", data: "Materials", index: "MaterialsIndex", width: 1
-        ).first
+        let normals = element(normalSource)
+        let tangents = element(tangentSource)
+        let binormals = element(binormalSource)
+        let uvs = uvSources.compactMap(element)
+        let colors = element(colorSource)
+        let materialLayer = materialSource.map {
+            Element(
+                mapping: $0.mapping, values: decoded.integers($0.values), indices: $0.indices.map(decoded.integers),
+                width: 1)
+        }
         let hasTangents = normals != nil && tangents != nil && binormals != nil
 
-        // One primitive per material slot, in order of first use. Corners are welded by value (one vertex per
-        // distinct point/normal/tangent/UV/color), found through a chain per point: every vertex made from point v,
-        // newest first, compared with the stored streams (no hashing, no copy of the keys).
-        var primitives: [Primitive] = []
+        // One primitive per material slot, in order of first use; corners welded by value in one `WeldPool`.
+        var materialOfPrimitive: [Int?] = []
+        var indices: [[UInt32]] = []
         var primitiveOfSlot: [Int: Int] = [:]
-        var head = [Int32](repeating: -1, count: pointCount)
-        var next: [Int32] = []
-        var vertexPrimitive: [Int32] = []
-        var vertexLocal: [UInt32] = []
+        var last: (material: Int?, target: Int)?
+        var pool = WeldPool(
+            points: pointCount, normals: normals != nil, tangents: hasTangents, texcoords: uvs.count,
+            colors: colors != nil)
         var corners: [(k: Int, v: Int)] = []
         var local: [UInt32] = []
-        var polygon = 0
         var dropped = 0
         var outOfRange = false
 
-        func vertex(_ k: Int, _ v: Int, _ p: Int) -> VertexKey {
-            var key = VertexKey(point: Int32(v), normal: .zero, tangent: .zero, uv0: .zero, uv1: .zero, color: .zero)
+        // The values of corner `k` (point `v`, polygon `p`); sets `outOfRange` when a layer has no value for it.
+        func vertex(_ k: Int, _ v: Int, _ p: Int, _ outOfRange: inout Bool) -> VertexKey {
+            var key = VertexKey(point: Int32(v), position: point(v))
             if let normals {
                 if let o = normals.offset(k, v, p) {
-                    var n = SIMD3(normals.values[o], normals.values[o + 1], normals.values[o + 2])
+                    var n = SIMD3<Double>(SIMD3(normals.values[o], normals.values[o + 1], normals.values[o + 2]))
                     if applyGeometric { n = normalMatrix.direction(n) }
                     key.normal = SIMD3<Float>(unitOrZ(n))
                 } else {
@@ -209,8 +294,9 @@ struct FBXMeshes {
             }
             if hasTangents, let tangents, let binormals {
                 if let o = tangents.offset(k, v, p), let ob = binormals.offset(k, v, p) {
-                    var t = SIMD3(tangents.values[o], tangents.values[o + 1], tangents.values[o + 2])
-                    var bn = SIMD3(binormals.values[ob], binormals.values[ob + 1], binormals.values[ob + 2])
+                    var t = SIMD3<Double>(SIMD3(tangents.values[o], tangents.values[o + 1], tangents.values[o + 2]))
+                    var bn = SIMD3<Double>(
+                        SIMD3(binormals.values[ob], binormals.values[ob + 1], binormals.values[ob + 2]))
                     if applyGeometric { (t, bn) = (geometric.direction(t), geometric.direction(bn)) }
                     let tf = SIMD3<Float>(unitOrZ(t))
                     let handed: Float =
@@ -230,8 +316,8 @@ struct FBXMeshes {
             }
             if let colors {
                 if let o = colors.offset(k, v, p) {
-                    func channel(_ x: Double, _ linearize: Bool) -> Float {
-                        let c = Float(x.isFinite ? min(max(x, 0), 1) : 1)
+                    func channel(_ x: Float, _ linearize: Bool) -> Float {
+                        let c = x.isFinite ? min(max(x, 0), 1) : 1
                         return linearize ? srgbToLinear(c) : c
                     }
                     key.color = SIMD4(
@@ -244,33 +330,8 @@ struct FBXMeshes {
             return key
         }
 
-        func same(_ key: VertexKey, _ streams: VertexStreams, _ i: Int) -> Bool {
-            (normals == nil || streams.normals[i] == key.normal) && (!hasTangents || streams.tangents[i] == key.tangent)
-                && (uvs.isEmpty || streams.texcoords[0][i] == key.uv0)
-                && (uvs.count < 2 || streams.texcoords[1][i] == key.uv1)
-                && (colors == nil || streams.colors[i] == key.color)
-        }
-
-        func weld(_ key: VertexKey, into target: Int) -> UInt32 {
-            var g = head[Int(key.point)]
-            while g >= 0 {
-                if vertexPrimitive[Int(g)] == Int32(target),
-                    same(key, primitives[target].vertices, Int(vertexLocal[Int(g)]))
-                {
-                    return vertexLocal[Int(g)]
-                }
-                g = next[Int(g)]
-            }
-            let index = UInt32(primitives[target].vertices.positions.count)
-            append(key, position: point(Int(key.point)), to: &primitives[target].vertices)
-            next.append(head[Int(key.point)])
-            head[Int(key.point)] = Int32(vertexLocal.count)
-            vertexPrimitive.append(Int32(target))
-            vertexLocal.append(index)
-            return index
-        }
-
-        func emit(_ corners: [(k: Int, v: Int)], polygon p: Int) {
+        // Polygon `p` (its corners' keys are in `keys`, from corner `keysStart` on) into its material's primitive.
+        func emit(_ corners: [(k: Int, v: Int)], polygon p: Int, keys: [VertexKey], keysStart: Int) {
             guard corners.count >= 3 else {
                 dropped += 1
                 return
@@ -281,63 +342,182 @@ struct FBXMeshes {
             }
             let material = slot >= 0 && slot < slots.count ? slots[slot] : nil
             let target: Int
-            if let known = primitiveOfSlot[material ?? -1] {
+            if let last, last.material == material {
+                target = last.target
+            } else if let known = primitiveOfSlot[material ?? -1] {
                 target = known
             } else {
-                target = primitives.count
+                target = materialOfPrimitive.count
                 primitiveOfSlot[material ?? -1] = target
-                var primitive = Primitive()
-                primitive.material = material
-                primitives.append(primitive)
+                materialOfPrimitive.append(material)
+                indices.append([])
+                pool.addPrimitive()
             }
+            last = (material, target)
             local.removeAll(keepingCapacity: true)
-            for corner in corners { local.append(weld(vertex(corner.k, corner.v, p), into: target)) }
+            for corner in corners { local.append(pool.weld(keys[corner.k - keysStart], into: target)) }
             if corners.count == 3 {  // most polygons: skip the triangulator call (5.6 M-tri import 5.1 → 3.5-3.9 s)
-                primitives[target].indices.append(contentsOf: local)
+                indices[target].append(contentsOf: local)
                 return
             }
             let cornerPoint: (Int) -> SIMD3<Float> = { point(corners[$0].v) }
             triangulator.triangulate(count: corners.count, point: cornerPoint) { a, b, c in
-                primitives[target].indices.append(local[a])
-                primitives[target].indices.append(local[b])
-                primitives[target].indices.append(local[c])
+                indices[target].append(local[a])
+                indices[target].append(local[b])
+                indices[target].append(local[c])
             }
         }
 
-        func append(_ key: VertexKey, position: SIMD3<Float>, to streams: inout VertexStreams) {
-            streams.positions.append(position)
-            if normals != nil { streams.normals.append(key.normal) }
-            if hasTangents { streams.tangents.append(key.tangent) }
-            if !uvs.isEmpty {
-                if streams.texcoords.isEmpty { streams.texcoords = Array(repeating: [], count: uvs.count) }
-                streams.texcoords[0].append(key.uv0)
-                if uvs.count > 1 { streams.texcoords[1].append(key.uv1) }
-            }
-            if colors != nil { streams.colors.append(key.color) }
+        // Corners go through in blocks of whole polygons: the keys of the next block are computed on a second
+        // worker while this one is welded (welding stays in corner order: the output does not depend on threads).
+        struct Block {
+            var corners: Range<Int>
+            var firstPolygon: Int
+            var polygons: Int
         }
-
-        for k in polygonIndex.indices {
-            let raw = polygonIndex[k]
-            let v = raw < 0 ? Int(~raw) : Int(raw)
-            guard v < pointCount else {
-                throw doc.badInput("mesh '\(name)' has a polygon vertex index \(v) beyond its \(pointCount) vertices")
+        func block(from start: Int, firstPolygon: Int) -> Block {
+            var end = min(start + 65_536, polygonIndex.count)
+            while end < polygonIndex.count, polygonIndex[end - 1] >= 0 { end += 1 }
+            // (Only a block ending the index list may end without a closing negative index.)
+            return Block(
+                corners: start..<end, firstPolygon: firstPolygon, polygons: polygonIndex[start..<end].count { $0 < 0 })
+        }
+        func computeKeys(_ block: Block, into keys: inout [VertexKey]) -> Bool {
+            var outOfRange = false
+            var p = block.firstPolygon
+            keys.removeAll(keepingCapacity: true)
+            for k in block.corners {
+                let raw = polygonIndex[k]
+                let v = raw < 0 ? Int(~raw) : Int(raw)
+                // An index past the points is an error the welding pass reports; its key is never used.
+                keys.append(v < pointCount ? vertex(k, v, p, &outOfRange) : VertexKey())
+                if raw < 0 { p += 1 }
             }
-            corners.append((k, v))
-            if raw < 0 || k == polygonIndex.count - 1 {
-                emit(corners, polygon: polygon)
-                corners.removeAll(keepingCapacity: true)
-                polygon += 1
+            return outOfRange
+        }
+        func weldBlock(_ block: Block, _ keys: [VertexKey]) -> ProcessingError? {
+            var polygon = block.firstPolygon
+            for k in block.corners {
+                let raw = polygonIndex[k]
+                let v = raw < 0 ? Int(~raw) : Int(raw)
+                guard v < pointCount else {
+                    return doc.badInput(
+                        "mesh '\(name)' has a polygon vertex index \(v) beyond its \(pointCount) vertices")
+                }
+                corners.append((k, v))
+                if raw < 0 || k == polygonIndex.count - 1 {
+                    emit(corners, polygon: polygon, keys: keys, keysStart: block.corners.lowerBound)
+                    corners.removeAll(keepingCapacity: true)
+                    polygon += 1
+                }
             }
+            return nil
+        }
+        var current = block(from: 0, firstPolygon: 0)
+        var keys: [VertexKey] = []
+        var aheadKeys: [VertexKey] = []
+        var keysOutOfRange = computeKeys(current, into: &keys)
+        while !current.corners.isEmpty {
+            let ahead = block(from: current.corners.upperBound, firstPolygon: current.firstPolygon + current.polygons)
+            var aheadOutOfRange = false
+            var failure: ProcessingError?
+            parallelFor(ahead.corners.isEmpty ? 1 : 2, threads: b.threads) { task in
+                if task == 0 {
+                    failure = weldBlock(current, keys)
+                } else {
+                    aheadOutOfRange = computeKeys(ahead, into: &aheadKeys)
+                }
+            }
+            if let failure { throw failure }
+            outOfRange = outOfRange || keysOutOfRange
+            (keys, aheadKeys, keysOutOfRange, current) = (aheadKeys, keys, aheadOutOfRange, ahead)
         }
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
         var mesh = Mesh(name: name)
-        mesh.primitives = primitives.filter { !$0.indices.isEmpty }
+        for target in materialOfPrimitive.indices where !indices[target].isEmpty {
+            var primitive = Primitive()
+            primitive.material = materialOfPrimitive[target]
+            (primitive.indices, indices[target]) = (indices[target], [])
+            primitive.vertices = materialOfPrimitive.count == 1 ? pool.takeAll() : pool.vertices(of: target)
+            mesh.primitives.append(primitive)
+        }
         return mesh
     }
 }
 
-private func finite(_ x: Double) -> Float { x.isFinite ? Float(x) : 0 }
+/// The welded vertices of one mesh being read, for all its primitives: a corner becomes a vertex only if no vertex
+/// of its primitive made from the same control point has the same values. The candidates are found through a chain
+/// per point (every vertex made from point v, newest first) and compared with the stored streams: no hashing, no
+/// copy of the keys, and plain arrays in the hot loop. Vertices are split per primitive at the end.
+private struct WeldPool {
+    private var streams = VertexStreams()
+    private var uv0: [SIMD2<Float>] = []
+    private var uv1: [SIMD2<Float>] = []
+    private var head: [Int32]
+    private var next: [Int32] = []
+    private var primitiveOfVertex: [Int32] = []
+    private var localIndex: [UInt32] = []
+    private var countOfPrimitive: [UInt32] = []
+    private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool
+
+    init(points: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool) {
+        head = [Int32](repeating: -1, count: points)
+        (self.normals, self.tangents, self.texcoords, self.colors) = (normals, tangents, texcoords, colors)
+    }
+
+    mutating func addPrimitive() { countOfPrimitive.append(0) }
+
+    /// The index in primitive `target` of the vertex with `key`'s values, added if new.
+    mutating func weld(_ key: FBXMeshes.VertexKey, into target: Int) -> UInt32 {
+        var g = Int(head[Int(key.point)])
+        while g >= 0 {
+            if primitiveOfVertex[g] == Int32(target), !normals || streams.normals[g] == key.normal,
+                !tangents || streams.tangents[g] == key.tangent, texcoords < 1 || uv0[g] == key.uv0,
+                texcoords < 2 || uv1[g] == key.uv1, !colors || streams.colors[g] == key.color
+            {
+                return localIndex[g]
+            }
+            g = Int(next[g])
+        }
+        let index = countOfPrimitive[target]
+        countOfPrimitive[target] += 1
+        streams.positions.append(key.position)
+        if normals { streams.normals.append(key.normal) }
+        if tangents { streams.tangents.append(key.tangent) }
+        if texcoords > 0 { uv0.append(key.uv0) }
+        if texcoords > 1 { uv1.append(key.uv1) }
+        if colors { streams.colors.append(key.color) }
+        next.append(head[Int(key.point)])
+        head[Int(key.point)] = Int32(localIndex.count)
+        primitiveOfVertex.append(Int32(target))
+        localIndex.append(index)
+        return index
+    }
+
+    /// Every vertex (the mesh has one primitive); the pool is empty afterwards.
+    mutating func takeAll() -> VertexStreams {
+        var result = VertexStreams()
+        swap(&result, &streams)
+        result.texcoords = [uv0, uv1].prefix(texcoords).map { $0 }
+        self = WeldPool(points: 0, normals: normals, tangents: tangents, texcoords: texcoords, colors: colors)
+        return result
+    }
+
+    /// The vertices of primitive `target`, in their index order.
+    func vertices(of target: Int) -> VertexStreams {
+        let members = primitiveOfVertex.indices.filter { primitiveOfVertex[$0] == Int32(target) }
+        var result = VertexStreams()
+        result.positions = members.map { streams.positions[$0] }
+        if normals { result.normals = members.map { streams.normals[$0] } }
+        if tangents { result.tangents = members.map { streams.tangents[$0] } }
+        result.texcoords = [uv0, uv1].prefix(texcoords).map { set in members.map { set[$0] } }
+        if colors { result.colors = members.map { streams.colors[$0] } }
+        return result
+    }
+}
+
+private func finite(_ x: Float) -> Float { x.isFinite ? x : 0 }
 
 private func unitOrZ(_ v: SIMD3<Double>) -> SIMD3<Double> {
     let l = length(v)

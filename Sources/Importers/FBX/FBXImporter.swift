@@ -24,14 +24,20 @@ public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
 /// - `GlobalSettings` axes and unit: one extra root node "FBX axis and unit conversion", as the Assimp path adds.
 /// - FBX 7.x files with skins, blend shapes, animation, cameras or lights throw `FBXUnsupported`; in FBX 6.x and
 ///   older (which Assimp cannot read) those parts are dropped with a warning instead.
-public func importFBX(from url: URL) throws -> Scene {
+///
+/// Binary arrays stay in the mapped file until a reader asks for them; a geometry's arrays are then decoded on up to
+/// `threads` workers.
+public func importFBX(from url: URL, threads: Int) throws -> Scene {
     let file = try MappedFile(url)
-    let document =
-        file.bytes.starts(with: fbxBinaryMagic)
-        ? try parseBinaryFBX(file.bytes, file: file.path)
-        : try parseASCIIFBX(file.bytes, file: file.path)
-    file.release(0..<file.count)  // the document holds copies of everything it needs
-    var builder = FBXSceneBuilder(document: document, folder: ModelFolder(modelURL: url))
+    var document: FBXDocument
+    if file.bytes.starts(with: fbxBinaryMagic) {
+        document = try parseBinaryFBX(file.bytes, file: file.path)
+        document.storage = file
+    } else {
+        document = try parseASCIIFBX(file.bytes, file: file.path)
+    }
+    file.release(0..<file.count)  // the parse's pages: arrays read their own again when decoded
+    var builder = FBXSceneBuilder(document: document, folder: ModelFolder(modelURL: url), threads: threads)
     return try builder.build()
 }
 
@@ -84,11 +90,14 @@ struct FBXSceneBuilder {
     var templates: [String: [String: [FBXValue]]] = [:]
     private var warned = Set<String>()
     let isLegacy: Bool
+    /// Workers for decoding a geometry's arrays.
+    let threads: Int
     static let root = FBXKey.id(0)
 
-    init(document: FBXDocument, folder: ModelFolder) {
+    init(document: FBXDocument, folder: ModelFolder, threads: Int) {
         doc = document
         self.folder = folder
+        self.threads = threads
         isLegacy = document.version > 0 && document.version < 7000
     }
 
@@ -194,8 +203,9 @@ struct FBXSceneBuilder {
         if has("Deformer", ["BlendShape", "BlendShapeChannel"]) || has("Geometry", ["Shape"]) {
             unsupported.append("blend shapes")
         }
-        if objects.values.contains(where: { $0.kind == "AnimationCurve" && !doc.integers($0.node, "KeyTime").isEmpty })
-        {
+        if objects.values.contains(where: {
+            $0.kind == "AnimationCurve" && doc.child($0.node, "KeyTime").map(doc.arrayCount) ?? 0 > 0
+        }) {
             unsupported.append("animation")
         }
         if has("NodeAttribute", ["Camera", "Light"]) || has("Model", ["Camera", "Light"]) {
