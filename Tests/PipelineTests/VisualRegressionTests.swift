@@ -8,7 +8,7 @@ import Testing
 struct VisualRegressionTests {
     static let enabled = Tools.browserAvailable || Tools.required
 
-    func compare(_ models: [String], label: String) throws {
+    func compare(_ models: [String], label: String, options: [String] = []) throws {
         let python = try #require(Tools.python, "no Python venv: run Tests/Scripts/setup.sh")
         try #require(Tools.chromium != nil, "chromium is not installed: run Tests/Scripts/setup.sh")
         let scratch = try makeScratch("visual-\(label)")
@@ -18,7 +18,7 @@ struct VisualRegressionTests {
             [
                 Tools.scripts.appendingPathComponent("visual_regression.py").path,
                 Tools.optimize.path, scratch.path
-            ] + models, timeout: 1800)
+            ] + options + models, timeout: 1800)
         let failures = result.stdout.split(separator: "\n").filter { $0.contains(" FAIL: ") }
         #expect(result.status == 0 && !result.crashed, "\(result.summary)\n\(failures.joined(separator: "\n"))")
     }
@@ -40,5 +40,19 @@ struct VisualRegressionTests {
         let present = files.filter { FileManager.default.fileExists(atPath: $0) }
         guard !present.isEmpty else { return }  // corpus not present
         try compare(present, label: "corpus")
+    }
+
+    /// The native FBX reader against the Assimp path: every fixture FBX and every corpus FBX with triangles that is
+    /// not broken and that Assimp reads, both converted losslessly and rendered with the same camera (files the
+    /// native reader hands to Assimp are skipped).
+    @Test("native FBX renders like the Assimp path", .enabled(if: enabled, "no Python venv or chromium"))
+    func nativeFBXAgainstAssimp() throws {
+        let corpus = CorpusRow.format("fbx").filter {
+            !$0.broken && $0.cells["assimp_5_2_5"] == "OK" && $0.int("triangles") ?? 0 > 0
+        }.map(\.url.path)
+        let fixtures = Tools.fixtureFiles().filter { $0.lowercased().hasSuffix(".fbx") }.map {
+            Tools.repo.appendingPathComponent($0).path
+        }
+        try compare(fixtures + corpus, label: "fbx-importers", options: ["--against-assimp"])
     }
 }

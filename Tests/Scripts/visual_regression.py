@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Visual regression: does `optimize` output look like its input in three.js r111 (headless Chromium)?
 
-Usage: visual_regression.py OPTIMIZE_BINARY OUT_DIR [--table FILE.md] [--corpus] [--ratio-picture] [MODEL ...]
+Usage: visual_regression.py OPTIMIZE_BINARY OUT_DIR [--table FILE.md] [--corpus] [--ratio-picture] [--against-assimp]
+                            [MODEL ...]
 
 For each model (default: every fixture under fixtures/models; with --corpus also the corpus's renderable
 OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly, with --quantize and with --quantize --flatten (all at ratio 1; with
@@ -10,6 +11,10 @@ OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly, with --qua
 next to the outputs with render.py's --compare (same camera). An output fails when SSIM < 0.95 or more than 2 % of
 pixels differ visibly (> 24/255), or when it renders blank while the reference does not. Prints one line per
 output, writes the table, exits 1 when anything failed.
+
+--against-assimp compares importers instead: the lossless conversion through the default (native) reader against
+the lossless conversion of the same file with `--importer assimp`, by the same measures (files the native reader
+hands to Assimp are skipped: both would be Assimp's).
 """
 import json
 import os
@@ -60,6 +65,9 @@ def main(argv):
     if not models:
         models = fixtures() + (corpus() if "--corpus" in argv else [])
     variants = [("lossless", []), ("quantize", ["--quantize"]), ("flatten", ["--quantize", "--flatten"])]
+    against_assimp = "--against-assimp" in argv
+    if against_assimp:
+        variants = [("native", []), ("assimp", ["--importer", "assimp"])]
     if "--ratio-picture" in argv:
         variants.append(("ratio 0.5 (recorded)", ["--quantize", "--ratio", "0.5"]))
     rows, failures = [], 0
@@ -70,17 +78,26 @@ def main(argv):
         for name, options in variants:
             glb = os.path.join(work, name.split()[0] + (name.split()[1] if " " in name else "") + ".glb")
             done = subprocess.run([binary, model, "-o", glb, "--threads", "2"] + options, capture_output=True, text=True)
+            if against_assimp and "read with Assimp instead" in done.stderr:
+                print(f"{os.path.relpath(model, REPO)} [native] skipped: the native reader hands it to Assimp", flush=True)
+                break
             if done.returncode != 0:
                 rows.append((model, name, None, f"optimize failed: {done.stderr.strip()[:120]}"))
                 failures += name != "ratio 0.5 (recorded)"
+                print(f"{os.path.relpath(model, REPO)} [{name}] FAIL: optimize failed: {done.stderr.strip()[:200]}",
+                      flush=True)
                 continue
             outputs.append((name, glb))
         if not outputs:
             continue
-        own = model.lower().endswith(THREE_READS)
+        own = model.lower().endswith(THREE_READS) and not against_assimp
+        if against_assimp:
+            if [name for name, _ in outputs] != ["native", "assimp"]:
+                continue  # handed to Assimp, or a failed conversion (already a row and a failure)
+            outputs.reverse()  # the Assimp path's output is the reference
         reference = model if own else outputs[0][1]
         candidates = outputs if own else outputs[1:]
-        depth = model.lower().endswith(".obj")
+        depth = model.lower().endswith(".obj") and not against_assimp
         results = render.compare(reference, work, [glb for _, glb in candidates], depth=depth)
         for (name, _), result in zip(candidates, results):
             verdict = None
@@ -92,7 +109,8 @@ def main(argv):
                 verdict = "visible difference"
             recorded = name.startswith("ratio")
             failures += verdict is not None and not recorded
-            rows.append((model, name + ("" if own else " vs lossless") + (" depth" if depth else ""), result, verdict))
+            versus = "" if own else " vs assimp" if against_assimp else " vs lossless"
+            rows.append((model, name + versus + (" depth" if depth else ""), result, verdict))
             status = "ok" if verdict is None else ("recorded: " if recorded else "FAIL: ") + verdict
             print(f"{os.path.relpath(model, REPO)} [{name}] {status} {json.dumps({k: round(v, 4) for k, v in result.items() if isinstance(v, float)})}",
                   flush=True)

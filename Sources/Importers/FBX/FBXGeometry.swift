@@ -267,15 +267,23 @@ struct FBXMeshes {
         }
         let hasTangents = normals != nil && tangents != nil && binormals != nil
 
-        // One primitive per material slot, in order of first use; corners welded by value in one `WeldPool`.
+        // One primitive per material slot, in order of first use. Corners are welded by value (one vertex per
+        // distinct point/normal/tangent/UV/color and material) in `weldPartitions` pools split by control point, in
+        // parallel (a vertex only ever equals vertices of its own point); a sequential pass then numbers each
+        // primitive's vertices in order of first use, so the output is what one sequential weld would give, whatever
+        // the thread count.
+        let partitions = weldPartitions
+        var pools = (0..<partitions).map { _ in
+            WeldPool(
+                points: (pointCount + partitions - 1) / partitions, normals: normals != nil, tangents: hasTangents,
+                texcoords: uvs.count, colors: colors != nil)
+        }
         var materialOfPrimitive: [Int?] = []
         var indices: [[UInt32]] = []
+        var members: [[Int]] = []  // per primitive, its vertices in index order as pool vertex * partitions + pool
+        var numbered: [[UInt32]] = Array(repeating: [], count: partitions)  // pool vertex → index in its primitive
         var primitiveOfSlot: [Int: Int] = [:]
         var last: (material: Int?, target: Int)?
-        var pool = WeldPool(
-            points: pointCount, normals: normals != nil, tangents: hasTangents, texcoords: uvs.count,
-            colors: colors != nil)
-        var corners: [(k: Int, v: Int)] = []
         var local: [UInt32] = []
         var dropped = 0
         var outOfRange = false
@@ -330,191 +338,206 @@ struct FBXMeshes {
             return key
         }
 
-        // Polygon `p` (its corners' keys are in `keys`, from corner `keysStart` on) into its material's primitive.
-        func emit(_ corners: [(k: Int, v: Int)], polygon p: Int, keys: [VertexKey], keysStart: Int) {
-            guard corners.count >= 3 else {
-                dropped += 1
-                return
-            }
+        // The material of polygon `p` starting at corner `k` (point `v`): an index into `slots`' values, or nil.
+        func material(_ k: Int, _ v: Int, _ p: Int) -> Int? {
             var slot = 0
-            if let materialLayer, let o = materialLayer.offset(corners[0].k, corners[0].v, p) {
-                slot = Int(materialLayer.values[o])
-            }
-            let material = slot >= 0 && slot < slots.count ? slots[slot] : nil
-            let target: Int
-            if let last, last.material == material {
-                target = last.target
-            } else if let known = primitiveOfSlot[material ?? -1] {
-                target = known
-            } else {
-                target = materialOfPrimitive.count
-                primitiveOfSlot[material ?? -1] = target
-                materialOfPrimitive.append(material)
-                indices.append([])
-                pool.addPrimitive()
-            }
-            last = (material, target)
-            local.removeAll(keepingCapacity: true)
-            for corner in corners { local.append(pool.weld(keys[corner.k - keysStart], into: target)) }
-            if corners.count == 3 {  // most polygons: skip the triangulator call (5.6 M-tri import 5.1 → 3.5-3.9 s)
-                indices[target].append(contentsOf: local)
-                return
-            }
-            let cornerPoint: (Int) -> SIMD3<Float> = { point(corners[$0].v) }
-            triangulator.triangulate(count: corners.count, point: cornerPoint) { a, b, c in
-                indices[target].append(local[a])
-                indices[target].append(local[b])
-                indices[target].append(local[c])
-            }
+            if let materialLayer, let o = materialLayer.offset(k, v, p) { slot = Int(materialLayer.values[o]) }
+            return slot >= 0 && slot < slots.count ? slots[slot] : nil
         }
 
-        // Corners go through in blocks of whole polygons: the keys of the next block are computed on a second
-        // worker while this one is welded (welding stays in corner order: the output does not depend on threads).
-        struct Block {
-            var corners: Range<Int>
-            var firstPolygon: Int
-            var polygons: Int
+        // Blocks of whole polygons: a sequential pass finds the polygons (and checks every index), the pools weld
+        // their corners in parallel, a sequential pass numbers the vertices and emits the triangles.
+        struct Polygon {
+            var end: Int  // one past its last corner
+            var material: Int?
         }
-        func block(from start: Int, firstPolygon: Int) -> Block {
+        var polygons: [Polygon] = []
+        var welded: [UInt32] = []  // per corner of the block: its vertex in its point's pool
+        var start = 0
+        var firstPolygon = 0
+        while start < polygonIndex.count {
             var end = min(start + 65_536, polygonIndex.count)
             while end < polygonIndex.count, polygonIndex[end - 1] >= 0 { end += 1 }
-            // (Only a block ending the index list may end without a closing negative index.)
-            return Block(
-                corners: start..<end, firstPolygon: firstPolygon, polygons: polygonIndex[start..<end].count { $0 < 0 })
-        }
-        func computeKeys(_ block: Block, into keys: inout [VertexKey]) -> Bool {
-            var outOfRange = false
-            var p = block.firstPolygon
-            keys.removeAll(keepingCapacity: true)
-            for k in block.corners {
-                let raw = polygonIndex[k]
-                let v = raw < 0 ? Int(~raw) : Int(raw)
-                // An index past the points is an error the welding pass reports; its key is never used.
-                keys.append(v < pointCount ? vertex(k, v, p, &outOfRange) : VertexKey())
-                if raw < 0 { p += 1 }
-            }
-            return outOfRange
-        }
-        func weldBlock(_ block: Block, _ keys: [VertexKey]) -> ProcessingError? {
-            var polygon = block.firstPolygon
-            for k in block.corners {
+            polygons.removeAll(keepingCapacity: true)
+            var polygonStart = start
+            for k in start..<end {
                 let raw = polygonIndex[k]
                 let v = raw < 0 ? Int(~raw) : Int(raw)
                 guard v < pointCount else {
-                    return doc.badInput(
+                    throw doc.badInput(
                         "mesh '\(name)' has a polygon vertex index \(v) beyond its \(pointCount) vertices")
                 }
-                corners.append((k, v))
-                if raw < 0 || k == polygonIndex.count - 1 {
-                    emit(corners, polygon: polygon, keys: keys, keysStart: block.corners.lowerBound)
-                    corners.removeAll(keepingCapacity: true)
-                    polygon += 1
+                guard raw < 0 || k == polygonIndex.count - 1 else { continue }
+                let first = Int(
+                    polygonIndex[polygonStart] < 0 ? ~polygonIndex[polygonStart] : polygonIndex[polygonStart])
+                polygons.append(
+                    Polygon(end: k + 1, material: material(polygonStart, first, firstPolygon + polygons.count)))
+                polygonStart = k + 1
+            }
+            welded = [UInt32](repeating: 0, count: end - start)
+            let outOfRangeIn = Slots<Bool>(partitions)
+            welded.withUnsafeMutableBufferPointer { welded in
+                pools.withUnsafeMutableBufferPointer { pools in
+                    // Each worker changes only its own pool and the corners of its pool's points.
+                    nonisolated(unsafe) let (welded, pools) = (welded, pools)
+                    parallelFor(partitions, threads: b.threads) { part in
+                        var flag = false
+                        var cornerStart = start
+                        for (i, polygon) in polygons.enumerated() {
+                            defer { cornerStart = polygon.end }
+                            guard polygon.end - cornerStart >= 3 else { continue }
+                            for k in cornerStart..<polygon.end {
+                                let raw = polygonIndex[k]
+                                let v = raw < 0 ? Int(~raw) : Int(raw)
+                                guard v % partitions == part else { continue }
+                                let key = vertex(k, v, firstPolygon + i, &flag)
+                                welded[k - start] = pools[part].weld(
+                                    key, slot: v / partitions, material: polygon.material)
+                            }
+                        }
+                        outOfRangeIn[part] = flag
+                    }
                 }
             }
-            return nil
-        }
-        var current = block(from: 0, firstPolygon: 0)
-        var keys: [VertexKey] = []
-        var aheadKeys: [VertexKey] = []
-        var keysOutOfRange = computeKeys(current, into: &keys)
-        while !current.corners.isEmpty {
-            let ahead = block(from: current.corners.upperBound, firstPolygon: current.firstPolygon + current.polygons)
-            var aheadOutOfRange = false
-            var failure: ProcessingError?
-            parallelFor(ahead.corners.isEmpty ? 1 : 2, threads: b.threads) { task in
-                if task == 0 {
-                    failure = weldBlock(current, keys)
+            for part in 0..<partitions {
+                outOfRange = outOfRange || outOfRangeIn[part] == true
+                let count = pools[part].count
+                if numbered[part].count < count {
+                    numbered[part].append(contentsOf: repeatElement(UInt32.max, count: count - numbered[part].count))
+                }
+            }
+            var cornerStart = start
+            for polygon in polygons {
+                defer { cornerStart = polygon.end }
+                let n = polygon.end - cornerStart
+                guard n >= 3 else {
+                    dropped += 1
+                    continue
+                }
+                let target: Int
+                if let last, last.material == polygon.material {
+                    target = last.target
+                } else if let known = primitiveOfSlot[polygon.material ?? -1] {
+                    target = known
                 } else {
-                    aheadOutOfRange = computeKeys(ahead, into: &aheadKeys)
+                    target = materialOfPrimitive.count
+                    primitiveOfSlot[polygon.material ?? -1] = target
+                    materialOfPrimitive.append(polygon.material)
+                    indices.append([])
+                    members.append([])
+                }
+                last = (polygon.material, target)
+                local.removeAll(keepingCapacity: true)
+                for k in cornerStart..<polygon.end {
+                    let raw = polygonIndex[k]
+                    let part = (raw < 0 ? Int(~raw) : Int(raw)) % partitions
+                    let vertex = Int(welded[k - start])
+                    if numbered[part][vertex] == UInt32.max {
+                        numbered[part][vertex] = UInt32(members[target].count)
+                        members[target].append(vertex * partitions + part)
+                    }
+                    local.append(numbered[part][vertex])
+                }
+                if n == 3 {  // most polygons: skip the triangulator call
+                    indices[target].append(contentsOf: local)
+                    continue
+                }
+                let first = cornerStart
+                let cornerPoint: (Int) -> SIMD3<Float> = {
+                    let raw = polygonIndex[first + $0]
+                    return point(raw < 0 ? Int(~raw) : Int(raw))
+                }
+                triangulator.triangulate(count: n, point: cornerPoint) { a, b, c in
+                    indices[target].append(local[a])
+                    indices[target].append(local[b])
+                    indices[target].append(local[c])
                 }
             }
-            if let failure { throw failure }
-            outOfRange = outOfRange || keysOutOfRange
-            (keys, aheadKeys, keysOutOfRange, current) = (aheadKeys, keys, aheadOutOfRange, ahead)
+            firstPolygon += polygons.count
+            start = end
         }
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
+        numbered = []
         var mesh = Mesh(name: name)
         for target in materialOfPrimitive.indices where !indices[target].isEmpty {
             var primitive = Primitive()
             primitive.material = materialOfPrimitive[target]
             (primitive.indices, indices[target]) = (indices[target], [])
-            primitive.vertices = materialOfPrimitive.count == 1 ? pool.takeAll() : pool.vertices(of: target)
+            primitive.vertices = gather(members[target], from: pools)
+            members[target] = []
             mesh.primitives.append(primitive)
         }
         return mesh
     }
 }
 
-/// The welded vertices of one mesh being read, for all its primitives: a corner becomes a vertex only if no vertex
-/// of its primitive made from the same control point has the same values. The candidates are found through a chain
-/// per point (every vertex made from point v, newest first) and compared with the stored streams: no hashing, no
-/// copy of the keys, and plain arrays in the hot loop. Vertices are split per primitive at the end.
+/// How many pools the FBX reader welds in (by control point, point % pools): fixed, so the output never depends on
+/// the thread count; more pools than workers cost one extra scan of each block per pool.
+private let weldPartitions = 4
+
+/// The welded vertices made from one partition of a mesh's control points: a corner becomes a vertex only if no
+/// vertex of the same point and material has the same values. Candidates are found through a chain per point (every
+/// vertex made from that point, newest first) and compared with the stored streams: no hashing, no copy of the keys,
+/// plain arrays in the hot loop.
 private struct WeldPool {
-    private var streams = VertexStreams()
-    private var uv0: [SIMD2<Float>] = []
-    private var uv1: [SIMD2<Float>] = []
+    fileprivate var streams = VertexStreams()
+    fileprivate var uv0: [SIMD2<Float>] = []
+    fileprivate var uv1: [SIMD2<Float>] = []
     private var head: [Int32]
     private var next: [Int32] = []
-    private var primitiveOfVertex: [Int32] = []
-    private var localIndex: [UInt32] = []
-    private var countOfPrimitive: [UInt32] = []
+    private var material: [Int32] = []
     private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool
 
+    /// `points`: how many control points this pool's chains are for (their slots).
     init(points: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool) {
         head = [Int32](repeating: -1, count: points)
         (self.normals, self.tangents, self.texcoords, self.colors) = (normals, tangents, texcoords, colors)
     }
 
-    mutating func addPrimitive() { countOfPrimitive.append(0) }
+    var count: Int { next.count }
 
-    /// The index in primitive `target` of the vertex with `key`'s values, added if new.
-    mutating func weld(_ key: FBXMeshes.VertexKey, into target: Int) -> UInt32 {
-        var g = Int(head[Int(key.point)])
+    /// The vertex with `key`'s values and `material` made from the point in chain `slot`, added if new.
+    mutating func weld(_ key: FBXMeshes.VertexKey, slot: Int, material m: Int?) -> UInt32 {
+        let m = Int32(clamping: m ?? -1)
+        var g = Int(head[slot])
         while g >= 0 {
-            if primitiveOfVertex[g] == Int32(target), !normals || streams.normals[g] == key.normal,
+            if material[g] == m, !normals || streams.normals[g] == key.normal,
                 !tangents || streams.tangents[g] == key.tangent, texcoords < 1 || uv0[g] == key.uv0,
                 texcoords < 2 || uv1[g] == key.uv1, !colors || streams.colors[g] == key.color
             {
-                return localIndex[g]
+                return UInt32(g)
             }
             g = Int(next[g])
         }
-        let index = countOfPrimitive[target]
-        countOfPrimitive[target] += 1
         streams.positions.append(key.position)
         if normals { streams.normals.append(key.normal) }
         if tangents { streams.tangents.append(key.tangent) }
         if texcoords > 0 { uv0.append(key.uv0) }
         if texcoords > 1 { uv1.append(key.uv1) }
         if colors { streams.colors.append(key.color) }
-        next.append(head[Int(key.point)])
-        head[Int(key.point)] = Int32(localIndex.count)
-        primitiveOfVertex.append(Int32(target))
-        localIndex.append(index)
-        return index
+        next.append(head[slot])
+        head[slot] = Int32(next.count - 1)
+        material.append(m)
+        return UInt32(next.count - 1)
     }
+}
 
-    /// Every vertex (the mesh has one primitive); the pool is empty afterwards.
-    mutating func takeAll() -> VertexStreams {
-        var result = VertexStreams()
-        swap(&result, &streams)
-        result.texcoords = [uv0, uv1].prefix(texcoords).map { $0 }
-        self = WeldPool(points: 0, normals: normals, tangents: tangents, texcoords: texcoords, colors: colors)
-        return result
+/// The vertices `members` (pool vertex × pools + pool) of `pools`, in that order.
+private func gather(_ members: [Int], from pools: [WeldPool]) -> VertexStreams {
+    let n = pools.count
+    func each<T>(_ stream: (WeldPool) -> [T]) -> [T] {
+        let sources = pools.map(stream)
+        guard !sources.allSatisfy(\.isEmpty) else { return [] }
+        return members.map { sources[$0 % n][$0 / n] }
     }
-
-    /// The vertices of primitive `target`, in their index order.
-    func vertices(of target: Int) -> VertexStreams {
-        let members = primitiveOfVertex.indices.filter { primitiveOfVertex[$0] == Int32(target) }
-        var result = VertexStreams()
-        result.positions = members.map { streams.positions[$0] }
-        if normals { result.normals = members.map { streams.normals[$0] } }
-        if tangents { result.tangents = members.map { streams.tangents[$0] } }
-        result.texcoords = [uv0, uv1].prefix(texcoords).map { set in members.map { set[$0] } }
-        if colors { result.colors = members.map { streams.colors[$0] } }
-        return result
-    }
+    var result = VertexStreams()
+    result.positions = each(\.streams.positions)
+    result.normals = each(\.streams.normals)
+    result.tangents = each(\.streams.tangents)
+    result.colors = each(\.streams.colors)
+    result.texcoords = [each(\.uv0), each(\.uv1)].filter { !$0.isEmpty }
+    return result
 }
 
 private func finite(_ x: Float) -> Float { x.isFinite ? x : 0 }
