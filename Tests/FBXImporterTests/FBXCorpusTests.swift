@@ -20,7 +20,7 @@ private func assimpOptions() -> ImportOptions {
 
 @Suite struct FBXCorpusTests {
     /// Every non-broken corpus FBX: where Assimp reads it, the native path (native reader, or Assimp after a logged
-    /// fallback) gives the same triangle, node, material, skin and animation counts and the same bounds; FBX 6.x
+    /// fallback) gives the same triangle, node, material, skin, animation, camera and light counts and the same bounds; FBX 6.x
     /// and older files that Assimp refuses are read natively.
     @Test func matchesAssimpPath() throws {
         guard let corpus else { return }
@@ -53,6 +53,7 @@ private func assimpOptions() -> ImportOptions {
             #expect(a.nodes == b.nodes, "\(entry.path): nodes \(a.nodes) vs \(b.nodes)")
             #expect(a.materials == b.materials, "\(entry.path): materials \(a.materials) vs \(b.materials)")
             #expect(a.skins == b.skins && a.animations == b.animations, "\(entry.path)")
+            #expect(a.cameras == b.cameras && a.lights == b.lights, "\(entry.path): cameras/lights")
             let (lo, hi) = worldBounds(scene)
             let (rlo, rhi) = worldBounds(reference)
             #expect(close(lo, rlo, 1e-3) && close(hi, rhi, 1e-3), "\(entry.path): bounds \(lo)…\(hi) vs \(rlo)…\(rhi)")

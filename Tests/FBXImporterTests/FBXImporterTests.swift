@@ -286,6 +286,71 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         try expectBadInput(binaryFBX(document), "beyond its 3 vertices")
     }
 
+    /// A camera (looking down the Model's +X), a directional light (down its −Y) and a point light, read natively.
+    @Test func camerasAndLights() throws {
+        func object(_ kind: String, _ id: Int64, _ name: String, _ subclass: String, _ properties: [WNode]) -> WNode {
+            WNode(
+                kind, [.i64(id), .string(name + "\u{0}\u{1}" + kind), .string(subclass)],
+                [WNode("Properties70", [], properties)])
+        }
+        var document = cubeDocument()
+        document[2].children += [
+            object("Model", 40, "Cam", "Camera", [vectorProp("Lcl Translation", (0, 0, 5))]),
+            object(
+                "NodeAttribute", 50, "CamShape", "Camera",
+                [
+                    prop("FieldOfView", "double", [60.0]), prop("AspectWidth", "double", [16.0]),
+                    prop("AspectHeight", "double", [9.0]), prop("NearPlane", "double", [0.5]),
+                    prop("FarPlane", "double", [100.0])
+                ]),
+            object("Model", 60, "Sun", "Light", [vectorProp("Lcl Rotation", (0, 90, 0))]),
+            object(
+                "NodeAttribute", 70, "SunShape", "Light",
+                [
+                    prop("LightType", "enum", [1]), prop("Color", "Color", [1.0, 0.5, 0.25]),
+                    prop("Intensity", "Number", [200.0])
+                ]),
+            object("Model", 80, "Bulb", "Light", []),
+            object("NodeAttribute", 90, "BulbShape", "Light", [prop("LightType", "enum", [0])])
+        ]
+        document[3].children += [(40, 0), (50, 40), (60, 0), (70, 60), (80, 0), (90, 80)].map { c in
+            WNode("C", ["OO", .i64(c.0), .i64(c.1)])
+        }
+        let scene = try read(binaryFBX(document))
+        // World rotation of each node (the document has no axis conversion beyond Y-up centimeters).
+        var world: [Int: Matrix4] = [:]
+        var stack: [(Int, Matrix4)] = scene.roots.map { ($0, .identity) }
+        while let (index, parent) = stack.popLast() {
+            world[index] = parent * scene.nodes[index].transform.matrix
+            stack += scene.nodes[index].children.map { ($0, world[index]!) }
+        }
+        func forward(_ node: Int) -> SIMD3<Float> {
+            let m = world[node]!
+            return normalize(SIMD3(m.transformPoint(SIMD3(0, 0, -1)) - m.transformPoint(.zero)))
+        }
+        func node(_ name: String) throws -> Int { try #require(scene.nodes.firstIndex { $0.name == name }) }
+
+        #expect(scene.cameras.count == 1 && scene.lights.count == 2)
+        guard case let .perspective(_, yfov, aspect, znear, zfar) = scene.cameras[0] else {
+            Issue.record("not a perspective camera")
+            return
+        }
+        #expect(abs(yfov - 2 * atan(tan(Float.pi / 6) * 9 / 16)) < 1e-5)
+        #expect(aspect == 16 / 9 && znear == 0.5 && zfar == 100)
+        let camera = try node("Cam.camera")
+        let cameraModel = try node("Cam")
+        #expect(scene.nodes[camera].camera == 0 && scene.nodes[cameraModel].children == [camera])
+        #expect(close(forward(camera), SIMD3(1, 0, 0)))  // FBX cameras look down +X
+
+        let sun = try node("Sun.light")
+        let sunLight = scene.lights[try #require(scene.nodes[sun].light)]
+        #expect(sunLight.kind == .directional && sunLight.intensity == 2 && sunLight.color == SIMD3(1, 0.5, 0.25))
+        #expect(close(forward(sun), SIMD3(0, -1, 0)))  // FBX lights shine down −Y (a Y turn leaves −Y alone)
+        let bulb = try node("Bulb")
+        #expect(scene.nodes[bulb].light.map { scene.lights[$0].kind } == .point)
+        #expect(scene.warnings.isEmpty)
+    }
+
     @Test func skinnedSevenXIsUnsupported() throws {
         var document = cubeDocument()
         document[2].children.append(WNode("Deformer", [.i64(90), "Skin\u{0}\u{1}Deformer", "Skin"]))

@@ -88,6 +88,11 @@ try {
       camera.lookAt(new THREE.Vector3(c[3], c[4], c[5]));
     }
     sun.position.copy(camera.position);
+    if (query.get('nolights')) {  // only the page's own lights: the file's lights are left out
+      var fileLights = [];
+      gltf.scene.traverse(function (o) { if (o.isLight) fileLights.push(o); });
+      fileLights.forEach(function (o) { o.parent.remove(o); });
+    }
     if (query.get('depth')) {  // geometry only: shade by depth, independent of materials and normals
       camera.near = Math.max(distance - radius * 1.05, radius / 100);
       camera.far = distance + radius * 1.05;
@@ -178,17 +183,18 @@ def non_background_fraction(png_path, background=BACKGROUND):
     return float(differ.mean()) if differ.size else 0.0
 
 
-def render(model, png, size="640x480", box=None, depth=False, camera=None, background=BACKGROUND, attempts=3):
+def render(model, png, size="640x480", box=None, depth=False, camera=None, background=BACKGROUND, attempts=3,
+           file_lights=True):
     """Renders `model` into `png`; returns (message, error): message is the page's "ok ..." line, error a reason.
     A Chromium that does not finish (a loaded machine) is tried again, up to `attempts` times."""
     for _ in range(attempts - 1):
-        message, error = render_once(model, png, size, box, depth, camera, background)
+        message, error = render_once(model, png, size, box, depth, camera, background, file_lights)
         if error is None or "did not finish" not in error:
             return message, error
-    return render_once(model, png, size, box, depth, camera, background)
+    return render_once(model, png, size, box, depth, camera, background, file_lights)
 
 
-def render_once(model, png, size, box, depth, camera, background):
+def render_once(model, png, size, box, depth, camera, background, file_lights=True):
     width, height = size.split("x")
     server, results = serve(model, background)
     query = {"w": width, "h": height, "model": "/model/" + urllib.parse.quote(os.path.basename(model))}
@@ -196,6 +202,8 @@ def render_once(model, png, size, box, depth, camera, background):
         query["box"] = box
     if depth:
         query["depth"] = "1"
+    if not file_lights:
+        query["nolights"] = "1"
     if camera:
         query["camera"] = ",".join(repr(v) for v in camera)
     try:
@@ -249,11 +257,11 @@ def ssim(a, b):
     return float(s.mean())
 
 
-def compare(reference, out_dir, candidates, size="320x240", depth=False):
+def compare(reference, out_dir, candidates, size="320x240", depth=False, file_lights=True):
     """Renders the reference and each candidate with the reference's camera; yields one result dict each."""
     os.makedirs(out_dir, exist_ok=True)
     ref_png = os.path.join(out_dir, "reference.png")
-    message, error = render(reference, ref_png, size, depth=depth)
+    message, error = render(reference, ref_png, size, depth=depth, file_lights=file_lights)
     if error:
         yield {"file": reference, "error": "reference: " + error}
         return
@@ -261,7 +269,7 @@ def compare(reference, out_dir, candidates, size="320x240", depth=False):
     ref = load_pixels(ref_png)
     for i, candidate in enumerate(candidates):
         png = os.path.join(out_dir, f"candidate{i}.png")
-        _, error = render(candidate, png, size, box=box, depth=depth)
+        _, error = render(candidate, png, size, box=box, depth=depth, file_lights=file_lights)
         if error:
             yield {"file": candidate, "error": error}
             continue

@@ -13,8 +13,8 @@ pixels differ visibly (> 24/255), or when it renders blank while the reference d
 output, writes the table, exits 1 when anything failed.
 
 --against-assimp compares importers instead: the lossless conversion through the default (native) reader against
-the lossless conversion of the same file with `--importer assimp`, by the same measures (files the native reader
-hands to Assimp are skipped: both would be Assimp's).
+the lossless conversion of the same file with `--importer assimp`, by the same measures, lit by the page's lights
+only (files the native reader hands to Assimp are skipped: both would be Assimp's).
 """
 import json
 import os
@@ -98,7 +98,10 @@ def main(argv):
         reference = model if own else outputs[0][1]
         candidates = outputs if own else outputs[1:]
         depth = model.lower().endswith(".obj") and not against_assimp
-        results = render.compare(reference, work, [glb for _, glb in candidates], depth=depth)
+        # Importers compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a PostRotation
+        # the wrong way; the FBX reader's unit tests check light directions).
+        results = render.compare(reference, work, [glb for _, glb in candidates], depth=depth,
+                                 file_lights=not against_assimp)
         for (name, _), result in zip(candidates, results):
             verdict = None
             if "error" in result:

@@ -22,8 +22,9 @@ public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
 ///   clipping, vertices welded (one per distinct position/normal/tangent/UV/color tuple).
 /// - Materials (Lambert/Phong) follow the Assimp path's rules (see `FBXMaterials`).
 /// - `GlobalSettings` axes and unit: one extra root node "FBX axis and unit conversion", as the Assimp path adds.
-/// - FBX 7.x files with skins, blend shapes, animation, cameras or lights throw `FBXUnsupported`; in FBX 6.x and
-///   older (which Assimp cannot read) those parts are dropped with a warning instead.
+/// - Cameras and lights (`FBXCamerasLights.swift`) on child nodes of their Models.
+/// - FBX 7.x files with skins, blend shapes or animation throw `FBXUnsupported`; in FBX 6.x and older (which
+///   Assimp cannot read) those parts are dropped with a warning instead.
 ///
 /// Binary arrays stay in the mapped file until a reader asks for them; a geometry's arrays are then decoded on up to
 /// `threads` workers.
@@ -123,6 +124,7 @@ struct FBXSceneBuilder {
         let modelNodes = buildHierarchy()
         var meshes = FBXMeshes()
         try meshes.build(&self, modelNodes: modelNodes)
+        readCamerasAndLights(modelNodes: modelNodes)
         guard scene.meshes.contains(where: { $0.primitives.contains { $0.vertexCount > 0 } }) else {
             throw doc.badInput("contains no geometry")
         }
@@ -208,9 +210,6 @@ struct FBXSceneBuilder {
         }) {
             unsupported.append("animation")
         }
-        if has("NodeAttribute", ["Camera", "Light"]) || has("Model", ["Camera", "Light"]) {
-            unsupported.append("cameras or lights")
-        }
         guard !unsupported.isEmpty else { return }
         let list = unsupported.joined(separator: ", ")
         if isLegacy {
@@ -230,8 +229,9 @@ struct FBXSceneBuilder {
         // (model, parent node)
         var stack: [(FBXKey, Int)] = []
         var rootModels = children(of: Self.root, kind: "Model").map(\.0)
-        // Models connected to nothing (6.x files may leave the scene root implicit) also hang from the root.
-        for key in objectOrder where objects[key]?.kind == "Model" {
+        // Models connected to nothing also hang from the root in 6.x files, which may leave the scene root implicit
+        // (7.x files keep unused objects there, such as MotionBuilder's producer cameras: the Assimp route skips them).
+        for key in objectOrder where isLegacy && objects[key]?.kind == "Model" {
             if !(parentsOf[key] ?? []).contains(where: { objects[$0.parent]?.kind == "Model" || $0.parent == Self.root }
             ) {
                 rootModels.append(key)
