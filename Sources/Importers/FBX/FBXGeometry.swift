@@ -7,7 +7,6 @@ import Scene
 struct FBXMeshes {
     private var cache: [MeshKey: Int] = [:]
     private var materials = FBXMaterials()
-    private var triangulator = PolygonTriangulator()
 
     private struct MeshKey: Hashable {
         var geometry: FBXKey
@@ -278,14 +277,7 @@ struct FBXMeshes {
                 points: (pointCount + partitions - 1) / partitions, normals: normals != nil, tangents: hasTangents,
                 texcoords: uvs.count, colors: colors != nil)
         }
-        var materialOfPrimitive: [Int?] = []
-        var indices: [[UInt32]] = []
-        var members: [[Int]] = []  // per primitive, its vertices in index order as pool vertex * partitions + pool
-        var numbered: [[UInt32]] = Array(repeating: [], count: partitions)  // pool vertex → index in its primitive
-        var primitiveOfSlot: [Int: Int] = [:]
-        var last: (material: Int?, target: Int)?
-        var local: [UInt32] = []
-        var dropped = 0
+        var numbering = Numbering(partitions: partitions)
         var outOfRange = false
 
         // The values of corner `k` (point `v`, polygon `p`); sets `outOfRange` when a layer has no value for it.
@@ -345,20 +337,16 @@ struct FBXMeshes {
             return slot >= 0 && slot < slots.count ? slots[slot] : nil
         }
 
-        // Blocks of whole polygons: a sequential pass finds the polygons (and checks every index), the pools weld
-        // their corners in parallel, a sequential pass numbers the vertices and emits the triangles.
-        struct Polygon {
-            var end: Int  // one past its last corner
-            var material: Int?
-        }
-        var polygons: [Polygon] = []
-        var welded: [UInt32] = []  // per corner of the block: its vertex in its point's pool
-        var start = 0
-        var firstPolygon = 0
-        while start < polygonIndex.count {
+        // Blocks of whole polygons: a sequential pass finds the polygons (and checks every index); then the pools
+        // weld this block's corners while one more worker numbers the vertices of the previous block and emits its
+        // triangles (in block order, so numbering stays sequential).
+        var previous: Block?
+        var current = Block()
+        while current.start < polygonIndex.count {
+            let start = current.start
             var end = min(start + 65_536, polygonIndex.count)
             while end < polygonIndex.count, polygonIndex[end - 1] >= 0 { end += 1 }
-            polygons.removeAll(keepingCapacity: true)
+            current.polygons.removeAll(keepingCapacity: true)
             var polygonStart = start
             for k in start..<end {
                 let raw = polygonIndex[k]
@@ -370,20 +358,30 @@ struct FBXMeshes {
                 guard raw < 0 || k == polygonIndex.count - 1 else { continue }
                 let first = Int(
                     polygonIndex[polygonStart] < 0 ? ~polygonIndex[polygonStart] : polygonIndex[polygonStart])
-                polygons.append(
-                    Polygon(end: k + 1, material: material(polygonStart, first, firstPolygon + polygons.count)))
+                current.polygons.append(
+                    Polygon(
+                        end: k + 1,
+                        material: material(polygonStart, first, current.firstPolygon + current.polygons.count)))
                 polygonStart = k + 1
             }
-            welded = [UInt32](repeating: 0, count: end - start)
+            current.welded = [UInt32](repeating: 0, count: end - start)
+            let block = current.polygons
+            let firstPolygon = current.firstPolygon
             let outOfRangeIn = Slots<Bool>(partitions)
-            welded.withUnsafeMutableBufferPointer { welded in
+            current.welded.withUnsafeMutableBufferPointer { welded in
                 pools.withUnsafeMutableBufferPointer { pools in
-                    // Each worker changes only its own pool and the corners of its pool's points.
+                    // Task 0 numbers the previous block; task 1 + p welds pool p's corners of this one (each worker
+                    // changes only its own pool and the corners of its pool's points).
                     nonisolated(unsafe) let (welded, pools) = (welded, pools)
-                    parallelFor(partitions, threads: b.threads) { part in
+                    parallelFor(partitions + 1, threads: b.threads) { task in
+                        guard task > 0 else {
+                            if let previous { numbering.number(previous, polygonIndex, point: point) }
+                            return
+                        }
+                        let part = task - 1
                         var flag = false
                         var cornerStart = start
-                        for (i, polygon) in polygons.enumerated() {
+                        for (i, polygon) in block.enumerated() {
                             defer { cornerStart = polygon.end }
                             guard polygon.end - cornerStart >= 3 else { continue }
                             for k in cornerStart..<polygon.end {
@@ -399,66 +397,17 @@ struct FBXMeshes {
                     }
                 }
             }
-            for part in 0..<partitions {
-                outOfRange = outOfRange || outOfRangeIn[part] == true
-                let count = pools[part].count
-                if numbered[part].count < count {
-                    numbered[part].append(contentsOf: repeatElement(UInt32.max, count: count - numbered[part].count))
-                }
-            }
-            var cornerStart = start
-            for polygon in polygons {
-                defer { cornerStart = polygon.end }
-                let n = polygon.end - cornerStart
-                guard n >= 3 else {
-                    dropped += 1
-                    continue
-                }
-                let target: Int
-                if let last, last.material == polygon.material {
-                    target = last.target
-                } else if let known = primitiveOfSlot[polygon.material ?? -1] {
-                    target = known
-                } else {
-                    target = materialOfPrimitive.count
-                    primitiveOfSlot[polygon.material ?? -1] = target
-                    materialOfPrimitive.append(polygon.material)
-                    indices.append([])
-                    members.append([])
-                }
-                last = (polygon.material, target)
-                local.removeAll(keepingCapacity: true)
-                for k in cornerStart..<polygon.end {
-                    let raw = polygonIndex[k]
-                    let part = (raw < 0 ? Int(~raw) : Int(raw)) % partitions
-                    let vertex = Int(welded[k - start])
-                    if numbered[part][vertex] == UInt32.max {
-                        numbered[part][vertex] = UInt32(members[target].count)
-                        members[target].append(vertex * partitions + part)
-                    }
-                    local.append(numbered[part][vertex])
-                }
-                if n == 3 {  // most polygons: skip the triangulator call
-                    indices[target].append(contentsOf: local)
-                    continue
-                }
-                let first = cornerStart
-                let cornerPoint: (Int) -> SIMD3<Float> = {
-                    let raw = polygonIndex[first + $0]
-                    return point(raw < 0 ? Int(~raw) : Int(raw))
-                }
-                triangulator.triangulate(count: n, point: cornerPoint) { a, b, c in
-                    indices[target].append(local[a])
-                    indices[target].append(local[b])
-                    indices[target].append(local[c])
-                }
-            }
-            firstPolygon += polygons.count
-            start = end
+            outOfRange = outOfRange || (0..<partitions).contains { outOfRangeIn[$0] == true }
+            numbering.reserve(vertices: pools.map(\.count).max() ?? 0)
+            let next = Block(start: end, firstPolygon: firstPolygon + block.count, polygons: previous?.polygons ?? [])
+            (previous, current) = (current, next)
         }
+        if let previous { numbering.number(previous, polygonIndex, point: point) }
+        let (materialOfPrimitive, dropped) = (numbering.materialOfPrimitive, numbering.dropped)
+        var (indices, members) = (numbering.indices, numbering.members)
+        numbering = Numbering(partitions: partitions)
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
-        numbered = []
         var mesh = Mesh(name: name)
         for target in materialOfPrimitive.indices where !indices[target].isEmpty {
             var primitive = Primitive()
@@ -472,9 +421,99 @@ struct FBXMeshes {
     }
 }
 
+/// A run of whole polygons of one mesh (`FBXMeshes.readMesh` reads corners in blocks).
+private struct Polygon {
+    var end: Int  // one past its last corner
+    var material: Int?
+}
+
+private struct Block {
+    var start = 0
+    var firstPolygon = 0
+    var polygons: [Polygon] = []
+    var welded: [UInt32] = []  // per corner: its vertex in its point's pool
+}
+
+/// Numbers welded vertices per primitive in order of first use and emits the triangles, block after block.
+private struct Numbering {
+    let partitions: Int
+    var materialOfPrimitive: [Int?] = []
+    var indices: [[UInt32]] = []
+    /// Per primitive, its vertices in index order as members (pool vertex × partitions + pool).
+    var members: [[Int]] = []
+    /// Per member: its index in its primitive, or `UInt32.max`.
+    var numbered: [UInt32] = []
+    var primitiveOfSlot: [Int: Int] = [:]
+    var last: (material: Int?, target: Int)?
+    var local: [UInt32] = []
+    var triangulator = PolygonTriangulator()
+    /// Point and line polygons skipped.
+    var dropped = 0
+
+    init(partitions: Int) { self.partitions = partitions }
+
+    /// Makes room for the members of pools that hold up to `vertices` vertices each.
+    mutating func reserve(vertices: Int) {
+        let slots = vertices * partitions
+        if numbered.count < slots {
+            numbered.append(contentsOf: repeatElement(UInt32.max, count: slots - numbered.count))
+        }
+    }
+
+    mutating func number(_ block: Block, _ polygonIndex: [Int32], point: (Int) -> SIMD3<Float>) {
+        var cornerStart = block.start
+        for polygon in block.polygons {
+            defer { cornerStart = polygon.end }
+            let n = polygon.end - cornerStart
+            guard n >= 3 else {
+                dropped += 1
+                continue
+            }
+            let target: Int
+            if let last, last.material == polygon.material {
+                target = last.target
+            } else if let known = primitiveOfSlot[polygon.material ?? -1] {
+                target = known
+            } else {
+                target = materialOfPrimitive.count
+                primitiveOfSlot[polygon.material ?? -1] = target
+                materialOfPrimitive.append(polygon.material)
+                indices.append([])
+                members.append([])
+            }
+            last = (polygon.material, target)
+            local.removeAll(keepingCapacity: true)
+            for k in cornerStart..<polygon.end {
+                let raw = polygonIndex[k]
+                let member =
+                    Int(block.welded[k - block.start]) * partitions + (raw < 0 ? Int(~raw) : Int(raw)) % partitions
+                if numbered[member] == UInt32.max {
+                    numbered[member] = UInt32(members[target].count)
+                    members[target].append(member)
+                }
+                local.append(numbered[member])
+            }
+            if n == 3 {  // most polygons: skip the triangulator call
+                indices[target].append(contentsOf: local)
+                continue
+            }
+            let first = cornerStart
+            let cornerPoint: (Int) -> SIMD3<Float> = {
+                let raw = polygonIndex[first + $0]
+                return point(raw < 0 ? Int(~raw) : Int(raw))
+            }
+            triangulator.triangulate(count: n, point: cornerPoint) { a, b, c in
+                indices[target].append(local[a])
+                indices[target].append(local[b])
+                indices[target].append(local[c])
+            }
+        }
+    }
+}
+
 /// How many pools the FBX reader welds in (by control point, point % pools): fixed, so the output never depends on
 /// the thread count; more pools than workers cost one extra scan of each block per pool.
-private let weldPartitions = 4
+private let weldPartitions = 5
 
 /// The welded vertices made from one partition of a mesh's control points: a corner becomes a vertex only if no
 /// vertex of the same point and material has the same values. Candidates are found through a chain per point (every
