@@ -153,22 +153,25 @@ struct FBXStoredArray: Sendable {
     /// is inflated in small pieces converted as they come, so the only large allocation is the result; the file
     /// pages the array occupied are released afterwards.
     func decode<T: FBXArrayElement>(_ file: MappedFile, as _: T.Type) -> [T]? {
-        if count == 0 { return [] }
-        defer { file.release(range) }
-        let raw = UnsafeRawBufferPointer(rebasing: file.bytes[range])
-        let size = Self.elementSize(type)
         var ok = true
         let result = [T](unsafeUninitializedCapacity: count) { out, n in
-            guard let base = out.baseAddress else { return }
-            if !compressed {
-                convert(raw, count: count, into: base)
-                n = count
-            } else {
-                n = inflateConverting(raw, elementSize: size, into: base)
-                ok = n == count
-            }
+            ok = decode(file, into: out)
+            n = ok ? count : 0
         }
         return ok ? result : nil
+    }
+
+    /// Decodes into `out` (room for exactly `count` elements); false when compressed data does not inflate to
+    /// `count` elements. The file pages the array occupied are released afterwards.
+    func decode<T: FBXArrayElement>(_ file: MappedFile, into out: UnsafeMutableBufferPointer<T>) -> Bool {
+        guard count > 0, let base = out.baseAddress, out.count == count else { return count == 0 && out.isEmpty }
+        defer { file.release(range) }
+        let raw = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+        if !compressed {
+            convert(raw, count: count, into: base)
+            return true
+        }
+        return inflateConverting(raw, elementSize: Self.elementSize(type), into: base) == count
     }
 
     /// Converts `count` little-endian elements of this array's type at the start of `raw` into `out`.

@@ -135,6 +135,19 @@ struct FBXDocument: Sendable {
         }
     }
 
+    /// Fills `out`, which has room for exactly `arrayCount(of: node)` elements, with `node`'s array as `T` (a stored
+    /// array is decoded straight into it).
+    func fill<T: FBXArrayElement>(_ node: Int, into out: UnsafeMutableBufferPointer<T>) throws {
+        if nodes[node].values.count == 1, case .stored(let a) = nodes[node].values[0] {
+            guard let storage, a.decode(storage, into: out) else {
+                throw badInput("corrupt binary FBX: compressed array of '\(nodes[node].name)' does not inflate")
+            }
+            return
+        }
+        let values: [T] = try array(of: node)
+        _ = out.initialize(from: values)
+    }
+
     /// How many elements `node`'s array value (or numeric value list) has, without decoding it.
     func arrayCount(of node: Int) -> Int {
         let values = nodes[node].values

@@ -163,16 +163,54 @@ struct FBXMeshes {
             let ordered = requests.sorted {
                 (doc.arrayCount(of: node($0)), node($1)) > (doc.arrayCount(of: node($1)), node($0))
             }
-            let results = parallelMap(ordered.count, threads: threads) { i -> Result<DecodedArray, any Error> in
-                Result {
-                    switch ordered[i] {
-                    case .doubles(let n): return .doubles(try doc.array(of: n))
-                    case .floats(let n): return .floats(try doc.array(of: n))
-                    case .integers(let n): return .integers(try doc.array(of: n))
+            // The arrays are allocated here, one after another, and filled by the workers: where they land in the
+            // heap (and so the peak memory of the stages after the import) does not depend on which worker is faster.
+            var doubles: [[Double]] = []
+            var floats: [[Float]] = []
+            var integers: [[Int32]] = []
+            let slots = ordered.map { request -> Int in
+                switch request {
+                case .doubles(let n):
+                    doubles.append([Double](repeating: 0, count: doc.arrayCount(of: n)))
+                    return doubles.count - 1
+                case .floats(let n):
+                    floats.append([Float](repeating: 0, count: doc.arrayCount(of: n)))
+                    return floats.count - 1
+                case .integers(let n):
+                    integers.append([Int32](repeating: 0, count: doc.arrayCount(of: n)))
+                    return integers.count - 1
+                }
+            }
+            let errors = Slots<any Error>(ordered.count)
+            doubles.withUnsafeMutableBufferPointer { d in
+                floats.withUnsafeMutableBufferPointer { f in
+                    integers.withUnsafeMutableBufferPointer { i in
+                        nonisolated(unsafe) let (d, f, i) = (d, f, i)  // each worker fills its own arrays
+                        parallelFor(ordered.count, threads: threads) { k in
+                            do {
+                                switch ordered[k] {
+                                case .doubles(let n):
+                                    try d[slots[k]].withUnsafeMutableBufferPointer { try doc.fill(n, into: $0) }
+                                case .floats(let n):
+                                    try f[slots[k]].withUnsafeMutableBufferPointer { try doc.fill(n, into: $0) }
+                                case .integers(let n):
+                                    try i[slots[k]].withUnsafeMutableBufferPointer { try doc.fill(n, into: $0) }
+                                }
+                            } catch {
+                                errors[k] = error
+                            }
+                        }
                     }
                 }
             }
-            for (request, result) in zip(ordered, results) { arrays[node(request)] = try result.get() }
+            for (k, request) in ordered.enumerated() {
+                if let error = errors[k] { throw error }
+                switch request {
+                case .doubles(let n): arrays[n] = .doubles(doubles[slots[k]])
+                case .floats(let n): arrays[n] = .floats(floats[slots[k]])
+                case .integers(let n): arrays[n] = .integers(integers[slots[k]])
+                }
+            }
         }
 
         func doubles(_ node: Int) -> [Double] {
@@ -528,10 +566,20 @@ private struct WeldPool {
     private var material: [Int32] = []
     private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool
 
-    /// `points`: how many control points this pool's chains are for (their slots).
+    /// `points`: how many control points this pool's chains are for (their slots); room is made for one vertex
+    /// each up front (most meshes have about that many), so the pools of the parallel weld rarely grow while
+    /// welding and the heap's layout does not depend on the order in which the workers run.
     init(points: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool) {
         head = [Int32](repeating: -1, count: points)
         (self.normals, self.tangents, self.texcoords, self.colors) = (normals, tangents, texcoords, colors)
+        next.reserveCapacity(points)
+        material.reserveCapacity(points)
+        streams.positions.reserveCapacity(points)
+        if normals { streams.normals.reserveCapacity(points) }
+        if tangents { streams.tangents.reserveCapacity(points) }
+        if texcoords > 0 { uv0.reserveCapacity(points) }
+        if texcoords > 1 { uv1.reserveCapacity(points) }
+        if colors { streams.colors.reserveCapacity(points) }
     }
 
     var count: Int { next.count }
