@@ -96,18 +96,19 @@ def _blender(records, add, version):
                 f"{_fmt(_mib(ours and ours['rss']), 0)} | {_fmt(ours and ours.get('bytes'))} | "
                 f"{_fmt(_ratio(r['wall'], ours and ours['wall']))} |")
         add("")
-    fbx = _find(records, group="fbx", variant="optimize --preset web")
+    fbx = [r for r in _find(records, group="fbx", variant="optimize --preset web") if r["input"].endswith(".fbx")]
     if fbx:
         add("## FBX written by Blender: the native FBX reader vs the OBJ path, and Blender's own FBX → GLB\n")
         add("The large set's OBJ files exported to binary FBX by Blender (`blender.py export-fbx`); every run is "
             "`--ratio 0.5 --preset web` (Blender: ratio 0.5, no compression). Ratios compare the FBX run with "
-            "optimize's run on the OBJ of the same mesh.\n")
+            "optimize's run on the OBJ of the same mesh, right after it in the same pass (medians of three runs "
+            "each).\n")
         add("| input | triangles in | FBX wall s | FBX MiB | OBJ wall s | OBJ MiB | wall FBX / OBJ | RSS FBX / OBJ | "
             "Blender FBX → GLB wall s | Blender MiB |")
         add("|---|---|---|---|---|---|---|---|---|---|")
         for r in fbx:
             twin = os.path.splitext(r["input"])[0] + ".obj"
-            obj = _one(records, group="large", variant="optimize --preset web", input=twin)
+            obj = _one(records, group="fbx", variant="optimize --preset web", input=twin)
             theirs = _one(records, group="fbx", variant="blender", input=r["input"])
             add(f"| {os.path.basename(r['input'])} | {_fmt(r.get('triangles_in'))} | {_fmt(r['wall'])} | "
                 f"{_fmt(_mib(r['rss']), 0)} | {_fmt(obj and obj['wall'])} | {_fmt(_mib(obj and obj['rss']), 0)} | "
