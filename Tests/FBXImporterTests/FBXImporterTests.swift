@@ -303,7 +303,7 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
                     prop("AspectHeight", "double", [9.0]), prop("NearPlane", "double", [0.5]),
                     prop("FarPlane", "double", [100.0])
                 ]),
-            object("Model", 60, "Sun", "Light", [vectorProp("Lcl Rotation", (0, 90, 0))]),
+            object("Model", 60, "Sun", "Light", [vectorProp("Lcl Rotation", (0, 0, 90))]),
             object(
                 "NodeAttribute", 70, "SunShape", "Light",
                 [
@@ -345,10 +345,110 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         let sun = try node("Sun.light")
         let sunLight = scene.lights[try #require(scene.nodes[sun].light)]
         #expect(sunLight.kind == .directional && sunLight.intensity == 2 && sunLight.color == SIMD3(1, 0.5, 0.25))
-        #expect(close(forward(sun), SIMD3(0, -1, 0)))  // FBX lights shine down −Y (a Y turn leaves −Y alone)
+        #expect(close(forward(sun), SIMD3(1, 0, 0)))  // FBX lights shine down −Y: the Model's 90° Z turn makes it +X
         let bulb = try node("Bulb")
         #expect(scene.nodes[bulb].light.map { scene.lights[$0].kind } == .point)
         #expect(scene.warnings.isEmpty)
+    }
+
+    /// Hostile camera and light values still give what glTF allows: 0 < znear < zfar, 0 < yfov < π, finite
+    /// positive aspect and magnifications, finite light intensity and color.
+    @Test func hostileCameraAndLightValuesStayValid() throws {
+        func object(_ kind: String, _ id: Int64, _ subclass: String, _ properties: [WNode]) -> WNode {
+            WNode(
+                kind, [.i64(id), .string("\(id)\u{0}\u{1}" + kind), .string(subclass)],
+                [WNode("Properties70", [], properties)])
+        }
+        let cameras: [[WNode]] = [
+            [prop("NearPlane", "double", [1e-300]), prop("FarPlane", "double", [1e-300])],
+            [prop("AspectWidth", "double", [1e300]), prop("AspectHeight", "double", [1e-300])],
+            [prop("AspectWidth", "double", [1e-300]), prop("AspectHeight", "double", [1e300])],
+            [prop("FieldOfView", "double", [1e300]), prop("NearPlane", "double", [1e300])],
+            [prop("CameraProjectionType", "enum", [1]), prop("OrthoZoom", "double", [1e300])]
+        ]
+        var document = cubeDocument()
+        for (n, properties) in cameras.enumerated() {
+            let id = Int64(100 + 2 * n)
+            document[2].children += [
+                object("Model", id, "Camera", []), object("NodeAttribute", id + 1, "Camera", properties)
+            ]
+            document[3].children += [WNode("C", ["OO", .i64(id), 0]), WNode("C", ["OO", .i64(id + 1), .i64(id)])]
+        }
+        document[2].children += [
+            object("Model", 200, "Light", []),
+            object(
+                "NodeAttribute", 201, "Light",
+                [
+                    prop("LightType", "enum", [2]), prop("Color", "Color", [1e300, 1, -5]),
+                    prop("Intensity", "Number", [1e300])
+                ])
+        ]
+        document[3].children += [WNode("C", ["OO", 200, 0]), WNode("C", ["OO", 201, 200])]
+        let scene = try read(binaryFBX(document))
+        #expect(scene.cameras.count == cameras.count)
+        for camera in scene.cameras {
+            switch camera {
+            case let .perspective(_, yfov, aspect, znear, zfar):
+                #expect(yfov > 0 && yfov < .pi && znear > 0 && znear.isFinite)
+                #expect(aspect.map { $0 > 0 && $0.isFinite } ?? true && zfar.map { $0 > znear && $0.isFinite } ?? true)
+            case let .orthographic(_, xmag, ymag, znear, zfar):
+                #expect(xmag > 0 && xmag.isFinite && ymag > 0 && ymag.isFinite && znear > 0 && zfar > znear)
+                #expect(zfar.isFinite)
+            }
+        }
+        let light = try #require(scene.lights.first)
+        #expect(light.intensity.isFinite && light.intensity > 0)
+        #expect(light.color.x.isFinite && light.color.y.isFinite && light.color.z.isFinite && light.color.z == 0)
+    }
+
+    /// A mesh of several weld blocks (> 65,536 corners; a polygon straddling a block end, a two-corner polygon, a
+    /// last polygon without its closing negative index, normal seams, compressed arrays over the 64 KiB inflate
+    /// window) reads the same with 1, 2 and 8 threads, and as the sequential reading of the polygons says.
+    @Test func largeMeshReadsTheSameAtEveryThreadCount() throws {
+        let side = 150  // 22,500 quads: 90,000 corners
+        var vertices: [Double] = []
+        for y in 0...side { for x in 0...side { vertices += [Double(x), Double(y), Double((x * y) % 7) * 0.1] } }
+        var polygons: [Int32] = [0, ~1]  // a line: dropped
+        var normals: [Double] = [0, 0, 1, 0, 0, 1]
+        for y in 0..<side {
+            for x in 0..<side {
+                let a = Int32(y * (side + 1) + x)
+                let corners = [a, a + 1, a + 1 + Int32(side + 1), a + Int32(side + 1)]
+                let last = y == side - 1 && x == side - 1
+                polygons += corners.dropLast() + [last ? corners[3] : ~corners[3]]
+                let up: Double = (x + y) % 3 == 0 ? -1 : 1  // normal seams: some points get two vertices
+                for _ in 0..<4 { normals += [0, 0, up] }
+            }
+        }
+        let document = fbxDocument(
+            objects: [
+                model(10, "Grid"),
+                geometry(
+                    20, "Grid", vertices: vertices, polygons: polygons,
+                    layers: [layer("LayerElementNormal", "Normals", normals, mapping: "ByPolygonVertex")])
+            ], connections: [("OO", 10, 0, nil), ("OO", 20, 10, nil)])
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let url = try folder.write("grid.fbx", binaryFBX(document, compress: true))
+        let scenes = try [1, 2, 8].map { try importFBX(from: url, threads: $0) }
+        #expect(scenes[0] == scenes[1] && scenes[1] == scenes[2])
+        let primitive = try #require(scenes[0].meshes.first?.primitives.first)
+        #expect(primitive.indices.count == side * side * 6)  // every quad, the unterminated last one included
+        #expect(scenes[0].warnings.contains { $0.contains("1 point or line polygon") })
+        // One vertex per (point, normal) pair that occurs.
+        var pairs = Set<[Int32]>()
+        var k = 2
+        for y in 0..<side {
+            for x in 0..<side {
+                let up: Int32 = (x + y) % 3 == 0 ? -1 : 1
+                for corner in 0..<4 {
+                    let raw = polygons[k + corner]
+                    pairs.insert([raw < 0 ? ~raw : raw, up])
+                }
+                k += 4
+            }
+        }
+        #expect(primitive.vertexCount == pairs.count && pairs.count > (side + 1) * (side + 1))
     }
 
     @Test func skinnedSevenXIsUnsupported() throws {

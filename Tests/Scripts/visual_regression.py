@@ -68,7 +68,7 @@ def main(argv):
     against_assimp = "--against-assimp" in argv
     if against_assimp:
         variants = [("native", []), ("assimp", ["--importer", "assimp"])]
-    if "--ratio-picture" in argv:
+    if "--ratio-picture" in argv and not against_assimp:
         variants.append(("ratio 0.5 (recorded)", ["--quantize", "--ratio", "0.5"]))
     rows, failures = [], 0
     for n, model in enumerate(models):

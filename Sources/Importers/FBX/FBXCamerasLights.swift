@@ -36,18 +36,23 @@ extension FBXSceneBuilder {
         }
     }
 
+    /// Every value is kept where glTF allows it (hostile files included): aspect in [1e-4, 1e4], 0 < znear < zfar,
+    /// finite magnifications, 0 < yfov < π.
     private func camera(_ p: [String: [FBXValue]], name: String) -> Camera {
-        func positive(_ key: String) -> Double? { p.double(key).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
-        let aspect =
+        func positive(_ key: String, _ range: ClosedRange<Double> = 1e-6...1e30) -> Double? {
+            p.double(key).flatMap { $0 > 0 && $0.isFinite ? min(max($0, range.lowerBound), range.upperBound) : nil }
+        }
+        let ratio =
             positive("AspectWidth").flatMap { w in positive("AspectHeight").map { w / $0 } }
             ?? positive("FilmWidth").flatMap { w in positive("FilmHeight").map { w / $0 } }
-        let znear = positive("NearPlane") ?? 0.01
-        let zfar = positive("FarPlane").flatMap { $0 > znear ? $0 : nil }
+        let aspect = ratio.map { min(max($0, 1e-4), 1e4) }
+        let znear = Float(positive("NearPlane") ?? 0.01)
+        let zfar = positive("FarPlane").map { Float($0) }.flatMap { $0 > znear ? $0 : nil }
         if p.int("CameraProjectionType") == 1 {
             let xmag = positive("OrthoZoom") ?? 1
             return .orthographic(
-                name: name, xmag: Float(xmag), ymag: Float(xmag / (aspect ?? 1)), znear: Float(znear),
-                zfar: Float(zfar ?? znear + 1000))
+                name: name, xmag: Float(xmag), ymag: Float(xmag / (aspect ?? 1)), znear: znear,
+                zfar: zfar ?? max(znear * 2, znear + 1000))
         }
         // Half the horizontal field of view: `FieldOfView` in degrees, else from the film and the focal length.
         let halfX: Double
@@ -57,10 +62,9 @@ extension FBXSceneBuilder {
             halfX = atan2((positive("FilmWidth") ?? 1.417) * 25.4 * 0.5, positive("FocalLength") ?? 35)
         }
         let clamped = min(max(halfX, 0.001), .pi / 2 - 0.001)
-        let yfov = 2 * atan(tan(clamped) / (aspect ?? 1))
+        let yfov = min(max(2 * atan(tan(clamped) / (aspect ?? 1)), 0.001), .pi - 0.001)
         return .perspective(
-            name: name, yfov: Float(yfov), aspectRatio: aspect.map { Float($0) }, znear: Float(znear),
-            zfar: zfar.map { Float($0) })
+            name: name, yfov: Float(yfov), aspectRatio: aspect.map { Float($0) }, znear: znear, zfar: zfar)
     }
 
     private mutating func light(_ p: [String: [FBXValue]], name: String) -> Light? {
@@ -75,10 +79,9 @@ extension FBXSceneBuilder {
         }
         var light = Light(name: name, kind: kind)
         let scale = (p.double("Intensity") ?? 100) / 100
-        let rgb = (p.vector("Color") ?? .one) * scale
-        let color = SIMD3<Float>(
-            Float(rgb.x.isFinite ? max(rgb.x, 0) : 0), Float(rgb.y.isFinite ? max(rgb.y, 0) : 0),
-            Float(rgb.z.isFinite ? max(rgb.z, 0) : 0))
+        let rgb = (p.vector("Color") ?? .one) * (scale.isFinite ? scale : 1)
+        func channel(_ x: Double) -> Float { x.isFinite ? Float(min(max(x, 0), 1e30)) : 0 }
+        let color = SIMD3<Float>(channel(rgb.x), channel(rgb.y), channel(rgb.z))
         let intensity = max(color.x, color.y, color.z)
         light.intensity = intensity
         light.color = intensity > 0 ? color / intensity : .one

@@ -99,17 +99,6 @@ struct FBXDocument: Sendable {
         child(parent, name).flatMap { nodes[$0].values.first }
     }
 
-    /// The numbers of child `name`: its array value, or (FBX 6 and ASCII) all its numeric values.
-    func numbers(_ parent: Int, _ name: String) throws -> [Double] { try array(parent, name) }
-
-    func integers(_ parent: Int, _ name: String) throws -> [Int64] { try array(parent, name) }
-
-    /// Child `name`'s array as `T` (empty when there is no such child).
-    func array<T: FBXArrayElement>(_ parent: Int, _ name: String, as _: T.Type = T.self) throws -> [T] {
-        guard let node = child(parent, name) else { return [] }
-        return try array(of: node)
-    }
-
     /// The array value of `node`, or all its numeric values, as `T`. A stored array is decoded here (its file pages
     /// are released afterwards); one that does not inflate throws.
     func array<T: FBXArrayElement>(of node: Int, as _: T.Type = T.self) throws -> [T] {

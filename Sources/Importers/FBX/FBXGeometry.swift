@@ -233,7 +233,6 @@ struct FBXMeshes {
 
     /// One corner's vertex values (zero where the mesh has no such layer).
     fileprivate struct VertexKey {
-        var point: Int32 = 0
         var position: SIMD3<Float> = .zero
         var normal: SIMD3<Float> = .zero
         var tangent: SIMD4<Float> = .zero
@@ -310,17 +309,18 @@ struct FBXMeshes {
         // primitive's vertices in order of first use, so the output is what one sequential weld would give, whatever
         // the thread count.
         let partitions = weldPartitions
+        let pointsPerPool = (pointCount + partitions - 1) / partitions
         var pools = (0..<partitions).map { _ in
             WeldPool(
-                points: (pointCount + partitions - 1) / partitions, normals: normals != nil, tangents: hasTangents,
-                texcoords: uvs.count, colors: colors != nil)
+                points: pointsPerPool, expected: min(pointsPerPool, polygonIndex.count / partitions + 1),
+                normals: normals != nil, tangents: hasTangents, texcoords: uvs.count, colors: colors != nil)
         }
         var numbering = Numbering(partitions: partitions)
         var outOfRange = false
 
         // The values of corner `k` (point `v`, polygon `p`); sets `outOfRange` when a layer has no value for it.
         func vertex(_ k: Int, _ v: Int, _ p: Int, _ outOfRange: inout Bool) -> VertexKey {
-            var key = VertexKey(point: Int32(v), position: point(v))
+            var key = VertexKey(position: point(v))
             if let normals {
                 if let o = normals.offset(k, v, p) {
                     var n = SIMD3<Double>(SIMD3(normals.values[o], normals.values[o + 1], normals.values[o + 2]))
@@ -388,18 +388,18 @@ struct FBXMeshes {
             var polygonStart = start
             for k in start..<end {
                 let raw = polygonIndex[k]
-                let v = raw < 0 ? Int(~raw) : Int(raw)
+                let v = controlPoint(raw)
                 guard v < pointCount else {
                     throw doc.badInput(
                         "mesh '\(name)' has a polygon vertex index \(v) beyond its \(pointCount) vertices")
                 }
                 guard raw < 0 || k == polygonIndex.count - 1 else { continue }
-                let first = Int(
-                    polygonIndex[polygonStart] < 0 ? ~polygonIndex[polygonStart] : polygonIndex[polygonStart])
+                let first = controlPoint(polygonIndex[polygonStart])
                 current.polygons.append(
                     Polygon(
                         end: k + 1,
-                        material: material(polygonStart, first, current.firstPolygon + current.polygons.count)))
+                        material: material(polygonStart, first, current.firstPolygon + current.polygons.count),
+                        hasArea: k + 1 - polygonStart >= 3))
                 polygonStart = k + 1
             }
             current.welded = [UInt32](repeating: 0, count: end - start)
@@ -421,10 +421,10 @@ struct FBXMeshes {
                         var cornerStart = start
                         for (i, polygon) in block.enumerated() {
                             defer { cornerStart = polygon.end }
-                            guard polygon.end - cornerStart >= 3 else { continue }
+                            guard polygon.hasArea else { continue }
                             for k in cornerStart..<polygon.end {
                                 let raw = polygonIndex[k]
-                                let v = raw < 0 ? Int(~raw) : Int(raw)
+                                let v = controlPoint(raw)
                                 guard v % partitions == part else { continue }
                                 let key = vertex(k, v, firstPolygon + i, &flag)
                                 welded[k - start] = pools[part].weld(
@@ -463,6 +463,8 @@ struct FBXMeshes {
 private struct Polygon {
     var end: Int  // one past its last corner
     var material: Int?
+    /// Three corners or more: welded and triangulated (points and lines are counted and dropped).
+    var hasArea: Bool
 }
 
 private struct Block {
@@ -503,7 +505,7 @@ private struct Numbering {
         for polygon in block.polygons {
             defer { cornerStart = polygon.end }
             let n = polygon.end - cornerStart
-            guard n >= 3 else {
+            guard polygon.hasArea else {
                 dropped += 1
                 continue
             }
@@ -524,7 +526,7 @@ private struct Numbering {
             for k in cornerStart..<polygon.end {
                 let raw = polygonIndex[k]
                 let member =
-                    Int(block.welded[k - block.start]) * partitions + (raw < 0 ? Int(~raw) : Int(raw)) % partitions
+                    Int(block.welded[k - block.start]) * partitions + (controlPoint(raw)) % partitions
                 if numbered[member] == UInt32.max {
                     numbered[member] = UInt32(members[target].count)
                     members[target].append(member)
@@ -538,7 +540,7 @@ private struct Numbering {
             let first = cornerStart
             let cornerPoint: (Int) -> SIMD3<Float> = {
                 let raw = polygonIndex[first + $0]
-                return point(raw < 0 ? Int(~raw) : Int(raw))
+                return point(controlPoint(raw))
             }
             triangulator.triangulate(count: n, point: cornerPoint) { a, b, c in
                 indices[target].append(local[a])
@@ -566,20 +568,20 @@ private struct WeldPool {
     private var material: [Int32] = []
     private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool
 
-    /// `points`: how many control points this pool's chains are for (their slots); room is made for one vertex
-    /// each up front (most meshes have about that many), so the pools of the parallel weld rarely grow while
-    /// welding and the heap's layout does not depend on the order in which the workers run.
-    init(points: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool) {
+    /// `points`: how many control points this pool's chains are for (their slots). Room for `expected` vertices is
+    /// made up front (one per point for most meshes), so a pool grows while welding only past that (UV or normal
+    /// seams), and the heap's layout mostly does not depend on the order in which the workers run.
+    init(points: Int, expected: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool) {
         head = [Int32](repeating: -1, count: points)
         (self.normals, self.tangents, self.texcoords, self.colors) = (normals, tangents, texcoords, colors)
-        next.reserveCapacity(points)
-        material.reserveCapacity(points)
-        streams.positions.reserveCapacity(points)
-        if normals { streams.normals.reserveCapacity(points) }
-        if tangents { streams.tangents.reserveCapacity(points) }
-        if texcoords > 0 { uv0.reserveCapacity(points) }
-        if texcoords > 1 { uv1.reserveCapacity(points) }
-        if colors { streams.colors.reserveCapacity(points) }
+        next.reserveCapacity(expected)
+        material.reserveCapacity(expected)
+        streams.positions.reserveCapacity(expected)
+        if normals { streams.normals.reserveCapacity(expected) }
+        if tangents { streams.tangents.reserveCapacity(expected) }
+        if texcoords > 0 { uv0.reserveCapacity(expected) }
+        if texcoords > 1 { uv1.reserveCapacity(expected) }
+        if colors { streams.colors.reserveCapacity(expected) }
     }
 
     var count: Int { next.count }
@@ -626,6 +628,9 @@ private func gather(_ members: [Int], from pools: [WeldPool]) -> VertexStreams {
     result.texcoords = [each(\.uv0), each(\.uv1)].filter { !$0.isEmpty }
     return result
 }
+
+/// The control point of a `PolygonVertexIndex` entry (a polygon's last corner is stored as its bitwise NOT).
+@inline(__always) private func controlPoint(_ raw: Int32) -> Int { Int(raw < 0 ? ~raw : raw) }
 
 private func finite(_ x: Float) -> Float { x.isFinite ? x : 0 }
 
