@@ -149,20 +149,9 @@ struct FBXStoredArray: Sendable {
         }
     }
 
-    /// The elements as `T`; nil when compressed data does not inflate to exactly `count` elements. Compressed data
-    /// is inflated in small pieces converted as they come, so the only large allocation is the result; the file
-    /// pages the array occupied are released afterwards.
-    func decode<T: FBXArrayElement>(_ file: MappedFile, as _: T.Type) -> [T]? {
-        var ok = true
-        let result = [T](unsafeUninitializedCapacity: count) { out, n in
-            ok = decode(file, into: out)
-            n = ok ? count : 0
-        }
-        return ok ? result : nil
-    }
-
     /// Decodes into `out` (room for exactly `count` elements); false when compressed data does not inflate to
-    /// `count` elements. The file pages the array occupied are released afterwards.
+    /// `count` elements. Compressed data is inflated in small pieces converted as they come (no second buffer); the
+    /// file pages the array occupied are released afterwards.
     func decode<T: FBXArrayElement>(_ file: MappedFile, into out: UnsafeMutableBufferPointer<T>) -> Bool {
         guard count > 0, let base = out.baseAddress, out.count == count else { return count == 0 && out.isEmpty }
         defer { file.release(range) }

@@ -99,42 +99,34 @@ struct FBXDocument: Sendable {
         child(parent, name).flatMap { nodes[$0].values.first }
     }
 
-    /// The array value of `node`, or all its numeric values, as `T`. A stored array is decoded here (its file pages
-    /// are released afterwards); one that does not inflate throws.
-    func array<T: FBXArrayElement>(of node: Int, as _: T.Type = T.self) throws -> [T] {
+    /// Fills `out`, which has room for exactly `arrayCount(of: node)` elements, with `node`'s array value (or all its
+    /// numeric values) as `T`; a stored array is decoded straight into it and one that does not inflate throws.
+    func fill<T: FBXArrayElement>(_ node: Int, into out: UnsafeMutableBufferPointer<T>) throws {
         let values = nodes[node].values
         if values.count == 1 {
             switch values[0] {
-            case .numbers(let a): return a.map(T.init(fbxNumber:))
-            case .integers(let a): return a.map(T.init(fbxInteger:))
             case .stored(let a):
-                guard let storage, let decoded = a.decode(storage, as: T.self) else {
+                guard let storage, a.decode(storage, into: out) else {
                     throw badInput("corrupt binary FBX: compressed array of '\(nodes[node].name)' does not inflate")
                 }
-                return decoded
+                return
+            case .numbers(let a):
+                _ = out.initialize(from: a.lazy.map(T.init(fbxNumber:)))
+                return
+            case .integers(let a):
+                _ = out.initialize(from: a.lazy.map(T.init(fbxInteger:)))
+                return
             default: break
             }
         }
-        return values.compactMap { value in
-            switch value {
-            case .integer(let v): return T(fbxInteger: v)
-            case .number(let v): return T(fbxNumber: v)
-            default: return nil
-            }
-        }
-    }
-
-    /// Fills `out`, which has room for exactly `arrayCount(of: node)` elements, with `node`'s array as `T` (a stored
-    /// array is decoded straight into it).
-    func fill<T: FBXArrayElement>(_ node: Int, into out: UnsafeMutableBufferPointer<T>) throws {
-        if nodes[node].values.count == 1, case .stored(let a) = nodes[node].values[0] {
-            guard let storage, a.decode(storage, into: out) else {
-                throw badInput("corrupt binary FBX: compressed array of '\(nodes[node].name)' does not inflate")
-            }
-            return
-        }
-        let values: [T] = try array(of: node)
-        _ = out.initialize(from: values)
+        _ = out.initialize(
+            from: values.lazy.compactMap { value -> T? in
+                switch value {
+                case .integer(let v): return T(fbxInteger: v)
+                case .number(let v): return T(fbxNumber: v)
+                default: return nil
+                }
+            })
     }
 
     /// How many elements `node`'s array value (or numeric value list) has, without decoding it.

@@ -144,14 +144,10 @@ struct FBXMeshes {
         case integers(Int)
     }
 
-    private enum DecodedArray: Sendable {
-        case doubles([Double])
-        case floats([Float])
-        case integers([Int32])
-    }
-
     private struct DecodedArrays {
-        var arrays: [Int: DecodedArray] = [:]
+        private var doubleArrays: [Int: [Double]] = [:]
+        private var floatArrays: [Int: [Float]] = [:]
+        private var integerArrays: [Int: [Int32]] = [:]
 
         init(_ doc: FBXDocument, _ requests: [ArrayRequest], threads: Int) throws {
             func node(_ r: ArrayRequest) -> Int {
@@ -206,27 +202,18 @@ struct FBXMeshes {
             for (k, request) in ordered.enumerated() {
                 if let error = errors[k] { throw error }
                 switch request {
-                case .doubles(let n): arrays[n] = .doubles(doubles[slots[k]])
-                case .floats(let n): arrays[n] = .floats(floats[slots[k]])
-                case .integers(let n): arrays[n] = .integers(integers[slots[k]])
+                case .doubles(let n): doubleArrays[n] = doubles[slots[k]]
+                case .floats(let n): floatArrays[n] = floats[slots[k]]
+                case .integers(let n): integerArrays[n] = integers[slots[k]]
                 }
             }
         }
 
-        func doubles(_ node: Int) -> [Double] {
-            if case .doubles(let a) = arrays[node] { return a }
-            return []
-        }
+        func doubles(_ node: Int) -> [Double] { doubleArrays[node] ?? [] }
 
-        func floats(_ node: Int) -> [Float] {
-            if case .floats(let a) = arrays[node] { return a }
-            return []
-        }
+        func floats(_ node: Int) -> [Float] { floatArrays[node] ?? [] }
 
-        func integers(_ node: Int?) -> [Int32] {
-            if let node, case .integers(let a) = arrays[node] { return a }
-            return []
-        }
+        func integers(_ node: Int?) -> [Int32] { node.flatMap { integerArrays[$0] } ?? [] }
     }
 
     // MARK: Meshes
