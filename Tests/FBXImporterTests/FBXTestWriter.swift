@@ -22,6 +22,7 @@ enum WValue {
     case bytes([UInt8])
     case f64s([Double])
     case i32s([Int32])
+    case i64s([Int64])
 }
 
 extension WValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral {
@@ -98,6 +99,10 @@ private func writeValue(_ value: WValue, _ out: inout [UInt8], compress: Bool) {
         var raw: [UInt8] = []
         for v in a { append(v, to: &raw) }
         writeArray("i", count: a.count, raw: raw, &out, compress: compress)
+    case .i64s(let a):
+        var raw: [UInt8] = []
+        for v in a { append(v, to: &raw) }
+        writeArray("l", count: a.count, raw: raw, &out, compress: compress)
     }
 }
 
@@ -158,6 +163,9 @@ private func writeASCII(_ node: WNode, indent: String, _ out: inout String) {
             hasArray = true
             return "*\(a.count) {\n\(indent)\ta: " + a.map { String($0) }.joined(separator: ",") + "\n\(indent)}"
         case .i32s(let a):
+            hasArray = true
+            return "*\(a.count) {\n\(indent)\ta: " + a.map { String($0) }.joined(separator: ",") + "\n\(indent)}"
+        case .i64s(let a):
             hasArray = true
             return "*\(a.count) {\n\(indent)\ta: " + a.map { String($0) }.joined(separator: ",") + "\n\(indent)}"
         }

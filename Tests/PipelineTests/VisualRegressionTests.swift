@@ -42,13 +42,20 @@ struct VisualRegressionTests {
         try compare(present, label: "corpus")
     }
 
+    /// Corpus FBX files that Assimp 5.2.5 reads wrong, and why (the FBX reader's unit tests check these cases).
+    static let assimpMisreads = [
+        "ufbx__maya_slime_7500_binary.fbx":
+            "its joints use InheritType Rrs (segment scale compensation), which Assimp ignores: they take their parents' scale"
+    ]
+
     /// The native FBX reader against the Assimp path: every fixture FBX and every corpus FBX with triangles that is
-    /// not broken and that Assimp reads, both converted losslessly and rendered with the same camera (files the
+    /// not broken and that Assimp reads right, both converted losslessly and rendered with the same camera (files the
     /// native reader hands to Assimp are skipped).
     @Test("native FBX renders like the Assimp path", .enabled(if: enabled, "no Python venv or chromium"))
     func nativeFBXAgainstAssimp() throws {
         let corpus = CorpusRow.format("fbx").filter {
             !$0.broken && $0.cells["assimp_5_2_5"] == "OK" && $0.int("triangles") ?? 0 > 0
+                && Self.assimpMisreads[$0.url.lastPathComponent] == nil
         }.map(\.url.path)
         let fixtures = Tools.fixtureFiles().filter { $0.lowercased().hasSuffix(".fbx") }.map {
             Tools.repo.appendingPathComponent($0).path

@@ -129,6 +129,13 @@ struct FBXDocument: Sendable {
             })
     }
 
+    /// `node`'s array as `[T]`: for the small arrays read one at a time (deformers, animation curves).
+    func array<T: FBXArrayElement>(_ node: Int, as _: T.Type = T.self) throws -> [T] {
+        var result = [T](repeating: T(fbxInteger: 0), count: arrayCount(of: node))
+        try result.withUnsafeMutableBufferPointer { try fill(node, into: $0) }
+        return result
+    }
+
     /// How many elements `node`'s array value (or numeric value list) has, without decoding it.
     func arrayCount(of node: Int) -> Int {
         let values = nodes[node].values

@@ -5,7 +5,7 @@ import Scene
 /// Builds the meshes of the Models: one Mesh per (geometry, geometric transform, material list), shared by every
 /// node that uses the same combination.
 struct FBXMeshes {
-    private var cache: [MeshKey: Int] = [:]
+    private var cache: [MeshKey: (mesh: Int, skin: Int?)] = [:]
     private var materials = FBXMaterials()
 
     private struct MeshKey: Hashable {
@@ -14,7 +14,11 @@ struct FBXMeshes {
         var materials: [FBXKey]
     }
 
+    /// Blend shape channels read as morph targets: (mesh, target) by channel, for their weight animation.
+    private(set) var morphChannels: [FBXKey: (mesh: Int, target: Int)] = [:]
+
     mutating func build(_ b: inout FBXSceneBuilder, modelNodes: [(FBXKey, Int)]) throws {
+        let nodeOfModel = Dictionary(modelNodes, uniquingKeysWith: { first, _ in first })
         for (modelKey, nodeIndex) in modelNodes {
             guard let model = b.objects[modelKey] else { continue }
             let geometryKey: FBXKey
@@ -25,6 +29,19 @@ struct FBXMeshes {
                 (geometryKey, geometryNode) = (key, object.node)
             } else if b.doc.child(model.node, "Vertices") != nil {
                 (geometryKey, geometryNode) = (modelKey, model.node)  // FBX 6: the Model holds its geometry
+            } else if let (key, object, _) = b.children(of: modelKey, kind: "Geometry").first(where: {
+                $0.1.subclass == "Line"
+            }) {
+                let geometric = b.geometricTransform(model)
+                let cacheKey = MeshKey(geometry: key, geometric: geometric.values, materials: [])
+                if cache[cacheKey] == nil,
+                    let mesh = try readLines(b, geometry: object.node, name: object.name, geometric: geometric)
+                {
+                    b.scene.meshes.append(mesh)
+                    cache[cacheKey] = (b.scene.meshes.count - 1, nil)
+                }
+                b.scene.nodes[nodeIndex].mesh = cache[cacheKey]?.mesh
+                continue
             } else {
                 continue
             }
@@ -32,31 +49,81 @@ struct FBXMeshes {
             let geometric = b.geometricTransform(model)
             let key = MeshKey(
                 geometry: geometryKey,
-                geometric: [geometric.c.0, geometric.c.1, geometric.c.2, geometric.c.3].flatMap {
-                    [$0.x, $0.y, $0.z, $0.w]
-                },
-                materials: materialKeys)
-            if let mesh = cache[key] {
-                b.scene.nodes[nodeIndex].mesh = mesh
+                geometric: geometric.values, materials: materialKeys)
+            if let cached = cache[key] {
+                b.scene.nodes[nodeIndex].mesh = cached.mesh
+                b.scene.nodes[nodeIndex].skin = cached.skin
                 continue
             }
             let slots = materialKeys.map { materials.material($0, &b) }
             let name = b.objects[geometryKey].map(\.name) ?? model.name
-            var mesh = try readMesh(
+            let deformers =
+                b.isLegacy
+                ? FBXDeformers() : try b.deformers(of: geometryKey, geometric: geometric, nodeOfModel: nodeOfModel)
+            let read = try readMesh(
                 &b, geometry: geometryNode, name: name.isEmpty ? model.name : name,
-                geometric: geometric, slots: slots)
+                geometric: geometric, slots: slots, deformers: deformers)
+            var mesh = read.mesh
+            let unweighted = read.unweighted
             guard !mesh.primitives.isEmpty else { continue }
             for i in mesh.primitives.indices where mesh.primitives[i].material == nil {
                 mesh.primitives[i].material = materials.defaultMaterial(&b)
             }
             mesh.name = name.isEmpty ? model.name : name
+            mesh.weights = deformers.channels.map(\.weight)
             b.scene.meshes.append(mesh)
-            cache[key] = b.scene.meshes.count - 1
-            b.scene.nodes[nodeIndex].mesh = b.scene.meshes.count - 1
+            let meshIndex = b.scene.meshes.count - 1
+            for (target, channel) in deformers.channels.enumerated() {
+                morphChannels[channel.key] = (meshIndex, target)
+            }
+            var skinIndex: Int?
+            if !deformers.clusters.isEmpty {
+                // Points no cluster weighs follow the mesh's own node (the Assimp route's rule too).
+                var skin = Skin(name: model.name)
+                skin.joints = deformers.clusters.map(\.bone) + (unweighted ? [nodeIndex] : [])
+                skin.inverseBindMatrices = deformers.clusters.map(\.inverseBind) + (unweighted ? [.identity] : [])
+                b.scene.skins.append(skin)
+                skinIndex = b.scene.skins.count - 1
+            }
+            cache[key] = (meshIndex, skinIndex)
+            b.scene.nodes[nodeIndex].mesh = meshIndex
+            b.scene.nodes[nodeIndex].skin = skinIndex
         }
         b.scene.images = materials.table.images
         b.scene.samplers = materials.table.samplers
         b.scene.textures = materials.table.textures
+    }
+
+    /// A `Line` geometry: its `Points` as they are, one segment from each `PointsIndex` entry to the next (a
+    /// negative entry, stored as its bitwise NOT, ends a line; the last one, if not negative, wraps to the first), as
+    /// the Assimp route reads it. Nil when it has no segment.
+    private func readLines(_ b: FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix) throws -> Mesh? {
+        let doc = b.doc
+        guard let pointNode = doc.child(geometry, "Points"), let indexNode = doc.child(geometry, "PointsIndex") else {
+            return nil
+        }
+        let raw: [Double] = try doc.array(pointNode)
+        let entries: [Int32] = try doc.array(indexNode)
+        let count = raw.count / 3
+        var primitive = Primitive(mode: .lines)
+        for (i, entry) in entries.enumerated() where entry >= 0 {
+            let next = controlPoint(entries[i + 1 == entries.count ? 0 : i + 1])
+            guard Int(entry) < count, next < count else {
+                throw doc.badInput("line '\(name)' has a point index beyond its \(count) points")
+            }
+            primitive.indices += [UInt32(entry), UInt32(next)]
+        }
+        guard !primitive.indices.isEmpty else { return nil }
+        primitive.vertices.positions = try (0..<count).map { v in
+            let p = geometric.point(SIMD3(raw[3 * v], raw[3 * v + 1], raw[3 * v + 2]))
+            guard p.x.isFinite, p.y.isFinite, p.z.isFinite else {
+                throw doc.badInput("line '\(name)' has points that are NaN or infinite")
+            }
+            return SIMD3<Float>(p)
+        }
+        var mesh = Mesh(name: name)
+        mesh.primitives = [primitive]
+        return mesh
     }
 
     // MARK: Layer elements
@@ -228,10 +295,11 @@ struct FBXMeshes {
         var color: SIMD4<Float> = .zero
     }
 
+    /// The mesh, and whether a point of a skinned mesh has no weights (it is bound to joint `clusters.count`).
     private mutating func readMesh(
         _ b: inout FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix,
-        slots: [Int]
-    ) throws -> Mesh {
+        slots: [Int], deformers: FBXDeformers
+    ) throws -> (mesh: Mesh, unweighted: Bool) {
         let doc = b.doc
         func sources(_ kind: String, _ data: String, _ index: String, width: Int, limit: Int = 1) -> [ElementSource] {
             elementSources(&b, geometry, kind, data: data, index: index, width: width, limit: limit)
@@ -300,7 +368,8 @@ struct FBXMeshes {
         var pools = (0..<partitions).map { _ in
             WeldPool(
                 points: pointsPerPool, expected: min(pointsPerPool, polygonIndex.count / partitions + 1),
-                normals: normals != nil, tangents: hasTangents, texcoords: uvs.count, colors: colors != nil)
+                normals: normals != nil, tangents: hasTangents, texcoords: uvs.count, colors: colors != nil,
+                points: !deformers.isEmpty)
         }
         var numbering = Numbering(partitions: partitions)
         var outOfRange = false
@@ -415,7 +484,7 @@ struct FBXMeshes {
                                 guard v % partitions == part else { continue }
                                 let key = vertex(k, v, firstPolygon + i, &flag)
                                 welded[k - start] = pools[part].weld(
-                                    key, slot: v / partitions, material: polygon.material)
+                                    key, point: v, slot: v / partitions, material: polygon.material)
                             }
                         }
                         outOfRangeIn[part] = flag
@@ -433,16 +502,20 @@ struct FBXMeshes {
         numbering = Numbering(partitions: partitions)
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
+        let deformation =
+            deformers.isEmpty ? nil : FBXPointDeformation(deformers, points: pointCount, geometric: geometric, &b)
         var mesh = Mesh(name: name)
         for target in materialOfPrimitive.indices where !indices[target].isEmpty {
             var primitive = Primitive()
             primitive.material = materialOfPrimitive[target]
             (primitive.indices, indices[target]) = (indices[target], [])
-            primitive.vertices = gather(members[target], from: pools)
+            let points: [Int32]
+            (primitive.vertices, points) = gather(members[target], from: pools)
             members[target] = []
+            deformation?.apply(to: &primitive, points: points)
             mesh.primitives.append(primitive)
         }
-        return mesh
+        return (mesh, deformation?.unweighted ?? false)
     }
 }
 
@@ -553,14 +626,20 @@ private struct WeldPool {
     private var head: [Int32]
     private var next: [Int32] = []
     private var material: [Int32] = []
-    private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool
+    /// Each vertex's control point, kept for meshes with deformers (their weights and offsets are per point).
+    fileprivate var points: [Int32] = []
+    private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool, recordsPoints: Bool
 
     /// `points`: how many control points this pool's chains are for (their slots). Room for `expected` vertices is
     /// made up front (one per point for most meshes), so a pool grows while welding only past that (UV or normal
     /// seams), and the heap's layout mostly does not depend on the order in which the workers run.
-    init(points: Int, expected: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool) {
-        head = [Int32](repeating: -1, count: points)
+    init(
+        points count: Int, expected: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool, points: Bool
+    ) {
+        head = [Int32](repeating: -1, count: count)
         (self.normals, self.tangents, self.texcoords, self.colors) = (normals, tangents, texcoords, colors)
+        recordsPoints = points
+        if points { self.points.reserveCapacity(expected) }
         next.reserveCapacity(expected)
         material.reserveCapacity(expected)
         streams.positions.reserveCapacity(expected)
@@ -573,8 +652,8 @@ private struct WeldPool {
 
     var count: Int { next.count }
 
-    /// The vertex with `key`'s values and `material` made from the point in chain `slot`, added if new.
-    mutating func weld(_ key: FBXMeshes.VertexKey, slot: Int, material m: Int?) -> UInt32 {
+    /// The vertex with `key`'s values and `material` made from `point` (in chain `slot`), added if new.
+    mutating func weld(_ key: FBXMeshes.VertexKey, point: Int, slot: Int, material m: Int?) -> UInt32 {
         let m = Int32(clamping: m ?? -1)
         var g = Int(head[slot])
         while g >= 0 {
@@ -592,6 +671,7 @@ private struct WeldPool {
         if texcoords > 0 { uv0.append(key.uv0) }
         if texcoords > 1 { uv1.append(key.uv1) }
         if colors { streams.colors.append(key.color) }
+        if recordsPoints { points.append(Int32(point)) }
         next.append(head[slot])
         head[slot] = Int32(next.count - 1)
         material.append(m)
@@ -599,8 +679,9 @@ private struct WeldPool {
     }
 }
 
-/// The vertices `members` (pool vertex × pools + pool) of `pools`, in that order.
-private func gather(_ members: [Int], from pools: [WeldPool]) -> VertexStreams {
+/// The vertices `members` (pool vertex × pools + pool) of `pools`, in that order, and their control points (empty
+/// unless the pools record them).
+private func gather(_ members: [Int], from pools: [WeldPool]) -> (VertexStreams, [Int32]) {
     let n = pools.count
     func each<T>(_ stream: (WeldPool) -> [T]) -> [T] {
         let sources = pools.map(stream)
@@ -613,7 +694,7 @@ private func gather(_ members: [Int], from pools: [WeldPool]) -> VertexStreams {
     result.tangents = each(\.streams.tangents)
     result.colors = each(\.streams.colors)
     result.texcoords = [each(\.uv0), each(\.uv1)].filter { !$0.isEmpty }
-    return result
+    return (result, each(\.points))
 }
 
 /// The control point of a `PolygonVertexIndex` entry (a polygon's last corner is stored as its bitwise NOT).

@@ -2,9 +2,9 @@ import Foundation
 import ImportSupport
 import Scene
 
-/// What the native FBX reader reports for a well-formed file using something it does not read (skinning,
-/// animation, …): the caller may read the file with another importer instead. Corrupt input is a
-/// `ProcessingError(.badInput)` instead, never this.
+/// What the native FBX reader reports for a file it does not read (a binary version it does not know): the caller
+/// may read the file with another importer instead. Corrupt input is a `ProcessingError(.badInput)` instead, never
+/// this.
 public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
     public let reason: String
     public init(_ reason: String) { self.reason = reason }
@@ -23,8 +23,8 @@ public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
 /// - Materials (Lambert/Phong) follow the Assimp path's rules (see `FBXMaterials`).
 /// - `GlobalSettings` axes and unit: one extra root node "FBX axis and unit conversion", as the Assimp path adds.
 /// - Cameras and lights (`FBXCamerasLights.swift`) on child nodes of their Models.
-/// - FBX 7.x files with skins, blend shapes or animation throw `FBXUnsupported`; in FBX 6.x and older (which
-///   Assimp cannot read) those parts are dropped with a warning instead.
+/// - Skins and blend shapes (`FBXDeformers.swift`) → joints, weights and morph targets; animation stacks
+///   (`FBXAnimation.swift`) → glTF animations. FBX 6.x and older files (laid out differently) drop them with a warning.
 ///
 /// Binary arrays stay in the mapped file until a reader asks for them; a geometry's arrays are then decoded on up to
 /// `threads` workers.
@@ -90,6 +90,9 @@ struct FBXSceneBuilder {
     /// Property templates from `Definitions`, by object kind ("Model", "Material", …).
     var templates: [String: [String: [FBXValue]]] = [:]
     private var warned = Set<String>()
+    /// Nodes whose FBX `InheritType` is Rrs (Maya's segment scale compensation): the inverse of their parent's
+    /// scale, which they do not inherit (it still moves them: it scales their translation).
+    var parentScaleUndo: [Int: DMatrix] = [:]
     let isLegacy: Bool
     /// Workers for decoding a geometry's arrays.
     let threads: Int
@@ -120,11 +123,12 @@ struct FBXSceneBuilder {
         readDefinitions()
         readObjects()
         readConnections()
-        try checkSupported()
+        if isLegacy { dropLegacyDeformersAndAnimation() }
         let modelNodes = buildHierarchy()
         var meshes = FBXMeshes()
         try meshes.build(&self, modelNodes: modelNodes)
         readCamerasAndLights(modelNodes: modelNodes)
+        if !isLegacy { try readAnimations(modelNodes: modelNodes, morphChannels: meshes.morphChannels) }
         guard scene.meshes.contains(where: { $0.primitives.contains { $0.vertexCount > 0 } }) else {
             throw doc.badInput("contains no geometry")
         }
@@ -195,8 +199,8 @@ struct FBXSceneBuilder {
         }
     }
 
-    /// Parts the native reader does not convert yet: 7.x files with them go to Assimp, 6.x files drop them.
-    private mutating func checkSupported() throws {
+    /// FBX 6.x skins, blend shapes and animation (laid out unlike 7.x's) are not converted: dropped with a warning.
+    private mutating func dropLegacyDeformersAndAnimation() {
         var unsupported: [String] = []
         func has(_ kind: String, _ subclasses: Set<String>? = nil) -> Bool {
             objects.values.contains { $0.kind == kind && (subclasses == nil || subclasses!.contains($0.subclass)) }
@@ -211,12 +215,7 @@ struct FBXSceneBuilder {
             unsupported.append("animation")
         }
         guard !unsupported.isEmpty else { return }
-        let list = unsupported.joined(separator: ", ")
-        if isLegacy {
-            warn("FBX \(doc.version) \(list) not converted by the native reader; dropped")
-        } else {
-            throw FBXUnsupported("\(list) (not read natively yet)")
-        }
+        warn("FBX \(doc.version) \(unsupported.joined(separator: ", ")) not converted by the native reader; dropped")
     }
 
     // MARK: Nodes
@@ -244,12 +243,9 @@ struct FBXSceneBuilder {
         while let (key, parent) = stack.popLast() {
             guard visited.insert(key).inserted, let object = objects[key] else { continue }
             let props = properties(object)
-            let (local, scale) = localTransform(props)
-            var matrix = local
-            if props.int("InheritType") == 2, let parentScale = scales[parent]?.inverse {
-                matrix = parentScale * local
-            }
             let index = scene.nodes.count
+            if props.int("InheritType") == 2, let undo = scales[parent]?.inverse { parentScaleUndo[index] = undo }
+            let (matrix, scale) = localTransform(props, undoingParentScale: parentScaleUndo[index])
             var node = Node(name: object.name)
             node.transform = matrix.transform
             scene.nodes.append(node)
@@ -261,12 +257,17 @@ struct FBXSceneBuilder {
         return result
     }
 
-    /// The FBX local transform T·Roff·Rp·Rpre·R·Rpost⁻¹·Rp⁻¹·Soff·Sp·S·Sp⁻¹, and its S.
-    private func localTransform(_ p: [String: [FBXValue]]) -> (DMatrix, DMatrix) {
+    /// The FBX local transform T·Roff·Rp·Rpre·R·Rpost⁻¹·Rp⁻¹·Soff·Sp·S·Sp⁻¹, and its S; `translation`, `rotation`
+    /// (Euler degrees) and `scaling` replace the properties' (animation samples). `undoingParentScale` (Rrs
+    /// inheritance) goes right after T.
+    func localTransform(
+        _ p: [String: [FBXValue]], translation: SIMD3<Double>? = nil, rotation: SIMD3<Double>? = nil,
+        scaling: SIMD3<Double>? = nil, undoingParentScale: DMatrix? = nil
+    ) -> (DMatrix, DMatrix) {
         func v(_ name: String, _ fallback: SIMD3<Double> = .zero) -> SIMD3<Double> { p.vector(name) ?? fallback }
-        let t = DMatrix.translation(v("Lcl Translation"))
-        let r = DMatrix.rotation(degrees: v("Lcl Rotation"), order: p.int("RotationOrder") ?? 0)
-        let s = DMatrix.scale(v("Lcl Scaling", .one))
+        let t = DMatrix.translation(translation ?? v("Lcl Translation"))
+        let r = DMatrix.rotation(degrees: rotation ?? v("Lcl Rotation"), order: p.int("RotationOrder") ?? 0)
+        let s = DMatrix.scale(scaling ?? v("Lcl Scaling", .one))
         let pre = DMatrix.rotation(degrees: v("PreRotation"))
         let post = DMatrix.rotation(degrees: v("PostRotation")).inverse ?? .identity
         let rOff = DMatrix.translation(v("RotationOffset"))
@@ -274,7 +275,7 @@ struct FBXSceneBuilder {
         let sOff = DMatrix.translation(v("ScalingOffset"))
         let sPivot = v("ScalingPivot")
         let m =
-            t * rOff * .translation(rPivot) * pre * r * post * .translation(-rPivot)
+            t * (undoingParentScale ?? .identity) * rOff * .translation(rPivot) * pre * r * post * .translation(-rPivot)
             * sOff * .translation(sPivot) * s * .translation(-sPivot)
         return (m, s)
     }

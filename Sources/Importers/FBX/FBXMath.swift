@@ -140,27 +140,49 @@ struct DMatrix: Equatable {
         Matrix4(columns: SIMD4<Float>(c.0), SIMD4<Float>(c.1), SIMD4<Float>(c.2), SIMD4<Float>(c.3))
     }
 
-    /// TRS when the matrix decomposes without shear (checked by recomposing), else the raw matrix.
-    var transform: Transform {
-        if self == .identity { return .identity }
-        let all = [c.0, c.1, c.2, c.3].flatMap { [$0.x, $0.y, $0.z, $0.w] }
-        guard all.allSatisfy(\.isFinite) else { return .identity }
-        let t = SIMD3(c.3.x, c.3.y, c.3.z)
+    /// Translation, rotation and scale (a negative determinant flips x); shear is dropped. Nil when not finite or
+    /// when an axis has no length.
+    var decomposed: (translation: SIMD3<Float>, rotation: SIMD4<Float>, scale: SIMD3<Float>)? {
+        guard [c.0, c.1, c.2, c.3].allSatisfy({ ($0 * 0).sum() == 0 }) else { return nil }  // NaN unless all finite
         var x = SIMD3(c.0.x, c.0.y, c.0.z)
         var y = SIMD3(c.1.x, c.1.y, c.1.z)
         var z = SIMD3(c.2.x, c.2.y, c.2.z)
         var s = SIMD3(length(x), length(y), length(z))
         if upper3x3Determinant < 0 { s.x = -s.x }
-        guard s.x != 0, s.y != 0, s.z != 0 else { return .matrix(matrix4) }
+        guard s.x != 0, s.y != 0, s.z != 0 else { return nil }
         x /= s.x
         y /= s.y
         z /= s.z
         let q = SIMD4<Float>(rotationQuaternion(columns: x, y, z) ?? SIMD4(0, 0, 0, 1))
-        let recomposed = Matrix4(translation: SIMD3<Float>(t), rotation: q, scale: SIMD3<Float>(s))
+        return (SIMD3<Float>(SIMD3(c.3.x, c.3.y, c.3.z)), q, SIMD3<Float>(s))
+    }
+
+    /// TRS when the matrix decomposes without shear (checked by recomposing), else the raw matrix.
+    var transform: Transform {
+        if self == .identity { return .identity }
+        let all = [c.0, c.1, c.2, c.3].flatMap { [$0.x, $0.y, $0.z, $0.w] }
+        guard all.allSatisfy(\.isFinite) else { return .identity }
+        guard let (t, q, s) = decomposed else { return .matrix(matrix4) }
+        let recomposed = Matrix4(translation: t, rotation: q, scale: s)
         let magnitude = all.reduce(1) { max($0, abs($1)) }
         let matches = zip(matrix4.columnMajor, recomposed.columnMajor).allSatisfy {
             abs(Double($0 - $1)) <= 1e-4 * magnitude
         }
-        return matches ? .trs(translation: SIMD3<Float>(t), rotation: q, scale: SIMD3<Float>(s)) : .matrix(matrix4)
+        return matches ? .trs(translation: t, rotation: q, scale: s) : .matrix(matrix4)
+    }
+}
+
+extension DMatrix {
+    /// From 16 values as FBX stores a matrix (translation in the 13th to 15th: glTF's column-major order).
+    init?(fbx values: [Double]) {
+        guard values.count == 16, values.allSatisfy(\.isFinite) else { return nil }
+        c = (SIMD4(values[0..<4]), SIMD4(values[4..<8]), SIMD4(values[8..<12]), SIMD4(values[12..<16]))
+    }
+
+    /// The 16 values in column-major order.
+    var values: [Double] { [c.0, c.1, c.2, c.3].flatMap { [$0.x, $0.y, $0.z, $0.w] } }
+
+    init(_ m: Matrix4) {
+        c = (SIMD4(m.c0), SIMD4(m.c1), SIMD4(m.c2), SIMD4(m.c3))
     }
 }
