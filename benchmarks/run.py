@@ -188,24 +188,47 @@ class Bench:
     def run(self, group: str, source: str, variant: str, ratio: float, threads: int = 2, reps: int | None = None,
             measure_fidelity: bool = True, extra: tuple[str, ...] = ()) -> dict:
         """One measured case; `extra` arguments are appended to the command (`variant` then only labels it)."""
+        return self.run_alternating(group, [source], variant, ratio, threads, reps, measure_fidelity, extra)[0]
+
+    def run_alternating(self, group: str, sources: list[str], variant: str, ratio: float, threads: int = 2,
+                        reps: int | None = None, measure_fidelity: bool = True, extra: tuple[str, ...] = ()) -> list:
+        """One case per source, their runs taken in turn (A B A B …) so that the machine's drift during the runs
+        falls on every source alike; one record each (medians of `reps` runs)."""
         reps = reps or self.reps
-        key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples]
-                         + ([list(extra)] if extra else []))
-        if key in self.cache:                                   # finished in an interrupted earlier run
-            self.records.append(self.cache[key])
-            return self.cache[key]
-        name = os.path.splitext(os.path.basename(source))[0]
-        tag = f"{name}-{variant.replace(' ', '_').replace('-', '')}-r{ratio:g}-t{threads}"
-        output = os.path.join(self.work, tag + ".glb")
-        report = os.path.join(self.work, tag + ".report.json")
-        command = self.tools.command(variant, source, output, ratio, threads, report) + list(extra)
-        runs = []
+        cases = []
+        for source in sources:
+            key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples]
+                             + ([list(extra)] if extra else []))
+            name = os.path.splitext(os.path.basename(source))[0]
+            tag = f"{name}-{variant.replace(' ', '_').replace('-', '')}-r{ratio:g}-t{threads}"
+            output = os.path.join(self.work, tag + ".glb")
+            report = os.path.join(self.work, tag + ".report.json")
+            command = self.tools.command(variant, source, output, ratio, threads, report) + list(extra)
+            cases.append({"key": key, "source": source, "tag": tag, "output": output, "report": report,
+                          "command": command, "runs": []})
+        pending = [c for c in cases if c["key"] not in self.cache]   # others finished in an interrupted earlier run
         for _ in range(reps):
-            if os.path.exists(output):
-                os.remove(output)
-            runs.append(measure(command, os.path.join(self.work, tag + ".log"), timeout=3600))
-            if runs[-1]["exit"] != 0:
-                break
+            for case in pending:
+                if case["runs"] and case["runs"][-1]["exit"] != 0:
+                    continue
+                if os.path.exists(case["output"]):
+                    os.remove(case["output"])
+                case["runs"].append(measure(case["command"], os.path.join(self.work, case["tag"] + ".log"),
+                                            timeout=3600))
+        records = []
+        for case in cases:
+            if case["key"] in self.cache:
+                self.records.append(self.cache[case["key"]])
+                records.append(self.cache[case["key"]])
+            else:
+                records.append(self._record(group, case, variant, ratio, threads, measure_fidelity))
+        return records
+
+    def _record(self, group: str, case: dict, variant: str, ratio: float, threads: int,
+                measure_fidelity: bool) -> dict:
+        """The record of one measured case (medians of its runs, output checks), journaled."""
+        source, output, report, command, runs, key = (case[k] for k in ("source", "output", "report", "command",
+                                                                         "runs", "key"))
         record = {"group": group, "input": os.path.relpath(source, REPO) if source.startswith(REPO) else source,
                   "variant": variant, "ratio": ratio, "threads": threads, "reps": len(runs),
                   "command": " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(command)),
@@ -348,16 +371,15 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
 def blender(bench: Bench, inputs_folder: str, large: list[str]) -> None:
     """Blender beside optimize: its import → Decimate → glTF export (plain and Draco) on the large set's 1 and 2 M
     triangle inputs, and the FBX versions of the large set, written by Blender, through optimize (native FBX reader;
-    compared with its OBJ twin, medians of three runs each) and through Blender's own FBX → GLB."""
+    compared with its OBJ twin, runs taken in turn, medians of three each) and through Blender's own FBX → GLB."""
     for source in [p for p in large if re.search(r"-k[45]\.", os.path.basename(p))]:
         for variant in ("blender", "blender --draco"):
             bench.run("blender", source, variant, 0.5, reps=1, measure_fidelity=False)
     for source in generate.fbx_twins(inputs_folder, [p for p in large if p.endswith(".obj")], bench.tools.blender,
                                      os.path.join(HERE, "blender.py")):
-        # The FBX and its OBJ twin back to back, three runs each: their ratio is the FBX reader's cost.
-        bench.run("fbx", source, "optimize --preset web", 0.5, reps=3, measure_fidelity=False)
-        bench.run("fbx", os.path.splitext(source)[0] + ".obj", "optimize --preset web", 0.5, reps=3,
-                  measure_fidelity=False)
+        # The FBX and its OBJ twin in turn, three runs each: their ratio is the FBX reader's cost.
+        bench.run_alternating("fbx", [source, os.path.splitext(source)[0] + ".obj"], "optimize --preset web", 0.5,
+                              reps=3, measure_fidelity=False)
         bench.run("fbx", source, "blender", 0.5, reps=1, measure_fidelity=False)
 
 
