@@ -102,7 +102,7 @@ def _blender(records, add, version):
         add("The large set's OBJ files exported to binary FBX by Blender (`blender.py export-fbx`); every run is "
             "`--ratio 0.5 --preset web` (Blender: ratio 0.5, no compression). Ratios compare the FBX run with "
             "optimize's run on the OBJ of the same mesh, the two taken in turn (FBX, OBJ, FBX, OBJ, …; medians of "
-            "three runs each).\n")
+            "five runs each).\n")
         add("| input | triangles in | FBX wall s | FBX MiB | OBJ wall s | OBJ MiB | wall FBX / OBJ | RSS FBX / OBJ | "
             "Blender FBX → GLB wall s | Blender MiB |")
         add("|---|---|---|---|---|---|---|---|---|---|")

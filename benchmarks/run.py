@@ -371,15 +371,15 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
 def blender(bench: Bench, inputs_folder: str, large: list[str]) -> None:
     """Blender beside optimize: its import → Decimate → glTF export (plain and Draco) on the large set's 1 and 2 M
     triangle inputs, and the FBX versions of the large set, written by Blender, through optimize (native FBX reader;
-    compared with its OBJ twin, runs taken in turn, medians of three each) and through Blender's own FBX → GLB."""
+    compared with its OBJ twin, runs taken in turn, medians of five each) and through Blender's own FBX → GLB."""
     for source in [p for p in large if re.search(r"-k[45]\.", os.path.basename(p))]:
         for variant in ("blender", "blender --draco"):
             bench.run("blender", source, variant, 0.5, reps=1, measure_fidelity=False)
     for source in generate.fbx_twins(inputs_folder, [p for p in large if p.endswith(".obj")], bench.tools.blender,
                                      os.path.join(HERE, "blender.py")):
-        # The FBX and its OBJ twin in turn, three runs each: their ratio is the FBX reader's cost.
+        # The FBX and its OBJ twin in turn, five runs each: their ratio is the FBX reader's cost.
         bench.run_alternating("fbx", [source, os.path.splitext(source)[0] + ".obj"], "optimize --preset web", 0.5,
-                              reps=3, measure_fidelity=False)
+                              reps=5, measure_fidelity=False)
         bench.run("fbx", source, "blender", 0.5, reps=1, measure_fidelity=False)
 
 

@@ -214,3 +214,78 @@ private func node(_ scene: Scene, _ name: String) -> Int { scene.nodes.firstInde
         #expect(primitive.vertexCount == 4)  // every point, as the Assimp route keeps them
     }
 }
+
+@Suite struct FBXDeformerEdgeTests {
+    /// Replaces the children of the `Objects` node whose first value is `id`.
+    private func replacing(_ id: Int64, in document: [WNode], with node: WNode) -> [WNode] {
+        var document = document
+        let objects = document.firstIndex { $0.name == "Objects" }!
+        let index = document[objects].children.firstIndex {
+            if case .i64(id) = $0.values.first { return true } else { return false }
+        }!
+        document[objects].children[index] = node
+        return document
+    }
+
+    @Test func twoClustersOnOneBoneAreOneJoint() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        // The spine's cluster bound to the hip instead: one joint, the points' weights added up (0.75 + 0.25).
+        var document = deformedCube()
+        let connections = document.firstIndex { $0.name == "Connections" }!
+        document[connections].children = document[connections].children.map { c in
+            guard case .i64(41) = c.values[1], case .i64(52) = c.values[2] else { return c }
+            return WNode("C", ["OO", .i64(40), .i64(52)])
+        }
+        let scene = try importFBX(from: folder.write("merged.fbx", binaryFBX(document)), threads: 2)
+        try validateScene(scene, file: "merged.fbx")
+        let cube = node(scene, "CubeModel")
+        let skin = try #require(scene.nodes[cube].skin.map { scene.skins[$0] })
+        #expect(skin.joints == [node(scene, "Hip"), cube])
+        let vertices = scene.meshes[scene.nodes[cube].mesh!].primitives[0].vertices
+        for (p, w) in zip(vertices.positions, vertices.weights) where p.z == 1 && p != SIMD3(0, 1, 1) {
+            #expect(w == SIMD4(1, 0, 0, 0))
+        }
+    }
+
+    /// A geometric transform is already in the vertices: the inverse bind is the cluster's `Transform` (mesh node →
+    /// bone) as it is.
+    @Test func geometricTransformIsNotInTheInverseBind() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let cube = model(10, "CubeModel", [prop("GeometricTranslation", "Vector3D", [0.0, 0.0, 5.0])])
+        let document = replacing(10, in: deformedCube(), with: cube)
+        let scene = try importFBX(from: folder.write("geometric.fbx", binaryFBX(document)), threads: 2)
+        let drawn = scene.nodes[node(scene, "CubeModel")]
+        let skin = scene.skins[drawn.skin!]
+        #expect(skin.inverseBindMatrices[1] == Matrix4(translation: SIMD3(0, -1, 0), rotation: SIMD4(0, 0, 0, 1), scale: .one))
+        #expect(scene.meshes[drawn.mesh!].primitives[0].vertices.positions.allSatisfy { $0.z >= 5 })
+    }
+
+    /// Extreme key values and times (overflowing Float interpolation, times at the ends of Int64, a rotation that
+    /// turns by 1e38 degrees between keys) and huge weights give a valid scene, never a trap.
+    @Test func hostileCurvesAndWeights() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        var document = replacing(
+            75, in: deformedCube(),
+            with: curve(75, times: [Int64.min, -5, 0, Int64.max], values: [3e38, -3e38, 3e38, -3e38]))
+        document = replacing(
+            73, in: document, with: curve(73, times: [Int64.max - 1, Int64.max, 7, 7], values: [1e38, -1e38, 1, 2]))
+        document = replacing(
+            51, in: document,
+            with: deformer(
+                51, "HipCluster", "Cluster",
+                [
+                    WNode("Indexes", [.i32s([0, 0, 0, 0, 1, -1, 99])]),
+                    WNode("Weights", [.f64s([3e38, 3e38, 3e38, 3e38, 1e300, 1, 1])]),
+                    WNode("Transform", [.f64s(translationMatrix((1e300, 0, 0)))])
+                ]))
+        let url = try folder.write("hostile.fbx", binaryFBX(document))
+        let scene = try importFBX(from: url, threads: 2)
+        try validateScene(scene, file: url.path)
+        let vertices = scene.meshes[0].primitives[0].vertices
+        for w in vertices.weights { #expect(abs(w.sum() - 1) < 1e-3) }
+        #expect(scene.animations.first?.channels.allSatisfy { zip($0.times, $0.times.dropFirst()).allSatisfy { $0 < $1 } } == true)
+    }
+}

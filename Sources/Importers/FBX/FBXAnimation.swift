@@ -7,16 +7,24 @@ import Scene
 /// `AnimationCurve` per component (`d|X`, …; a missing one holds the curve node's value).
 ///
 /// A node's curves are evaluated at the union of their key times (linearly between keys, held outside them; more
-/// samples where a rotation turns more than 90° between keys), its whole FBX transform chain (pivots, pre/post rotation, rotation order) recomposed at each key and decomposed into
-/// translation, rotation and scale channels; a mesh's animated channels become one weights channel on each node
-/// drawing it. Times start at the stack's `LocalStart` (or its first key, if earlier).
+/// samples where a rotation turns more than 90° between keys), its whole FBX transform chain (pivots, pre/post
+/// rotation, rotation order) recomposed at each key and decomposed into translation, rotation and scale channels; a
+/// mesh's animated channels become one weights channel on each node drawing it. Times start at the stack's
+/// `LocalStart` (or its first key, if earlier). A file asking for more than `maxAnimationSamples` samples in all is
+/// refused as bad input (a small file can hold many keys: arrays inflate up to 1,000 times).
 extension FBXSceneBuilder {
+    static let maxAnimationSamples = 20_000_000
+
     mutating func readAnimations(
-        modelNodes: [(FBXKey, Int)], morphChannels: [FBXKey: (mesh: Int, target: Int)]
+        modelNodes: [(FBXKey, Int)], nodeOfModel: [FBXKey: Int], morphChannels: [FBXKey: [(mesh: Int, target: Int)]]
     ) throws {
-        let nodeOfModel = Dictionary(modelNodes, uniquingKeysWith: { first, _ in first })
         let modelOfNode = Dictionary(modelNodes.map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        var nodesOfMesh: [Int: [Int]] = [:]
+        for (node, n) in scene.nodes.enumerated() {
+            if let mesh = n.mesh { nodesOfMesh[mesh, default: []].append(node) }
+        }
         var animated = Set<Int>()
+        var samples = 0
         for stackKey in objectOrder where objects[stackKey]?.kind == "AnimationStack" {
             let stack = objects[stackKey]!
             let layers = children(of: stackKey, kind: "AnimationLayer")
@@ -36,10 +44,10 @@ extension FBXSceneBuilder {
                         ["Lcl Translation", "Lcl Rotation", "Lcl Scaling"].contains(property)
                     {
                         nodeCurves[node, default: [:]][property] = set
-                    } else if property == "DeformPercent", let (mesh, target) = morphChannels[connection.parent],
+                    } else if property == "DeformPercent", let targets = morphChannels[connection.parent],
                         let curve = set.curves.compactMap({ $0 }).first
                     {
-                        meshCurves[mesh, default: [:]][target] = curve
+                        for (mesh, target) in targets { meshCurves[mesh, default: [:]][target] = curve }
                     } else {
                         warn("animation of '\(property)' is not converted; dropped")
                     }
@@ -52,27 +60,38 @@ extension FBXSceneBuilder {
             let origin = min(properties(stack).int("LocalStart").map(Int64.init) ?? firstKey, firstKey)
 
             var animation = Animation(name: stack.name)
+            func count(_ channels: [Animation.Channel]) throws {
+                samples += channels.reduce(0) { $0 + $1.times.count }
+                guard samples <= Self.maxAnimationSamples else {
+                    throw doc.badInput("animation has more than \(Self.maxAnimationSamples) samples")
+                }
+            }
             for (node, curves) in nodeCurves.sorted(by: { $0.key < $1.key }) {
                 guard let model = modelOfNode[node].flatMap({ objects[$0] }) else { continue }
-                animation.channels += transformChannels(node, properties(model), curves, origin: origin)
+                let channels = transformChannels(node, properties(model), curves, origin: origin)
+                try count(channels)
+                animation.channels += channels
                 animated.insert(node)
+                // glTF animates decomposed transforms only: a rest matrix becomes TRS, its first sample's if it
+                // does not decompose.
+                if case .matrix(let m) = scene.nodes[node].transform, channels.count == 3 {
+                    let v = channels.map(\.values)
+                    scene.nodes[node].transform =
+                        DMatrix(m).decomposed.map { .trs(translation: $0, rotation: $1, scale: $2) }
+                        ?? .trs(
+                            translation: SIMD3(v[0][0..<3]), rotation: SIMD4(v[1][0..<4]), scale: SIMD3(v[2][0..<3]))
+                }
             }
             for (mesh, curves) in meshCurves.sorted(by: { $0.key < $1.key }) {
                 let channel = weightsChannel(scene.meshes[mesh].weights, curves, origin: origin)
-                for node in scene.nodes.indices where scene.nodes[node].mesh == mesh {
+                for node in nodesOfMesh[mesh] ?? [] {
                     var c = channel
                     c.node = node
+                    try count([c])
                     animation.channels.append(c)
                 }
             }
             if !animation.channels.isEmpty { scene.animations.append(animation) }
-        }
-        // glTF animates decomposed transforms only.
-        for node in animated {
-            guard case .matrix(let m) = scene.nodes[node].transform,
-                let (t, r, s) = DMatrix(m).decomposed
-            else { continue }
-            scene.nodes[node].transform = .trs(translation: t, rotation: r, scale: s)
         }
     }
 
@@ -132,10 +151,14 @@ extension FBXSceneBuilder {
             if let last = ticks.last, let a = sample("Lcl Rotation", .zero, last),
                 let b = sample("Lcl Rotation", .zero, tick)
             {
-                let turn: SIMD3<Double> = b - a
-                let steps = Int(min(max(turn.max(), -turn.min()) / 90, 64).rounded(.up))
+                let d: SIMD3<Double> = b - a
+                let turn = max(d.max(), -d.min()) / 90
+                let steps = turn.isFinite ? Int(min(turn, 16).rounded(.up)) : 1
+                let (from, span) = (Double(last), Double(tick) - Double(last))
                 for k in stride(from: 1, to: steps, by: 1) {
-                    ticks.append(last + Int64((Double(tick) - Double(last)) * Double(k) / Double(steps)))
+                    let t = from + span * Double(k) / Double(steps)
+                    let clamped = min(max(t, from), Double(tick))
+                    if abs(clamped) < 9.2e18 { ticks.append(Int64(clamped)) }
                 }
             }
             ticks.append(tick)
@@ -173,7 +196,8 @@ extension FBXSceneBuilder {
             previousTime = time
             channel.times.append(time)
             for (target, weight) in defaults.enumerated() {
-                channel.values.append(curves[target]?.value(at: tick).map { $0 / 100 } ?? weight)
+                let percent = curves[target]?.value(at: tick).map { min(max($0, -1e4), 1e4) / 100 }
+                channel.values.append(percent ?? weight)
             }
         }
         return channel
@@ -190,7 +214,7 @@ extension FBXSceneBuilder {
 }
 
 /// One animation curve: key times (FBX ticks, increasing) and values.
-struct FBXCurve: Equatable {
+struct FBXCurve {
     var times: [Int64] = []
     var values: [Float] = []
 
@@ -204,8 +228,11 @@ struct FBXCurve: Equatable {
             let mid = (lo + hi) / 2
             if times[mid] <= tick { lo = mid } else { hi = mid }
         }
-        let f = (Double(tick) - Double(times[lo])) / (Double(times[hi]) - Double(times[lo]))
-        return values[lo] + Float(f) * (values[hi] - values[lo])
+        let span = Double(times[hi]) - Double(times[lo])
+        guard span > 0 else { return values[lo] }
+        let f = (Double(tick) - Double(times[lo])) / span
+        let value = Float(Double(values[lo]) + f * (Double(values[hi]) - Double(values[lo])))
+        return value.isFinite ? value : values[lo]
     }
 }
 

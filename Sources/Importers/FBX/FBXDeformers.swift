@@ -4,14 +4,12 @@ import Scene
 /// What deforms one Geometry: skin clusters (`Deformer` Skin → `Deformer` Cluster ← bone Model) and blend shapes
 /// (`Deformer` BlendShape → `Deformer` BlendShapeChannel → `Geometry` Shape), as connected in 7.x files.
 struct FBXDeformers {
+    /// One cluster: the weights of some control points for one joint.
     struct Cluster {
-        /// The bone's node.
-        var bone: Int
+        /// Index into `joints`.
+        var joint: Int
         var points: [Int32]
         var weights: [Double]
-        /// From the mesh (its geometric transform applied) into the bone's space at bind time: the file's `Transform`
-        /// (geometry to bone, which already holds `TransformLink`⁻¹) after the geometric transform's inverse.
-        var inverseBind: Matrix4
     }
 
     /// One blend shape channel: a morph target.
@@ -25,6 +23,10 @@ struct FBXDeformers {
         var offsets: [Double]
     }
 
+    /// The skin's joints (bone nodes, each once) and their inverse bind matrices: each bone's cluster `Transform`,
+    /// from the mesh's node (its geometric transform is in the vertices already) into the bone's space at bind time.
+    var joints: [Int] = []
+    var inverseBinds: [Matrix4] = []
     var clusters: [Cluster] = []
     var channels: [Channel] = []
 
@@ -33,11 +35,10 @@ struct FBXDeformers {
 
 extension FBXSceneBuilder {
     /// The deformers of `geometry`. A cluster whose bone is not in the scene is dropped with a warning, as are
-    /// in-between shapes (only a channel's last, full shape is kept) and deformer kinds glTF has no counterpart for.
-    mutating func deformers(of geometry: FBXKey, geometric: DMatrix, nodeOfModel: [FBXKey: Int]) throws
-        -> FBXDeformers
-    {
+    /// in-between shapes (only a channel's full shape is kept) and deformer kinds glTF has no counterpart for.
+    mutating func deformers(of geometry: FBXKey, nodeOfModel: [FBXKey: Int]) throws -> FBXDeformers {
         var result = FBXDeformers()
+        var jointOfBone: [Int: Int] = [:]
         for (deformerKey, deformer, _) in children(of: geometry, kind: "Deformer") {
             switch deformer.subclass {
             case "Skin":
@@ -47,26 +48,38 @@ extension FBXSceneBuilder {
                         warn("skin cluster '\(cluster.name)' has no bone in the scene; its weights were dropped")
                         continue
                     }
-                    guard result.clusters.count < Int(UInt16.max) else {
-                        warn("a skin has more than \(UInt16.max) bones; the rest were dropped")
-                        break
-                    }
-                    let geometryToBone = try matrix(cluster.node, "Transform") ?? .identity
-                    var inverseBind = (geometryToBone * (geometric.inverse ?? .identity)).matrix4
-                    if !inverseBind.columnMajor.allSatisfy({ $0.isFinite }) {
-                        warn("skin cluster '\(cluster.name)' has a bind matrix that is not finite; identity used")
-                        inverseBind = .identity
+                    let joint: Int
+                    if let known = jointOfBone[bone] {
+                        joint = known
+                    } else {
+                        guard result.joints.count < Int(UInt16.max) - 1 else {
+                            warn("a skin has more than \(UInt16.max - 1) bones; the rest were dropped")
+                            break
+                        }
+                        var inverseBind = try matrix(cluster.node, "Transform")?.matrix4 ?? .identity
+                        if !inverseBind.columnMajor.allSatisfy({ $0.isFinite }) {
+                            warn("skin cluster '\(cluster.name)' has a bind matrix that is not finite; identity used")
+                            inverseBind = .identity
+                        }
+                        joint = result.joints.count
+                        jointOfBone[bone] = joint
+                        result.joints.append(bone)
+                        result.inverseBinds.append(inverseBind)
                     }
                     result.clusters.append(
                         FBXDeformers.Cluster(
-                            bone: bone, points: try array(cluster.node, "Indexes"),
-                            weights: try array(cluster.node, "Weights"), inverseBind: inverseBind))
+                            joint: joint, points: try array(cluster.node, "Indexes"),
+                            weights: try array(cluster.node, "Weights")))
                 }
             case "BlendShape":
                 for (key, channel, _) in children(of: deformerKey, kind: "Deformer")
                 where channel.subclass == "BlendShapeChannel" {
                     let shapes = children(of: key, kind: "Geometry").filter { $0.1.subclass == "Shape" }
-                    guard let shape = shapes.last?.1 else { continue }
+                    // The full shape: the one at the largest `FullWeights` entry (in-betweens come before it).
+                    let full: [Double] = try array(channel.node, "FullWeights")
+                    let pick =
+                        full.count == shapes.count ? full.indices.max { (full[$0], $0) < (full[$1], $1) } : nil
+                    guard let shape = (pick.map { shapes[$0] } ?? shapes.last)?.1 else { continue }
                     if shapes.count > 1 {
                         warn(
                             "blend shape channel '\(channel.name)' has in-between shapes; only its full shape was kept")
@@ -100,33 +113,33 @@ struct FBXPointDeformation {
     private var joints: [SIMD4<UInt16>] = []
     private var weights: [SIMD4<Float>] = []
     private var offsets: [(name: String, values: [SIMD3<Float>])] = []
-    /// Some point has no weight: it is bound to the extra joint `clusters.count` (the mesh's own node).
-    private(set) var unweighted = false
+    /// The joint of vertices whose point no cluster weighs (the mesh's own node).
+    private let fallbackJoint: UInt16
+    /// Some vertex was bound to `fallbackJoint`.
+    private(set) var usedFallback = false
 
-    init(_ deformers: FBXDeformers, points count: Int, geometric: DMatrix, _ b: inout FBXSceneBuilder) {
+    init(
+        _ deformers: FBXDeformers, points count: Int, geometric: DMatrix, fallbackJoint: Int,
+        _ b: inout FBXSceneBuilder
+    ) {
+        self.fallbackJoint = UInt16(clamping: fallbackJoint)
         var skipped = 0
         if !deformers.clusters.isEmpty {
             joints = [SIMD4<UInt16>](repeating: .zero, count: count)
             weights = [SIMD4<Float>](repeating: .zero, count: count)
-            for (joint, cluster) in deformers.clusters.enumerated() {
+            for cluster in deformers.clusters {
                 for (point, weight) in zip(cluster.points, cluster.weights) {
                     let w = Float(weight)
-                    guard point >= 0, Int(point) < count, w > 0, w.isFinite else {
+                    guard point >= 0, Int(point) < count, w.isFinite else {
                         skipped += 1
                         continue
                     }
-                    insert(UInt16(joint), w, into: Int(point))
+                    if w > 0 { add(UInt16(cluster.joint), w, to: Int(point)) }
                 }
             }
-            let fallback = UInt16(deformers.clusters.count)
             for p in 0..<count {
-                let sum = weights[p].sum()
-                if sum > 0 {
-                    weights[p] /= sum
-                } else {
-                    (joints[p], weights[p]) = (SIMD4(fallback, 0, 0, 0), SIMD4(1, 0, 0, 0))
-                    unweighted = true
-                }
+                let sum = SIMD4<Double>(weights[p]).sum()  // in Double: four huge weights do not overflow
+                if sum > 0 { weights[p] = SIMD4<Float>(SIMD4<Double>(weights[p]) / sum) }
             }
         }
         for channel in deformers.channels {
@@ -136,36 +149,49 @@ struct FBXPointDeformation {
                     skipped += 1
                     continue
                 }
-                let o = geometric.direction(SIMD3(channel.offsets[3 * i..<3 * i + 3]))
+                let o = SIMD3<Float>(geometric.direction(SIMD3(channel.offsets[3 * i..<3 * i + 3])))
                 guard o.x.isFinite, o.y.isFinite, o.z.isFinite else {
                     skipped += 1
                     continue
                 }
-                values[Int(point)] = SIMD3<Float>(o)
+                values[Int(point)] = o
             }
             offsets.append((channel.name, values))
         }
         if skipped > 0 { b.warn("\(skipped) skin weight(s) or shape offset(s) out of range were dropped") }
     }
 
-    /// Keeps a point's four largest weights, sorted by descending weight.
-    private mutating func insert(_ joint: UInt16, _ weight: Float, into p: Int) {
+    /// Adds a weight to a point's joint, keeping its four largest weights sorted by descending weight (a joint's
+    /// weights from several clusters add up).
+    private mutating func add(_ joint: UInt16, _ weight: Float, to p: Int) {
+        var (j, w) = (joints[p], weights[p])
+        var weight = weight
+        if let slot = (0..<4).first(where: { j[$0] == joint && w[$0] > 0 }) {
+            weight = min(weight + w[slot], .greatestFiniteMagnitude)
+            for k in slot..<3 { (j[k], w[k]) = (j[k + 1], w[k + 1]) }
+            (j[3], w[3]) = (0, 0)
+        }
         var slot = 4
-        while slot > 0, weights[p][slot - 1] < weight { slot -= 1 }
+        while slot > 0, w[slot - 1] < weight { slot -= 1 }
         guard slot < 4 else { return }
         var k = 3
         while k > slot {
-            (weights[p][k], joints[p][k]) = (weights[p][k - 1], joints[p][k - 1])
+            (w[k], j[k]) = (w[k - 1], j[k - 1])
             k -= 1
         }
-        (weights[p][slot], joints[p][slot]) = (weight, joint)
+        (w[slot], j[slot]) = (weight, joint)
+        (joints[p], weights[p]) = (j, w)
     }
 
     /// Sets the joints, weights and morph targets of `primitive`, whose vertices were made from `points`.
-    func apply(to primitive: inout Primitive, points: [Int32]) {
+    mutating func apply(to primitive: inout Primitive, points: [Int32]) {
         if !joints.isEmpty {
-            primitive.vertices.joints = points.map { joints[Int($0)] }
-            primitive.vertices.weights = points.map { weights[Int($0)] }
+            let unweighted = points.contains { weights[Int($0)] == .zero }
+            usedFallback = usedFallback || unweighted
+            primitive.vertices.joints = points.map {
+                weights[Int($0)] == .zero ? SIMD4(fallbackJoint, 0, 0, 0) : joints[Int($0)]
+            }
+            primitive.vertices.weights = points.map { weights[Int($0)] == .zero ? SIMD4(1, 0, 0, 0) : weights[Int($0)] }
         }
         primitive.targets = offsets.map { offset in
             var target = MorphTarget(name: offset.name)

@@ -14,11 +14,11 @@ struct FBXMeshes {
         var materials: [FBXKey]
     }
 
-    /// Blend shape channels read as morph targets: (mesh, target) by channel, for their weight animation.
-    private(set) var morphChannels: [FBXKey: (mesh: Int, target: Int)] = [:]
+    /// Blend shape channels read as morph targets: (mesh, target) by channel, for their weight animation (a
+    /// geometry drawn with two material lists is two meshes).
+    private(set) var morphChannels: [FBXKey: [(mesh: Int, target: Int)]] = [:]
 
-    mutating func build(_ b: inout FBXSceneBuilder, modelNodes: [(FBXKey, Int)]) throws {
-        let nodeOfModel = Dictionary(modelNodes, uniquingKeysWith: { first, _ in first })
+    mutating func build(_ b: inout FBXSceneBuilder, modelNodes: [(FBXKey, Int)], nodeOfModel: [FBXKey: Int]) throws {
         for (modelKey, nodeIndex) in modelNodes {
             guard let model = b.objects[modelKey] else { continue }
             let geometryKey: FBXKey
@@ -57,14 +57,13 @@ struct FBXMeshes {
             }
             let slots = materialKeys.map { materials.material($0, &b) }
             let name = b.objects[geometryKey].map(\.name) ?? model.name
-            let deformers =
-                b.isLegacy
-                ? FBXDeformers() : try b.deformers(of: geometryKey, geometric: geometric, nodeOfModel: nodeOfModel)
+            let deformers = b.isLegacy ? FBXDeformers() : try b.deformers(of: geometryKey, nodeOfModel: nodeOfModel)
+            // Vertices no cluster weighs follow the mesh's own node (the Assimp route's rule too).
+            let fallbackJoint = deformers.joints.firstIndex(of: nodeIndex) ?? deformers.joints.count
             let read = try readMesh(
                 &b, geometry: geometryNode, name: name.isEmpty ? model.name : name,
-                geometric: geometric, slots: slots, deformers: deformers)
+                geometric: geometric, slots: slots, deformers: deformers, fallbackJoint: fallbackJoint)
             var mesh = read.mesh
-            let unweighted = read.unweighted
             guard !mesh.primitives.isEmpty else { continue }
             for i in mesh.primitives.indices where mesh.primitives[i].material == nil {
                 mesh.primitives[i].material = materials.defaultMaterial(&b)
@@ -74,14 +73,14 @@ struct FBXMeshes {
             b.scene.meshes.append(mesh)
             let meshIndex = b.scene.meshes.count - 1
             for (target, channel) in deformers.channels.enumerated() {
-                morphChannels[channel.key] = (meshIndex, target)
+                morphChannels[channel.key, default: []].append((meshIndex, target))
             }
             var skinIndex: Int?
             if !deformers.clusters.isEmpty {
-                // Points no cluster weighs follow the mesh's own node (the Assimp route's rule too).
                 var skin = Skin(name: model.name)
-                skin.joints = deformers.clusters.map(\.bone) + (unweighted ? [nodeIndex] : [])
-                skin.inverseBindMatrices = deformers.clusters.map(\.inverseBind) + (unweighted ? [.identity] : [])
+                let addsNode = read.usedFallback && fallbackJoint == deformers.joints.count
+                skin.joints = deformers.joints + (addsNode ? [nodeIndex] : [])
+                skin.inverseBindMatrices = deformers.inverseBinds + (addsNode ? [.identity] : [])
                 b.scene.skins.append(skin)
                 skinIndex = b.scene.skins.count - 1
             }
@@ -115,11 +114,11 @@ struct FBXMeshes {
         }
         guard !primitive.indices.isEmpty else { return nil }
         primitive.vertices.positions = try (0..<count).map { v in
-            let p = geometric.point(SIMD3(raw[3 * v], raw[3 * v + 1], raw[3 * v + 2]))
+            let p = SIMD3<Float>(geometric.point(SIMD3(raw[3 * v], raw[3 * v + 1], raw[3 * v + 2])))
             guard p.x.isFinite, p.y.isFinite, p.z.isFinite else {
-                throw doc.badInput("line '\(name)' has points that are NaN or infinite")
+                throw doc.badInput("line '\(name)' has points that are NaN, infinite or beyond Float's range")
             }
-            return SIMD3<Float>(p)
+            return p
         }
         var mesh = Mesh(name: name)
         mesh.primitives = [primitive]
@@ -295,11 +294,11 @@ struct FBXMeshes {
         var color: SIMD4<Float> = .zero
     }
 
-    /// The mesh, and whether a point of a skinned mesh has no weights (it is bound to joint `clusters.count`).
+    /// The mesh, and whether a vertex of a skinned mesh has no weights (it is bound to `fallbackJoint`).
     private mutating func readMesh(
         _ b: inout FBXSceneBuilder, geometry: Int, name: String, geometric: DMatrix,
-        slots: [Int], deformers: FBXDeformers
-    ) throws -> (mesh: Mesh, unweighted: Bool) {
+        slots: [Int], deformers: FBXDeformers, fallbackJoint: Int
+    ) throws -> (mesh: Mesh, usedFallback: Bool) {
         let doc = b.doc
         func sources(_ kind: String, _ data: String, _ index: String, width: Int, limit: Int = 1) -> [ElementSource] {
             elementSources(&b, geometry, kind, data: data, index: index, width: width, limit: limit)
@@ -369,7 +368,7 @@ struct FBXMeshes {
             WeldPool(
                 points: pointsPerPool, expected: min(pointsPerPool, polygonIndex.count / partitions + 1),
                 normals: normals != nil, tangents: hasTangents, texcoords: uvs.count, colors: colors != nil,
-                points: !deformers.isEmpty)
+                recordPoints: !deformers.isEmpty)
         }
         var numbering = Numbering(partitions: partitions)
         var outOfRange = false
@@ -502,8 +501,10 @@ struct FBXMeshes {
         numbering = Numbering(partitions: partitions)
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
-        let deformation =
-            deformers.isEmpty ? nil : FBXPointDeformation(deformers, points: pointCount, geometric: geometric, &b)
+        var deformation =
+            deformers.isEmpty
+            ? nil
+            : FBXPointDeformation(deformers, points: pointCount, geometric: geometric, fallbackJoint: fallbackJoint, &b)
         var mesh = Mesh(name: name)
         for target in materialOfPrimitive.indices where !indices[target].isEmpty {
             var primitive = Primitive()
@@ -515,7 +516,7 @@ struct FBXMeshes {
             deformation?.apply(to: &primitive, points: points)
             mesh.primitives.append(primitive)
         }
-        return (mesh, deformation?.unweighted ?? false)
+        return (mesh, deformation?.usedFallback ?? false)
     }
 }
 
@@ -630,16 +631,17 @@ private struct WeldPool {
     fileprivate var points: [Int32] = []
     private let normals: Bool, tangents: Bool, texcoords: Int, colors: Bool, recordsPoints: Bool
 
-    /// `points`: how many control points this pool's chains are for (their slots). Room for `expected` vertices is
-    /// made up front (one per point for most meshes), so a pool grows while welding only past that (UV or normal
-    /// seams), and the heap's layout mostly does not depend on the order in which the workers run.
+    /// `points`: how many control points this pool's chains are for (their slots); `recordPoints`: keep each
+    /// vertex's control point. Room for `expected` vertices is made up front (one per point for most meshes), so a
+    /// pool grows while welding only past that (UV or normal seams), and the heap's layout mostly does not depend on
+    /// the order in which the workers run.
     init(
-        points count: Int, expected: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool, points: Bool
+        points: Int, expected: Int, normals: Bool, tangents: Bool, texcoords: Int, colors: Bool, recordPoints: Bool
     ) {
-        head = [Int32](repeating: -1, count: count)
+        head = [Int32](repeating: -1, count: points)
         (self.normals, self.tangents, self.texcoords, self.colors) = (normals, tangents, texcoords, colors)
-        recordsPoints = points
-        if points { self.points.reserveCapacity(expected) }
+        recordsPoints = recordPoints
+        if recordPoints { self.points.reserveCapacity(expected) }
         next.reserveCapacity(expected)
         material.reserveCapacity(expected)
         streams.positions.reserveCapacity(expected)

@@ -125,10 +125,13 @@ struct FBXSceneBuilder {
         readConnections()
         if isLegacy { dropLegacyDeformersAndAnimation() }
         let modelNodes = buildHierarchy()
+        let nodeOfModel = Dictionary(modelNodes, uniquingKeysWith: { first, _ in first })
         var meshes = FBXMeshes()
-        try meshes.build(&self, modelNodes: modelNodes)
+        try meshes.build(&self, modelNodes: modelNodes, nodeOfModel: nodeOfModel)
         readCamerasAndLights(modelNodes: modelNodes)
-        if !isLegacy { try readAnimations(modelNodes: modelNodes, morphChannels: meshes.morphChannels) }
+        if !isLegacy {
+            try readAnimations(modelNodes: modelNodes, nodeOfModel: nodeOfModel, morphChannels: meshes.morphChannels)
+        }
         guard scene.meshes.contains(where: { $0.primitives.contains { $0.vertexCount > 0 } }) else {
             throw doc.badInput("contains no geometry")
         }

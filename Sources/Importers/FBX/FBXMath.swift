@@ -154,7 +154,10 @@ struct DMatrix: Equatable {
         y /= s.y
         z /= s.z
         let q = SIMD4<Float>(rotationQuaternion(columns: x, y, z) ?? SIMD4(0, 0, 0, 1))
-        return (SIMD3<Float>(SIMD3(c.3.x, c.3.y, c.3.z)), q, SIMD3<Float>(s))
+        let (translation, scale) = (SIMD3<Float>(SIMD3(c.3.x, c.3.y, c.3.z)), SIMD3<Float>(s))
+        // Finite doubles beyond Float's range become infinite.
+        guard (translation * 0).sum() == 0, (scale * 0).sum() == 0, (q * 0).sum() == 0 else { return nil }
+        return (translation, q, scale)
     }
 
     /// TRS when the matrix decomposes without shear (checked by recomposing), else the raw matrix.
