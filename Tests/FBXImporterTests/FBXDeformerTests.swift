@@ -258,7 +258,9 @@ private func node(_ scene: Scene, _ name: String) -> Int { scene.nodes.firstInde
         let scene = try importFBX(from: folder.write("geometric.fbx", binaryFBX(document)), threads: 2)
         let drawn = scene.nodes[node(scene, "CubeModel")]
         let skin = scene.skins[drawn.skin!]
-        #expect(skin.inverseBindMatrices[1] == Matrix4(translation: SIMD3(0, -1, 0), rotation: SIMD4(0, 0, 0, 1), scale: .one))
+        #expect(
+            skin.inverseBindMatrices[1]
+                == Matrix4(translation: SIMD3(0, -1, 0), rotation: SIMD4(0, 0, 0, 1), scale: .one))
         #expect(scene.meshes[drawn.mesh!].primitives[0].vertices.positions.allSatisfy { $0.z >= 5 })
     }
 
@@ -286,6 +288,8 @@ private func node(_ scene: Scene, _ name: String) -> Int { scene.nodes.firstInde
         try validateScene(scene, file: url.path)
         let vertices = scene.meshes[0].primitives[0].vertices
         for w in vertices.weights { #expect(abs(w.sum() - 1) < 1e-3) }
-        #expect(scene.animations.first?.channels.allSatisfy { zip($0.times, $0.times.dropFirst()).allSatisfy { $0 < $1 } } == true)
+        #expect(
+            scene.animations.first?.channels.allSatisfy { zip($0.times, $0.times.dropFirst()).allSatisfy { $0 < $1 } }
+                == true)
     }
 }
