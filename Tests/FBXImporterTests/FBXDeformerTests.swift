@@ -264,6 +264,26 @@ private func node(_ scene: Scene, _ name: String) -> Int { scene.nodes.firstInde
         #expect(scene.meshes[drawn.mesh!].primitives[0].vertices.positions.allSatisfy { $0.z >= 5 })
     }
 
+    /// FBX 6.x keeps blend shapes as `Shape` children of the geometry: morph targets at weight 0.
+    @Test func legacyShapes() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        var document = cubeDocument(version: 6100)
+        let objects = document.firstIndex { $0.name == "Objects" }!
+        let geometry = document[objects].children.firstIndex { $0.name == "Geometry" }!
+        document[objects].children[geometry].children.append(
+            WNode("Shape", ["Lift"], [WNode("Indexes", [.i32s([6])]), WNode("Vertices", [.f64s([0, 0.5, 0])])]))
+        let scene = try importFBX(from: folder.write("shape6.fbx", binaryFBX(document, version: 6100)), threads: 2)
+        let mesh = scene.meshes[0]
+        #expect(mesh.weights == [0])
+        let primitive = mesh.primitives[0]
+        let target = try #require(primitive.targets.first)
+        #expect(target.name == "Lift")
+        for (p, offset) in zip(primitive.vertices.positions, target.positions) {
+            #expect(offset == (p == SIMD3(1, 1, 1) ? SIMD3(0, 0.5, 0) : .zero))
+        }
+    }
+
     /// Extreme key values and times (overflowing Float interpolation, times at the ends of Int64, a rotation that
     /// turns by 1e38 degrees between keys) and huge weights give a valid scene, never a trap.
     @Test func hostileCurvesAndWeights() throws {

@@ -34,9 +34,11 @@ struct FBXDeformers {
 }
 
 extension FBXSceneBuilder {
-    /// The deformers of `geometry`. A cluster whose bone is not in the scene is dropped with a warning, as are
-    /// in-between shapes (only a channel's full shape is kept) and deformer kinds glTF has no counterpart for.
-    mutating func deformers(of geometry: FBXKey, nodeOfModel: [FBXKey: Int]) throws -> FBXDeformers {
+    /// The deformers of `geometry` (document node `node`). A cluster whose bone is not in the scene is dropped with a
+    /// warning, as are in-between shapes (only a channel's full shape is kept) and deformer kinds glTF has no
+    /// counterpart for. FBX 6.x blend shapes are `Shape` children of the geometry itself (at weight 0); FBX 5 skins
+    /// (`Link` children, whose bones keep their transforms in the animation takes) are dropped with a warning.
+    mutating func deformers(of geometry: FBXKey, node: Int, nodeOfModel: [FBXKey: Int]) throws -> FBXDeformers {
         var result = FBXDeformers()
         var jointOfBone: [Int: Int] = [:]
         for (deformerKey, deformer, _) in children(of: geometry, kind: "Deformer") {
@@ -95,6 +97,15 @@ extension FBXSceneBuilder {
                 warn("FBX \(deformer.subclass) deformer '\(deformer.name)' is not converted; ignored")
             }
         }
+        guard isLegacy else { return result }
+        for shape in doc.children(node, "Shape") {
+            let name = doc[shape].values.first?.text ?? ""
+            result.channels.append(
+                FBXDeformers.Channel(
+                    key: .name("Shape::" + name), name: name, weight: 0, points: try array(shape, "Indexes"),
+                    offsets: try array(shape, "Vertices")))
+        }
+        if doc.child(node, "Link") != nil { warn("FBX \(doc.version) skin (Link) is not converted; dropped") }
         return result
     }
 

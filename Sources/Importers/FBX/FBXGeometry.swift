@@ -57,7 +57,7 @@ struct FBXMeshes {
             }
             let slots = materialKeys.map { materials.material($0, &b) }
             let name = b.objects[geometryKey].map(\.name) ?? model.name
-            let deformers = b.isLegacy ? FBXDeformers() : try b.deformers(of: geometryKey, nodeOfModel: nodeOfModel)
+            let deformers = try b.deformers(of: geometryKey, node: geometryNode, nodeOfModel: nodeOfModel)
             // Vertices no cluster weighs follow the mesh's own node (the Assimp route's rule too).
             let fallbackJoint = deformers.joints.firstIndex(of: nodeIndex) ?? deformers.joints.count
             let read = try readMesh(

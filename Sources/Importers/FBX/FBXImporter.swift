@@ -24,7 +24,7 @@ public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
 /// - `GlobalSettings` axes and unit: one extra root node "FBX axis and unit conversion", as the Assimp path adds.
 /// - Cameras and lights (`FBXCamerasLights.swift`) on child nodes of their Models.
 /// - Skins and blend shapes (`FBXDeformers.swift`) → joints, weights and morph targets; animation stacks
-///   (`FBXAnimation.swift`) → glTF animations. FBX 6.x and older files (laid out differently) drop them with a warning.
+///   (`FBXAnimation.swift`) → glTF animations (FBX 6.x and older keep animation in `Takes`: dropped with a warning).
 ///
 /// Binary arrays stay in the mapped file until a reader asks for them; a geometry's arrays are then decoded on up to
 /// `threads` workers.
@@ -123,7 +123,7 @@ struct FBXSceneBuilder {
         readDefinitions()
         readObjects()
         readConnections()
-        if isLegacy { dropLegacyDeformersAndAnimation() }
+        if isLegacy { warnLegacyAnimation() }
         let modelNodes = buildHierarchy()
         let nodeOfModel = Dictionary(modelNodes, uniquingKeysWith: { first, _ in first })
         var meshes = FBXMeshes()
@@ -202,23 +202,11 @@ struct FBXSceneBuilder {
         }
     }
 
-    /// FBX 6.x skins, blend shapes and animation (laid out unlike 7.x's) are not converted: dropped with a warning.
-    private mutating func dropLegacyDeformersAndAnimation() {
-        var unsupported: [String] = []
-        func has(_ kind: String, _ subclasses: Set<String>? = nil) -> Bool {
-            objects.values.contains { $0.kind == kind && (subclasses == nil || subclasses!.contains($0.subclass)) }
-        }
-        if has("Deformer", ["Skin", "Cluster"]) { unsupported.append("skinning") }
-        if has("Deformer", ["BlendShape", "BlendShapeChannel"]) || has("Geometry", ["Shape"]) {
-            unsupported.append("blend shapes")
-        }
-        if objects.values.contains(where: {
-            $0.kind == "AnimationCurve" && doc.child($0.node, "KeyTime").map(doc.arrayCount) ?? 0 > 0
-        }) {
-            unsupported.append("animation")
-        }
-        guard !unsupported.isEmpty else { return }
-        warn("FBX \(doc.version) \(unsupported.joined(separator: ", ")) not converted by the native reader; dropped")
+    /// FBX 6.x and older keep animation in `Takes` (laid out unlike 7.x's stacks): not converted, dropped with a warning.
+    private mutating func warnLegacyAnimation() {
+        let takes = doc.child(nil, "Takes").map { doc.children($0, "Take") } ?? []
+        guard takes.contains(where: { doc.child($0, "Model") != nil }) else { return }
+        warn("FBX \(doc.version) animation (Takes) is not converted by the native reader; dropped")
     }
 
     // MARK: Nodes
