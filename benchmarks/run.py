@@ -199,7 +199,7 @@ class Bench:
         for source in sources:
             key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples]
                              + ([list(extra)] if extra else []))
-            name = os.path.splitext(os.path.basename(source))[0]
+            name = os.path.basename(source).replace(".", "_")  # an input and its twin of another format differ
             tag = f"{name}-{variant.replace(' ', '_').replace('-', '')}-r{ratio:g}-t{threads}"
             output = os.path.join(self.work, tag + ".glb")
             report = os.path.join(self.work, tag + ".report.json")
