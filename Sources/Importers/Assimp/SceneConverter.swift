@@ -336,40 +336,21 @@ struct SceneConverter {
         -> Bool
     {
         let count = Int(m.mNumVertices)
-        var jointsOut = [SIMD4<UInt16>](repeating: .zero, count: count)
-        var weightsOut = [SIMD4<Float>](repeating: .zero, count: count)
+        var influences = SkinInfluences(vertices: count)
         for bone in pointers(m.mBones, m.mNumBones) {
             guard let bone, let joint = joints[bone.pointee.mName.string] else { continue }
-            for w in buffer(bone.pointee.mWeights, bone.pointee.mNumWeights) {
-                let v = Int(w.mVertexId)
-                guard v < count, w.mWeight > 0, w.mWeight.isFinite else { continue }
-                // Insert into the vertex's 4 slots, kept sorted by descending weight.
-                var slot = 4
-                while slot > 0, weightsOut[v][slot - 1] < w.mWeight { slot -= 1 }
-                guard slot < 4 else { continue }
-                var k = 3
-                while k > slot {
-                    weightsOut[v][k] = weightsOut[v][k - 1]
-                    jointsOut[v][k] = jointsOut[v][k - 1]
-                    k -= 1
-                }
-                weightsOut[v][slot] = w.mWeight
-                jointsOut[v][slot] = UInt16(joint)
+            for w in buffer(bone.pointee.mWeights, bone.pointee.mNumWeights) where Int(w.mVertexId) < count {
+                influences.add(joint: UInt16(joint), weight: w.mWeight, to: Int(w.mVertexId))
             }
         }
+        influences.normalize()
+        streams.joints = influences.joints
+        streams.weights = influences.weights
         var usedFallback = false
-        for v in 0..<count {
-            let sum = weightsOut[v].sum()
-            if sum > 0 {
-                weightsOut[v] /= sum
-            } else {
-                jointsOut[v] = SIMD4(UInt16(fallback), 0, 0, 0)
-                weightsOut[v] = SIMD4(1, 0, 0, 0)
-                usedFallback = true
-            }
+        for v in 0..<count where streams.weights[v] == .zero {
+            (streams.joints[v], streams.weights[v]) = (SIMD4(UInt16(fallback), 0, 0, 0), SIMD4(1, 0, 0, 0))
+            usedFallback = true
         }
-        streams.joints = jointsOut
-        streams.weights = weightsOut
         return usedFallback
     }
 

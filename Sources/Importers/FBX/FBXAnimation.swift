@@ -147,10 +147,11 @@ extension FBXSceneBuilder {
         // Between keys whose Euler angles differ by more than 90°, extra samples (one per 90°): a quaternion
         // interpolates the short way round, the Euler curve maybe not.
         var ticks: [Int64] = []
+        var lastRotation: SIMD3<Double>?
         for tick in keyTimes(curves.values.flatMap { $0.curves.compactMap { $0 } }) {
-            if let last = ticks.last, let a = sample("Lcl Rotation", .zero, last),
-                let b = sample("Lcl Rotation", .zero, tick)
-            {
+            let rotation = sample("Lcl Rotation", .zero, tick)
+            defer { lastRotation = rotation }
+            if let last = ticks.last, let a = lastRotation, let b = rotation {
                 let d: SIMD3<Double> = b - a
                 let turn = max(d.max(), -d.min()) / 90
                 let steps = turn.isFinite ? Int(min(turn, 16).rounded(.up)) : 1

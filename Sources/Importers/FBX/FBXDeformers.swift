@@ -1,4 +1,5 @@
 import Foundation
+import ImportSupport
 import Scene
 
 /// What deforms one Geometry: skin clusters (`Deformer` Skin → `Deformer` Cluster ← bone Model) and blend shapes
@@ -121,8 +122,8 @@ extension FBXSceneBuilder {
 /// A mesh's deformers per control point: its four strongest joints with weights summing to 1, and each morph
 /// target's offset (through the geometric transform).
 struct FBXPointDeformation {
-    private var joints: [SIMD4<UInt16>] = []
-    private var weights: [SIMD4<Float>] = []
+    /// Empty unless the mesh has clusters.
+    private var influences = SkinInfluences(vertices: 0)
     private var offsets: [(name: String, values: [SIMD3<Float>])] = []
     /// The joint of vertices whose point no cluster weighs (the mesh's own node).
     private let fallbackJoint: UInt16
@@ -136,8 +137,7 @@ struct FBXPointDeformation {
         self.fallbackJoint = UInt16(clamping: fallbackJoint)
         var skipped = 0
         if !deformers.clusters.isEmpty {
-            joints = [SIMD4<UInt16>](repeating: .zero, count: count)
-            weights = [SIMD4<Float>](repeating: .zero, count: count)
+            influences = SkinInfluences(vertices: count)
             for cluster in deformers.clusters {
                 for (point, weight) in zip(cluster.points, cluster.weights) {
                     let w = Float(weight)
@@ -145,13 +145,10 @@ struct FBXPointDeformation {
                         skipped += 1
                         continue
                     }
-                    if w > 0 { add(UInt16(cluster.joint), w, to: Int(point)) }
+                    influences.add(joint: UInt16(cluster.joint), weight: w, to: Int(point))
                 }
             }
-            for p in 0..<count {
-                let sum = SIMD4<Double>(weights[p]).sum()  // in Double: four huge weights do not overflow
-                if sum > 0 { weights[p] = SIMD4<Float>(SIMD4<Double>(weights[p]) / sum) }
-            }
+            influences.normalize()
         }
         for channel in deformers.channels {
             var values = [SIMD3<Float>](repeating: .zero, count: count)
@@ -172,37 +169,18 @@ struct FBXPointDeformation {
         if skipped > 0 { b.warn("\(skipped) skin weight(s) or shape offset(s) out of range were dropped") }
     }
 
-    /// Adds a weight to a point's joint, keeping its four largest weights sorted by descending weight (a joint's
-    /// weights from several clusters add up).
-    private mutating func add(_ joint: UInt16, _ weight: Float, to p: Int) {
-        var (j, w) = (joints[p], weights[p])
-        var weight = weight
-        if let slot = (0..<4).first(where: { j[$0] == joint && w[$0] > 0 }) {
-            weight = min(weight + w[slot], .greatestFiniteMagnitude)
-            for k in slot..<3 { (j[k], w[k]) = (j[k + 1], w[k + 1]) }
-            (j[3], w[3]) = (0, 0)
-        }
-        var slot = 4
-        while slot > 0, w[slot - 1] < weight { slot -= 1 }
-        guard slot < 4 else { return }
-        var k = 3
-        while k > slot {
-            (w[k], j[k]) = (w[k - 1], j[k - 1])
-            k -= 1
-        }
-        (w[slot], j[slot]) = (weight, joint)
-        (joints[p], weights[p]) = (j, w)
-    }
-
     /// Sets the joints, weights and morph targets of `primitive`, whose vertices were made from `points`.
     mutating func apply(to primitive: inout Primitive, points: [Int32]) {
-        if !joints.isEmpty {
-            let unweighted = points.contains { weights[Int($0)] == .zero }
-            usedFallback = usedFallback || unweighted
-            primitive.vertices.joints = points.map {
-                weights[Int($0)] == .zero ? SIMD4(fallbackJoint, 0, 0, 0) : joints[Int($0)]
+        if !influences.weights.isEmpty {
+            let (joints, weights) = (influences.joints, influences.weights)  // per point
+            primitive.vertices.joints = points.map { joints[Int($0)] }
+            primitive.vertices.weights = points.map { weights[Int($0)] }
+            for v in primitive.vertices.weights.indices where primitive.vertices.weights[v] == .zero {
+                (primitive.vertices.joints[v], primitive.vertices.weights[v]) = (
+                    SIMD4(fallbackJoint, 0, 0, 0), SIMD4(1, 0, 0, 0)
+                )
+                usedFallback = true
             }
-            primitive.vertices.weights = points.map { weights[Int($0)] == .zero ? SIMD4(1, 0, 0, 0) : weights[Int($0)] }
         }
         primitive.targets = offsets.map { offset in
             var target = MorphTarget(name: offset.name)

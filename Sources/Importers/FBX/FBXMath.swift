@@ -163,7 +163,7 @@ struct DMatrix: Equatable {
     /// TRS when the matrix decomposes without shear (checked by recomposing), else the raw matrix.
     var transform: Transform {
         if self == .identity { return .identity }
-        let all = [c.0, c.1, c.2, c.3].flatMap { [$0.x, $0.y, $0.z, $0.w] }
+        let all = values
         guard all.allSatisfy(\.isFinite) else { return .identity }
         guard let (t, q, s) = decomposed else { return .matrix(matrix4) }
         let recomposed = Matrix4(translation: t, rotation: q, scale: s)
