@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs `body` for every index in `0..<count` on at most `threads` workers and returns the results in index order.
 ///
@@ -10,18 +11,24 @@ public func parallelMap<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendab
     return (0..<count).map { slots.take($0)! }
 }
 
-/// Runs `body(index)` for every index in `0..<count` on at most `threads` workers (worker w takes w, w + workers,
-/// …). Each index is handled exactly once, so results written to per-index slots do not depend on `threads`.
+/// Runs `body(index)` for every index in `0..<count` on at most `threads` workers, each taking the next index not yet
+/// taken (so put long tasks first). Each index is handled exactly once, so results written to per-index slots do
+/// not depend on `threads`.
 public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     let workers = max(1, min(threads, count))
     if workers == 1 {
         for index in 0..<count { body(index) }
         return
     }
+    let next = Atomic(0)
     withoutActuallyEscaping(body) { body in
         nonisolated(unsafe) let work = body
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: count, by: workers) { work(index) }
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < count else { return }
+                work(index)
+            }
         }
     }
 }

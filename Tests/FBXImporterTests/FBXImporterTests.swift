@@ -279,6 +279,16 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         try expectBadInput(Data("; FBX 7.4.0\nObjects: {\n Model: 1, \"Model::x\", \"Mesh\" {\n".utf8), "not closed")
     }
 
+    /// A per-corner array that breaks off past the first block (decoded while the blocks before it are welded).
+    @Test func perCornerArrayCorruptPastTheFirstBlock() throws {
+        var bytes = [UInt8](binaryFBX(Grid(side: 150).document(), compress: true))
+        let name = try #require(bytes.firstRange(of: [7] + Array("Normals".utf8) + [UInt8(ascii: "d")]))
+        let data = name.upperBound + 12  // count, encoding and length come first
+        // Stored deflate blocks of 65,535 bytes behind a 2-byte header: break the length check of the 30th.
+        bytes[data + 2 + 29 * 65_540 + 3] ^= 0xFF
+        try expectBadInput(Data(bytes), "compressed array of 'Normals' does not inflate")
+    }
+
     @Test func polygonIndexOutOfRange() throws {
         let document = fbxDocument(
             objects: [model(1, "M"), geometry(2, "G", vertices: [0, 0, 0, 1, 0, 0, 0, 1, 0], polygons: [0, 1, ~7])],
@@ -402,53 +412,52 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
     }
 
     /// A mesh of several weld blocks (> 65,536 corners; a polygon straddling a block end, a two-corner polygon, a
-    /// last polygon without its closing negative index, normal seams, compressed arrays over the 64 KiB inflate
-    /// window) reads the same with 1, 2 and 8 threads, and as the sequential reading of the polygons says.
+    /// last polygon without its closing negative index, normal and UV seams, compressed arrays over the 64 KiB
+    /// inflate window; normals given per corner and UVs through a per-corner index, both decoded block by block)
+    /// reads the same with 1, 2 and 8 threads, and as the sequential reading of the polygons says.
     @Test func largeMeshReadsTheSameAtEveryThreadCount() throws {
-        let side = 150  // 22,500 quads: 90,000 corners
-        var vertices: [Double] = []
-        for y in 0...side { for x in 0...side { vertices += [Double(x), Double(y), Double((x * y) % 7) * 0.1] } }
-        var polygons: [Int32] = [0, ~1]  // a line: dropped
-        var normals: [Double] = [0, 0, 1, 0, 0, 1]
-        for y in 0..<side {
-            for x in 0..<side {
-                let a = Int32(y * (side + 1) + x)
-                let corners = [a, a + 1, a + 1 + Int32(side + 1), a + Int32(side + 1)]
-                let last = y == side - 1 && x == side - 1
-                polygons += corners.dropLast() + [last ? corners[3] : ~corners[3]]
-                let up: Double = (x + y) % 3 == 0 ? -1 : 1  // normal seams: some points get two vertices
-                for _ in 0..<4 { normals += [0, 0, up] }
-            }
-        }
-        let document = fbxDocument(
-            objects: [
-                model(10, "Grid"),
-                geometry(
-                    20, "Grid", vertices: vertices, polygons: polygons,
-                    layers: [layer("LayerElementNormal", "Normals", normals, mapping: "ByPolygonVertex")])
-            ], connections: [("OO", 10, 0, nil), ("OO", 20, 10, nil)])
+        let grid = Grid(side: 150)  // 22,500 quads: 90,000 corners
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
-        let url = try folder.write("grid.fbx", binaryFBX(document, compress: true))
+        let url = try folder.write("grid.fbx", binaryFBX(grid.document(), compress: true))
         let scenes = try [1, 2, 8].map { try importFBX(from: url, threads: $0) }
         #expect(scenes[0] == scenes[1] && scenes[1] == scenes[2])
         let primitive = try #require(scenes[0].meshes.first?.primitives.first)
-        #expect(primitive.indices.count == side * side * 6)  // every quad, the unterminated last one included
+        #expect(primitive.indices.count == grid.side * grid.side * 6)  // every quad, the unterminated last one too
         #expect(scenes[0].warnings.contains { $0.contains("1 point or line polygon") })
-        // One vertex per (point, normal) pair that occurs.
-        var pairs = Set<[Int32]>()
+        #expect(!scenes[0].warnings.contains { $0.contains("out of range") })
+        // One vertex per (point, normal, UV) that occurs.
+        var triples = Set<[Int32]>()
         var k = 2
-        for y in 0..<side {
-            for x in 0..<side {
-                let up: Int32 = (x + y) % 3 == 0 ? -1 : 1
-                for corner in 0..<4 {
-                    let raw = polygons[k + corner]
-                    pairs.insert([raw < 0 ? ~raw : raw, up])
-                }
-                k += 4
+        for quad in 0..<grid.side * grid.side {
+            for corner in 0..<4 {
+                let raw = grid.polygons[k + corner]
+                triples.insert([raw < 0 ? ~raw : raw, Int32(grid.up(quad)), Int32(corner)])
             }
+            k += 4
         }
-        #expect(primitive.vertexCount == pairs.count && pairs.count > (side + 1) * (side + 1))
+        #expect(primitive.vertexCount == triples.count && triples.count > 2 * (grid.side + 1) * (grid.side + 1))
+        #expect(Set(primitive.vertices.normals) == [SIMD3(0, 0, 1), SIMD3(0, 0, -1)])
+        let uvs = Set(primitive.vertices.texcoords.first ?? []).map { [$0.x, $0.y] }.sorted {
+            $0.lexicographicallyPrecedes($1)
+        }
+        #expect(uvs == [[0, 0], [0, 1], [1, 0], [1, 1]])
+    }
+
+    /// A per-corner array shorter than the corners leaves the last ones without values (zeroed, with a warning);
+    /// a longer one is read to its end; both match what the whole-array reading (ASCII) gives.
+    @Test func perCornerArraysOfTheWrongLength() throws {
+        let grid = Grid(side: 150)
+        for (extra, warns) in [(-12, true), (9, false)] {
+            let document = grid.document(extraNormals: extra)
+            let folder = try TemporaryFolder()
+            defer { folder.cleanup() }
+            let binary = try importFBX(
+                from: folder.write("grid.fbx", binaryFBX(document, compress: true)), threads: 2)
+            let ascii = try importFBX(from: folder.write("ascii.fbx", Data(asciiFBX(document).utf8)), threads: 2)
+            #expect(binary.meshes == ascii.meshes)
+            #expect(binary.warnings.contains { $0.contains("out of range") } == warns)
+        }
     }
 
     @Test func unknownBinaryVersionIsUnsupported() throws {
@@ -457,5 +466,56 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         #expect(throws: FBXUnsupported.self) {
             try importFBX(from: folder.write("future.fbx", binaryFBX(cubeDocument(), version: 8100)), threads: 2)
         }
+    }
+}
+
+/// A grid of quads big enough for several weld blocks, with a two-corner polygon first and the last quad left
+/// unterminated; normals per corner (up or down by quad), UVs through a per-corner index (one per quad corner).
+private struct Grid {
+    let side: Int
+    var vertices: [Double] = []
+    var polygons: [Int32] = [0, ~1]  // a line: dropped
+
+    init(side: Int) {
+        self.side = side
+        for y in 0...side { for x in 0...side { vertices += [Double(x), Double(y), Double((x * y) % 7) * 0.1] } }
+        for y in 0..<side {
+            for x in 0..<side {
+                let a = Int32(y * (side + 1) + x)
+                let corners = [a, a + 1, a + 1 + Int32(side + 1), a + Int32(side + 1)]
+                let last = y == side - 1 && x == side - 1
+                polygons += corners.dropLast() + [last ? corners[3] : ~corners[3]]
+            }
+        }
+    }
+
+    /// Quad `q`'s normal's z: seams where it changes.
+    func up(_ q: Int) -> Int { (q % side + q / side) % 3 == 0 ? -1 : 1 }
+
+    /// The document, its normals array `extraNormals` values longer (or shorter) than the corners need.
+    func document(extraNormals: Int = 0) -> [WNode] {
+        var normals: [Double] = [0, 0, 1, 0, 0, 1]
+        var uvIndex: [Int32] = [0, 0]
+        for q in 0..<side * side {
+            for corner in 0..<4 {
+                normals += [0, 0, Double(up(q))]
+                uvIndex.append(Int32(corner))
+            }
+        }
+        normals =
+            extraNormals < 0
+            ? Array(normals.dropLast(-extraNormals)) : normals + Array(repeating: 0, count: extraNormals)
+        return fbxDocument(
+            objects: [
+                model(10, "Grid"),
+                geometry(
+                    20, "Grid", vertices: vertices, polygons: polygons,
+                    layers: [
+                        layer("LayerElementNormal", "Normals", normals, mapping: "ByPolygonVertex"),
+                        layer(
+                            "LayerElementUV", "UV", [0, 0, 1, 0, 1, 1, 0, 1], mapping: "ByPolygonVertex",
+                            reference: "IndexToDirect", index: ("UVIndex", uvIndex))
+                    ])
+            ], connections: [("OO", 10, 0, nil), ("OO", 20, 10, nil)])
     }
 }

@@ -150,21 +150,15 @@ struct FBXStoredArray: Sendable {
     }
 
     /// Decodes into `out` (room for exactly `count` elements); false when compressed data does not inflate to
-    /// `count` elements. Compressed data is inflated in small pieces converted as they come (no second buffer); the
-    /// file pages the array occupied are released afterwards.
+    /// `count` elements. The file pages the array occupied are released afterwards.
     func decode<T: FBXArrayElement>(_ file: MappedFile, into out: UnsafeMutableBufferPointer<T>) -> Bool {
-        guard count > 0, let base = out.baseAddress, out.count == count else { return count == 0 && out.isEmpty }
-        defer { file.release(range) }
-        let raw = UnsafeRawBufferPointer(rebasing: file.bytes[range])
-        if !compressed {
-            convert(raw, count: count, into: base)
-            return true
-        }
-        return inflateConverting(raw, elementSize: Self.elementSize(type), into: base) == count
+        guard count > 0, out.count == count else { return count == 0 && out.isEmpty }
+        guard let reader = FBXArrayReader(self, file) else { return false }
+        return reader.read(into: out) == count && reader.finish()
     }
 
     /// Converts `count` little-endian elements of this array's type at the start of `raw` into `out`.
-    private func convert<T: FBXArrayElement>(
+    fileprivate func convert<T: FBXArrayElement>(
         _ raw: UnsafeRawBufferPointer, count: Int, into out: UnsafeMutablePointer<T>
     ) {
         func each<E>(_: E.Type, _ make: (E) -> T) {
@@ -180,37 +174,108 @@ struct FBXStoredArray: Sendable {
         default: each(UInt8.self) { T(fbxInteger: Int64($0)) }
         }
     }
+}
 
-    /// Inflates `raw` through a 64 KiB window, converting whole elements into `out` (at most `count`); returns how
-    /// many were written, or -1 when the data is corrupt, ends early or holds more than `count` elements.
-    private func inflateConverting<T: FBXArrayElement>(
-        _ raw: UnsafeRawBufferPointer, elementSize size: Int, into out: UnsafeMutablePointer<T>
-    ) -> Int {
-        let windowSize = 64 << 10
-        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 8)
-        defer { window.deallocate() }
-        var stream = z_stream()
-        guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return -1 }
-        defer { inflateEnd(&stream) }
-        stream.next_in = UnsafeMutablePointer(mutating: raw.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.avail_in = uInt(raw.count)
-        var written = 0
-        var carried = 0  // bytes of a partial element at the window's start
-        while true {
-            stream.next_out = (window.baseAddress! + carried).assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(windowSize - carried)
-            let status = inflate(&stream, Z_NO_FLUSH)
-            guard status == Z_OK || status == Z_STREAM_END else { return -1 }
-            let filled = windowSize - Int(stream.avail_out)
-            let whole = filled / size
-            guard written + whole <= count else { return -1 }
-            convert(UnsafeRawBufferPointer(window), count: whole, into: out + written)
-            written += whole
-            carried = filled - whole * size
-            if carried > 0 {
-                window.baseAddress!.copyMemory(from: window.baseAddress! + whole * size, byteCount: carried)
-            }
-            if status == Z_STREAM_END { return carried == 0 ? written : -1 }
+/// Reads a stored array front to back, a piece at a time, converting whole elements as they come: compressed data is
+/// inflated through a 64 KiB window (no second buffer), so a layer can be decoded block by block alongside the work
+/// that uses it.
+final class FBXArrayReader: @unchecked Sendable {  // used by one worker at a time
+    private let array: FBXStoredArray
+    private let file: MappedFile
+    private let size: Int
+    private let stream: UnsafeMutablePointer<z_stream>?  // nil when the array is stored uncompressed
+    private let window: UnsafeMutableRawBufferPointer
+    private var pending = 0..<0  // inflated bytes in the window not yet converted
+    private var ended = false
+    /// Elements read so far.
+    private(set) var delivered = 0
+    /// The array's element count.
+    var count: Int { array.count }
+
+    /// Nil when zlib cannot start.
+    init?(_ array: FBXStoredArray, _ file: MappedFile) {
+        (self.array, self.file, size) = (array, file, FBXStoredArray.elementSize(array.type))
+        window = .allocate(byteCount: array.compressed ? 64 << 10 : 0, alignment: 8)
+        guard array.compressed else {
+            stream = nil
+            return
         }
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let raw = UnsafeRawBufferPointer(rebasing: file.bytes[array.range])
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: raw.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(raw.count)
+        guard inflateInit_(stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            stream.deallocate()
+            window.deallocate()
+            return nil
+        }
+        self.stream = stream
+    }
+
+    deinit {
+        if let stream {
+            inflateEnd(stream)
+            stream.deallocate()
+        }
+        window.deallocate()
+        file.release(array.range)
+    }
+
+    /// Fills the start of `out` with the next elements: all of `out` unless the array ends first. Returns how many
+    /// were written, or nil when the compressed data is corrupt or ends early.
+    func read<T: FBXArrayElement>(into out: UnsafeMutableBufferPointer<T>) -> Int? {
+        guard let base = out.baseAddress else { return 0 }
+        var filled = 0
+        guard let stream else {
+            filled = min(out.count, array.count - delivered)
+            let raw = UnsafeRawBufferPointer(rebasing: file.bytes[array.range])
+            array.convert(UnsafeRawBufferPointer(rebasing: raw[(delivered * size)...]), count: filled, into: base)
+            delivered += filled
+            return filled
+        }
+        while filled < out.count, delivered < array.count {
+            let whole = min(pending.count / size, out.count - filled, array.count - delivered)
+            if whole > 0 {
+                array.convert(
+                    UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(window)[pending]), count: whole,
+                    into: base + filled)
+                (filled, delivered) = (filled + whole, delivered + whole)
+                pending = pending.lowerBound + whole * size..<pending.upperBound
+                continue
+            }
+            guard !ended, inflateMore(stream) else { return nil }
+        }
+        return filled
+    }
+
+    /// Reads what is left and tells whether the data ends right after the array's last element.
+    func finish() -> Bool {
+        var rest = [Double](repeating: 0, count: 4096)
+        while delivered < array.count {
+            guard let n = rest.withUnsafeMutableBufferPointer({ read(into: $0) }), n > 0 else { return false }
+        }
+        guard let stream else { return true }
+        while pending.isEmpty, !ended {
+            guard inflateMore(stream) else { return false }
+        }
+        return delivered == array.count && pending.isEmpty
+    }
+
+    /// Moves the bytes of a partial element to the window's start and inflates after them; false when the data is
+    /// corrupt or ends early.
+    private func inflateMore(_ stream: UnsafeMutablePointer<z_stream>) -> Bool {
+        let base = window.baseAddress!
+        if !pending.isEmpty, pending.lowerBound > 0 {
+            base.copyMemory(from: base + pending.lowerBound, byteCount: pending.count)
+        }
+        pending = 0..<pending.count
+        stream.pointee.next_out = (base + pending.count).assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(window.count - pending.count)
+        let status = inflate(stream, Z_NO_FLUSH)
+        guard status == Z_OK || status == Z_STREAM_END else { return false }
+        ended = status == Z_STREAM_END
+        pending = 0..<window.count - Int(stream.pointee.avail_out)
+        return true
     }
 }

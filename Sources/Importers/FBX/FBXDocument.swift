@@ -106,9 +106,7 @@ struct FBXDocument: Sendable {
         if values.count == 1 {
             switch values[0] {
             case .stored(let a):
-                guard let storage, a.decode(storage, into: out) else {
-                    throw badInput("corrupt binary FBX: compressed array of '\(nodes[node].name)' does not inflate")
-                }
+                guard let storage, a.decode(storage, into: out) else { throw corruptArray(node) }
                 return
             case .numbers(let a):
                 _ = out.initialize(from: a.lazy.map(T.init(fbxNumber:)))
@@ -168,6 +166,16 @@ struct FBXDocument: Sendable {
             }
         }
         return result
+    }
+
+    /// `node`'s array when it is a binary array still in the file.
+    func storedArray(_ node: Int) -> FBXStoredArray? {
+        guard nodes[node].values.count == 1, case .stored(let a) = nodes[node].values[0] else { return nil }
+        return a
+    }
+
+    func corruptArray(_ node: Int) -> ProcessingError {
+        badInput("corrupt binary FBX: compressed array of '\(nodes[node].name)' does not inflate")
     }
 
     func badInput(_ message: String) -> ProcessingError {

@@ -137,13 +137,15 @@ struct FBXMeshes {
         var values: [Value]
         var indices: [Int32]?
         var width: Int
+        /// The corner the per-corner array starts at (a layer read block by block holds one block's part).
+        var first = 0
 
         /// The values' start offset for corner `k` of polygon `p` at control point `v`; nil when out of range.
         @inline(__always)
         func offset(_ k: Int, _ v: Int, _ p: Int) -> Int? {
             var i: Int
             switch mapping {
-            case .polygonVertex: i = k
+            case .polygonVertex: i = k - first
             case .vertex: i = v
             case .polygon: i = p
             case .allSame: i = 0
@@ -275,7 +277,8 @@ struct FBXMeshes {
             }
         }
 
-        func doubles(_ node: Int) -> [Double] { doubleArrays[node] ?? [] }
+        /// Hands over (and forgets) the Double array of `node`.
+        mutating func take(_ node: Int) -> [Double] { doubleArrays.removeValue(forKey: node) ?? [] }
 
         func floats(_ node: Int) -> [Float] { floatArrays[node] ?? [] }
 
@@ -283,6 +286,21 @@ struct FBXMeshes {
     }
 
     // MARK: Meshes
+
+    /// A mesh's float layers (nil where it has none).
+    private struct CornerLayers {
+        var normals, tangents, binormals, uv0, uv1, colors: Element<Float>?
+    }
+
+    /// A layer's per-corner array decoded block by block: which of `CornerLayers` it fills, from which node,
+    /// whether it holds the layer's indices (else its values) and how many elements each corner has in it.
+    private struct LayerStream {
+        var path: WritableKeyPath<CornerLayers, Element<Float>?>
+        var node: Int
+        var indices: Bool
+        var width: Int
+        var reader: FBXArrayReader
+    }
 
     /// One corner's vertex values (zero where the mesh has no such layer).
     fileprivate struct VertexKey {
@@ -312,10 +330,31 @@ struct FBXMeshes {
 
         let positionNode = doc.child(geometry, "Vertices")
         let polygonNode = doc.child(geometry, "PolygonVertexIndex")
+        let floatSources: [(WritableKeyPath<CornerLayers, Element<Float>?>, ElementSource?)] = [
+            (\.normals, normalSource), (\.tangents, tangentSource), (\.binormals, binormalSource),
+            (\.uv0, uvSources.first), (\.uv1, uvSources.dropFirst().first), (\.colors, colorSource)
+        ]
+        // Per-corner arrays of layers mapped `ByPolygonVertex` (their values, or their indices when they have them)
+        // that are stored in a binary file are decoded block by block alongside the weld, not whole before it
+        // (inflating them was a third of a large mesh's import).
+        var streams: [LayerStream] = []
+        // Positions are read as Float, or as Double and then moved in Double by the geometric transform.
+        let applyGeometric = geometric != .identity
         var requests: [ArrayRequest] = []
-        if let positionNode { requests.append(.doubles(positionNode)) }
+        if let positionNode { requests.append(applyGeometric ? .doubles(positionNode) : .floats(positionNode)) }
         if let polygonNode { requests.append(.integers(polygonNode)) }
-        for source in [normalSource, tangentSource, binormalSource, colorSource].compactMap({ $0 }) + uvSources {
+        for case (let path, let source?) in floatSources {
+            let perCorner = source.indices ?? source.values
+            if source.mapping == .polygonVertex, let storage = doc.storage, let array = doc.storedArray(perCorner) {
+                guard let reader = FBXArrayReader(array, storage) else { throw doc.corruptArray(perCorner) }
+                let indexed = source.indices != nil
+                streams.append(
+                    LayerStream(
+                        path: path, node: perCorner, indices: indexed, width: indexed ? 1 : source.width, reader: reader
+                    ))
+                if source.indices != nil { requests.append(.floats(source.values)) }
+                continue
+            }
             requests.append(.floats(source.values))
             if let indices = source.indices { requests.append(.integers(indices)) }
         }
@@ -323,69 +362,66 @@ struct FBXMeshes {
             requests.append(.integers(materialSource.values))
             if let indices = materialSource.indices { requests.append(.integers(indices)) }
         }
-        let decoded = try DecodedArrays(doc, requests, threads: b.threads)
-        func element(_ source: ElementSource?) -> Element<Float>? {
-            source.map {
-                Element(
-                    mapping: $0.mapping, values: decoded.floats($0.values), indices: $0.indices.map(decoded.integers),
-                    width: $0.width)
-            }
-        }
-        let rawPositions = positionNode.map(decoded.doubles) ?? []
+        var decoded = try DecodedArrays(doc, requests, threads: b.threads)
+        let positions =
+            positionNode.map { applyGeometric ? transformed(decoded.take($0), by: geometric) : decoded.floats($0) }
+            ?? []
         let polygonIndex = decoded.integers(polygonNode)
-        let pointCount = rawPositions.count / 3
-        let applyGeometric = geometric != .identity
-        let normalMatrix = applyGeometric ? (geometric.inverse.map(transposed) ?? .identity) : .identity
-        for value in rawPositions.prefix(pointCount * 3) where !value.isFinite {
-            throw doc.badInput("mesh '\(name)' has vertex positions that are NaN or infinite")
+        let pointCount = positions.count / 3
+        let normalMatrix = applyGeometric ? (geometric.inverse.map(transposed) ?? .identity) : nil
+        for value in positions.prefix(pointCount * 3) where !value.isFinite {
+            throw doc.badInput("mesh '\(name)' has vertex positions that are NaN, infinite or beyond Float's range")
         }
-        // Control point `v` in the mesh's space (read from the document's array: no second copy of the points).
-        func point(_ v: Int) -> SIMD3<Float> {
-            let p = SIMD3(rawPositions[3 * v], rawPositions[3 * v + 1], rawPositions[3 * v + 2])
-            return SIMD3<Float>(applyGeometric ? geometric.point(p) : p)
-        }
+        // Control point `v` in the mesh's space.
+        func point(_ v: Int) -> SIMD3<Float> { SIMD3(positions[3 * v], positions[3 * v + 1], positions[3 * v + 2]) }
 
-        let normals = element(normalSource)
-        let tangents = element(tangentSource)
-        let binormals = element(binormalSource)
-        let uvs = uvSources.compactMap(element)
-        let colors = element(colorSource)
+        var layers = CornerLayers()
+        for case (let path, let source?) in floatSources {
+            let streamed = streams.first { $0.path == path }.map(\.indices)
+            layers[keyPath: path] = Element(
+                mapping: source.mapping, values: streamed == false ? [] : decoded.floats(source.values),
+                indices: streamed == true ? [] : source.indices.map(decoded.integers), width: source.width)
+        }
+        if var normals = layers.normals, !normals.values.isEmpty {
+            layers.normals = nil  // so the values are changed in place
+            unitNormals(&normals.values, width: normals.width, matrix: normalMatrix, threads: b.threads)
+            layers.normals = normals
+        }
         let materialLayer = materialSource.map {
             Element(
                 mapping: $0.mapping, values: decoded.integers($0.values), indices: $0.indices.map(decoded.integers),
                 width: 1)
         }
-        let hasTangents = normals != nil && tangents != nil && binormals != nil
+        let hasTangents = layers.normals != nil && layers.tangents != nil && layers.binormals != nil
 
         // One primitive per material slot, in order of first use. Corners are welded by value (one vertex per
-        // distinct point/normal/tangent/UV/color and material) in `weldPartitions` pools split by control point, in
+        // distinct point/normal/tangent/UV/color and material) in pools of consecutive control points, in
         // parallel (a vertex only ever equals vertices of its own point); a sequential pass then numbers each
         // primitive's vertices in order of first use, so the output is what one sequential weld would give, whatever
         // the thread count.
-        let partitions = weldPartitions
-        let pointsPerPool = (pointCount + partitions - 1) / partitions
+        let slotBits = PoolLayout.slotBits(points: pointCount)
+        let partitions = max(1, (pointCount + (1 << slotBits) - 1) >> slotBits)
         var pools = (0..<partitions).map { _ in
             WeldPool(
-                points: pointsPerPool, expected: min(pointsPerPool, polygonIndex.count / partitions + 1),
-                normals: normals != nil, tangents: hasTangents, texcoords: uvs.count, colors: colors != nil,
+                points: 1 << slotBits, expected: min(1 << slotBits, polygonIndex.count / partitions + 1),
+                normals: layers.normals != nil, tangents: hasTangents,
+                texcoords: layers.uv1 != nil ? 2 : layers.uv0 != nil ? 1 : 0, colors: layers.colors != nil,
                 recordPoints: !deformers.isEmpty)
         }
-        var numbering = Numbering(partitions: partitions)
+        var numbering = Numbering(slotBits: slotBits)
         var outOfRange = false
 
         // The values of corner `k` (point `v`, polygon `p`); sets `outOfRange` when a layer has no value for it.
-        func vertex(_ k: Int, _ v: Int, _ p: Int, _ outOfRange: inout Bool) -> VertexKey {
+        func vertex(_ layers: CornerLayers, _ k: Int, _ v: Int, _ p: Int, _ outOfRange: inout Bool) -> VertexKey {
             var key = VertexKey(position: point(v))
-            if let normals {
+            if let normals = layers.normals {
                 if let o = normals.offset(k, v, p) {
-                    var n = SIMD3<Double>(SIMD3(normals.values[o], normals.values[o + 1], normals.values[o + 2]))
-                    if applyGeometric { n = normalMatrix.direction(n) }
-                    key.normal = SIMD3<Float>(unitOrZ(n))
+                    key.normal = SIMD3(normals.values[o], normals.values[o + 1], normals.values[o + 2])
                 } else {
                     outOfRange = true
                 }
             }
-            if hasTangents, let tangents, let binormals {
+            if hasTangents, let tangents = layers.tangents, let binormals = layers.binormals {
                 if let o = tangents.offset(k, v, p), let ob = binormals.offset(k, v, p) {
                     var t = SIMD3<Double>(SIMD3(tangents.values[o], tangents.values[o + 1], tangents.values[o + 2]))
                     var bn = SIMD3<Double>(
@@ -399,15 +435,16 @@ struct FBXMeshes {
                     outOfRange = true
                 }
             }
-            for (set, uv) in uvs.enumerated() {
+            func texcoord(_ uv: Element<Float>?) -> SIMD2<Float> {
+                guard let uv else { return .zero }
                 guard let o = uv.offset(k, v, p) else {
                     outOfRange = true
-                    continue
+                    return .zero
                 }
-                let value = SIMD2<Float>(finite(uv.values[o]), 1 - finite(uv.values[o + 1]))
-                if set == 0 { key.uv0 = value } else { key.uv1 = value }
+                return SIMD2<Float>(finite(uv.values[o]), 1 - finite(uv.values[o + 1]))
             }
-            if let colors {
+            (key.uv0, key.uv1) = (texcoord(layers.uv0), texcoord(layers.uv1))
+            if let colors = layers.colors {
                 if let o = colors.offset(k, v, p) {
                     func channel(_ x: Float, _ linearize: Bool) -> Float {
                         let c = x.isFinite ? min(max(x, 0), 1) : 1
@@ -430,18 +467,15 @@ struct FBXMeshes {
             return slot >= 0 && slot < slots.count ? slots[slot] : nil
         }
 
-        // Blocks of whole polygons: a sequential pass finds the polygons (and checks every index); then the pools
-        // weld this block's corners while one more worker numbers the vertices of the previous block and emits its
-        // triangles (in block order, so numbering stays sequential).
-        var previous: Block?
-        var current = Block()
-        while current.start < polygonIndex.count {
-            let start = current.start
-            var end = min(start + 65_536, polygonIndex.count)
-            while end < polygonIndex.count, polygonIndex[end - 1] >= 0 { end += 1 }
-            current.polygons.removeAll(keepingCapacity: true)
+        // The block of whole polygons from corner `start` (about 64 K corners; every index is checked), into the
+        // storage of `polygons`, with the values of its corners in each streamed layer.
+        func block(from start: Int, firstPolygon: Int, reusing polygons: [Polygon]) throws -> Block {
+            var block = Block(start: start, end: min(start + 65_536, polygonIndex.count), firstPolygon: firstPolygon)
+            block.polygons = polygons
+            block.polygons.removeAll(keepingCapacity: true)
+            while block.end < polygonIndex.count, polygonIndex[block.end - 1] >= 0 { block.end += 1 }
             var polygonStart = start
-            for k in start..<end {
+            for k in start..<block.end {
                 let raw = polygonIndex[k]
                 let v = controlPoint(raw)
                 guard v < pointCount else {
@@ -450,55 +484,100 @@ struct FBXMeshes {
                 }
                 guard raw < 0 || k == polygonIndex.count - 1 else { continue }
                 let first = controlPoint(polygonIndex[polygonStart])
-                current.polygons.append(
+                block.polygons.append(
                     Polygon(
-                        end: k + 1,
-                        material: material(polygonStart, first, current.firstPolygon + current.polygons.count),
+                        end: k + 1, material: material(polygonStart, first, firstPolygon + block.polygons.count),
                         hasArea: k + 1 - polygonStart >= 3))
                 polygonStart = k + 1
             }
-            current.welded = [UInt32](repeating: 0, count: end - start)
-            let block = current.polygons
-            let firstPolygon = current.firstPolygon
+            block.chunks = try streams.map { stream in
+                // The stream's elements for these corners (as many as it has).
+                func read<T: FBXArrayElement>() throws -> [T] {
+                    let width = stream.width
+                    let count = max(0, min(block.end * width, stream.reader.count) - start * width)
+                    var chunk = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+                    guard chunk.withUnsafeMutableBufferPointer({ stream.reader.read(into: $0) == count }) else {
+                        throw doc.corruptArray(stream.node)
+                    }
+                    return chunk
+                }
+                if stream.indices { return .indices(try read()) }
+                var values: [Float] = try read()
+                if stream.path == \CornerLayers.normals {
+                    unitNormals(&values, width: stream.width, matrix: normalMatrix, threads: 1)
+                }
+                return .values(values)
+            }
+            return block
+        }
+
+        // Block after block: the pools weld this block's corners while one more worker numbers the vertices of the
+        // previous block and emits its triangles (in block order, so numbering stays sequential) and another reads
+        // the next block.
+        var previous: Block?
+        var current = try block(from: 0, firstPolygon: 0, reusing: [])
+        var spare: [Polygon] = []
+        while current.start < polygonIndex.count {
+            for (stream, chunk) in zip(streams, current.chunks) {
+                switch chunk {
+                case .values(let values): layers[keyPath: stream.path]?.values = values
+                case .indices(let indices): layers[keyPath: stream.path]?.indices = indices
+                }
+                layers[keyPath: stream.path]?.first = current.start
+            }
+            current.chunks = []
+            current.welded = [UInt32](repeating: 0, count: current.end - current.start)
+            let (start, polygons, firstPolygon) = (current.start, current.polygons, current.firstPolygon)
+            let blockLayers = layers
             let outOfRangeIn = Slots<Bool>(partitions)
+            let end = current.end
+            var upcoming: Result<Block, any Error> = .success(Block())
             current.welded.withUnsafeMutableBufferPointer { welded in
                 pools.withUnsafeMutableBufferPointer { pools in
-                    // Task 0 numbers the previous block; task 1 + p welds pool p's corners of this one (each worker
-                    // changes only its own pool and the corners of its pool's points).
+                    // Task 0 reads the next block, task 1 numbers the previous one; task 2 + p welds pool p's corners
+                    // of this one (each worker changes only its own pool and the corners of its pool's points).
                     nonisolated(unsafe) let (welded, pools) = (welded, pools)
-                    parallelFor(partitions + 1, threads: b.threads) { task in
-                        guard task > 0 else {
-                            if let previous { numbering.number(previous, polygonIndex, point: point) }
-                            return
-                        }
-                        let part = task - 1
-                        var flag = false
-                        var cornerStart = start
-                        for (i, polygon) in block.enumerated() {
-                            defer { cornerStart = polygon.end }
-                            guard polygon.hasArea else { continue }
-                            for k in cornerStart..<polygon.end {
-                                let raw = polygonIndex[k]
-                                let v = controlPoint(raw)
-                                guard v % partitions == part else { continue }
-                                let key = vertex(k, v, firstPolygon + i, &flag)
-                                welded[k - start] = pools[part].weld(
-                                    key, point: v, slot: v / partitions, material: polygon.material)
+                    parallelFor(partitions + 2, threads: b.threads) { task in
+                        switch task {
+                        case 0:
+                            var storage: [Polygon] = []
+                            swap(&storage, &spare)
+                            upcoming = Result {
+                                try block(
+                                    from: end, firstPolygon: firstPolygon + polygons.count, reusing: storage)
                             }
+                        case 1:
+                            if let previous { numbering.number(previous, polygonIndex, point: point) }
+                        default:
+                            let part = task - 2
+                            var flag = false
+                            var cornerStart = start
+                            for (i, polygon) in polygons.enumerated() {
+                                defer { cornerStart = polygon.end }
+                                guard polygon.hasArea else { continue }
+                                for k in cornerStart..<polygon.end {
+                                    let v = controlPoint(polygonIndex[k])
+                                    guard v >> slotBits == part else { continue }
+                                    let key = vertex(blockLayers, k, v, firstPolygon + i, &flag)
+                                    welded[k - start] = pools[part].weld(
+                                        key, point: v, slot: v & (1 << slotBits - 1), material: polygon.material)
+                                }
+                            }
+                            outOfRangeIn[part] = flag
                         }
-                        outOfRangeIn[part] = flag
                     }
                 }
             }
             outOfRange = outOfRange || (0..<partitions).contains { outOfRangeIn[$0] == true }
             numbering.reserve(vertices: pools.map(\.count).max() ?? 0)
-            let next = Block(start: end, firstPolygon: firstPolygon + block.count, polygons: previous?.polygons ?? [])
-            (previous, current) = (current, next)
+            spare = previous?.polygons ?? []
+            (previous, current) = (current, try upcoming.get())
         }
+        for stream in streams where !stream.reader.finish() { throw doc.corruptArray(stream.node) }
         if let previous { numbering.number(previous, polygonIndex, point: point) }
         let (materialOfPrimitive, dropped) = (numbering.materialOfPrimitive, numbering.dropped)
         var (indices, members) = (numbering.indices, numbering.members)
-        numbering = Numbering(partitions: partitions)
+        numbering = Numbering(slotBits: slotBits)
         if dropped > 0 { b.warn("mesh '\(name)': \(dropped) point or line polygon(s) were dropped") }
         if outOfRange { b.warn("mesh '\(name)' has layer indices out of range; those values were zeroed") }
         var deformation =
@@ -530,17 +609,25 @@ private struct Polygon {
 
 private struct Block {
     var start = 0
+    var end = 0
     var firstPolygon = 0
     var polygons: [Polygon] = []
     var welded: [UInt32] = []  // per corner: its vertex in its point's pool
+    var chunks: [LayerChunk] = []  // per streamed layer: its array for these corners
+}
+
+/// A block's part of a layer's per-corner array.
+private enum LayerChunk {
+    case values([Float])
+    case indices([Int32])
 }
 
 /// Numbers welded vertices per primitive in order of first use and emits the triangles, block after block.
 private struct Numbering {
-    let partitions: Int
+    let slotBits: Int
     var materialOfPrimitive: [Int?] = []
     var indices: [[UInt32]] = []
-    /// Per primitive, its vertices in index order as members (pool vertex × partitions + pool).
+    /// Per primitive, its vertices in index order as members (`PoolLayout.member`).
     var members: [[Int]] = []
     /// Per member: its index in its primitive, or `UInt32.max`.
     var numbered: [UInt32] = []
@@ -551,11 +638,11 @@ private struct Numbering {
     /// Point and line polygons skipped.
     var dropped = 0
 
-    init(partitions: Int) { self.partitions = partitions }
+    init(slotBits: Int) { self.slotBits = slotBits }
 
     /// Makes room for the members of pools that hold up to `vertices` vertices each.
     mutating func reserve(vertices: Int) {
-        let slots = vertices * partitions
+        let slots = vertices << PoolLayout.poolBits
         if numbered.count < slots {
             numbered.append(contentsOf: repeatElement(UInt32.max, count: slots - numbered.count))
         }
@@ -586,8 +673,7 @@ private struct Numbering {
             local.removeAll(keepingCapacity: true)
             for k in cornerStart..<polygon.end {
                 let raw = polygonIndex[k]
-                let member =
-                    Int(block.welded[k - block.start]) * partitions + (controlPoint(raw)) % partitions
+                let member = PoolLayout.member(block.welded[k - block.start], pool: controlPoint(raw) >> slotBits)
                 if numbered[member] == UInt32.max {
                     numbered[member] = UInt32(members[target].count)
                     members[target].append(member)
@@ -612,9 +698,26 @@ private struct Numbering {
     }
 }
 
-/// How many pools the FBX reader welds in (by control point, point % pools): fixed, so the output never depends on
-/// the thread count; more pools than workers cost one extra scan of each block per pool.
-private let weldPartitions = 5
+/// How the FBX reader splits a mesh's control points into weld pools: ranges of consecutive points, so each pool's
+/// worker touches its own part of the positions and of the layers that follow them.
+private enum PoolLayout {
+    /// At most 2^3 pools: more than the workers, so the dynamic scheduling evens them out; few enough that scanning
+    /// a block once per pool stays cheap. Fixed, so the output never depends on the thread count.
+    static let poolBits = 3
+
+    /// Control points per pool, as a power of two: pool `point >> bits` holds chain `point & (2^bits - 1)`.
+    static func slotBits(points: Int) -> Int {
+        var bits = 0
+        while (1 << bits) << poolBits < points { bits += 1 }
+        return bits
+    }
+
+    /// A welded vertex of all pools as one number: its index in its pool, then the pool.
+    static func member(_ vertex: UInt32, pool: Int) -> Int { Int(vertex) << poolBits | pool }
+
+    /// The pool and the index in it of `member`.
+    static func split(_ member: Int) -> (pool: Int, vertex: Int) { (member & (1 << poolBits - 1), member >> poolBits) }
+}
 
 /// The welded vertices made from one partition of a mesh's control points: a corner becomes a vertex only if no
 /// vertex of the same point and material has the same values. Candidates are found through a chain per point (every
@@ -684,11 +787,13 @@ private struct WeldPool {
 /// The vertices `members` (pool vertex × pools + pool) of `pools`, in that order, and their control points (empty
 /// unless the pools record them).
 private func gather(_ members: [Int], from pools: [WeldPool]) -> (VertexStreams, [Int32]) {
-    let n = pools.count
     func each<T>(_ stream: (WeldPool) -> [T]) -> [T] {
         let sources = pools.map(stream)
         guard !sources.allSatisfy(\.isEmpty) else { return [] }
-        return members.map { sources[$0 % n][$0 / n] }
+        return members.map {
+            let (pool, vertex) = PoolLayout.split($0)
+            return sources[pool][vertex]
+        }
     }
     var result = VertexStreams()
     result.positions = each(\.streams.positions)
@@ -703,6 +808,39 @@ private func gather(_ members: [Int], from pools: [WeldPool]) -> (VertexStreams,
 @inline(__always) private func controlPoint(_ raw: Int32) -> Int { Int(raw < 0 ? ~raw : raw) }
 
 private func finite(_ x: Float) -> Float { x.isFinite ? x : 0 }
+
+/// Points `raw` (x, y, z in Double) moved by `matrix`, as Float.
+private func transformed(_ raw: [Double], by matrix: DMatrix) -> [Float] {
+    var result: [Float] = []
+    result.reserveCapacity(raw.count / 3 * 3)
+    for v in 0..<raw.count / 3 {
+        let p = SIMD3<Float>(matrix.point(SIMD3(raw[3 * v], raw[3 * v + 1], raw[3 * v + 2])))
+        result.append(p.x)
+        result.append(p.y)
+        result.append(p.z)
+    }
+    return result
+}
+
+/// Makes each normal in `values` (every `width` floats; the first three are its direction) a unit vector, moved by
+/// `matrix` first when there is one (computed in Double; zero or non-finite ones become +Z). Done once per stored
+/// normal rather than once per corner that uses it.
+private func unitNormals(_ values: inout [Float], width: Int, matrix: DMatrix?, threads: Int) {
+    let count = values.count / width
+    let pieces = (count + 65_535) / 65_536
+    values.withUnsafeMutableBufferPointer { values in
+        nonisolated(unsafe) let values = values  // each piece changes only its own normals
+        parallelFor(pieces, threads: threads) { piece in
+            for i in piece * 65_536..<min(count, (piece + 1) * 65_536) {
+                let o = i * width
+                var n = SIMD3<Double>(SIMD3(values[o], values[o + 1], values[o + 2]))
+                if let matrix { n = matrix.direction(n) }
+                let u = SIMD3<Float>(unitOrZ(n))
+                (values[o], values[o + 1], values[o + 2]) = (u.x, u.y, u.z)
+            }
+        }
+    }
+}
 
 private func unitOrZ(_ v: SIMD3<Double>) -> SIMD3<Double> {
     let l = length(v)

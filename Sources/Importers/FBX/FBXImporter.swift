@@ -27,7 +27,7 @@ public struct FBXUnsupported: Error, Sendable, CustomStringConvertible {
 ///   (`FBXAnimation.swift`) → glTF animations (FBX 6.x and older keep animation in `Takes`: dropped with a warning).
 ///
 /// Binary arrays stay in the mapped file until a reader asks for them; a geometry's arrays are then decoded on up to
-/// `threads` workers.
+/// `threads` workers, its per-corner layer arrays block by block alongside the weld.
 public func importFBX(from url: URL, threads: Int) throws -> Scene {
     let file = try MappedFile(url)
     var document: FBXDocument
