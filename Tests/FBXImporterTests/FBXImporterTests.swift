@@ -444,6 +444,33 @@ private func read(_ data: Data, name: String = "model.fbx") throws -> Scene {
         #expect(uvs == [[0, 0], [0, 1], [1, 0], [1, 1]])
     }
 
+    /// A polygon of 3,000 corners across the end of the first block (the polygons are read a block at a time, a
+    /// block ending where a polygon does) is read whole, in binary and in ASCII.
+    @Test func longPolygonAcrossABlockEnd() throws {
+        let n = 3_000
+        var vertices: [Double] = []
+        for i in 0..<n {
+            let angle = Double(i) / Double(n) * 2 * .pi
+            vertices += [cos(angle), sin(angle), 0]
+        }
+        var polygons: [Int32] = []
+        let triangles = 21_844  // 65,532 corners: the long polygon starts 4 corners before the block's end
+        for t in 0..<triangles + 10 {
+            if t == triangles { polygons += (0..<Int32(n - 1)) + [~Int32(n - 1)] }
+            let a = Int32(t % (n - 2))
+            polygons += [a, a + 1, ~(a + 2)]
+        }
+        let document = fbxDocument(
+            objects: [model(1, "Disc"), geometry(2, "Disc", vertices: vertices, polygons: polygons)],
+            connections: [("OO", 1, 0, nil), ("OO", 2, 1, nil)])
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let binary = try importFBX(from: folder.write("disc.fbx", binaryFBX(document, compress: true)), threads: 2)
+        let ascii = try importFBX(from: folder.write("ascii.fbx", Data(asciiFBX(document).utf8)), threads: 1)
+        #expect(binary.meshes == ascii.meshes)
+        #expect(binary.meshes.first?.primitives.first?.triangleCount == triangles + 10 + n - 2)
+    }
+
     /// A per-corner array shorter than the corners leaves the last ones without values (zeroed, with a warning);
     /// a longer one is read to its end; both match what the whole-array reading (ASCII) gives.
     @Test func perCornerArraysOfTheWrongLength() throws {

@@ -342,7 +342,13 @@ struct FBXMeshes {
         let applyGeometric = geometric != .identity
         var requests: [ArrayRequest] = []
         if let positionNode { requests.append(applyGeometric ? .doubles(positionNode) : .floats(positionNode)) }
-        if let polygonNode { requests.append(.integers(polygonNode)) }
+        // The polygons are read block by block too when the file is binary (the weld checks every index anyway).
+        let polygonReader = try polygonNode.flatMap { node -> FBXArrayReader? in
+            guard let storage = doc.storage, let array = doc.storedArray(node) else { return nil }
+            guard let reader = FBXArrayReader(array, storage) else { throw doc.corruptArray(node) }
+            return reader
+        }
+        if let polygonNode, polygonReader == nil { requests.append(.integers(polygonNode)) }
         for case (let path, let source?) in floatSources {
             let perCorner = source.indices ?? source.values
             if source.mapping == .polygonVertex, let storage = doc.storage, let array = doc.storedArray(perCorner) {
@@ -366,7 +372,10 @@ struct FBXMeshes {
         let positions =
             positionNode.map { applyGeometric ? transformed(decoded.take($0), by: geometric) : decoded.floats($0) }
             ?? []
-        let polygonIndex = decoded.integers(polygonNode)
+        var polygonIndex = PolygonIndex(
+            reader: polygonReader, node: polygonNode ?? 0,
+            decoded: polygonReader == nil ? decoded.integers(polygonNode) : [])
+        let cornerCount = polygonIndex.count
         let pointCount = positions.count / 3
         let normalMatrix = applyGeometric ? (geometric.inverse.map(transposed) ?? .identity) : nil
         for value in positions.prefix(pointCount * 3) where !value.isFinite {
@@ -403,7 +412,7 @@ struct FBXMeshes {
         let partitions = max(1, (pointCount + (1 << slotBits) - 1) >> slotBits)
         var pools = (0..<partitions).map { _ in
             WeldPool(
-                points: 1 << slotBits, expected: min(1 << slotBits, polygonIndex.count / partitions + 1),
+                points: 1 << slotBits, expected: min(1 << slotBits, cornerCount / partitions + 1),
                 normals: layers.normals != nil, tangents: hasTangents,
                 texcoords: layers.uv1 != nil ? 2 : layers.uv0 != nil ? 1 : 0, colors: layers.colors != nil,
                 recordPoints: !deformers.isEmpty)
@@ -467,23 +476,23 @@ struct FBXMeshes {
             return slot >= 0 && slot < slots.count ? slots[slot] : nil
         }
 
-        // The block of whole polygons from corner `start` (about 64 K corners; every index is checked), into the
-        // storage of `polygons`, with the values of its corners in each streamed layer.
+        // The next block of whole polygons, from corner `start` (about 64 K corners; every index is checked), into
+        // the storage of `polygons`, with the values of its corners in each streamed layer.
         func block(from start: Int, firstPolygon: Int, reusing polygons: [Polygon]) throws -> Block {
-            var block = Block(start: start, end: min(start + 65_536, polygonIndex.count), firstPolygon: firstPolygon)
+            let corners = try polygonIndex.next(65_536, doc)
+            var block = Block(start: start, end: start + corners.count, firstPolygon: firstPolygon, corners: corners)
             block.polygons = polygons
             block.polygons.removeAll(keepingCapacity: true)
-            while block.end < polygonIndex.count, polygonIndex[block.end - 1] >= 0 { block.end += 1 }
             var polygonStart = start
             for k in start..<block.end {
-                let raw = polygonIndex[k]
+                let raw = corners[k - start]
                 let v = controlPoint(raw)
                 guard v < pointCount else {
                     throw doc.badInput(
                         "mesh '\(name)' has a polygon vertex index \(v) beyond its \(pointCount) vertices")
                 }
-                guard raw < 0 || k == polygonIndex.count - 1 else { continue }
-                let first = controlPoint(polygonIndex[polygonStart])
+                guard raw < 0 || k == cornerCount - 1 else { continue }
+                let first = controlPoint(corners[polygonStart - start])
                 block.polygons.append(
                     Polygon(
                         end: k + 1, material: material(polygonStart, first, firstPolygon + block.polygons.count),
@@ -517,7 +526,7 @@ struct FBXMeshes {
         var previous: Block?
         var current = try block(from: 0, firstPolygon: 0, reusing: [])
         var spare: [Polygon] = []
-        while current.start < polygonIndex.count {
+        while current.start < cornerCount {
             for (stream, chunk) in zip(streams, current.chunks) {
                 switch chunk {
                 case .values(let values): layers[keyPath: stream.path]?.values = values
@@ -527,7 +536,8 @@ struct FBXMeshes {
             }
             current.chunks = []
             current.welded = [UInt32](repeating: 0, count: current.end - current.start)
-            let (start, polygons, firstPolygon) = (current.start, current.polygons, current.firstPolygon)
+            let (start, polygons, firstPolygon, corners) =
+                (current.start, current.polygons, current.firstPolygon, current.corners)
             let blockLayers = layers
             let outOfRangeIn = Slots<Bool>(partitions)
             let end = current.end
@@ -547,7 +557,7 @@ struct FBXMeshes {
                                     from: end, firstPolygon: firstPolygon + polygons.count, reusing: storage)
                             }
                         case 1:
-                            if let previous { numbering.number(previous, polygonIndex, point: point) }
+                            if let previous { numbering.number(previous, point: point) }
                         default:
                             let part = task - 2
                             var flag = false
@@ -556,7 +566,7 @@ struct FBXMeshes {
                                 defer { cornerStart = polygon.end }
                                 guard polygon.hasArea else { continue }
                                 for k in cornerStart..<polygon.end {
-                                    let v = controlPoint(polygonIndex[k])
+                                    let v = controlPoint(corners[k - start])
                                     guard v >> slotBits == part else { continue }
                                     let key = vertex(blockLayers, k, v, firstPolygon + i, &flag)
                                     welded[k - start] = pools[part].weld(
@@ -574,7 +584,8 @@ struct FBXMeshes {
             (previous, current) = (current, try upcoming.get())
         }
         for stream in streams where !stream.reader.finish() { throw doc.corruptArray(stream.node) }
-        if let previous { numbering.number(previous, polygonIndex, point: point) }
+        try polygonIndex.finish(doc)
+        if let previous { numbering.number(previous, point: point) }
         let (materialOfPrimitive, dropped) = (numbering.materialOfPrimitive, numbering.dropped)
         var (indices, members) = (numbering.indices, numbering.members)
         numbering = Numbering(slotBits: slotBits)
@@ -611,9 +622,61 @@ private struct Block {
     var start = 0
     var end = 0
     var firstPolygon = 0
+    var corners: [Int32] = []  // their `PolygonVertexIndex` entries
     var polygons: [Polygon] = []
     var welded: [UInt32] = []  // per corner: its vertex in its point's pool
     var chunks: [LayerChunk] = []  // per streamed layer: its array for these corners
+}
+
+/// A mesh's `PolygonVertexIndex`, handed out a block of whole polygons at a time: decoded as it goes from the file,
+/// or from an array decoded whole (ASCII).
+private struct PolygonIndex {
+    let reader: FBXArrayReader?
+    let node: Int
+    let decoded: [Int32]
+    /// Entries taken from the array, and those of them not yet handed out (past the last block's end).
+    private var taken = 0
+    private var carried: [Int32] = []
+
+    init(reader: FBXArrayReader?, node: Int, decoded: [Int32]) {
+        (self.reader, self.node, self.decoded) = (reader, node, decoded)
+    }
+
+    var count: Int { reader?.count ?? decoded.count }
+
+    /// The next `size` entries (fewer at the end), and more up to the end of the polygon they stop in.
+    mutating func next(_ size: Int, _ doc: FBXDocument) throws -> [Int32] {
+        var block = carried
+        carried = []
+        block += try take(size - block.count, doc)
+        while let last = block.last, last >= 0, taken < count {
+            let more = try take(1_024, doc)
+            guard let end = more.firstIndex(where: { $0 < 0 }) else {
+                block += more
+                continue
+            }
+            block += more[...end]
+            carried = Array(more[(end + 1)...])
+        }
+        return block
+    }
+
+    /// Up to `n` entries more from the array.
+    private mutating func take(_ n: Int, _ doc: FBXDocument) throws -> [Int32] {
+        let n = max(0, min(n, count - taken))
+        defer { taken += n }
+        guard let reader else { return Array(decoded[taken..<taken + n]) }
+        var entries = [Int32](unsafeUninitializedCapacity: n) { _, initialized in initialized = n }
+        guard entries.withUnsafeMutableBufferPointer({ reader.read(into: $0) == n }) else {
+            throw doc.corruptArray(node)
+        }
+        return entries
+    }
+
+    /// Throws when the array's data does not end where its last entry does.
+    func finish(_ doc: FBXDocument) throws {
+        if let reader, !reader.finish() { throw doc.corruptArray(node) }
+    }
 }
 
 /// A block's part of a layer's per-corner array.
@@ -648,7 +711,7 @@ private struct Numbering {
         }
     }
 
-    mutating func number(_ block: Block, _ polygonIndex: [Int32], point: (Int) -> SIMD3<Float>) {
+    mutating func number(_ block: Block, point: (Int) -> SIMD3<Float>) {
         var cornerStart = block.start
         for polygon in block.polygons {
             defer { cornerStart = polygon.end }
@@ -672,7 +735,7 @@ private struct Numbering {
             last = (polygon.material, target)
             local.removeAll(keepingCapacity: true)
             for k in cornerStart..<polygon.end {
-                let raw = polygonIndex[k]
+                let raw = block.corners[k - block.start]
                 let member = PoolLayout.member(block.welded[k - block.start], pool: controlPoint(raw) >> slotBits)
                 if numbered[member] == UInt32.max {
                     numbered[member] = UInt32(members[target].count)
@@ -686,7 +749,7 @@ private struct Numbering {
             }
             let first = cornerStart
             let cornerPoint: (Int) -> SIMD3<Float> = {
-                let raw = polygonIndex[first + $0]
+                let raw = block.corners[first - block.start + $0]
                 return point(controlPoint(raw))
             }
             triangulator.triangulate(count: n, point: cornerPoint) { a, b, c in
