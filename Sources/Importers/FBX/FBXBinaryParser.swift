@@ -187,8 +187,7 @@ final class FBXArrayReader: @unchecked Sendable {  // used by one worker at a ti
     private let window: UnsafeMutableRawBufferPointer
     private var pending = 0..<0  // inflated bytes in the window not yet converted
     private var ended = false
-    /// Elements read so far.
-    private(set) var delivered = 0
+    private var delivered = 0  // elements read so far
     /// The array's element count.
     var count: Int { array.count }
 
