@@ -764,9 +764,10 @@ private struct Numbering {
 /// How the FBX reader splits a mesh's control points into weld pools: ranges of consecutive points, so each pool's
 /// worker touches its own part of the positions and of the layers that follow them.
 private enum PoolLayout {
-    /// At most 2^3 pools: more than the workers, so the dynamic scheduling evens them out; few enough that scanning
-    /// a block once per pool stays cheap. Fixed, so the output never depends on the thread count.
-    static let poolBits = 3
+    /// At most 2^2 pools: with the reading and numbering tasks, enough for the dynamic scheduling to keep two
+    /// workers busy; each more pool costs one more scan of every block (eight were slower on 2 cores, two left a
+    /// worker idle). Fixed, so the output never depends on the thread count.
+    static let poolBits = 2
 
     /// Control points per pool, as a power of two: pool `point >> bits` holds chain `point & (2^bits - 1)`.
     static func slotBits(points: Int) -> Int {
