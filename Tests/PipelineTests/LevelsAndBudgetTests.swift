@@ -81,7 +81,7 @@ struct LevelsOfDetailTests {
                 let png = scratch.appendingPathComponent("lod.png")
                 let rendered = try run(
                     python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, png.path],
-                    timeout: 180)
+                    timeout: Tools.renderTimeout)
                 #expect(rendered.status == 0, "\(model): render.py: \(rendered.summary)")
             }
         }

@@ -43,7 +43,7 @@ struct PreviewMatchTests {
                     Tools.scripts.appendingPathComponent("render.py").path, glb.path, three.path,
                     "--size=256x256", "--camera=" + values.map { "\($0.doubleValue)" }.joined(separator: ","),
                     "--background=" + Self.background.rgb
-                ], timeout: 180)
+                ], timeout: Tools.renderTimeout)
             try #require(rendered.status == 0, "\(fixture): render.py: \(rendered.summary)")
             let ssim = try run(python, [Tools.scripts.appendingPathComponent("ssim.py").path, ours.path, three.path])
             let score = try #require(

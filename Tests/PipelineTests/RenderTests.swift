@@ -26,7 +26,7 @@ struct RenderTests {
         let png = Tools.repo.appendingPathComponent(".build/render-check.png")
         let rendered = try run(
             python, [Tools.scripts.appendingPathComponent("render.py").path, glb.path, png.path],
-            timeout: 180)
+            timeout: Tools.renderTimeout)
         #expect(rendered.status == 0 && !rendered.crashed, "\(fixture): render.py: \(rendered.summary)")
     }
 }

@@ -8,6 +8,9 @@ enum Tools {
 
     static let optimize = TestPaths.optimize
     static let scripts = repo.appendingPathComponent("Tests/Scripts")
+    /// Seconds one `render.py` picture may take: it tries a Chromium that hangs (a loaded machine) three times,
+    /// 120 s each, so a shorter limit would end it before its retries.
+    static let renderTimeout: TimeInterval = 400
     static let fixtures = repo.appendingPathComponent("fixtures/models")
     static let corpus = TestPaths.corpusFolder
 
