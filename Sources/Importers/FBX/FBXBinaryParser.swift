@@ -248,6 +248,12 @@ final class FBXArrayReader: @unchecked Sendable {  // used by one worker at a ti
         return filled
     }
 
+    /// The next `count` elements, or nil when the array has fewer or its data is corrupt.
+    func next<T: FBXArrayElement>(_ count: Int) -> [T]? {
+        var elements = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        return elements.withUnsafeMutableBufferPointer({ read(into: $0) }) == count ? elements : nil
+    }
+
     /// Reads what is left and tells whether the data ends right after the array's last element.
     func finish() -> Bool {
         var rest = [Double](repeating: 0, count: 4096)

@@ -168,10 +168,13 @@ struct FBXDocument: Sendable {
         return result
     }
 
-    /// `node`'s array when it is a binary array still in the file.
-    func storedArray(_ node: Int) -> FBXStoredArray? {
-        guard nodes[node].values.count == 1, case .stored(let a) = nodes[node].values[0] else { return nil }
-        return a
+    /// A reader of `node`'s array when it is a binary array still in the file (nil otherwise).
+    func arrayReader(_ node: Int) throws -> FBXArrayReader? {
+        guard let storage, nodes[node].values.count == 1, case .stored(let a) = nodes[node].values[0] else {
+            return nil
+        }
+        guard let reader = FBXArrayReader(a, storage) else { throw corruptArray(node) }
+        return reader
     }
 
     func corruptArray(_ node: Int) -> ProcessingError {

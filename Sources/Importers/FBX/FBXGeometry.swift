@@ -343,22 +343,17 @@ struct FBXMeshes {
         var requests: [ArrayRequest] = []
         if let positionNode { requests.append(applyGeometric ? .doubles(positionNode) : .floats(positionNode)) }
         // The polygons are read block by block too when the file is binary (the weld checks every index anyway).
-        let polygonReader = try polygonNode.flatMap { node -> FBXArrayReader? in
-            guard let storage = doc.storage, let array = doc.storedArray(node) else { return nil }
-            guard let reader = FBXArrayReader(array, storage) else { throw doc.corruptArray(node) }
-            return reader
-        }
+        let polygonReader = try polygonNode.flatMap(doc.arrayReader)
         if let polygonNode, polygonReader == nil { requests.append(.integers(polygonNode)) }
         for case (let path, let source?) in floatSources {
             let perCorner = source.indices ?? source.values
-            if source.mapping == .polygonVertex, let storage = doc.storage, let array = doc.storedArray(perCorner) {
-                guard let reader = FBXArrayReader(array, storage) else { throw doc.corruptArray(perCorner) }
+            if source.mapping == .polygonVertex, let reader = try doc.arrayReader(perCorner) {
                 let indexed = source.indices != nil
                 streams.append(
                     LayerStream(
                         path: path, node: perCorner, indices: indexed, width: indexed ? 1 : source.width, reader: reader
                     ))
-                if source.indices != nil { requests.append(.floats(source.values)) }
+                if indexed { requests.append(.floats(source.values)) }
                 continue
             }
             requests.append(.floats(source.values))
@@ -504,10 +499,7 @@ struct FBXMeshes {
                 func read<T: FBXArrayElement>() throws -> [T] {
                     let width = stream.width
                     let count = max(0, min(block.end * width, stream.reader.count) - start * width)
-                    var chunk = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-                    guard chunk.withUnsafeMutableBufferPointer({ stream.reader.read(into: $0) == count }) else {
-                        throw doc.corruptArray(stream.node)
-                    }
+                    guard let chunk: [T] = stream.reader.next(count) else { throw doc.corruptArray(stream.node) }
                     return chunk
                 }
                 if stream.indices { return .indices(try read()) }
@@ -666,10 +658,7 @@ private struct PolygonIndex {
         let n = max(0, min(n, count - taken))
         defer { taken += n }
         guard let reader else { return Array(decoded[taken..<taken + n]) }
-        var entries = [Int32](unsafeUninitializedCapacity: n) { _, initialized in initialized = n }
-        guard entries.withUnsafeMutableBufferPointer({ reader.read(into: $0) == n }) else {
-            throw doc.corruptArray(node)
-        }
+        guard let entries: [Int32] = reader.next(n) else { throw doc.corruptArray(node) }
         return entries
     }
 
