@@ -1,7 +1,7 @@
 import ArgumentParser
 import CommandSupport
 import ExitStatus
-import Foundation
+import FoundationEssentials
 import GLB
 import Importers
 import Pipeline
@@ -23,6 +23,7 @@ struct Optimize: ParsableCommand {
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Convert and optimize IN into OUT.glb (the default command).",
         discussion: ExitStatus.convertTable)
 
@@ -153,6 +154,7 @@ struct Convert: ParsableCommand {
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check a GLB file against the glTF 2.0 rules; exit 3 and list the problems if it breaks any.")
 
     @Argument(help: "The GLB file to check.")
@@ -163,7 +165,7 @@ struct Validate: ParsableCommand {
         do {
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
         } catch {
-            throw ProcessingError(.io, file: file, "cannot read: \(error.localizedDescription)")
+            throw ProcessingError(.io, file: file, "cannot read: \(describe(error))")
         }
         let issues = validateGLB(bytes)
         if issues.isEmpty {
@@ -177,6 +179,7 @@ struct Validate: ParsableCommand {
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Print what the importer reads from a file: counts of nodes, meshes, triangles, … and its bounds.")
 
     @Argument(help: "Any supported input, or a GLB.")
@@ -211,7 +214,7 @@ struct Inspect: ParsableCommand {
             ("skins", s.skins), ("animations", s.animations), ("cameras", s.cameras),
             ("lights", s.lights)
         ] {
-            print("  \(label.padding(toLength: 20, withPad: " ", startingAt: 0))\(value)")
+            print("  \(label.padded(to: 20))\(value)")
         }
         if let lo = result.boundsMin, let hi = result.boundsMax {
             print("  bounds              \(lo) … \(hi)")

@@ -1,7 +1,12 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Importers
+import Pipeline
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Options for running third-party importers (Assimp, converter plugins) in a child process.
 struct IsolationArguments: ParsableArguments {
@@ -30,7 +35,7 @@ struct IsolationArguments: ParsableArguments {
     /// The isolation to use for `input`, nil with `--no-isolation`.
     func isolation(for input: String) -> ImportIsolation? {
         guard !noIsolation else { return nil }
-        let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? NSNumber)?.intValue ?? 0
+        let size = fileSize(URL(fileURLWithPath: input))
         let executable =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]

@@ -1,9 +1,13 @@
 import ArgumentParser
 import CommandSupport
 import ExitStatus
-import Foundation
+import FoundationEssentials
 import Scene
 import Spawn
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // `optimize job …` and `optimize s3 …` run in `optimize-job`, installed beside this executable: it holds the network
 // code (S3, Step Functions, webhooks), so a conversion never loads FoundationNetworking, libcurl and the libraries

@@ -17,7 +17,7 @@ struct LevelArguments: ParsableArguments {
         get throws {
             guard let lods else { return [] }
             let values = lods.split(separator: ",", omittingEmptySubsequences: false).map {
-                Float($0.trimmingCharacters(in: .whitespaces))
+                Float($0.trimmed)
             }
             guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) else {
                 throw ValidationError("--lods takes shares in (0, 1) separated by commas, e.g. 0.5,0.2,0.05")

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Makes glibc keep freed memory in one heap for the next allocation instead of returning it to the kernel.
 ///

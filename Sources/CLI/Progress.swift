@@ -1,15 +1,20 @@
 import CommandSupport
-import Foundation
+import FoundationEssentials
 import Pipeline
+import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Stage progress on stderr: an aligned line per stage on a terminal, terse `key=value` lines otherwise.
 struct ProgressPrinter {
     let isTerminal = isatty(STDERR_FILENO) != 0
 
     func stageFinished(_ event: StageEvent) {
-        let seconds = String(format: "%.3f", event.seconds)
+        let seconds = fixed(event.seconds, places: 3)
         if isTerminal {
-            printError("  \(event.stage.padding(toLength: 10, withPad: " ", startingAt: 0)) \(seconds) s")
+            printError("  \(event.stage.padded(to: 10)) \(seconds) s")
         } else {
             printError("stage=\(event.stage) seconds=\(seconds)")
         }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import CommandSupport
-import Foundation
+import FoundationEssentials
 import Scene
 
 /// `optimize rpdx`: a drop-in for the RapidPipeline 3D Processor CLI command line that VAMS runs
 /// (`/rpdx/rpdx [--read_config rp_config.json] -i IN -c -e OUT`), mapped onto `optimize convert`.
 struct Rpdx: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rpdx",
         abstract: "RapidPipeline-compatible entry point: -i IN [-c] [-e OUT.glb] [--read_config rp_config.json].",
         discussion: """
             -i imports IN; -c applies the processing settings of --read_config (decimation target as faces \
@@ -81,7 +82,7 @@ struct RapidPipelineConfig: Equatable {
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw ProcessingError(.badInput, file: file, "not valid JSON: \(error.localizedDescription)")
+            throw ProcessingError(.badInput, file: file, "not valid JSON: \(describe(error))")
         }
         guard case .object = root else { throw ProcessingError(.badInput, file: file, "expected a JSON object") }
         var leaves: [(path: String, value: JSONValue)] = []

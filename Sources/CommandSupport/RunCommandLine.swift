@@ -1,7 +1,11 @@
 import ArgumentParser
 import ExitStatus
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Parses this process's arguments with `Root`, runs the command and exits: a `ProcessingError` becomes one line on
 /// stderr and its kind's exit code, a usage error its message, `usage` and exit code 2. Shared by `optimize` and
@@ -34,7 +38,15 @@ public func runCommandLine<Root: ParsableCommand>(_ root: Root.Type, usage: Stri
 
 /// Writes one line to stderr.
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    var text = line + "\n"
+    text.withUTF8 { utf8 in
+        var offset = 0
+        while offset < utf8.count {
+            let written = write(2, utf8.baseAddress! + offset, utf8.count - offset)
+            if written < 0 && errno != EINTR { return }
+            offset += max(written, 0)
+        }
+    }
 }
 
 /// Runs an async command (`job`, `s3 cp`) through its async `run()`.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Scene
 
 /// One violation of the glTF 2.0 rules, located by a JSON pointer into the document ("" = the container itself).
 public struct ValidationIssue: Sendable, Equatable, CustomStringConvertible {
@@ -191,7 +192,7 @@ struct GLBValidator {
         }
         let parsed: Any
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(bytes[json]))
+            parsed = try bytes.withUnsafeBytes { try parseJSON(UnsafeRawBufferPointer(rebasing: $0[json])) }
         } catch {
             issue("", "JSON chunk is not valid JSON")
             return false

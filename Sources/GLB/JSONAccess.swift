@@ -1,22 +1,16 @@
-import Foundation
+import FoundationEssentials
 
-/// Typed, never-trapping reads of `JSONSerialization` output.
+/// Typed, never-trapping reads of `parseJSON` output.
 enum JSONAccess {
     static func object(_ value: Any?) -> [String: Any]? { value as? [String: Any] }
     static func array(_ value: Any?) -> [Any]? { value as? [Any] }
     static func string(_ value: Any?) -> String? { value as? String }
 
     /// A JSON number (booleans excluded).
-    static func number(_ value: Any?) -> Double? {
-        guard let n = value as? NSNumber, !isBool(n) else { return nil }
-        return n.doubleValue
-    }
+    static func number(_ value: Any?) -> Double? { (value as? Double) ?? (value as? Int).map(Double.init) }
 
     /// A JSON boolean.
-    static func bool(_ value: Any?) -> Bool? {
-        guard let n = value as? NSNumber, isBool(n) else { return nil }
-        return n.boolValue
-    }
+    static func bool(_ value: Any?) -> Bool? { value as? Bool }
 
     /// A non-negative integer small enough (≤ 2^40) that sums and small products of a few of them cannot overflow.
     static func index(_ value: Any?) -> Int? {
@@ -53,11 +47,6 @@ enum JSONAccess {
 
     /// Escapes a key for a JSON pointer (RFC 6901).
     static func escape(_ key: String) -> String {
-        key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-    }
-
-    private static func isBool(_ n: NSNumber) -> Bool {
-        // JSONSerialization stores true/false as boolean NSNumbers, whose Objective-C type code is "c".
-        String(cString: n.objCType) == "c"
+        key.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 }

@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Scene
 import Spawn
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a finished child process left behind.
 struct ChildResult {
@@ -85,7 +89,7 @@ func runConverter(
     } catch let error as ProcessingError {
         throw ProcessingError(.badInput, file: path, "\(plugin.name) plugin cannot start: \(error.description)")
     }
-    let lines = result.stderr.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+    let lines = result.stderr.split(whereSeparator: \.isNewline).map(\.trimmed)
         .filter { !$0.isEmpty }
     let warnings = lines.filter { $0.hasPrefix("warning: ") }.map { String($0.dropFirst(9)) }
     guard let status = result.status else {

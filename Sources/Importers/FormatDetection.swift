@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import ImportSupport
 import Scene
 
 /// Input formats recognized from file content (never from the extension alone).
@@ -48,36 +49,17 @@ public enum InputFormat: String, Sendable, CaseIterable {
 
 /// Detects the format from the file's bytes; throws ProcessingError(.badInput) when unrecognized, (.io) when unreadable.
 public func detectFormat(of url: URL) throws -> InputFormat {
-    let path = url.path
-    let handle: FileHandle
-    do { handle = try FileHandle(forReadingFrom: url) } catch {
-        throw ProcessingError(.io, file: path, "cannot open file: \(error.localizedDescription)")
-    }
-    defer { try? handle.close() }
-    let size: UInt64
-    let head: [UInt8]
-    do {
-        size = try handle.seekToEnd()
-        try handle.seek(toOffset: 0)
-        head = [UInt8](try handle.read(upToCount: headLength) ?? Data())
-    } catch {
-        throw ProcessingError(.io, file: path, "cannot read file: \(error.localizedDescription)")
-    }
-    if size == 0 { throw ProcessingError(.badInput, file: path, "empty file") }
-    if let format = detectFormat(head: head, fileSize: size, tail: { try? readTail(handle, size: size) }) {
-        return format
-    }
-    throw ProcessingError(.badInput, file: path, "unrecognized file format")
+    let file = try MappedFile(url)
+    if file.count == 0 { throw ProcessingError(.badInput, file: url.path, "empty file") }
+    let head = [UInt8](file.bytes.prefix(headLength))
+    // The end-of-central-directory record (22 bytes) and the longest comment (65,535) of a zip.
+    let tail = { [UInt8](file.bytes.suffix(65_557)) }
+    if let format = detectFormat(head: head, fileSize: UInt64(file.count), tail: tail) { return format }
+    throw ProcessingError(.badInput, file: url.path, "unrecognized file format")
 }
 
 /// How many leading bytes detection looks at.
 private let headLength = 1 << 20
-
-private func readTail(_ handle: FileHandle, size: UInt64) throws -> [UInt8] {
-    let length = min(size, 65_557)  // end-of-central-directory record (22) + maximum comment (65535)
-    try handle.seek(toOffset: size - length)
-    return [UInt8](try handle.read(upToCount: Int(length)) ?? Data())
-}
 
 /// Content-based detection on the first bytes of a file. `tail` supplies the last bytes (for zip directories).
 func detectFormat(head: [UInt8], fileSize: UInt64, tail: () -> [UInt8]?) -> InputFormat? {
@@ -100,7 +82,7 @@ func detectFormat(head: [UInt8], fileSize: UInt64, tail: () -> [UInt8]?) -> Inpu
     let text = String(decoding: body.prefix(65_536), as: UTF8.self)
     let trimmed = text.drop(while: \.isWhitespace)
 
-    if trimmed.hasPrefix("<"), text.range(of: "<COLLADA") != nil { return .collada }
+    if trimmed.hasPrefix("<"), text.contains("<COLLADA") { return .collada }
     if text.hasPrefix("; FBX") || text.contains("FBXHeaderExtension:") { return .fbx }
     if trimmed.hasPrefix("{") {
         let whole = String(decoding: body, as: UTF8.self)

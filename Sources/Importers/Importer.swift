@@ -1,7 +1,7 @@
 import AlembicImporter
 import CAssimp
 import FBXImporter
-import Foundation
+import FoundationEssentials
 import GLTFImporter
 import ImportSupport
 import OBJImporter
@@ -111,7 +111,7 @@ private func importWithPlugin(_ url: URL, format: InputFormat, options: ImportOp
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("optimize-plugin-\(UUID().uuidString)")
     do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
         throw ProcessingError(
-            .io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
+            .io, file: scratch.path, "cannot create a temporary folder: \(describe(error))")
     }
     defer { try? FileManager.default.removeItem(at: scratch) }
     let (glb, warnings) = try runConverter(
@@ -135,7 +135,7 @@ private func importWithAssimp(
 ) throws -> Scene {
     let sandbox = SandboxedFileIO(modelURL: url, extension: ext)
     let scenePointer = try readWithAssimp(sandbox: sandbox, path: path)
-    defer { aiReleaseImport(scenePointer) }
+    defer { cassimp_releaseImport(scenePointer) }
     var converter = SceneConverter(ai: scenePointer, format: format, path: path, folder: ModelFolder(modelURL: url))
     var scene = try converter.convert()
     for reference in sandbox.refused {
@@ -150,17 +150,21 @@ private let baseSteps =
 
 /// Runs Assimp; retries without structure validation, which rejects point clouds and face-less meshes.
 private func readWithAssimp(sandbox: SandboxedFileIO, path: String) throws -> UnsafePointer<aiScene> {
-    guard let store = aiCreatePropertyStore() else {
+    if let failure = cassimp_load() {
+        throw ProcessingError(
+            .internal, file: path, "cannot load Assimp to read this file: \(String(cString: failure))")
+    }
+    guard let store = cassimp_createPropertyStore() else {
         throw ProcessingError(.internal, file: path, "cannot create Assimp property store")
     }
-    defer { aiReleasePropertyStore(store) }
-    aiSetImportPropertyInteger(store, "IMPORT_FBX_PRESERVE_PIVOTS", 0)
-    aiSetImportPropertyInteger(store, "PP_LBW_MAX_WEIGHTS", 4)
+    defer { cassimp_releasePropertyStore(store) }
+    cassimp_setImportPropertyInteger(store, "IMPORT_FBX_PRESERVE_PIVOTS", 0)
+    cassimp_setImportPropertyInteger(store, "PP_LBW_MAX_WEIGHTS", 4)
 
     func attempt(_ steps: UInt32) -> (UnsafePointer<aiScene>?, String) {
         sandbox.withFileIO { io in
-            let result = aiImportFileExWithProperties(sandbox.virtualPath, steps, io, store)
-            return (result, result == nil ? String(cString: aiGetErrorString()) : "")
+            let result = cassimp_importFileExWithProperties(sandbox.virtualPath, steps, io, store)
+            return (result, result == nil ? String(cString: cassimp_getErrorString()) : "")
         }
     }
     let (validated, firstError) = attempt(baseSteps | aiProcess_ValidateDataStructure.rawValue)
@@ -179,18 +183,16 @@ private func readWithAssimp(sandbox: SandboxedFileIO, path: String) throws -> Un
 }
 
 private func oneLine(_ text: String) -> String {
-    let joined = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+    let joined = text.split(whereSeparator: \.isNewline).map(\.trimmed)
         .joined(separator: " ")
     return joined.isEmpty ? "unknown error" : joined
 }
 
 /// Assimp 5.2.5 reads only the first triangle of a `tristrips` element, so such files are refused.
 private func rejectPLYTriangleStrips(_ url: URL) throws {
-    guard let handle = try? FileHandle(forReadingFrom: url) else { return }
-    defer { try? handle.close() }
-    let head = (try? handle.read(upToCount: 65_536)) ?? Data()
-    let text = String(decoding: head, as: UTF8.self)
-    let header = text.range(of: "end_header").map { text[..<$0.lowerBound] } ?? text[...]
+    guard let file = try? MappedFile(url) else { return }
+    let text = String(decoding: file.bytes.prefix(65_536), as: UTF8.self)
+    let header = text.firstRange(of: "end_header").map { text[..<$0.lowerBound] } ?? text[...]
     for line in header.split(whereSeparator: \.isNewline) {
         let words = line.split(whereSeparator: \.isWhitespace)
         if words.count >= 2, words[0] == "element", words[1] == "tristrips" {

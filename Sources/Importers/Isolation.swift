@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Scene
 import Spawn
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// How `importScene` runs the importers it cannot trust (Assimp, converter plugins): in a child process of this
 /// program (`executable` + `arguments` + input + scene file), which reads the input and writes the scene back once in
@@ -32,7 +36,7 @@ public struct ImportIsolation: Sendable, Equatable {
         let physical = UInt64(sysconf(Int32(_SC_PHYS_PAGES))) * UInt64(sysconf(Int32(_SC_PAGESIZE)))
         for path in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
             if let text = try? String(contentsOfFile: path, encoding: .utf8),
-                let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0, value < physical
+                let value = UInt64(text.trimmed), value > 0, value < physical
             {
                 return value
             }
@@ -82,7 +86,7 @@ func importIsolated(_ url: URL, format: InputFormat, options: ImportOptions, iso
     .contains { stderr.contains($0) }
     var inherited = rlimit()
     getrlimit(RLIMIT_AS_, &inherited)  // the child's limit never exceeds an inherited hard limit
-    let gib = String(format: "%.1f", Double(min(isolation.memoryLimit, UInt64(inherited.rlim_max))) / 1_073_741_824)
+    let gib = fixed(Double(min(isolation.memoryLimit, UInt64(inherited.rlim_max))) / 1_073_741_824, places: 1)
     let memoryError = ProcessingError(
         .resourceLimit, file: path,
         "the \(importerName(format)) exceeded the memory "
@@ -140,7 +144,7 @@ private func makeScratchFolder() throws -> URL {
             at: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
     } catch {
         throw ProcessingError(
-            .io, file: scratch.path, "cannot create a temporary folder: \(error.localizedDescription)")
+            .io, file: scratch.path, "cannot create a temporary folder: \(describe(error))")
     }
     return scratch
 }

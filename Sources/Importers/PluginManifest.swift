@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Scene
 
 /// An external converter plugin, declared by a `plugin.json` file in a plugin directory:
@@ -36,7 +36,7 @@ public struct PluginManifest: Sendable, Equatable {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw ProcessingError(.io, file: path, "cannot read plugin manifest: \(error.localizedDescription)")
+            throw ProcessingError(.io, file: path, "cannot read plugin manifest: \(describe(error))")
         }
         let raw: RawManifest
         do { raw = try JSONDecoder().decode(RawManifest.self, from: data) } catch {

@@ -1,5 +1,5 @@
 import CAssimp
-import Foundation
+import FoundationEssentials
 import Scene
 
 /// The external converter plugins found in a list of plugin directories.
@@ -44,9 +44,9 @@ public struct PluginRegistry: Sendable {
             return custom.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
         }
         var path: [URL] = []
-        if let binary = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+        if let binary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             path.append(
-                binary.deletingLastPathComponent().deletingLastPathComponent()
+                URL(fileURLWithPath: binary).deletingLastPathComponent().deletingLastPathComponent()
                     .appendingPathComponent("share/optimize/plugins"))
         }
         let sourceTree = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -77,7 +77,10 @@ public func supportedFormats(
     registry: PluginRegistry = .discover(),
     environment: [String: String] = ProcessInfo.processInfo.environment
 ) -> [FormatSupport] {
-    let assimp = "Assimp \(aiGetVersionMajor()).\(aiGetVersionMinor()).\(aiGetVersionPatch())"
+    let assimpFailure = cassimp_load().map { String(cString: $0) }
+    let assimp =
+        assimpFailure == nil
+        ? "Assimp \(cassimp_getVersionMajor()).\(cassimp_getVersionMinor()).\(cassimp_getVersionPatch())" : "Assimp"
     var checks: [URL: (Bool, String)] = [:]
     return InputFormat.allCases.map { format in
         if format == .alembic {
@@ -89,7 +92,9 @@ public func supportedFormats(
                 available: true, detail: "")
         }
         if format.assimpExtension != nil {
-            return FormatSupport(format: format.displayName, importer: assimp, available: true, detail: "")
+            return FormatSupport(
+                format: format.displayName, importer: assimp, available: assimpFailure == nil,
+                detail: assimpFailure ?? "")
         }
         guard let plugin = registry.plugin(for: format) else {
             return FormatSupport(

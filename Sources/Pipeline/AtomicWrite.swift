@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Writes `bytes` so that `url` is either untouched or complete: into an unnamed file in `url`'s folder (O_TMPFILE),
 /// flushed, then linked under a temporary name and renamed over `url` in the same instant. An interrupted or killed
@@ -50,14 +54,27 @@ public func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
 /// O_TMPFILE as Linux defines it (the C macro is not imported).
 private let O_TMPFILE_: Int32 = 0o20000000 | O_DIRECTORY
 
-/// Removes `.NAME.PID.tmp` files in `dir` whose process no longer runs.
+/// Removes `.NAME.PID.tmp` files in `dir` whose process no longer runs. Reads the folder with readdir and compares
+/// raw names, since output folders can hold thousands of files.
 private func removeStaleTemporaries(in dir: URL, for name: String) {
-    let prefix = ".\(name)."
-    for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-    where entry.hasPrefix(prefix) && entry.hasSuffix(".tmp") {
-        guard let pid = pid_t(entry.dropFirst(prefix.count).dropLast(4)), pid != getpid() else { continue }
-        if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir.appendingPathComponent(entry).path) }
+    guard let folder = opendir(dir.path) else { return }
+    defer { closedir(folder) }
+    let prefix = Array(".\(name).".utf8)
+    var stale: [String] = []
+    while let entry = readdir(folder) {
+        let matches = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            raw.count >= prefix.count && memcmp(raw.baseAddress!, prefix, prefix.count) == 0
+        }
+        guard matches else { continue }
+        let entryName = withUnsafeBytes(of: entry.pointee.d_name) {
+            String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+        }
+        guard entryName.hasSuffix(".tmp"), let pid = pid_t(entryName.dropFirst(prefix.count).dropLast(4)),
+            pid != getpid()
+        else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { stale.append(entryName) }
     }
+    for entry in stale { unlink(dir.appendingPathComponent(entry).path) }
 }
 
 /// Why writing `output` would destroy part of the input (nil when it would not): it is the input itself (same file
@@ -73,7 +90,7 @@ public func outputConflict(input: URL, output: URL) -> String? {
     guard target.path.hasPrefix(folder) else { return nil }
     let names = Set([
         target.lastPathComponent, target.lastPathComponent.lowercased(),
-        target.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
+        percentEncoded(target.lastPathComponent)
     ])
     .filter { !$0.isEmpty }
     guard let data = try? Data(contentsOf: input, options: .alwaysMapped) else { return nil }
@@ -88,6 +105,21 @@ public func outputConflict(input: URL, output: URL) -> String? {
         }
     }
     return nil
+}
+
+/// `name` with every byte outside RFC 3986's path characters written as %XX (as a URI in a glTF or MTL names it).
+private func percentEncoded(_ name: String) -> String {
+    let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/".utf8)
+    let hex = Array("0123456789ABCDEF".utf8)
+    var bytes: [UInt8] = []
+    for byte in name.utf8 {
+        if allowed.contains(byte) {
+            bytes.append(byte)
+        } else {
+            bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 extension Data {

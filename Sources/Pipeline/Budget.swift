@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GLB
 import Scene
 import Stages
@@ -30,9 +30,9 @@ public let budgetFloor = (ratio: Float(0.05), textureSide: 64)
 
 /// Parses `5MB`, `800KiB`, `1.5 GB` or plain bytes (decimal units are powers of 1000, binary ones of 1024).
 public func parseByteCount(_ text: String) -> Int? {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let trimmed = text.trimmed
     let number = trimmed.prefix { $0.isNumber || $0 == "." }
-    let unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces).lowercased()
+    let unit = trimmed.dropFirst(number.count).trimmed.lowercased()
     let scales: [String: Double] = [
         "": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "k": 1e3, "m": 1e6, "g": 1e9,
         "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824

@@ -1,10 +1,15 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import GLB
 import Importers
 import Preview
 import Scene
 import Stages
 import Textures
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A stage finished: its name and wall time, for progress display.
 public struct StageEvent: Sendable {
@@ -182,6 +187,8 @@ public func inspect(input: URL, importer: ImporterChoice = .native, isolation: I
         warnings: scene.warnings)
 }
 
-func fileSize(_ url: URL) -> Int {
-    ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.intValue ?? 0
+/// The size of the file at `url` in bytes; 0 when it cannot be read.
+public func fileSize(_ url: URL) -> Int {
+    var info = stat()
+    return stat(url.path, &info) == 0 ? Int(info.st_size) : 0
 }

@@ -1,9 +1,13 @@
-import Foundation
+import FoundationEssentials
 import GLB
 import Preview
 import Scene
 import Stages
 import Textures
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a conversion did, as `--report FILE.json` writes it.
 public struct Report: Sendable, Codable, Equatable {
@@ -55,15 +59,29 @@ public struct Report: Sendable, Codable, Equatable {
 public func peakResidentBytes() -> Int { residentMemory().peak }
 
 /// The process's resident memory now (`VmRSS`) and its peak so far (`VmHWM`), in bytes, from one read of
-/// /proc/self/status; zeros where it is not available.
+/// /proc/self/status; zeros where it is not available. (getrusage's peak would not do: after a vfork-style spawn it
+/// includes the parent's peak.) Reads raw bytes, since it runs after every stage.
 func residentMemory() -> (current: Int, peak: Int) {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
-    var memory = (current: 0, peak: 0)
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
-        let bytes = (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
-        if line.hasPrefix("VmRSS:") { memory.current = bytes } else { memory.peak = bytes }
+    let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return (0, 0) }
+    defer { close(fd) }
+    var status = [UInt8](repeating: 0, count: 8192)
+    var count = 0
+    while count < status.count {
+        let n = status.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+        if n <= 0 { break }
+        count += n
     }
-    return memory
+    /// The number of kilobytes on the line that starts with `key`, in bytes.
+    func field(_ key: String) -> Int {
+        for line in status[..<count].split(separator: UInt8(ascii: "\n")) where line.starts(with: key.utf8) {
+            let digits = line.drop { !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+                .prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            return (Int(String(decoding: digits, as: UTF8.self)) ?? 0) * 1024
+        }
+        return 0
+    }
+    return (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The preview image: where it went, its size and the camera (to reproduce the view elsewhere).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The number of worker threads to use: the container's CPU limit (cgroup v2, then v1) capped by the
 /// active processor count, at least 1.
@@ -26,8 +26,8 @@ public func cgroupV2CPULimit(_ cpuMax: String) -> Int? {
 /// Parses cgroup v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us` into whole CPUs, rounded up; nil when unlimited (-1) or malformed.
 public func cgroupV1CPULimit(quota: String, period: String) -> Int? {
     cpuLimit(
-        quota: Int(quota.trimmingCharacters(in: .whitespacesAndNewlines)),
-        period: Int(period.trimmingCharacters(in: .whitespacesAndNewlines)))
+        quota: Int(quota.trimmed),
+        period: Int(period.trimmed))
 }
 
 private func cpuLimit(quota: Int?, period: Int?) -> Int? {

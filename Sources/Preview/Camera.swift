@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A perspective camera looking at `target`, with +Y up.
 public struct PreviewCamera: Sendable, Equatable, Codable {

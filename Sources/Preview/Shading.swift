@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Scene
 import Textures
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A decoded texture with its sampler's wrap modes, sampled bilinearly (no mipmaps: the 4× supersampling filters).
 struct SampledTexture: Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 /// sRGB-encoded value (0…1) → linear.
 @inlinable public func srgbToLinear(_ c: Float) -> Float {

@@ -1,4 +1,9 @@
 import ExitStatus
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Why a conversion failed, in the categories the exit codes distinguish.
 ///
@@ -43,5 +48,32 @@ extension ProcessingError.Kind {
         case .resourceLimit: .resourceLimit
         case .internal: .internal
         }
+    }
+}
+
+/// A short human description of a file-system, decoding or other error, for one-line messages: the system's own
+/// text for file errors ("No such file or directory"), the decoder's for JSON.
+public func describe(_ error: any Error) -> String {
+    switch error {
+    case let error as ProcessingError:
+        return error.message
+    case let error as POSIXError:
+        return String(cString: strerror(error.code.rawValue))
+    case let error as CocoaError:
+        if let underlying = error.underlying { return describe(underlying) }
+        return "error \(error.code.rawValue)"
+    case let error as DecodingError:
+        func at(_ context: DecodingError.Context) -> String {
+            context.codingPath.isEmpty ? "" : " at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        }
+        switch error {
+        case .dataCorrupted(let context): return context.debugDescription + at(context)
+        case .keyNotFound(let key, let context): return "missing '\(key.stringValue)'" + at(context)
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return context.debugDescription + at(context)
+        @unknown default: return String(describing: error)
+        }
+    default:
+        return String(describing: error)
     }
 }

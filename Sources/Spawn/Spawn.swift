@@ -1,5 +1,5 @@
 import CSpawn
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Meshopt
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Options of `simplify`. With neither `ratio` nor `triangleBudget`, meshes simplify as far as `targetError` allows.
 public struct SimplifyOptions: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Scene
 
 /// Decoded 8-bit RGBA pixels, rows top to bottom, no padding.

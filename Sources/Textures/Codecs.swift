@@ -1,7 +1,7 @@
 import CPNG
 import CTurboJPEG
 import CWebP
-import Foundation
+import FoundationEssentials
 
 /// The encodings the texture stage reads.
 public enum ImageFormat: String, Sendable {

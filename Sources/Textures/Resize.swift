@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Scene
 
 /// How a texture's values are interpreted, which decides how it is filtered and encoded.

@@ -202,6 +202,16 @@ private let cubeOBJ = """
         }
     }
 
+    @Test func percentEscapesDecodeLikeFoundation() {
+        #expect(percentDecoded("mesh%20data.bin") == "mesh data.bin")
+        #expect(percentDecoded("%C3%A9t%c3%a9.png") == "été.png")
+        #expect(percentDecoded("plain.png") == "plain.png")
+        // Malformed escapes and bytes that are not UTF-8 give nil, as removingPercentEncoding does.
+        #expect(percentDecoded("bad%2") == nil)
+        #expect(percentDecoded("bad%zz") == nil)
+        #expect(percentDecoded("%FF.png") == nil)
+    }
+
     @Test func importWorksWithoutExtensionIncludingCompanionFiles() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }

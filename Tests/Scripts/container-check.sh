@@ -63,9 +63,11 @@ in_root() {
 
 fixture=fixtures/models/fbx/global_settings.fbx
 cp "$fixture" "$root/work/chair.fbx"
-run='optimize --version && optimize chair.fbx -o /tmp/plain.glb && optimize validate /tmp/plain.glb'
+# A COLLADA file reads through Assimp, which optimize loads only then (dlopen): it must be in the image too.
+cp fixtures/models/dae/blue_cube.dae "$root/work/cube.dae"
+run='optimize --version && optimize chair.fbx -o /tmp/plain.glb && optimize validate /tmp/plain.glb && optimize cube.dae -o /tmp/cube.glb && optimize validate /tmp/cube.glb'
 in_root
-[[ -s "$root/tmp/plain.glb" ]] || { echo "container-check: no output from the staged binary" >&2; exit 1; }
+[[ -s "$root/tmp/plain.glb" && -s "$root/tmp/cube.glb" ]] || { echo "container-check: no output from the staged binary" >&2; exit 1; }
 
 step "Indexed-Job fan-out (optimize-index → optimize job)"
 cp fixtures/models/stl/soup.stl "$root/work/"

@@ -152,7 +152,37 @@ def check_ldd(binaries):
             problem(f"packages-runtime.txt: {package} provides no library the binaries load (remove it?)")
 
 
+def dlopened(binary):
+    """The libraries BINARY loads on first use (dlopen by soname, e.g. "libassimp.so.5"), resolved on this host."""
+    with open(binary, "rb") as f:
+        names = set(re.findall(rb"\0(lib[A-Za-z0-9_+-]+\.so\.[0-9]+)\0", f.read()))
+    linked = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout.split()
+    names = sorted(names - {n.encode() for n in linked})
+    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    paths = []
+    for name in names:
+        match = re.search(rf"^\s+{re.escape(name.decode())} \(libc6,x86-64\) => (\S+)$", cache, re.M)
+        if match:
+            paths.append(match.group(1))
+        else:
+            problem(f"{binary}: loads {name.decode()} at run time, which this host does not have")
+    return paths
+
+
 def packages_of(binary, allowed):
+    """The packages that provide the libraries `ldd BINARY` resolves, and those of the libraries it dlopens (with
+    their own dependencies); a problem for any outside `allowed`."""
+    used = ldd_packages(binary, allowed)
+    for library in dlopened(binary):
+        package = owner(library)
+        if package not in allowed:
+            problem(f"{binary}: loads {library} at run time, which comes from {package}, not a runtime package")
+            continue
+        used |= {package} | ldd_packages(library, allowed)
+    return used
+
+
+def ldd_packages(binary, allowed):
     """The packages that provide the libraries `ldd BINARY` resolves; a problem for any outside `allowed`."""
     out = subprocess.run(["ldd", binary], capture_output=True, text=True)
     if out.returncode != 0:

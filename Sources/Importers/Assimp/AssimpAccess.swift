@@ -1,5 +1,5 @@
 import CAssimp
-import Foundation
+import FoundationEssentials
 import Scene
 
 // Small readers that turn Assimp's C structures into Swift values.

@@ -1,5 +1,5 @@
 import CAssimp
-import Foundation
+import FoundationEssentials
 import ImportSupport
 import Scene
 import Textures
@@ -96,11 +96,12 @@ struct MaterialConverter {
     // MARK: Textures and images
 
     private mutating func texture(_ m: UnsafePointer<aiMaterial>, _ type: aiTextureType) -> TextureRef? {
-        guard aiGetMaterialTextureCount(m, type) > 0 else { return nil }
+        guard cassimp_getMaterialTextureCount(m, type) > 0 else { return nil }
         var path = aiString()
         var uvIndex: UInt32 = 0
         var modes = [aiTextureMapMode_Wrap, aiTextureMapMode_Wrap, aiTextureMapMode_Wrap]
-        guard aiGetMaterialTexture(m, type, 0, &path, nil, &uvIndex, nil, nil, &modes, nil) == aiReturn_SUCCESS else {
+        guard cassimp_getMaterialTexture(m, type, 0, &path, nil, &uvIndex, nil, nil, &modes, nil) == aiReturn_SUCCESS
+        else {
             return nil
         }
         let reference = path.string
@@ -138,7 +139,7 @@ struct MaterialConverter {
             if let image = table.image(bytes: bytes, name: name, typeHint: name.isEmpty ? reference : name) {
                 result = image
             } else {
-                let kind = imageKind(bytes) ?? (name as NSString).pathExtension.uppercased()
+                let kind = imageKind(bytes) ?? URL(fileURLWithPath: name).pathExtension.uppercased()
                 warnings.append(
                     "texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
                         + "the material keeps its factors")
@@ -207,7 +208,9 @@ struct MaterialConverter {
             rgba[i * 4 + 2] = texel.b
             rgba[i * 4 + 3] = texel.a
         }
-        let pngName = name.isEmpty ? name : (name as NSString).deletingPathExtension + ".png"
+        // The name with its extension (if any) replaced by .png.
+        let dot = name.lastIndex(of: ".").flatMap { $0 != name.startIndex && !name[$0...].contains("/") ? $0 : nil }
+        let pngName = name.isEmpty ? name : name[..<(dot ?? name.endIndex)] + ".png"
         guard width > 0, height > 0, let png = try? encodePNG(Bitmap(width: width, height: height, pixels: rgba)) else {
             return .failure(LoadFailure(reason: "embedded texture cannot be encoded as PNG"))
         }
@@ -221,7 +224,8 @@ struct MaterialConverter {
     {
         var value: Float = 0
         var count: UInt32 = 1
-        let ok = aiGetMaterialFloatArray(m, key, type.rawValue, 0, &value, &count) == aiReturn_SUCCESS && count == 1
+        let ok =
+            cassimp_getMaterialFloatArray(m, key, type.rawValue, 0, &value, &count) == aiReturn_SUCCESS && count == 1
         return ok && value.isFinite ? value : nil
     }
 
@@ -230,19 +234,20 @@ struct MaterialConverter {
     {
         var value: Int32 = 0
         var count: UInt32 = 1
-        let ok = aiGetMaterialIntegerArray(m, key, type.rawValue, 0, &value, &count) == aiReturn_SUCCESS && count == 1
+        let ok =
+            cassimp_getMaterialIntegerArray(m, key, type.rawValue, 0, &value, &count) == aiReturn_SUCCESS && count == 1
         return ok ? value : nil
     }
 
     private func color(_ m: UnsafePointer<aiMaterial>, _ key: String) -> SIMD4<Float>? {
         var c = aiColor4D()
-        guard aiGetMaterialColor(m, key, 0, 0, &c) == aiReturn_SUCCESS else { return nil }
+        guard cassimp_getMaterialColor(m, key, 0, 0, &c) == aiReturn_SUCCESS else { return nil }
         return SIMD4(c.r, c.g, c.b, c.a)
     }
 
     private func string(_ m: UnsafePointer<aiMaterial>, _ key: String) -> String? {
         var s = aiString()
-        return aiGetMaterialString(m, key, 0, 0, &s) == aiReturn_SUCCESS ? s.string : nil
+        return cassimp_getMaterialString(m, key, 0, 0, &s) == aiReturn_SUCCESS ? s.string : nil
     }
 }
 

@@ -1,6 +1,10 @@
 import CAssimp
-import Foundation
+import FoundationEssentials
 import ImportSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The file system Assimp sees during one import (`aiFileIO`).
 ///

@@ -1,7 +1,11 @@
 import CAssimp
-import Foundation
+import FoundationEssentials
 import ImportSupport
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Converts one imported `aiScene` into a `Scene`.
 ///
@@ -99,7 +103,7 @@ struct SceneConverter {
         var s = aiVector3D()
         var q = aiQuaternion()
         var t = aiVector3D()
-        aiDecomposeMatrix(&matrix, &s, &q, &t)
+        cassimp_decomposeMatrix(&matrix, &s, &q, &t)
         var rotation = SIMD4<Float>(q.x, q.y, q.z, q.w)
         let length = (rotation * rotation).sum().squareRoot()
         rotation = length > 0 ? rotation / length : SIMD4(0, 0, 0, 1)

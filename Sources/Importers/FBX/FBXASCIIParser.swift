@@ -149,7 +149,7 @@ struct FBXLexer {
                 offset = end + 1
                 let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
                 return .value(
-                    .string(text.contains("&quot;") ? text.replacingOccurrences(of: "&quot;", with: "\"") : text))
+                    .string(text.contains("&quot;") ? text.replacing("&quot;", with: "\"") : text))
             case UInt8(ascii: "*"):
                 offset += 1
                 while offset < bytes.count, isDigit(bytes[offset]) { offset += 1 }

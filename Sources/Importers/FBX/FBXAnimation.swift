@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Scene
 
 /// FBX 7.x animation: each `AnimationStack` becomes one glTF animation, from its first `AnimationLayer` (layers

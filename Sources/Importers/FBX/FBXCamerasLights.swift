@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// FBX cameras and lights: a `NodeAttribute` (7.x) of class Camera or Light under a Model, or (6.x and older) a
 /// Model of that class carrying the properties itself. Each becomes a glTF camera or `KHR_lights_punctual` light on

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ImportSupport
 import Scene
 
@@ -66,10 +66,12 @@ struct FBXConnection {
 
 /// Splits "Name\0\u{1}Class" (binary) or "Class::Name" (ASCII) into (class, name).
 func splitObjectName(_ raw: String) -> (kind: String, name: String) {
-    if let range = raw.range(of: "\u{0}\u{1}") {
+    if let range = raw.firstRange(of: "\u{0}\u{1}") {
         return (String(raw[range.upperBound...]), String(raw[..<range.lowerBound]))
     }
-    if let range = raw.range(of: "::") { return (String(raw[..<range.lowerBound]), String(raw[range.upperBound...])) }
+    if let range = raw.firstRange(of: "::") {
+        return (String(raw[..<range.lowerBound]), String(raw[range.upperBound...]))
+    }
     return ("", raw)
 }
 

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A column-major 4×4 matrix in double precision, for composing FBX transform chains before they become `Float`.
 struct DMatrix: Equatable {

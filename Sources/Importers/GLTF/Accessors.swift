@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import Meshopt
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An accessor's layout, checked against the bytes that hold it.
 struct AccessorLayout {

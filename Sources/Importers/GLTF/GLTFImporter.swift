@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ImportSupport
 import Scene
 
@@ -72,9 +72,9 @@ struct GLTFReader {
         let json = try parseContainer()
         let parsed: Any
         do {
-            parsed = try JSONSerialization.jsonObject(with: json, options: [])
+            parsed = try json.withUnsafeBytes { try parseJSON($0) }
         } catch {
-            throw bad("not valid glTF JSON: \(error.localizedDescription)")
+            throw bad("not valid glTF JSON: \(describe(error))")
         }
         guard let object = parsed as? JSONObject else { throw bad("the glTF JSON is not an object") }
         root = object
@@ -222,8 +222,8 @@ struct GLTFReader {
             }
             return storage.keep(data)
         }
-        let decoded = uri.removingPercentEncoding ?? uri
-        let hasScheme = decoded.range(of: "^[A-Za-z][A-Za-z0-9+.-]*:", options: .regularExpression) != nil
+        let decoded = percentDecoded(uri) ?? uri
+        let hasScheme = startsWithURIScheme(decoded)
         guard !hasScheme, !decoded.hasPrefix("/"), !decoded.hasPrefix("\\") else {
             throw bad("\(what): uri '\(uri)' is not a relative path inside the model's folder")
         }
@@ -297,16 +297,12 @@ final class ByteStorage {
     deinit { for buffer in owned { buffer.deallocate() } }
 }
 
-// MARK: - Typed reads of JSONSerialization output (never trapping)
+// MARK: - Typed reads of parseJSON output (never trapping)
 
 func object(_ value: Any?) -> JSONObject? { value as? JSONObject }
 func array(_ value: Any?) -> [Any]? { value as? [Any] }
 func string(_ value: Any?) -> String? { value as? String }
-func number(_ value: Any?) -> Double? {
-    guard let n = value as? NSNumber, !isBoolean(n) else { return nil }
-    let d = n.doubleValue
-    return d.isFinite ? d : nil
-}
+func number(_ value: Any?) -> Double? { (value as? Double) ?? (value as? Int).map(Double.init) }
 
 /// A non-negative integer no larger than 2^40, so sums and small products cannot overflow.
 func index(_ value: Any?) -> Int? {
@@ -331,12 +327,17 @@ func extensionValue(_ value: Any, depth: Int = 0) -> ExtensionValue {
     }
     if let items = value as? [Any] { return .array(items.map { extensionValue($0, depth: depth + 1) }) }
     if let text = value as? String { return .string(text) }
-    if let n = value as? NSNumber {
-        if isBoolean(n) { return .bool(n.boolValue) }
-        return n.doubleValue.isFinite ? .number(n.doubleValue) : .null
-    }
+    if let number = number(value) { return .number(number) }
+    if let flag = value as? Bool { return .bool(flag) }
     return .null
 }
 
-/// JSONSerialization stores true/false as NSNumbers whose Objective-C type code is "c".
-func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+/// Whether `text` starts with a URI scheme (RFC 3986): a letter, then letters, digits, "+", "-" or ".", then ":".
+func startsWithURIScheme(_ text: String) -> Bool {
+    let scheme = text.utf8.prefix { $0 != UInt8(ascii: ":") }
+    func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+    guard let first = scheme.first, isLetter(first), scheme.count < text.utf8.count else { return false }
+    return scheme.allSatisfy {
+        isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || "+-.".utf8.contains($0)
+    }
+}

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import ImportSupport
 import Scene
 
 extension GLTFReader {
@@ -27,7 +28,7 @@ extension GLTFReader {
                 }
                 scene.images.append(
                     Image(
-                        name: string(json["name"]) ?? fileName?.removingPercentEncoding ?? "", mimeType: mime,
+                        name: string(json["name"]) ?? fileName.flatMap(percentDecoded) ?? "", mimeType: mime,
                         data: Array(data)))
             } catch let error as ProcessingError {
                 warnings.append("\(error.message); its textures were dropped")

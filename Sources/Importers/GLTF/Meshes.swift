@@ -1,5 +1,5 @@
 import Draco
-import Foundation
+import FoundationEssentials
 import Scene
 
 extension GLTFReader {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ImportSupport
 import Scene
 
@@ -201,7 +201,7 @@ struct MaterialLibraries {
                 if let image = table.image(bytes: bytes, name: name) {
                     result = image
                 } else {
-                    let kind = (name as NSString).pathExtension.uppercased()
+                    let kind = URL(fileURLWithPath: name).pathExtension.uppercased()
                     warn(
                         "texture '\(reference)' not loaded: unsupported image format (\(kind.isEmpty ? "unknown" : kind)); "
                             + "the material keeps its factors")

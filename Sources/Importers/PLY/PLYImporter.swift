@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ImportSupport
 import Scene
 
@@ -85,8 +85,8 @@ enum ScalarType {
         case .int8: return 127
         case .uint16: return 65535
         case .int16: return 32767
-        case .uint32: return 4_294_967_295
-        case .int32: return 2_147_483_647
+        case .uint32: return Float(UInt32.max)
+        case .int32: return Float(Int32.max)
         case .float32, .float64: return 1
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// "image/png", "image/jpeg", "image/webp" or "image/bmp" from the leading bytes; "image/x-tga" for a file named
 /// `*.tga` whose header has a known TGA image type; else nil.

@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A whole file mapped read-only into memory: native readers parse its bytes in place, without a copy, and the
 /// kernel pages them in (and drops them) as the parse moves along.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The folder a model lives in: every file an import reads besides the model itself must resolve inside it.
 ///
@@ -22,9 +22,9 @@ public struct ModelFolder: Sendable {
     /// Resolves `reference` (relative to the folder, or absolute) to an existing file inside the folder.
     /// An absolute path outside the folder falls back to its file name beside the model, else is `.outside`.
     public func resolve(_ reference: String) -> Resolution {
-        var text = reference.replacingOccurrences(of: "\\", with: "/")
+        var text = reference.replacing("\\", with: "/")
         if text.hasPrefix("file://") { text = String(text.dropFirst(7)) }
-        text = text.removingPercentEncoding ?? text
+        text = percentDecoded(text) ?? text
         guard !text.isEmpty else { return .missing }
         let isWindowsAbsolute = text.count >= 2 && text.dropFirst().first == ":" && text.first!.isLetter
         if text.hasPrefix("/") || isWindowsAbsolute {
@@ -69,10 +69,38 @@ public struct ModelFolder: Sendable {
             guard let match = candidates.first(where: { $0.lowercased() == lower }) else { return .missing }
             current = current + "/" + match
         }
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: current, isDirectory: &isDirectory), !isDirectory.boolValue else { return .missing }
+        var isDirectory = false
+        guard fm.fileExists(atPath: current, isDirectory: &isDirectory), !isDirectory else { return .missing }
         let real = URL(fileURLWithPath: current).resolvingSymlinksInPath().path
         guard real.hasPrefix(root + "/") else { return .outside }
         return .found(real)
+    }
+}
+
+/// `text` with its %XX escapes decoded; nil when an escape is malformed or the result is not UTF-8 (as Foundation's
+/// `removingPercentEncoding`).
+public func percentDecoded(_ text: String) -> String? {
+    guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
+    var bytes: [UInt8] = []
+    var input = text.utf8.makeIterator()
+    while let byte = input.next() {
+        guard byte == UInt8(ascii: "%") else {
+            bytes.append(byte)
+            continue
+        }
+        guard let high = input.next().flatMap({ hexValue($0) }), let low = input.next().flatMap({ hexValue($0) }) else {
+            return nil
+        }
+        bytes.append(high << 4 | low)
+    }
+    return String(validating: bytes, as: UTF8.self)
+}
+
+private func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
     }
 }

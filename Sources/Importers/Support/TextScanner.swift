@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads numbers and words from text-format bytes in place (OBJ, MTL, ASCII PLY and STL, ASCII FBX), without
 /// creating strings. Lines end at `\n`; `\r`, spaces and tabs separate words.

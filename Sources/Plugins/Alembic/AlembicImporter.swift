@@ -1,5 +1,9 @@
-import Foundation
+import FoundationEssentials
 import Scene
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// True when the bytes start with the Ogawa magic (or HDF5 magic, to give the legacy error).
 public func isAlembic(_ header: [UInt8]) -> Bool {
@@ -27,7 +31,7 @@ public func importAlembic(from url: URL, options: AlembicOptions = AlembicOption
     do {
         bytes = [UInt8](try Data(contentsOf: url))
     } catch {
-        throw ProcessingError(.io, file: path, "cannot read the file: \(error.localizedDescription)")
+        throw ProcessingError(.io, file: path, "cannot read the file: \(describe(error))")
     }
     if bytes.starts(with: hdf5Magic) {
         throw ProcessingError(.badInput, file: path, "unsupported: HDF5-based Alembic (re-export it as Ogawa)")
