@@ -28,7 +28,7 @@ for i in "${!runs[@]}"; do
     valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/run.$i" "$work/optimize" ${runs[$i]} \
         >/dev/null 2>&1
 done
-# callgrind names a function once ("fn=(7) name"), then by number only; keep first appearances, in run order.
-cat "$work"/run.* | sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' | grep -v '^0x' | awk '!seen[$0]++' \
+# callgrind names a function once ("fn=(7) name"), then by number only; sorted, so the list only changes when the code does.
+cat "$work"/run.* | sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' | grep -v '^0x' | LC_ALL=C sort -u \
     >Sources/CLI/link-order.txt
 echo "link-order.sh: $(wc -l <Sources/CLI/link-order.txt) functions in Sources/CLI/link-order.txt"
