@@ -300,12 +300,23 @@ extension SceneEncoder {
 
     /// An animation output or input of floats (`components` per element), compressed when compressing:
     /// rotations use the quaternion filter (normalized SHORT), translations, scales and weights the exponential
-    /// filter when it makes the view smaller. Returns the accessor.
+    /// filter when it makes the view smaller; morph weights in 0…1 of a quantized file are normalized bytes. Returns
+    /// the accessor.
     mutating func addAnimationFloats(
         _ values: [Float], components: Int, type: String, path: Animation.Path?,
         cubic: Bool, min: [Float]? = nil, max: [Float]? = nil
     ) -> Int {
         let count = values.count / components
+        // Morph weights within 0…1 (give or take half a step), when vertices are quantized: normalized UNSIGNED_BYTE,
+        // uncompressed (as gltfpack writes them); steps of 1/255, a quarter of the bytes.
+        let halfStep: Float = 0.5 / 255
+        if path == .weights, plan != nil, values.allSatisfy({ $0 >= -halfStep && $0 <= 1 + halfStep }) {
+            let bytes = values.map { UInt8((Swift.min(Swift.max($0, 0), 1) * 255).rounded()) }
+            let view = addView(length: bytes.count, category: .animation, fill: rawCopy(bytes))
+            var accessor = addAccessor(view: view, componentType: GL.unsignedByte, count: count, type: type)
+            markNormalized(&accessor)
+            return accessor
+        }
         guard compressing else {
             let view = addView(length: values.count * 4, category: .animation, fill: rawCopy(values))
             return addAccessor(view: view, componentType: GL.float, count: count, type: type, min: min, max: max)

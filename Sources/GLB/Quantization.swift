@@ -2,7 +2,7 @@ import Scene
 
 /// Integer vertex storage (`KHR_mesh_quantization`); bit counts as gltfpack's -vp, -vt, -vn and -vc.
 ///
-/// - Positions: UNSIGNED_SHORT on a uniform grid over each mesh's bounds; the grid's offset and scale are folded
+/// - Positions: UNSIGNED_SHORT on a uniform grid over each mesh's bounds (padded by its largest morph deltas); the grid's offset and scale are folded
 ///   into the referencing nodes (a node that also moves children, cameras, lights, joints or is animated gets
 ///   a new child node carrying the mesh), into each instance of an instanced node, and for skinned meshes into the
 ///   inverse bind matrices as well as the node (skinning ignores the node's transform; viewers bound and cull with it). Morph POSITION deltas use the same grid (SHORT, or float grid units when a delta
@@ -101,12 +101,20 @@ struct QuantizationPlan {
         for (m, mesh) in scene.meshes.enumerated() {
             var lo = SIMD3<Float>(repeating: .infinity)
             var hi = SIMD3<Float>(repeating: -.infinity)
+            // The grid spans the base shape padded on each side by the largest morph delta per axis (gltfpack's rule),
+            // so the same bits mean the same precision over the same extent.
+            var pad = SIMD3<Float>(repeating: 0)
             for primitive in mesh.primitives {
                 for p in primitive.vertices.positions {
                     lo = pointwiseMin(lo, p)
                     hi = pointwiseMax(hi, p)
                 }
+                for target in primitive.targets {
+                    for delta in target.positions { pad = pointwiseMax(pad, pointwiseMax(delta, -delta)) }
+                }
             }
+            lo -= pad
+            hi += pad
             // Empty or non-finite meshes keep float positions; the writer reports the latter.
             guard lo.x.isFinite, lo.y.isFinite, lo.z.isFinite, hi.x.isFinite, hi.y.isFinite, hi.z.isFinite else {
                 continue

@@ -105,6 +105,29 @@ struct CompressionTests {
         #expect(fallback > quantized && fallback < quantized + compressed + 64)
     }
 
+    @Test("morph weight animations in 0…1 become normalized bytes in a quantized file; others stay float")
+    func morphWeightsAreBytes() throws {
+        for compression in [Compression.none, .meshopt(fallback: false)] {
+            for (values, byte) in [([0, 0, 1, 0.5] as [Float], true), ([0, 0, 1.25, -0.5], false)] {
+                var scene = TestScenes.morph()
+                scene.animations[0].channels[0].values = values
+                let (json, bin) = try GLBFile.split(try encode(scene, Quantization(), compression))
+                let output = json.array("animations")[0].array("samplers")[0]["output"] as! Int
+                let accessor = json.array("accessors")[output]
+                #expect(accessor["componentType"] as? Int == (byte ? 5121 : 5126), "\(values)")
+                #expect(accessor["normalized"] as? Bool == (byte ? true : nil), "\(values)")
+                if byte {
+                    // Stored uncompressed, as gltfpack does: readable straight from the binary chunk.
+                    #expect(readAccessor(json, bin, output).map { $0[0] } == [0, 0, 1, 128.0 / 255])
+                }
+            }
+            // Not quantized: floats.
+            let (json, _) = try GLBFile.split(try encode(TestScenes.morph(), nil, compression))
+            let output = json.array("animations")[0].array("samplers")[0]["output"] as! Int
+            #expect(json.array("accessors")[output]["componentType"] as? Int == 5126)
+        }
+    }
+
     @Test("dequantized world positions stay within half a grid step of the originals")
     func positionsRoundTrip() throws {
         for (name, scene) in [
@@ -125,8 +148,11 @@ struct CompressionTests {
                 let originalNode = scene.nodes.firstIndex { $0.mesh == 0 }!
                 let expectedMatrix = scene.nodes[originalNode].transform.matrix
                 let original = scene.meshes[0].primitives[0].vertices.positions
-                let hi = original.reduce(SIMD3<Float>(repeating: -.infinity)) { pointwiseMax($0, $1) }
-                let lo = original.reduce(SIMD3<Float>(repeating: .infinity)) { pointwiseMin($0, $1) }
+                // The grid spans the base bounds padded by the largest morph delta per axis (gltfpack's rule).
+                let pad = scene.meshes[0].primitives[0].targets.flatMap(\.positions)
+                    .reduce(SIMD3<Float>(repeating: 0)) { pointwiseMax($0, pointwiseMax($1, -$1)) }
+                let hi = original.reduce(SIMD3<Float>(repeating: -.infinity)) { pointwiseMax($0, $1) } + pad
+                let lo = original.reduce(SIMD3<Float>(repeating: .infinity)) { pointwiseMin($0, $1) } - pad
                 let extent = hi - lo
                 let step = extent.max() / 1023
                 let primitive = json.array("meshes")[0]["primitives"] as! [[String: Any]]
