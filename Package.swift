@@ -86,7 +86,8 @@ let package = Package(
         // The CPU preview renderer (`--preview`): decodes and encodes images through Textures.
         .target(name: "Preview", dependencies: ["Scene", "Textures"], path: "Sources/Preview"),
         .target(
-            name: "Pipeline", dependencies: ["Scene", "Importers", "Stages", "GLB", "Textures", "Preview"],
+            name: "Pipeline",
+            dependencies: ["Scene", "ImportSupport", "Importers", "Stages", "GLB", "Textures", "Preview"],
             path: "Sources/Pipeline"),
         .target(name: "AlembicImporter", dependencies: ["Scene"], path: "Sources/Plugins/Alembic"),
         .target(name: "S3", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Sources/S3"),
@@ -103,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "optimize",
             dependencies: [
-                "CommandSupport", "ExitStatus", "Pipeline", "Importers", "Stages", "Textures", "GLB", "Preview",
+                "CommandSupport", "ExitStatus", "Pipeline", "ImportSupport", "Importers", "Stages", "Textures", "GLB",
+                "Preview",
                 "Spawn", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Sources/CLI", exclude: ["link-order.txt"], linkerSettings: leanStartup + startupOrder),

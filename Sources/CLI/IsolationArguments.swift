@@ -1,7 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
+import ImportSupport
 import Importers
-import Pipeline
 import Scene
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ImportSupport
 import Scene
 import Spawn
 
@@ -102,8 +103,7 @@ func runConverter(
         if reason.hasPrefix("error: ") { reason.removeFirst(7) }
         throw ProcessingError(.badInput, file: path, "\(plugin.name) plugin: \(reason)")
     }
-    let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? nil
-    guard let size, size > 0 else {
+    guard fileSize(output) > 0 else {
         throw ProcessingError(.badInput, file: path, "\(plugin.name) plugin exited without writing its output")
     }
     return (output, warnings)

@@ -1,6 +1,7 @@
 import Dispatch
 import FoundationEssentials
 import GLB
+import ImportSupport
 import Importers
 import Preview
 import Scene
@@ -185,10 +186,4 @@ public func inspect(input: URL, importer: ImporterChoice = .native, isolation: I
         boundsMin: bounds.map { [$0.min.x, $0.min.y, $0.min.z] },
         boundsMax: bounds.map { [$0.max.x, $0.max.y, $0.max.z] },
         warnings: scene.warnings)
-}
-
-/// The size of the file at `url` in bytes; 0 when it cannot be read.
-public func fileSize(_ url: URL) -> Int {
-    var info = stat()
-    return stat(url.path, &info) == 0 ? Int(info.st_size) : 0
 }

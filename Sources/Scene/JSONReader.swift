@@ -65,51 +65,46 @@ private struct JSONReader {
     }
 
     mutating func object(depth: Int) throws -> [String: Any] {
-        guard depth <= 512 else { throw failure("nested more than 512 levels deep") }
-        offset += 1
         var result: [String: Any] = [:]
-        skipSpace()
-        if current == UInt8(ascii: "}") {
-            offset += 1
-            return result
+        try elements(closedBy: UInt8(ascii: "}"), depth: depth) { reader in
+            reader.skipSpace()
+            guard reader.current == UInt8(ascii: "\"") else { throw reader.failure("expected a string key") }
+            let key = try reader.string()
+            reader.skipSpace()
+            guard reader.current == UInt8(ascii: ":") else { throw reader.failure("expected ':'") }
+            reader.offset += 1
+            result[key] = try reader.value(depth: depth)
         }
-        while true {
-            skipSpace()
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try string()
-            skipSpace()
-            guard current == UInt8(ascii: ":") else { throw failure("expected ':'") }
-            offset += 1
-            result[key] = try value(depth: depth)
-            skipSpace()
-            switch current {
-            case UInt8(ascii: ","): offset += 1
-            case UInt8(ascii: "}"):
-                offset += 1
-                return result
-            default: throw failure("expected ',' or '}'")
-            }
-        }
+        return result
     }
 
     mutating func array(depth: Int) throws -> [Any] {
+        var result: [Any] = []
+        try elements(closedBy: UInt8(ascii: "]"), depth: depth) { reader in
+            result.append(try reader.value(depth: depth))
+        }
+        return result
+    }
+
+    /// Reads the comma-separated elements of an object or array, its opening bracket at `offset`, through `close`;
+    /// `element` reads one. Refuses nesting deeper than 512 levels.
+    mutating func elements(closedBy close: UInt8, depth: Int, _ element: (inout JSONReader) throws -> Void) throws {
         guard depth <= 512 else { throw failure("nested more than 512 levels deep") }
         offset += 1
-        var result: [Any] = []
         skipSpace()
-        if current == UInt8(ascii: "]") {
+        if current == close {
             offset += 1
-            return result
+            return
         }
         while true {
-            result.append(try value(depth: depth))
+            try element(&self)
             skipSpace()
             switch current {
             case UInt8(ascii: ","): offset += 1
-            case UInt8(ascii: "]"):
+            case close:
                 offset += 1
-                return result
-            default: throw failure("expected ',' or ']'")
+                return
+            default: throw failure("expected ',' or '\(Character(Unicode.Scalar(close)))'")
             }
         }
     }
@@ -168,14 +163,7 @@ private struct JSONReader {
         guard bytes.count - offset >= 4 else { throw failure("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            let byte = bytes[offset]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw failure("invalid \\u escape")
-            }
+            guard let digit = hexDigitValue(bytes[offset]) else { throw failure("invalid \\u escape") }
             value = value << 4 | UInt32(digit)
             offset += 1
         }

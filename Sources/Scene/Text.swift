@@ -23,3 +23,13 @@ public func fixed(_ value: Double, places: Int) -> String {
     guard count < 64 else { return String(value) }
     return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// The value of an ASCII hexadecimal digit (`0`–`9`, `a`–`f`, `A`–`F`), nil for any other byte.
+public func hexDigitValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}

@@ -61,6 +61,18 @@ struct USDImporterTests {
         #expect(row.importer.contains("Sources/Plugins/USD/plugin.json"))
     }
 
+    /// The shipped binary links FoundationEssentials only, where file attributes are not bridged to NSNumber: the
+    /// plugin's output must be found there too, not only in this (Foundation-linked) test process.
+    @Test func theCommandLineConvertsAStage() throws {
+        let folder = try USDTools.makeFixtures()
+        defer { folder.cleanup() }
+        let output = folder.url.appendingPathComponent("cube.glb")
+        let input = folder.url.appendingPathComponent("cube.usda")
+        let result = try run(TestPaths.optimize, [input.path, "-o", output.path], environment: USDTools.environment)
+        #expect(result.status == 0, "\(result.summary)")
+        #expect(try optimize(["validate", output.path]).status == 0)
+    }
+
     @Test func zUpCentimeterCube() throws {
         let folder = try USDTools.makeFixtures()
         defer { folder.cleanup() }

@@ -22,8 +22,11 @@ public struct RunResult: Sendable {
     }
 }
 
-/// Runs `executable args` with a timeout; output goes through temporary files so large output cannot block.
-public func run(_ executable: URL, _ arguments: [String], timeout: Double = 120) throws -> RunResult {
+/// Runs `executable args` with a timeout (in `environment` when given, else ours); output goes through temporary
+/// files so large output cannot block.
+public func run(
+    _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 120
+) throws -> RunResult {
     let scratch = FileManager.default.temporaryDirectory
         .appendingPathComponent("optimize-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -45,6 +48,7 @@ public func run(_ executable: URL, _ arguments: [String], timeout: Double = 120)
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let environment { process.environment = environment }
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice

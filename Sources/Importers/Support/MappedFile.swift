@@ -66,3 +66,9 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(mapping + start, end - start, MADV_DONTNEED)
     }
 }
+
+/// The size of the file at `url` in bytes; 0 when it cannot be read.
+public func fileSize(_ url: URL) -> Int {
+    var info = stat()
+    return stat(url.path, &info) == 0 ? Int(info.st_size) : 0
+}

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Scene
 
 /// The folder a model lives in: every file an import reads besides the model itself must resolve inside it.
 ///
@@ -88,19 +89,10 @@ public func percentDecoded(_ text: String) -> String? {
             bytes.append(byte)
             continue
         }
-        guard let high = input.next().flatMap({ hexValue($0) }), let low = input.next().flatMap({ hexValue($0) }) else {
+        guard let high = input.next().flatMap(hexDigitValue), let low = input.next().flatMap(hexDigitValue) else {
             return nil
         }
         bytes.append(high << 4 | low)
     }
     return String(validating: bytes, as: UTF8.self)
-}
-
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-    default: nil
-    }
 }
