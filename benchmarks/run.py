@@ -166,6 +166,18 @@ class Bench:
         # --full journals every finished run, so an interrupted run resumes (--fresh starts over).
         self.journal: str | None = None
         self.cache: dict[str, dict] = {}
+        # --only: the groups measured now; every other case takes its record from the previous results.json.
+        self.only: set[str] | None = None
+        self.kept: dict[tuple, dict] = {}
+
+    def keep(self, previous: list[dict], only: set[str]) -> None:
+        self.only = only
+        self.kept = {self._case_id(r["group"], r["input"], r["variant"], r["ratio"], r["threads"]): r
+                     for r in previous}
+
+    @staticmethod
+    def _case_id(group: str, source: str, variant: str, ratio: float, threads: int) -> tuple:
+        return (group, os.path.relpath(source, REPO) if source.startswith(REPO) else source, variant, ratio, threads)
 
     def resume(self, journal: str, fresh: bool) -> None:
         self.journal = journal
@@ -195,6 +207,9 @@ class Bench:
         """One case per source, their runs taken in turn (A B A B …) so that the machine's drift during the runs
         falls on every source alike; one record each (medians of `reps` runs)."""
         reps = reps or self.reps
+        if self.only is not None and group not in self.only:
+            return [self.kept.get(self._case_id(group, os.path.abspath(s), variant, ratio, threads), {})
+                    for s in sources]
         cases = []
         for source in sources:
             key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples]
@@ -322,13 +337,16 @@ def quick(tools: Tools, work: str) -> int:
     return 1 if bench.failures else 0
 
 
-def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
+def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None = None,
+         previous: list[dict] | None = None) -> dict:
     inputs_folder = os.path.join(REPO, ".build", "bench-inputs")
     factors = [1, 2, 4, 8, 12]
     label, ladder = generate.ladder(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, factors)
     multi = generate.multi_mesh(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, k=2, copies=16)
     bench = Bench(tools, work, reps=reps, samples=50_000, log=print_record)
     bench.resume(os.path.join(work, "journal.jsonl"), fresh)
+    if only is not None:
+        bench.keep(previous or [], only)
 
     bench.samples = 10_000                                      # small models: centroids already cover them
     for variant in ("optimize", "gltfpack"):                    # the fixed cost: start-up, import, write
@@ -360,8 +378,10 @@ def full(tools: Tools, work: str, reps: int, fresh: bool) -> dict:
         if twin == source:
             bench.run("large", source, "gltfpack -cc", 0.5, reps=1, measure_fidelity=False)
     features(bench, large)
-    if tools.blender:
+    if tools.blender and (only is None or only & {"blender", "fbx"}):
         blender(bench, inputs_folder, large)
+    if only is not None:  # the groups not measured now keep their earlier records (Blender's too when it is absent)
+        bench.records = [r for r in previous or [] if r["group"] not in only] + bench.records
     return {"records": bench.records, "failures": bench.failures, "base": label,
             "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),
             "machine": machine(), "versions": tools.versions, "reps": reps,
@@ -463,6 +483,8 @@ def main() -> int:
                         help="the optimize binary (default: .build/release/optimize)")
     parser.add_argument("--fresh", action="store_true", help="--full: ignore runs journaled by an interrupted run")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per run (median); 1 above 300 MB inputs")
+    parser.add_argument("--only", help="--full: measure only these groups (comma-separated, e.g. large,startup); "
+                        "the others keep their records from results.json")
     args = parser.parse_args()
     results_path = os.path.join(HERE, "results.json")
     if args.report_only:
@@ -486,7 +508,11 @@ def main() -> int:
     binary = os.path.join(work, "optimize")
     shutil.copy2(args.optimize, binary)
     tools = Tools(binary)
-    results = full(tools, work, args.reps, args.fresh)
+    previous = None
+    if args.only:
+        with open(results_path) as f:
+            previous = json.load(f)["records"]
+    results = full(tools, work, args.reps, args.fresh, set(args.only.split(",")) if args.only else None, previous)
     with open(results_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
     import report

@@ -1,4 +1,5 @@
 import Foundation
+import Meshopt
 import Scene
 import Testing
 
@@ -87,6 +88,94 @@ import Testing
         _ = try simplify(&scene, options: SimplifyOptions(ratio: 0.5, targetError: Self.looseError), threads: 2)
         #expect(abs(Double(scene.statistics.triangles) / (Double(before) / 2) - 1) <= 0.02)
         #expect(Check.isValid(scene.meshes[0].primitives[0]))
+    }
+
+    /// A sphere of 588,288 triangles, stretched along x (so its halves are half as long as the whole): above the
+    /// size at which a mesh is simplified in two parts.
+    static func largeSphere() -> Scene {
+        var sphere = Geometry.uvSphere(rings: 384, segments: 768)
+        sphere.vertices.positions = sphere.vertices.positions.map { $0 * SIMD3(4, 1, 1) }
+        return Geometry.scene([Geometry.mesh("large", [sphere])])
+    }
+
+    @Test func largeMeshIsSimplifiedInPartsThatStayJoined() throws {
+        let input = Self.largeSphere()
+        let triangles = input.statistics.triangles
+        #expect(partCount(triangles: triangles) == 2)
+        #expect(partCount(triangles: 2 * partTriangles - 1) == 1)
+        #expect(partCount(triangles: 100 * partTriangles) == 16)
+        var results: [Scene] = []
+        for threads in [1, 2] {
+            var scene = input
+            let report = try simplify(
+                &scene, options: SimplifyOptions(ratio: 0.5, targetError: Self.looseError), threads: threads)
+            let result = try #require(report.simplify?.first)
+            #expect(result.reason == nil)
+            #expect(abs(Double(result.achievedTriangles) / Double(triangles / 2) - 1) <= 0.02)
+            results.append(scene)
+        }
+        #expect(results[0] == results[1])
+        let out = results[0].meshes[0].primitives[0]
+        #expect(Check.isValid(out))
+        // The cut between the parts did not open: the surface is as closed as the input.
+        #expect(Check.openEdges([out]) == 0)
+        #expect(Set(out.vertices.positions).isSubset(of: Set(input.meshes[0].primitives[0].vertices.positions)))
+    }
+
+    @Test func partsKeepTheWholeMeshErrorBound() throws {
+        // Error-only simplification: each half is half as long as the whole, so it must be given twice the relative
+        // bound to allow the same absolute deviation; then the halves together come close to meshoptimizer's result
+        // on the whole buffer (a little above: the cut between them stays), and far below what half the deviation
+        // would leave (about 1.5 times as many triangles).
+        let input = Self.largeSphere()
+        let whole = input.meshes[0].primitives[0]
+        var reference = whole.indices
+        let wholeError = MeshoptOptimizer.simplify(
+            &reference, positions: whole.vertices.positions, targetIndexCount: 0, targetError: 0.0003,
+            lockBorder: false)
+        var scene = input
+        let report = try simplify(&scene, options: SimplifyOptions(targetError: 0.0003), threads: 2)
+        let result = try #require(report.simplify?.first)
+        #expect(result.error <= 0.0003)
+        #expect(wholeError <= 0.0003)
+        let ratio = Double(result.achievedTriangles) / Double(reference.count / 3)
+        #expect(ratio > 0.95 && ratio < 1.15, "parts \(result.achievedTriangles), whole \(reference.count / 3)")
+    }
+
+    @Test func partsThatStallAreFinishedWhole() throws {
+        // A flat open grid of 627,200 triangles: its parts keep their borders (the cut and the grid's edge), which
+        // alone hold more than the target; the whole-mesh pass after them reaches it.
+        let side = 560
+        var grid = Primitive()
+        for y in 0...side {
+            for x in 0...side { grid.vertices.positions.append(SIMD3(Float(x), Float(y), 0)) }
+        }
+        let row = UInt32(side + 1)
+        for y in 0..<UInt32(side) {
+            for x in 0..<UInt32(side) {
+                let a = y * row + x
+                grid.indices += [a, a + 1, a + row + 1, a, a + row + 1, a + row]
+            }
+        }
+        var scene = Geometry.scene([Geometry.mesh("grid", [grid])])
+        #expect(partCount(triangles: grid.triangleCount) == 2)
+        let report = try simplify(&scene, options: SimplifyOptions(ratio: 0.002, targetError: 0.01), threads: 2)
+        let result = try #require(report.simplify?.first)
+        #expect(result.reason == nil)
+        #expect(result.achievedTriangles <= Int(Double(grid.triangleCount) * 0.002 * 1.02))
+        #expect(Check.isValid(scene.meshes[0].primitives[0]))
+    }
+
+    @Test func regionsHalveAtTheMedian() {
+        let positions = Geometry.uvSphere(rings: 64, segments: 128).vertices.positions.map { $0 * SIMD3(4, 1, 1) }
+        let region = regions(positions, parts: 4)
+        var counts = [Int](repeating: 0, count: 4)
+        for r in region { counts[Int(r)] += 1 }
+        for c in counts { #expect(abs(Double(c) / Double(positions.count) - 0.25) < 0.02, "\(counts)") }
+        // The first cut is across the long axis (x): regions 0 and 2 lie on the low side, 1 and 3 on the high side.
+        for (v, p) in positions.enumerated() where abs(p.x) > 0.5 {
+            #expect((region[v] % 2 == 0) == (p.x < 0))
+        }
     }
 
     @Test func budgetIsMetAndSplitByAreaCountingInstances() throws {
