@@ -23,23 +23,36 @@ public func optimizeOrder(
 ) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("optimizeOrder", &scene) { scene in
-        _ = transformPrimitives(&scene, threads: threads) { optimizeOrder($0, options: options) }
+        _ = transformPrimitives(&scene, threads: threads) { optimizeOrder($0, options: options, threads: threads) }
         return (nil, [])
     }
 }
 
-/// Reorders one primitive (see `optimizeOrder(_:options:threads:)`); unused vertices are dropped.
-public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderOptions()) -> Primitive {
+/// Reorders one primitive (see `optimizeOrder(_:options:threads:)`); unused vertices are dropped. The triangles of a
+/// large primitive are ordered for the vertex cache in regions (`inRegions`), side by side on `threads` workers.
+public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderOptions(), threads: Int = 1) -> Primitive
+{
     let vertexCount = primitive.vertexCount
     guard vertexCount > 0 else { return primitive }
     var indices = primitive.effectiveIndices
-    if primitive.mode == .triangles && !indices.isEmpty && options.forCompression {
-        indices = MeshoptOptimizer.optimizeVertexCacheStrip(indices, vertexCount: vertexCount)
-    } else if primitive.mode == .triangles && !indices.isEmpty {
-        let cached = MeshoptOptimizer.optimizeVertexCache(indices, vertexCount: vertexCount)
-        indices = MeshoptOptimizer.optimizeOverdraw(
-            cached, positions: primitive.vertices.positions,
-            threshold: options.overdrawThreshold)
+    if primitive.mode == .triangles && !indices.isEmpty {
+        let cache: @Sendable ([UInt32], Int) -> [UInt32] = { indices, vertexCount in
+            options.forCompression
+                ? MeshoptOptimizer.optimizeVertexCacheStrip(indices, vertexCount: vertexCount)
+                : MeshoptOptimizer.optimizeVertexCache(indices, vertexCount: vertexCount)
+        }
+        let parts = partCount(triangles: indices.count / 3)
+        if parts > 1 {
+            _ = inRegions(&indices, positions: primitive.vertices.positions, parts: parts, threads: threads) {
+                piece, own in piece = cache(piece, own.count)
+            }
+        } else {
+            indices = cache(indices, vertexCount)
+        }
+        if !options.forCompression {
+            indices = MeshoptOptimizer.optimizeOverdraw(
+                indices, positions: primitive.vertices.positions, threshold: options.overdrawThreshold)
+        }
     }
     let (remap, unique) = MeshoptOptimizer.optimizeVertexFetchRemap(indices, vertexCount: vertexCount)
     var sources = [Int](repeating: 0, count: unique)

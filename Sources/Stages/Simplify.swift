@@ -414,11 +414,8 @@ private func collapseSeparately(_ prims: inout [Primitive], target: Int, error: 
     return worst
 }
 
-/// Triangles per part of a large index buffer: one of at least twice this many is simplified in parts.
-let partTriangles = 1 << 18
-
-/// meshopt_simplify on one index buffer, in place. A large buffer is cut into parts (`simplifyParts`) that are
-/// simplified side by side; the cut depends only on the mesh, so the result is the same for any thread count.
+/// meshopt_simplify on one index buffer, in place. A large buffer is cut into regions (`simplifyParts`) that are
+/// simplified side by side.
 private func collapse(
     _ indices: inout [UInt32], positions: [SIMD3<Float>], target: Int, error: Float, lock: Bool, threads: Int
 ) -> Float {
@@ -433,140 +430,40 @@ private func collapse(
     // The parts kept their borders (the cut, and any open border of the mesh) in place; where that left the mesh
     // above its target, finish it whole within what is left of the error bound (deviations add up at most).
     if !meets(indices.count / 3, target) && reached < error {
-        reached += simplifyAlone(
-            &indices, positions: positions, extent: meshExtent, target: target, error: error - reached, lock: lock)
+        let remaining = error - reached
+        reached += withOwnVertices(&indices, positions: positions) { indices, own in
+            simplifyOwn(&indices, positions: own, extent: meshExtent, target: target, error: remaining, lock: lock)
+        }
     }
     return reached
 }
 
-/// How many parts a buffer of `triangles` is cut into: a power of two with at least `partTriangles` each, at most 16.
-func partCount(triangles: Int) -> Int {
-    var parts = 1
-    while parts < 16 && triangles >= 2 * parts * partTriangles { parts *= 2 }
-    return parts
-}
-
-/// Cuts the mesh into `parts` regions of about equal vertex count (`regions`), each triangle going with its first
-/// vertex, and simplifies each region alone towards its share of `target`, its borders locked (so the cut stays
-/// closed) and with the whole mesh's absolute error bound; returns the largest error relative to `meshExtent`.
-/// At most `threads` regions are in work at once, each holding just its own vertices.
+/// Simplifies each of `parts` regions (`inRegions`) alone towards its share of `target`, its borders locked (so the
+/// cut stays closed) and with the whole mesh's absolute error bound; returns the largest error relative to
+/// `meshExtent`.
 private func simplifyParts(
     _ indices: inout [UInt32], positions: [SIMD3<Float>], extent meshExtent: Float, parts: Int, target: Int,
     error: Float, _ threads: Int
 ) -> Float {
-    let region = regions(positions, parts: parts)
-    let pieces = Slots<[UInt32]>(parts)
-    do {
-        var buckets = [[UInt32]](repeating: [], count: parts)
-        for t in stride(from: 0, to: indices.count, by: 3) {
-            buckets[Int(region[Int(indices[t])])].append(contentsOf: indices[t..<t + 3])
-        }
-        for k in 0..<parts { pieces[k] = buckets[k] }
-    }
     let total = indices.count / 3
-    indices = []
-    let errors = parallelMap(parts, threads: threads) { k -> Float in
-        var piece = pieces.take(k)!
+    let errors = inRegions(&indices, positions: positions, parts: parts, threads: threads) { piece, own in
         let share = Int((Double(target) * Double(piece.count / 3) / Double(total)).rounded())
-        let reached = simplifyAlone(
-            &piece, positions: positions, extent: meshExtent, target: share, error: error, lock: true)
-        pieces[k] = piece
-        return reached
+        return simplifyOwn(&piece, positions: own, extent: meshExtent, target: share, error: error, lock: true)
     }
-    indices.reserveCapacity((0..<parts).reduce(0) { $0 + (pieces[$1]?.count ?? 0) })
-    for k in 0..<parts { indices.append(contentsOf: pieces.take(k)!) }
     return errors.max() ?? 0
 }
 
-/// meshopt_simplify on `piece` (indices into `positions`) towards `target` triangles, with the error bound and the
-/// result taken relative to `meshExtent`. The piece is renumbered to its own vertices while meshoptimizer works, so
-/// its tables are sized by the piece, not the mesh.
-private func simplifyAlone(
+/// meshopt_simplify on `piece` towards `target` triangles, with the error bound and the result taken relative to
+/// `meshExtent` (meshoptimizer measures error relative to the extent of the vertices it is given).
+private func simplifyOwn(
     _ piece: inout [UInt32], positions: [SIMD3<Float>], extent meshExtent: Float, target: Int, error: Float,
     lock: Bool
 ) -> Float {
-    var local = [UInt32](repeating: .max, count: positions.count)
-    var globals: [UInt32] = []
-    var own: [SIMD3<Float>] = []
-    for i in piece.indices {
-        let g = Int(piece[i])
-        if local[g] == .max {
-            local[g] = UInt32(globals.count)
-            globals.append(UInt32(g))
-            own.append(positions[g])
-        }
-        piece[i] = local[g]
-    }
-    local = []
-    // meshoptimizer measures error relative to the extent of the vertices it is given.
-    let pieceExtent = extent(own)
+    let pieceExtent = extent(positions)
     let scale = pieceExtent > 0 && meshExtent > 0 ? meshExtent / pieceExtent : 1
     let reached = MeshoptOptimizer.simplify(
-        &piece, positions: own, targetIndexCount: target * 3, targetError: error * scale, lockBorder: lock)
-    for i in piece.indices { piece[i] = globals[Int(piece[i])] }
+        &piece, positions: positions, targetIndexCount: target * 3, targetError: error * scale, lockBorder: lock)
     return reached / scale
-}
-
-/// The largest side of the positions' bounding box (meshoptimizer's scale for errors).
-private func extent(_ positions: [SIMD3<Float>]) -> Float {
-    guard var lo = positions.first else { return 0 }
-    var hi = lo
-    for p in positions {
-        lo = pointwiseMin(lo, p)
-        hi = pointwiseMax(hi, p)
-    }
-    let side = hi - lo
-    return max(side.x, side.y, side.z)
-}
-
-/// The region (0..<parts) of every vertex: the positions are halved at the median of the longest side of each
-/// region's bounding box until there are `parts` (a power of two) regions. Medians come from a histogram, so the
-/// halves are equal to within a bin.
-func regions(_ positions: [SIMD3<Float>], parts: Int) -> [UInt8] {
-    var region = [UInt8](repeating: 0, count: positions.count)
-    var count = 1
-    while count < parts {
-        var lo = [SIMD3<Float>](repeating: SIMD3(repeating: .infinity), count: count)
-        var hi = [SIMD3<Float>](repeating: SIMD3(repeating: -.infinity), count: count)
-        for (v, p) in positions.enumerated() where p.x.isFinite && p.y.isFinite && p.z.isFinite {
-            let r = Int(region[v])
-            lo[r] = pointwiseMin(lo[r], p)
-            hi[r] = pointwiseMax(hi[r], p)
-        }
-        let axis = (0..<count).map { r -> Int in
-            let side = hi[r] - lo[r]
-            return side.x >= side.y && side.x >= side.z ? 0 : (side.y >= side.z ? 1 : 2)
-        }
-        let bins = 4096
-        func bin(_ p: SIMD3<Float>, _ r: Int) -> Int {
-            let a = axis[r]
-            let width = hi[r][a] - lo[r][a]
-            guard width > 0, p[a].isFinite else { return 0 }
-            return min(bins - 1, max(0, Int((p[a] - lo[r][a]) / width * Float(bins))))
-        }
-        var histogram = [Int](repeating: 0, count: count * bins)
-        for (v, p) in positions.enumerated() {
-            let r = Int(region[v])
-            histogram[r * bins + bin(p, r)] += 1
-        }
-        // The first bin of the upper half: where the running count passes half the region's vertices.
-        let split = (0..<count).map { r -> Int in
-            let row = histogram[r * bins..<(r + 1) * bins]
-            let half = (row.reduce(0, +) + 1) / 2
-            var running = 0
-            for (b, n) in row.enumerated() {
-                running += n
-                if running >= half { return b + 1 }
-            }
-            return bins
-        }
-        for (v, p) in positions.enumerated() {
-            let r = Int(region[v])
-            region[v] = UInt8(bin(p, r) >= split[r] ? r + count : r)
-        }
-        count *= 2
-    }
-    return region
 }
 
 /// meshopt_simplifySloppy on each primitive alone, targets split by triangle count; returns the largest error.

@@ -374,6 +374,35 @@ import Testing
         }
     }
 
+    @Test func largePrimitiveIsOrderedInRegions() throws {
+        let p = SimplifyTests.largeSphere().meshes[0].primitives[0]
+        #expect(partCount(triangles: p.triangleCount) == 2)
+        let outs = [1, 2].map { optimizeOrder(p, options: OrderOptions(), threads: $0) }
+        #expect(outs[0] == outs[1])
+        let out = outs[0]
+        #expect(Check.isValid(out))
+        // The same triangles (by corner positions, rotation-invariant, winding kept).
+        struct Triangle: Hashable { var a, b, c: SIMD3<Float> }
+        func triangles(_ q: Primitive) -> [Triangle: Int] {
+            var counts: [Triangle: Int] = [:]
+            let v = q.vertices.positions
+            for t in stride(from: 0, to: q.indices.count, by: 3) {
+                var c = (0..<3).map { v[Int(q.indices[t + $0])] }
+                let r = c.indices.min { (c[$0].x, c[$0].y, c[$0].z) < (c[$1].x, c[$1].y, c[$1].z) }!
+                c = (0..<3).map { c[(r + $0) % 3] }
+                counts[Triangle(a: c[0], b: c[1], c: c[2]), default: 0] += 1
+            }
+            return counts
+        }
+        #expect(triangles(out) == triangles(p))
+        // The vertex cache does about as well as with the whole buffer ordered at once (then for overdraw).
+        var whole = p
+        whole.indices = MeshoptOptimizer.optimizeOverdraw(
+            MeshoptOptimizer.optimizeVertexCache(p.indices, vertexCount: p.vertexCount),
+            positions: p.vertices.positions, threshold: OrderOptions().overdrawThreshold)
+        #expect(Double(fifoMisses(out)) <= Double(fifoMisses(whole)) * 1.02, "\(fifoMisses(out)) \(fifoMisses(whole))")
+    }
+
     /// Vertex transforms with a 16-entry FIFO cache.
     func fifoMisses(_ p: Primitive) -> Int {
         var cache: [UInt32] = []
