@@ -83,50 +83,72 @@ func extent(_ positions: [SIMD3<Float>]) -> Float {
 
 /// The region (0..<parts) of every vertex: the positions are halved at the median of the longest side of each
 /// region's bounding box until there are `parts` (a power of two) regions. Medians come from a histogram, so the
-/// halves are equal to within a bin.
+/// halves are equal to within a bin; vertices with a non-finite coordinate go with the lower half.
 func regions(_ positions: [SIMD3<Float>], parts: Int) -> [UInt8] {
     var region = [UInt8](repeating: 0, count: positions.count)
-    var count = 1
-    while count < parts {
-        var lo = [SIMD3<Float>](repeating: SIMD3(repeating: .infinity), count: count)
-        var hi = [SIMD3<Float>](repeating: SIMD3(repeating: -.infinity), count: count)
-        for (v, p) in positions.enumerated() where p.x.isFinite && p.y.isFinite && p.z.isFinite {
-            let r = Int(region[v])
-            lo[r] = pointwiseMin(lo[r], p)
-            hi[r] = pointwiseMax(hi[r], p)
-        }
-        let axis = (0..<count).map { r -> Int in
-            let side = hi[r] - lo[r]
-            return side.x >= side.y && side.x >= side.z ? 0 : (side.y >= side.z ? 1 : 2)
-        }
-        let bins = 4096
-        func bin(_ p: SIMD3<Float>, _ r: Int) -> Int {
-            let a = axis[r]
-            let width = hi[r][a] - lo[r][a]
-            guard width > 0, p[a].isFinite else { return 0 }
-            return min(bins - 1, max(0, Int((p[a] - lo[r][a]) / width * Float(bins))))
-        }
-        var histogram = [Int](repeating: 0, count: count * bins)
-        for (v, p) in positions.enumerated() {
-            let r = Int(region[v])
-            histogram[r * bins + bin(p, r)] += 1
-        }
-        // The first bin of the upper half: where the running count passes half the region's vertices.
-        let split = (0..<count).map { r -> Int in
-            let row = histogram[r * bins..<(r + 1) * bins]
-            let half = (row.reduce(0, +) + 1) / 2
-            var running = 0
-            for (b, n) in row.enumerated() {
-                running += n
-                if running >= half { return b + 1 }
+    let bins = 1024
+    func finite(_ p: SIMD3<Float>) -> Bool { p.x.isFinite && p.y.isFinite && p.z.isFinite }
+    var lo = [SIMD3<Float>(repeating: .infinity)]
+    var hi = [SIMD3<Float>(repeating: -.infinity)]
+    for p in positions where finite(p) {
+        lo[0] = pointwiseMin(lo[0], p)
+        hi[0] = pointwiseMax(hi[0], p)
+    }
+    positions.withUnsafeBufferPointer { position in
+        region.withUnsafeMutableBufferPointer { region in
+            var count = 1
+            while count < parts {
+                // Each region's longest side, and where along it a coordinate falls in the histogram.
+                var axis: [Int] = []
+                var origin: [Float] = []
+                var scale: [Float] = []
+                for r in 0..<count {
+                    let side = hi[r] - lo[r]
+                    let a = side.x >= side.y && side.x >= side.z ? 0 : (side.y >= side.z ? 1 : 2)
+                    axis.append(a)
+                    origin.append(lo[r][a])
+                    scale.append(side[a] > 0 ? Float(bins) / side[a] : 0)
+                }
+                var histogram = [Int](repeating: 0, count: count * bins)
+                histogram.withUnsafeMutableBufferPointer { histogram in
+                    for v in 0..<position.count {
+                        let r = Int(region[v])
+                        let x = position[v][axis[r]]
+                        let b = x.isFinite ? min(bins - 1, max(0, Int((x - origin[r]) * scale[r]))) : 0
+                        histogram[r * bins + b] += 1
+                    }
+                }
+                // The upper half starts at the first bin where the running count passes half the region.
+                let threshold = (0..<count).map { r -> Float in
+                    let row = histogram[r * bins..<(r + 1) * bins]
+                    let half = (row.reduce(0, +) + 1) / 2
+                    var running = 0
+                    for (b, n) in row.enumerated() {
+                        running += n
+                        if running >= half { return scale[r] > 0 ? origin[r] + Float(b + 1) / scale[r] : .infinity }
+                    }
+                    return .infinity
+                }
+                // Halve, and bound the new regions for the next level.
+                lo = [SIMD3<Float>](repeating: SIMD3(repeating: .infinity), count: 2 * count)
+                hi = [SIMD3<Float>](repeating: SIMD3(repeating: -.infinity), count: 2 * count)
+                lo.withUnsafeMutableBufferPointer { lo in
+                    hi.withUnsafeMutableBufferPointer { hi in
+                        for v in 0..<position.count {
+                            let r = Int(region[v])
+                            let p = position[v]
+                            let next = p[axis[r]] >= threshold[r] ? r + count : r
+                            region[v] = UInt8(next)
+                            if finite(p) {
+                                lo[next] = pointwiseMin(lo[next], p)
+                                hi[next] = pointwiseMax(hi[next], p)
+                            }
+                        }
+                    }
+                }
+                count *= 2
             }
-            return bins
         }
-        for (v, p) in positions.enumerated() {
-            let r = Int(region[v])
-            region[v] = UInt8(bin(p, r) >= split[r] ? r + count : r)
-        }
-        count *= 2
     }
     return region
 }
