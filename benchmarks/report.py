@@ -26,6 +26,16 @@ def _ratio(a, b):
     return a / b if a is not None and b not in (None, 0) else None
 
 
+# The order the pipeline runs its stages in (results.json stores them sorted by name).
+PIPELINE = ["import", "prune", "deduplicate", "instance", "prune attributes", "flatten", "merge primitives", "weld",
+            "simplify", "optimizeOrder", "textures", "encode", "validate", "write", "preview"]
+
+
+def _pipeline_order(stages: dict) -> list[str]:
+    """Stage names in pipeline order; names this list does not know come last, sorted."""
+    return sorted(stages, key=lambda name: (PIPELINE.index(name) if name in PIPELINE else len(PIPELINE), name))
+
+
 def _fmt(value, digits=2):
     if value is None:
         return "–"
@@ -83,7 +93,8 @@ def _blender(records, add, version):
         add(f"## Blender {version} (bpy) beside optimize: ratio 0.5\n")
         add("`blender.py convert IN OUT.glb --ratio 0.5 [--draco]`: Blender's importer, a Decimate modifier (collapse) "
             "on every mesh, the glTF exporter with modifiers applied (`--draco`: its Draco compression). optimize "
-            "runs `--ratio 0.5 --preset web` (meshopt compression). One run each.\n")
+            "runs `--ratio 0.5 --preset web` (meshopt compression); its columns are the large-input rows above, so when "
+            "only some groups were re-measured they may come from another run than Blender's. One run each.\n")
         add("| input | triangles in | Blender wall s | Blender MiB | Blender bytes | Blender --draco wall s | "
             "Blender --draco bytes | optimize wall s | optimize MiB | optimize bytes | wall Blender / optimize |")
         add("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -206,6 +217,9 @@ def write(results: dict, folder: str) -> None:
         "attribute pruning, merging and ordering work (by hand, `benchmarks/bytes.py`): [BYTES.md](BYTES.md).\n")
     add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
         f"Tools: optimize {v['optimize']}, {v['gltfpack']}, assimp {v['assimp']}.\n")
+    for run in results.get("remeasured", []):
+        add(f"Re-measured on {run['date']} with `run.sh --full --only {','.join(run['groups'])}` (same machine type, "
+            "another instance): those groups' rows; the other rows are from the earlier full run.\n")
     add(f"Each number is the median of {results['reps']} runs (1 run for inputs over 300 MB and for the ratio "
         "sweep); ratios compare tools within this one run. Wall time, user+sys CPU and peak RSS are those of the "
         "child process (os.wait4 rusage; RSS through GNU time, see run.py). Triangles are counted from the output "
@@ -332,7 +346,7 @@ def write(results: dict, folder: str) -> None:
         for r in (t1, t2):
             add(f"| {r['threads']} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {_fmt(_mib(r['rss']), 0)} |")
         add(f"\nSpeed-up 1 → 2 threads: {_fmt(_ratio(t1['wall'], t2['wall']))}×.\n")
-        stages = [s for s in t1.get("stages", {})]
+        stages = _pipeline_order(t1.get("stages", {}))
         if stages:
             add("| stage | 1 thread s | 2 threads s |\n|---|---|---|")
             for s in stages:
@@ -343,7 +357,7 @@ def write(results: dict, folder: str) -> None:
     big = [r for r in _find(records, group="ladder", variant="optimize", ratio=0.5) if "stages" in r]
     if big:
         add("## Where optimize spends its time (ratio 0.5, from `--report`)\n")
-        names = list(big[0]["stages"])
+        names = _pipeline_order(big[0]["stages"])
         add("| input | triangles | " + " | ".join(names) + " | total wall |")
         add("|---|---|" + "---|" * (len(names) + 1))
         for r in big:

@@ -338,7 +338,7 @@ def quick(tools: Tools, work: str) -> int:
 
 
 def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None = None,
-         previous: list[dict] | None = None) -> dict:
+         previous: dict | None = None) -> dict:
     inputs_folder = os.path.join(REPO, ".build", "bench-inputs")
     factors = [1, 2, 4, 8, 12]
     label, ladder = generate.ladder(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, factors)
@@ -346,7 +346,7 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
     bench = Bench(tools, work, reps=reps, samples=50_000, log=print_record)
     bench.resume(os.path.join(work, "journal.jsonl"), fresh)
     if only is not None:
-        bench.keep(previous or [], only)
+        bench.keep((previous or {}).get("records", []), only)
 
     bench.samples = 10_000                                      # small models: centroids already cover them
     for variant in ("optimize", "gltfpack"):                    # the fixed cost: start-up, import, write
@@ -381,11 +381,16 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
     if tools.blender and (only is None or only & {"blender", "fbx"}):
         blender(bench, inputs_folder, large)
     if only is not None:  # the groups not measured now keep their earlier records (Blender's too when it is absent)
-        bench.records = [r for r in previous or [] if r["group"] not in only] + bench.records
+        bench.records = [r for r in (previous or {}).get("records", []) if r["group"] not in only] + bench.records
+        tools.versions = {**(previous or {}).get("versions", {}), **tools.versions}
+    remeasured = (previous or {}).get("remeasured", []) if only is not None else []
+    if only is not None:
+        remeasured = [r for r in remeasured if not set(r["groups"]) <= only]
+        remeasured.append({"date": time.strftime("%Y-%m-%d"), "groups": sorted(only)})
     return {"records": bench.records, "failures": bench.failures, "base": label,
             "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),
             "machine": machine(), "versions": tools.versions, "reps": reps,
-            "optimize_variants": list(tools.optimize_variants)}
+            "optimize_variants": list(tools.optimize_variants), "remeasured": remeasured}
 
 
 def blender(bench: Bench, inputs_folder: str, large: list[str]) -> None:
@@ -511,7 +516,7 @@ def main() -> int:
     previous = None
     if args.only:
         with open(results_path) as f:
-            previous = json.load(f)["records"]
+            previous = json.load(f)
     results = full(tools, work, args.reps, args.fresh, set(args.only.split(",")) if args.only else None, previous)
     with open(results_path, "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
