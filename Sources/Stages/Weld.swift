@@ -19,7 +19,7 @@ public func weld(
 ) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("weld", &scene) { scene in
-        let unwelded = transformPrimitives(&scene, threads: threads) { weld($0, options: options) }
+        let unwelded = transformPrimitives(&scene, threads: threads) { weld($0, options: options, threads: threads) }
         return (
             nil,
             unwelded.map { "mesh \($0.mesh) primitive \($0.primitive): not welded, vertices larger than 4096 bytes" }
@@ -28,18 +28,21 @@ public func weld(
 }
 
 /// Welds one primitive (see `weld(_:options:threads:)`); nil when its vertices are too large for meshoptimizer
-/// (over 16 streams of 256 bytes, i.e. more than about 110 morph targets).
-public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -> Primitive? {
+/// (over 16 streams of 256 bytes, i.e. more than about 110 morph targets). A large primitive's vertices are packed
+/// and compared on `threads` workers (`remapInPools`); the result does not depend on `threads`.
+public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions(), threads: Int = 1) -> Primitive? {
     let vertexCount = primitive.vertexCount
     guard vertexCount > 0 else { return primitive }
-    let (words, wordsPerVertex) = packVertices(primitive)
+    let (words, wordsPerVertex) = packVertices(primitive, threads: threads)
     let strideBytes = wordsPerVertex * 4
     guard (strideBytes + 255) / 256 <= MeshoptOptimizer.maximumRemapStreams else { return nil }
 
     let indices = primitive.effectiveIndices
-    let (remap, unique) = MeshoptOptimizer.generateVertexRemap(
-        indices, vertexCount: vertexCount,
-        vertices: words, stride: strideBytes)
+    let (remap, unique) =
+        threads > 1 && vertexCount >= pooledWeldVertices
+        ? remapInPools(
+            indices, vertexCount: vertexCount, words: words, wordsPerVertex: wordsPerVertex, threads: threads)
+        : MeshoptOptimizer.generateVertexRemap(indices, vertexCount: vertexCount, vertices: words, stride: strideBytes)
     // Remapped index buffer without degenerate primitives.
     let perPrimitive = primitive.mode == .triangles ? 3 : primitive.mode == .lines ? 2 : 1
     // Welded vertices are numbered in order of first use (meshoptimizer's remap), which also gives the later stages
@@ -84,13 +87,92 @@ public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions()) -
     return welded.droppingUnusedVertices(kept)
 }
 
-/// Every stream of every vertex as 32-bit words, one fixed-size record per vertex (SIMD padding excluded).
-private func packVertices(_ p: Primitive) -> (words: [UInt32], stride: Int) {
+/// Vertices from which a primitive is welded in pools, on several workers.
+let pooledWeldVertices = 1 << 17
+
+/// meshoptimizer's vertex remap (`MeshoptOptimizer.generateVertexRemap`: identical vertices share one number,
+/// numbers in order of first use in `indices`, `UInt32.max` for vertices no index uses), found on `threads` workers:
+/// identical vertices hash alike, so each of 16 pools of vertices (by hash) finds its duplicates alone, and one pass
+/// over the indices numbers the groups. Same table as meshoptimizer's, for any thread count.
+func remapInPools(
+    _ indices: [UInt32], vertexCount: Int, words: [UInt32], wordsPerVertex: Int, threads: Int
+) -> (remap: [UInt32], unique: Int) {
+    let pools = 16
+    let stride = wordsPerVertex * 4
+    // The pool of every vertex: a hash of its words (FNV-1a).
+    var pool = [UInt8](repeating: 0, count: vertexCount)
+    let chunk = 1 << 16
+    words.withUnsafeBufferPointer { words in
+        pool.withUnsafeMutableBufferPointer { pool in
+            nonisolated(unsafe) let (words, pool) = (words, pool)
+            parallelFor((vertexCount + chunk - 1) / chunk, threads: threads) { c in
+                for v in c * chunk..<min(vertexCount, (c + 1) * chunk) {
+                    var hash: UInt32 = 2_166_136_261
+                    for w in words[v * wordsPerVertex..<(v + 1) * wordsPerVertex] { hash = (hash ^ w) &* 16_777_619 }
+                    pool[v] = UInt8(truncatingIfNeeded: (hash ^ hash >> 16) & UInt32(pools - 1))
+                }
+            }
+        }
+    }
+    // Each pool's vertices in ascending order, then the first of each group of identical ones: `representative`.
+    var members = [[UInt32]](repeating: [], count: pools)
+    for v in 0..<vertexCount { members[Int(pool[v])].append(UInt32(v)) }
+    pool = []
+    var representative = [UInt32](repeating: 0, count: vertexCount)
+    representative.withUnsafeMutableBufferPointer { representative in
+        nonisolated(unsafe) let representative = representative
+        parallelFor(pools, threads: threads) { p in
+            let list = members[p]
+            guard !list.isEmpty else { return }
+            // The pool's records side by side, so meshoptimizer's tables are pool-sized.
+            var records = [UInt32]()
+            records.reserveCapacity(list.count * wordsPerVertex)
+            for v in list { records += words[Int(v) * wordsPerVertex..<(Int(v) + 1) * wordsPerVertex] }
+            let (group, _) = MeshoptOptimizer.generateVertexRemap(
+                Array(0..<UInt32(list.count)), vertexCount: list.count, vertices: records, stride: stride)
+            var first = [UInt32](repeating: .max, count: list.count)
+            for (i, v) in list.enumerated() {
+                let g = Int(group[i])
+                if first[g] == .max { first[g] = v }
+                representative[Int(v)] = first[g]
+            }
+        }
+    }
+    members = []
+    // Groups numbered in order of first use, as meshoptimizer numbers them.
+    var number = [UInt32](repeating: .max, count: vertexCount)
+    var remap = [UInt32](repeating: .max, count: vertexCount)
+    var unique: UInt32 = 0
+    for index in indices where remap[Int(index)] == .max {
+        let group = Int(representative[Int(index)])
+        if number[group] == .max {
+            number[group] = unique
+            unique += 1
+        }
+        remap[Int(index)] = number[group]
+    }
+    return (remap, Int(unique))
+}
+
+/// Every stream of every vertex as 32-bit words, one fixed-size record per vertex (SIMD padding excluded), packed
+/// in chunks of vertices on `threads` workers.
+private func packVertices(_ p: Primitive, threads: Int) -> (words: [UInt32], stride: Int) {
     let v = p.vertices
     let count = p.vertexCount
-    var columns: [(width: Int, word: (Int, Int) -> UInt32)] = []  // (words per vertex, word k of vertex i)
+    // Each column writes its words for a range of vertices at (vertex × stride + offset).
+    typealias Writer = (Range<Int>, UnsafeMutablePointer<UInt32>, Int, Int) -> Void
+    var columns: [(width: Int, write: Writer)] = []
     func add<S: SIMD>(_ s: [S]) where S.Scalar == Float {
-        if !s.isEmpty { columns.append((S.scalarCount, { i, k in s[i][k].bitPattern })) }
+        guard !s.isEmpty else { return }
+        columns.append(
+            (
+                S.scalarCount,
+                { range, out, stride, offset in
+                    for i in range {
+                        for k in 0..<S.scalarCount { out[i * stride + offset + k] = s[i][k].bitPattern }
+                    }
+                }
+            ))
     }
     add(v.positions)
     add(v.normals)
@@ -99,7 +181,17 @@ private func packVertices(_ p: Primitive) -> (words: [UInt32], stride: Int) {
     add(v.colors)
     if !v.joints.isEmpty {
         let j = v.joints
-        columns.append((2, { i, k in UInt32(j[i][2 * k]) | UInt32(j[i][2 * k + 1]) << 16 }))
+        columns.append(
+            (
+                2,
+                { range, out, stride, offset in
+                    for i in range {
+                        for k in 0..<2 {
+                            out[i * stride + offset + k] = UInt32(j[i][2 * k]) | UInt32(j[i][2 * k + 1]) << 16
+                        }
+                    }
+                }
+            ))
     }
     add(v.weights)
     for t in p.targets {
@@ -108,13 +200,18 @@ private func packVertices(_ p: Primitive) -> (words: [UInt32], stride: Int) {
         add(t.tangents)
     }
     let stride = columns.reduce(0) { $0 + $1.width }
+    guard stride * count > 0 else { return ([], stride) }
+    let chunk = 1 << 16
     let words = [UInt32](unsafeUninitializedCapacity: stride * count) { buffer, initialized in
-        var offset = 0
-        for column in columns {
-            for i in 0..<count {
-                for k in 0..<column.width { buffer[i * stride + offset + k] = column.word(i, k) }
+        nonisolated(unsafe) let out = buffer.baseAddress!
+        let layout = columns
+        parallelFor((count + chunk - 1) / chunk, threads: threads) { c in
+            let range = c * chunk..<min(count, (c + 1) * chunk)
+            var offset = 0
+            for column in layout {
+                column.write(range, out, stride, offset)
+                offset += column.width
             }
-            offset += column.width
         }
         initialized = stride * count
     }

@@ -6,6 +6,46 @@ import Testing
 @testable import Stages
 
 @Suite struct WeldTests {
+    @Test func pooledRemapIsMeshoptimizersRemap() {
+        // 300,000 vertices of 5 words drawn from 40,000 distinct records, some never referenced, indices shuffled.
+        var state: UInt64 = 7
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % bound
+        }
+        let vertexCount = 300_000
+        let words = (0..<vertexCount).flatMap { _ in
+            let record = UInt32(next(40_000))
+            return [record, record &* 3, 7, record >> 2, 1]
+        }
+        let indices = (0..<600_000).map { _ in UInt32(next(vertexCount - 1000)) }
+        let expected = MeshoptOptimizer.generateVertexRemap(
+            indices, vertexCount: vertexCount, vertices: words, stride: 20)
+        for threads in [2, 3] {
+            let pooled = remapInPools(
+                indices, vertexCount: vertexCount, words: words, wordsPerVertex: 5, threads: threads)
+            #expect(pooled.unique == expected.unique)
+            #expect(pooled.remap == expected.remap)
+        }
+    }
+
+    @Test func largePrimitiveWeldsTheSameOnAnyThreadCount() throws {
+        let original = SimplifyTests.largeSphere().meshes[0].primitives[0]
+        var p = original
+        // Every vertex twice: the second copy is used by every other triangle.
+        let n = UInt32(p.vertexCount)
+        p.vertices.positions += p.vertices.positions
+        p.vertices.normals += p.vertices.normals
+        p.vertices.texcoords[0] += p.vertices.texcoords[0]
+        for t in stride(from: 0, to: p.indices.count, by: 6) { p.indices[t] += n }
+        #expect(p.vertexCount >= pooledWeldVertices)
+        let one = try #require(weld(p, threads: 1))
+        let two = try #require(weld(p, threads: 2))
+        #expect(one == two)
+        #expect(one.vertexCount == (try #require(weld(original))).vertexCount)
+        #expect(one.triangleCount == p.triangleCount)
+    }
+
     @Test func positionOnlyCubeWeldsTo8Vertices() throws {
         let welded = try #require(weld(Geometry.cube(normals: false)))
         #expect(welded.vertexCount == 8)
