@@ -336,12 +336,15 @@ def write(results: dict, folder: str) -> None:
         "external references, optimize embeds them).\n")
 
     # Threads.
-    add("## Parallel speed-up (multi-mesh scene)\n")
-    t1 = _one(records, group="threads", threads=1)
-    t2 = _one(records, group="threads", threads=2)
-    if t1 and t2:
-        add(f"`{results['multi']}`: 16 copies of one mesh as separate meshes ({_fmt(t1.get('triangles_in'))} "
-            "triangles), `optimize --ratio 0.5`.\n")
+    add("## Parallel speed-up\n")
+    for source in dict.fromkeys(r["input"] for r in _find(records, group="threads")):
+        t1 = _one(records, group="threads", threads=1, input=source)
+        t2 = _one(records, group="threads", threads=2, input=source)
+        if not (t1 and t2):
+            continue
+        what = ("16 copies of one mesh as separate meshes" if source == results.get("multi")
+                else "one mesh (the ladder's scan)")
+        add(f"`{source}`: {what} ({_fmt(t1.get('triangles_in'))} triangles), `optimize --ratio 0.5`.\n")
         add("| threads | wall s | CPU s | peak MiB |\n|---|---|---|---|")
         for r in (t1, t2):
             add(f"| {r['threads']} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {_fmt(_mib(r['rss']), 0)} |")
