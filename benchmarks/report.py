@@ -218,8 +218,9 @@ def write(results: dict, folder: str) -> None:
     add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, Python {m['python']}. "
         f"Tools: optimize {v['optimize']}, {v['gltfpack']}, assimp {v['assimp']}.\n")
     for run in results.get("remeasured", []):
-        add(f"Re-measured on {run['date']} with `run.sh --full --only {','.join(run['groups'])}` (same machine type, "
-            "another instance): those groups' rows; the other rows are from the earlier full run.\n")
+        add(f"Rows of the groups {', '.join(run['groups'])}: re-measured on {run['date']} with `run.sh --full --only` "
+            "(same machine type, another instance); rows of groups not named in such a line are from the earlier "
+            "full run.\n")
     add(f"Each number is the median of {results['reps']} runs (1 run for inputs over 300 MB and for the ratio "
         "sweep); ratios compare tools within this one run. Wall time, user+sys CPU and peak RSS are those of the "
         "child process (os.wait4 rusage; RSS through GNU time, see run.py). Triangles are counted from the output "

@@ -388,7 +388,8 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
         tools.versions = {**(previous or {}).get("versions", {}), **tools.versions}
     remeasured = (previous or {}).get("remeasured", []) if only is not None else []
     if only is not None:
-        remeasured = [r for r in remeasured if not set(r["groups"]) <= only]
+        remeasured = [{**r, "groups": [g for g in r["groups"] if g not in only]} for r in remeasured]
+        remeasured = [r for r in remeasured if r["groups"]]
         remeasured.append({"date": time.strftime("%Y-%m-%d"), "groups": sorted(only)})
     return {"records": bench.records, "failures": bench.failures, "base": label,
             "ladder": [os.path.relpath(p, REPO) for p in ladder], "multi": os.path.relpath(multi, REPO),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates benchmarks/RESULTS.md, results.json and plots/: release build, then every benchmark run (about an hour
 # on 2 cores; generated inputs are cached in .build/bench-inputs). Pass --quick for the small smoke run instead, or
-# --full --only GROUPS to re-measure some groups (startup, models, ladder, sweep, threads, large, isolation, preview,
-# budget, blender, fbx) and keep the others' records.
+# --full --only GROUPS --fresh to re-measure some groups (startup, models, ladder, sweep, threads, large, isolation,
+# preview, budget, blender, fbx) and keep the others' records (without --fresh, runs journaled earlier are reused).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
