@@ -404,7 +404,7 @@ private func collapseSeparately(_ prims: inout [Primitive], target: Int, error: 
     let total = triangles(prims)
     var worst: Float = 0
     for k in prims.indices {
-        let share = Int((Double(target) * Double(prims[k].triangleCount) / Double(total)).rounded())
+        let share = share(of: target, prims[k].triangleCount, total)
         let positions = prims[k].vertices.positions
         worst = max(
             worst,
@@ -447,7 +447,7 @@ private func simplifyParts(
 ) -> Float {
     let total = indices.count / 3
     let errors = inRegions(&indices, positions: positions, parts: parts, threads: threads) { piece, own in
-        let share = Int((Double(target) * Double(piece.count / 3) / Double(total)).rounded())
+        let share = share(of: target, piece.count / 3, total)
         return simplifyOwn(&piece, positions: own, extent: meshExtent, target: share, error: error, lock: true)
     }
     return errors.max() ?? 0
@@ -466,12 +466,17 @@ private func simplifyOwn(
     return reached / scale
 }
 
+/// The part of `target` that falls to `count` of `total` triangles, rounded.
+private func share(of target: Int, _ count: Int, _ total: Int) -> Int {
+    Int((Double(target) * Double(count) / Double(total)).rounded())
+}
+
 /// meshopt_simplifySloppy on each primitive alone, targets split by triangle count; returns the largest error.
 private func sloppySeparately(_ prims: inout [Primitive], target: Int, error: Float) -> Float {
     let total = triangles(prims)
     var worst: Float = 0
     for k in prims.indices {
-        let share = Int((Double(target) * Double(prims[k].triangleCount) / Double(total)).rounded())
+        let share = share(of: target, prims[k].triangleCount, total)
         let (kept, resultError) = MeshoptOptimizer.simplifySloppy(
             prims[k].indices, positions: prims[k].vertices.positions,
             targetIndexCount: share * 3, targetError: error)

@@ -101,12 +101,11 @@ func remapInPools(
     let stride = wordsPerVertex * 4
     // The pool of every vertex: a hash of its words (FNV-1a).
     var pool = [UInt8](repeating: 0, count: vertexCount)
-    let chunk = 1 << 16
     words.withUnsafeBufferPointer { words in
         pool.withUnsafeMutableBufferPointer { pool in
             nonisolated(unsafe) let (words, pool) = (words, pool)
-            parallelFor((vertexCount + chunk - 1) / chunk, threads: threads) { c in
-                for v in c * chunk..<min(vertexCount, (c + 1) * chunk) {
+            forChunks(of: vertexCount, threads: threads) { range in
+                for v in range {
                     var hash: UInt32 = 2_166_136_261
                     for w in words[v * wordsPerVertex..<(v + 1) * wordsPerVertex] { hash = (hash ^ w) &* 16_777_619 }
                     pool[v] = UInt8(truncatingIfNeeded: (hash ^ hash >> 16) & UInt32(pools - 1))
@@ -201,12 +200,10 @@ private func packVertices(_ p: Primitive, threads: Int) -> (words: [UInt32], str
     }
     let stride = columns.reduce(0) { $0 + $1.width }
     guard stride * count > 0 else { return ([], stride) }
-    let chunk = 1 << 16
     let words = [UInt32](unsafeUninitializedCapacity: stride * count) { buffer, initialized in
         nonisolated(unsafe) let out = buffer.baseAddress!
         let layout = columns
-        parallelFor((count + chunk - 1) / chunk, threads: threads) { c in
-            let range = c * chunk..<min(count, (c + 1) * chunk)
+        forChunks(of: count, threads: threads) { range in
             var offset = 0
             for column in layout {
                 column.write(range, out, stride, offset)
@@ -216,4 +213,12 @@ private func packVertices(_ p: Primitive, threads: Int) -> (words: [UInt32], str
         initialized = stride * count
     }
     return (words, stride)
+}
+
+/// Runs `body` on consecutive ranges of 65,536 items of `0..<count`, on at most `threads` workers.
+private func forChunks(of count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    let chunk = 1 << 16
+    parallelFor((count + chunk - 1) / chunk, threads: threads) { c in
+        body(c * chunk..<min(count, (c + 1) * chunk))
+    }
 }
