@@ -40,6 +40,15 @@ def main() -> int:
     ok &= check("identical, dense", r["hausdorff_pct"] < 1e-9,
                 f"{len(bumpy.faces)} triangles, 5000 samples: hausdorff={r['hausdorff_pct']:.2e}%")
 
+    # The same surface with its triangles in another order, long thin triangles at the poles of a UV sphere: the
+    # closest triangle of many samples is not next to the nearest centroid, so only the exact pass finds it.
+    sphere = trimesh.creation.uv_sphere(count=[48, 48])
+    shuffled = trimesh.Trimesh(vertices=sphere.vertices,
+                               faces=sphere.faces[np.random.default_rng(3).permutation(len(sphere.faces))],
+                               process=False)
+    r = fidelity.compare(sphere, shuffled, samples=20_000)
+    ok &= check("identical, thin triangles", r["hausdorff_pct"] < 1e-9, f"hausdorff={r['hausdorff_pct']:.2e}%")
+
     # Unit cube vs the same cube scaled by 1.01: faces are 0.005 apart; the farthest points are the outer cube's
     # corners, sqrt(3) * 0.005 from the inner cube. Most samples lie on face interiors (distance exactly 0.005).
     r = fidelity.compare(cube, unit_cube(1.01), samples=100_000)

@@ -91,7 +91,7 @@ private func importNative(_ url: URL, format: InputFormat, threads: Int) throws 
     switch format {
     case .fbx: return try importFBX(from: url, threads: threads)
     case .obj: return try importOBJ(from: url, threads: threads)
-    case .stl: return try importSTL(from: url)
+    case .stl: return try importSTL(from: url, threads: threads)
     case .ply: return try importPLY(from: url)
     case .gltf, .glb: return try importGLTF(from: url)
     default: return nil

@@ -201,6 +201,49 @@ struct PLYTests {
         #expect(primitive.vertices.texcoords.first?[notch] == SIMD2(0.5, 0.75))
     }
 
+    @Test("binary faces that hold only their index list read the same as ASCII; a cut list keeps whole faces")
+    func binaryIndexLists() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let header = [
+            "element vertex 5", "property float x", "property float y", "property float z",
+            "element face 3", "property list uchar uint vertex_indices"
+        ]
+        let points: [SIMD3<Float>] = [[0, 0, 0], [4, 0, 0], [4, 4, 0], [2, 1, 0], [0, 4, 0]]
+        let faces: [[UInt32]] = [[0, 1, 3], [1, 2, 3], [2, 4, 0, 3]]
+        var ascii = Data()
+        for p in points { ascii.append("\(p.x) \(p.y) \(p.z)\n") }
+        for f in faces { ascii.append("\(f.count) " + f.map(String.init).joined(separator: " ") + "\n") }
+        func binary(_ big: Bool, cut: Int = 0) -> Data {
+            var d = Data()
+            for p in points {
+                d.append(p.x, bigEndian: big)
+                d.append(p.y, bigEndian: big)
+                d.append(p.z, bigEndian: big)
+            }
+            for f in faces {
+                d.append(UInt8(f.count))
+                for i in f { d.append(i, bigEndian: big) }
+            }
+            return d.dropLast(cut)
+        }
+        let a = try importPLY(from: try folder.write("a.ply", ply("ascii", header, ascii)))
+        let le = try importPLY(from: try folder.write("le.ply", ply("binary_little_endian", header, binary(false))))
+        let be = try importPLY(from: try folder.write("be.ply", ply("binary_big_endian", header, binary(true))))
+        #expect(a.meshes[0].primitives == le.meshes[0].primitives)
+        #expect(a.meshes[0].primitives == be.meshes[0].primitives)
+        #expect(Summary(le).triangles == 4)
+        #expect(abs(Summary(le).area - 16) < 1e-5, "\(Summary(le).area)")
+        let cut = try importPLY(from: try folder.write("c.ply", ply("binary_little_endian", header, binary(false, cut: 5))))
+        #expect(Summary(cut).triangles == 2)
+        #expect(cut.warnings.contains { $0.contains("2 of the 3") })
+        var badIndex = binary(false)
+        badIndex.replaceSubrange((badIndex.count - 4)..<badIndex.count, with: Data([9, 0, 0, 0]))
+        expectBadInput("vertex 9") {
+            try importPLY(from: try folder.write("i.ply", ply("binary_little_endian", header, badIndex)))
+        }
+    }
+
     @Test("triangle strips restart at -1 and alternate their winding")
     func strips() throws {
         let folder = try TemporaryFolder()

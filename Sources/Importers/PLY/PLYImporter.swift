@@ -176,6 +176,10 @@ protocol PLYValues {
     var remaining: Int { get }
     mutating func number(_ type: ScalarType) throws -> Double
     mutating func integer(_ type: ScalarType) throws -> Int
+    /// Binary data: the bytes left, to be read directly, and their byte order; nil for ASCII. `advance` then
+    /// consumes what was read.
+    var rest: (bytes: UnsafeRawBufferPointer, bigEndian: Bool)? { get }
+    mutating func advance(_ count: Int)
 }
 
 struct BinaryValues: PLYValues {
@@ -209,6 +213,12 @@ struct BinaryValues: PLYValues {
             return value.isFinite && abs(value) < 1e18 ? Int(value) : -1
         }
     }
+
+    var rest: (bytes: UnsafeRawBufferPointer, bigEndian: Bool)? {
+        (UnsafeRawBufferPointer(rebasing: cursor.bytes[cursor.offset...]), cursor.bigEndian)
+    }
+
+    mutating func advance(_ count: Int) { cursor.offset += count }
 }
 
 struct ASCIIValues: PLYValues {
@@ -248,12 +258,77 @@ struct ASCIIValues: PLYValues {
         }
         return value
     }
+
+    var rest: (bytes: UnsafeRawBufferPointer, bigEndian: Bool)? { nil }
+    mutating func advance(_ count: Int) {}
+}
+
+extension ScalarType {
+    /// The value at `p` (no alignment needed) in the given byte order.
+    @inline(__always)
+    func load(_ p: UnsafeRawPointer, bigEndian: Bool) -> Float {
+        @inline(__always) func word<T: FixedWidthInteger>(_: T.Type) -> T {
+            let raw = p.loadUnaligned(as: T.self)
+            return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
+        }
+        switch self {
+        case .int8: return Float(p.load(as: Int8.self))
+        case .uint8: return Float(p.load(as: UInt8.self))
+        case .int16: return Float(word(Int16.self))
+        case .uint16: return Float(word(UInt16.self))
+        case .int32: return Float(word(Int32.self))
+        case .uint32: return Float(word(UInt32.self))
+        case .float32: return Float(bitPattern: word(UInt32.self))
+        case .float64: return Float(Double(bitPattern: word(UInt64.self)))
+        }
+    }
+
+    /// The integer at `p` in the given byte order (integer types only).
+    @inline(__always)
+    func loadInteger(_ p: UnsafeRawPointer, bigEndian: Bool) -> Int {
+        @inline(__always) func word<T: FixedWidthInteger>(_: T.Type) -> Int {
+            let raw = p.loadUnaligned(as: T.self)
+            return Int(bigEndian ? T(bigEndian: raw) : T(littleEndian: raw))
+        }
+        switch self {
+        case .int8: return Int(p.load(as: Int8.self))
+        case .uint8: return Int(p.load(as: UInt8.self))
+        case .int16: return word(Int16.self)
+        case .uint16: return word(UInt16.self)
+        case .int32: return word(Int32.self)
+        case .uint32: return word(UInt32.self)
+        case .float32, .float64: return -1
+        }
+    }
 }
 
 // MARK: - Body
 
 private enum Target {
     case skip, x, y, z, nx, ny, nz, red, green, blue, alpha, u, v
+
+    /// Puts `value` where this property goes; colors are divided by their type's range.
+    @inline(__always)
+    func store(
+        _ value: Float, scale: Float, _ p: inout SIMD3<Float>, _ n: inout SIMD3<Float>, _ c: inout SIMD4<Float>,
+        _ t: inout SIMD2<Float>
+    ) {
+        switch self {
+        case .x: p.x = value
+        case .y: p.y = value
+        case .z: p.z = value
+        case .nx: n.x = value
+        case .ny: n.y = value
+        case .nz: n.z = value
+        case .red: c.x = value / scale
+        case .green: c.y = value / scale
+        case .blue: c.z = value / scale
+        case .alpha: c.w = value / scale
+        case .u: t.x = value
+        case .v: t.y = value
+        case .skip: break
+        }
+    }
 }
 
 struct PLYBody {
@@ -379,6 +454,32 @@ struct PLYBody {
         if hasNormals { normals.reserveCapacity(count) }
         if hasColors { colors.reserveCapacity(count) }
         if hasTexcoords { texcoords.reserveCapacity(count) }
+        let vertex = VertexLayout(normals: hasNormals, colors: hasColors, texcoords: hasTexcoords)
+        if count > 0, element.properties.allSatisfy({ $0.countType == nil }), let (bytes, bigEndian) = values.rest {
+            // Binary with a fixed record size (checked against the bytes left above): load each value in place.
+            let stride = element.minimumSize
+            var offset = 0
+            var fields: [(offset: Int, type: ScalarType, target: Target)] = []
+            for (property, target) in zip(element.properties, targets) {
+                if target != .skip { fields.append((offset, property.type, target)) }
+                offset += property.type.size
+            }
+            var record = bytes.baseAddress!
+            for _ in 0..<count {
+                var p = SIMD3<Float>.zero
+                var n = SIMD3<Float>.zero
+                var c = SIMD4<Float>.one
+                var t = SIMD2<Float>.zero
+                for field in fields {
+                    let value = field.type.load(record + field.offset, bigEndian: bigEndian)
+                    field.target.store(value, scale: field.type.colorScale, &p, &n, &c, &t)
+                }
+                try append(p, n, c, t, vertex)
+                record += stride
+            }
+            values.advance(count * stride)
+            return
+        }
         for _ in 0..<count {
             var p = SIMD3<Float>.zero
             var n = SIMD3<Float>.zero
@@ -390,37 +491,35 @@ struct PLYBody {
                     continue
                 }
                 let value = Float(try values.number(property.type))
-                switch target {
-                case .x: p.x = value
-                case .y: p.y = value
-                case .z: p.z = value
-                case .nx: n.x = value
-                case .ny: n.y = value
-                case .nz: n.z = value
-                case .red: c.x = value / property.type.colorScale
-                case .green: c.y = value / property.type.colorScale
-                case .blue: c.z = value / property.type.colorScale
-                case .alpha: c.w = value / property.type.colorScale
-                case .u: t.x = value
-                case .v: t.y = value
-                case .skip: break
-                }
+                target.store(value, scale: property.type.colorScale, &p, &n, &c, &t)
             }
-            guard p.x.isFinite, p.y.isFinite, p.z.isFinite else {
-                throw bad("has vertex positions that are NaN or infinite")
-            }
-            positions.append(p)
-            if hasNormals {
-                let length = (n * n).sum().squareRoot()
-                normals.append(length > 0 && length.isFinite ? n / length : SIMD3(0, 0, 1))
-            }
-            if hasColors {
-                func unit(_ v: Float) -> Float { v.isFinite ? min(max(v, 0), 1) : 1 }
-                colors.append(
-                    SIMD4(srgbToLinear(unit(c.x)), srgbToLinear(unit(c.y)), srgbToLinear(unit(c.z)), unit(c.w)))
-            }
-            if hasTexcoords { texcoords.append(SIMD2(t.x.isFinite ? t.x : 0, t.y.isFinite ? 1 - t.y : 0)) }
+            try append(p, n, c, t, vertex)
         }
+    }
+
+    /// Which optional streams the vertex element has.
+    private struct VertexLayout {
+        var normals, colors, texcoords: Bool
+    }
+
+    /// Adds one vertex: finite position, unit normal, clamped and linearized color, flipped texture coordinate.
+    @inline(__always)
+    private mutating func append(
+        _ p: SIMD3<Float>, _ n: SIMD3<Float>, _ c: SIMD4<Float>, _ t: SIMD2<Float>, _ layout: VertexLayout
+    ) throws {
+        guard p.x.isFinite, p.y.isFinite, p.z.isFinite else {
+            throw bad("has vertex positions that are NaN or infinite")
+        }
+        positions.append(p)
+        if layout.normals {
+            let length = (n * n).sum().squareRoot()
+            normals.append(length > 0 && length.isFinite ? n / length : SIMD3(0, 0, 1))
+        }
+        if layout.colors {
+            func unit(_ v: Float) -> Float { v.isFinite ? min(max(v, 0), 1) : 1 }
+            colors.append(SIMD4(srgbToLinear(unit(c.x)), srgbToLinear(unit(c.y)), srgbToLinear(unit(c.z)), unit(c.w)))
+        }
+        if layout.texcoords { texcoords.append(SIMD2(t.x.isFinite ? t.x : 0, t.y.isFinite ? 1 - t.y : 0)) }
     }
 
     /// The index list of a face or strip element: `vertex_indices`, `vertex_index`, else the first list.
@@ -435,6 +534,37 @@ struct PLYBody {
         throws
     {
         guard let list = indexProperty(element) else { return try skip(element, &values) }
+        let property = element.properties[list]
+        if element.properties.count == 1, let countType = property.countType, property.type.isInteger,
+            let (bytes, bigEndian) = values.rest, !bytes.isEmpty
+        {
+            // Binary faces holding only their index list: read in place.
+            let base = bytes.baseAddress!
+            let size = property.type.size
+            var offset = 0
+            defer { values.advance(offset) }
+            for _ in 0..<element.count {
+                guard countType.size <= bytes.count - offset else {
+                    throw bad("truncated or corrupt: a PLY face at byte \(offset) runs past the end of the data")
+                }
+                let count = countType.loadInteger(base + offset, bigEndian: bigEndian)
+                offset += countType.size
+                guard count >= 0, count <= (bytes.count - offset) / size else {
+                    throw bad("truncated or corrupt: a PLY list declares \(count) items, more than the data holds")
+                }
+                for k in 0..<count {
+                    let vertex = property.type.loadInteger(base + offset + k * size, bigEndian: bigEndian)
+                    guard vertex >= 0, vertex <= Int(UInt32.max) else {
+                        throw bad("a PLY face has vertex index \(vertex)")
+                    }
+                    polygonCorners.append(UInt32(vertex))
+                }
+                offset += count * size
+                polygonSizes.append(UInt32(count))
+                read += 1
+            }
+            return
+        }
         for _ in 0..<element.count {
             for (index, property) in element.properties.enumerated() {
                 guard index == list, let countType = property.countType else {
@@ -501,26 +631,30 @@ struct PLYBody {
             throw bad("a PLY strip refers to vertex \(corner), but the file has \(vertexCount)")
         }
         var indices: [UInt32] = []
-        indices.reserveCapacity(polygonCorners.count + stripTriangles.count)
-        var triangulator = PolygonTriangulator()
-        var start = 0
-        let positions = self.positions
-        let corners = polygonCorners
-        for size in polygonSizes {
-            let count = Int(size)
-            defer { start += count }
-            if count == 3 {
-                indices.append(corners[start])
-                indices.append(corners[start + 1])
-                indices.append(corners[start + 2])
-                continue
-            }
-            let base = start
-            let point: (Int) -> SIMD3<Float> = { positions[Int(corners[base + $0])] }
-            triangulator.triangulate(count: count, point: point) { a, b, c in
-                indices.append(corners[base + a])
-                indices.append(corners[base + b])
-                indices.append(corners[base + c])
+        if polygonSizes.allSatisfy({ $0 == 3 }) {
+            swap(&indices, &polygonCorners)  // only triangles: the corners are the indices
+        } else {
+            indices.reserveCapacity(polygonCorners.count + stripTriangles.count)
+            var triangulator = PolygonTriangulator()
+            var start = 0
+            let positions = self.positions
+            let corners = polygonCorners
+            for size in polygonSizes {
+                let count = Int(size)
+                defer { start += count }
+                if count == 3 {
+                    indices.append(corners[start])
+                    indices.append(corners[start + 1])
+                    indices.append(corners[start + 2])
+                    continue
+                }
+                let base = start
+                let point: (Int) -> SIMD3<Float> = { positions[Int(corners[base + $0])] }
+                triangulator.triangulate(count: count, point: point) { a, b, c in
+                    indices.append(corners[base + a])
+                    indices.append(corners[base + b])
+                    indices.append(corners[base + c])
+                }
             }
         }
         polygonCorners = []

@@ -14,12 +14,12 @@ import Scene
 /// Vertices are welded while reading (one vertex per distinct position and color). Facet normals are dropped:
 /// they are the flat normals viewers compute for a mesh without any, so keeping them would only stop welding
 /// and grow the file. NaN or infinite coordinates are a bad-input error.
-public func importSTL(from url: URL) throws -> Scene {
+public func importSTL(from url: URL, threads: Int = 1) throws -> Scene {
     let file = try MappedFile(url)
     let bytes = file.bytes
     var solids: [Solid]
     if isBinarySTL(bytes) {
-        solids = [try readBinary(bytes, path: url.path, release: file.release)]
+        solids = [try readBinary(bytes, path: url.path, threads: threads)]
     } else {
         solids = try readASCII(bytes, path: url.path)
     }
@@ -61,10 +61,9 @@ private func isBinarySTL(_ bytes: UnsafeRawBufferPointer) -> Bool {
     return !scanner.matches(first, "solid", caseInsensitive: true)
 }
 
-/// `release` is told each 4 MiB of the file once read (see `MappedFile.release`).
-private func readBinary(
-    _ bytes: UnsafeRawBufferPointer, path: String, release: (Range<Int>) -> Void
-) throws -> Solid {
+/// Reads the facets of a binary file and welds their corners (`weldCorners`), by position and, when any facet has
+/// a color, by color too.
+private func readBinary(_ bytes: UnsafeRawBufferPointer, path: String, threads: Int) throws -> Solid {
     var cursor = BinaryCursor(bytes, file: path)
     let header = try cursor.slice(80, "header")
     let count = Int(try cursor.read(UInt32.self, "triangle count"))
@@ -76,61 +75,173 @@ private func readBinary(
         let c = headerBytes[(at + 6)..<(at + 10)].map { Float($0) / 255 }
         defaultColor = SIMD4(srgbToLinear(c[0]), srgbToLinear(c[1]), srgbToLinear(c[2]), c[3])
     }
-    let materialise = defaultColor != nil
+    let facets = Facets(base: bytes.baseAddress! + cursor.offset, count: count, defaultColor: defaultColor)
+    // Every coordinate finite, and whether any facet has its own color.
+    let checks = parallelMap((count + chunkFacets - 1) / chunkFacets, threads: threads) { chunk in
+        var finite = true
+        var colored = false
+        for f in chunk * chunkFacets..<min(count, (chunk + 1) * chunkFacets) {
+            for k in 0..<3 {
+                let p = facets.corner(f * 3 + k)
+                finite = finite && p.x.isFinite && p.y.isFinite && p.z.isFinite
+            }
+            colored = colored || facets.hasOwnColor(f)
+        }
+        return (finite, colored)
+    }
+    guard checks.allSatisfy(\.0) else {
+        throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
+    }
+    let withColors = checks.contains { $0.1 }
     var solid = Solid(name: "")
-    solid.welder.reserve(count)
-    solid.indices.reserveCapacity(count * 3)
-    var anyColor = false
-    var colors: [SIMD4<Float>] = []
-    var released = 0
-    for _ in 0..<count {
-        if cursor.offset - released >= 4 << 20 {
-            release(released..<cursor.offset)
-            released = cursor.offset
-        }
-        try cursor.skip(12)  // facet normal
-        var corners: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) = (.zero, .zero, .zero)
-        for k in 0..<3 {
-            let p = SIMD3(try cursor.readFloat(), try cursor.readFloat(), try cursor.readFloat())
-            guard p.x.isFinite, p.y.isFinite, p.z.isFinite else {
-                throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
-            }
-            switch k {
-            case 0: corners.0 = p
-            case 1: corners.1 = p
-            default: corners.2 = p
-            }
-        }
-        let attribute = try cursor.read(UInt16.self)
-        var color = SIMD4<Float>.one
-        if materialise {
-            if attribute & 0x8000 == 0 {
-                color = facetColor(red: attribute & 31, green: (attribute >> 5) & 31, blue: (attribute >> 10) & 31)
-                anyColor = true
-            } else {
-                color = defaultColor!
-            }
-        } else if attribute & 0x8000 != 0 {
-            color = facetColor(red: (attribute >> 10) & 31, green: (attribute >> 5) & 31, blue: attribute & 31)
-            anyColor = true
-        }
-        colors.append(color)
-        solid.indices.append(solid.welder.add(corners.0, color: .one))
-        solid.indices.append(solid.welder.add(corners.1, color: .one))
-        solid.indices.append(solid.welder.add(corners.2, color: .one))
+    (solid.indices, solid.welder) = weldCorners(facets, withColors: withColors, threads: threads)
+    return solid
+}
+
+/// Facets handled per parallel work item.
+private let chunkFacets = 1 << 16
+
+/// The facet records of a binary STL in place (50 bytes each: normal, three corners, attribute).
+private struct Facets: @unchecked Sendable {
+    let base: UnsafeRawPointer
+    let count: Int
+    /// Materialise's default color (its files only); nil for the VisCAM/SolidView convention.
+    let defaultColor: SIMD4<Float>?
+
+    /// Corner `c` (facet c / 3), with −0 made +0.
+    @inline(__always)
+    func corner(_ c: Int) -> SIMD3<Float> {
+        let p = base + (c / 3) * 50 + 12 + (c % 3) * 12
+        return SIMD3(
+            Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))),
+            Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))),
+            Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self))))
+            + SIMD3<Float>.zero
     }
-    guard anyColor else { return solid }
-    // Weld again with colors: a second pass keeps the colorless (common) case free of color keys.
-    var colored = Solid(name: "", welder: VertexWelder(withColors: true))
-    colored.welder.reserve(count)
-    colored.indices.reserveCapacity(count * 3)
-    for (triangle, color) in colors.enumerated() {
-        for k in 0..<3 {
-            let p = solid.welder.positions[Int(solid.indices[triangle * 3 + k])]
-            colored.indices.append(colored.welder.add(p, color: color))
+
+    @inline(__always)
+    private func attribute(_ f: Int) -> UInt16 {
+        UInt16(littleEndian: (base + f * 50 + 48).loadUnaligned(as: UInt16.self))
+    }
+
+    /// Whether facet `f` carries its own color (Materialise: bit 15 clear; VisCAM/SolidView: bit 15 set).
+    @inline(__always)
+    func hasOwnColor(_ f: Int) -> Bool { (attribute(f) & 0x8000 == 0) == (defaultColor != nil) }
+
+    /// A hash of corner `c`'s position (and facet color).
+    @inline(__always)
+    func hash(_ c: Int, withColors: Bool) -> UInt64 {
+        let p = corner(c)
+        var h = UInt64(p.x.bitPattern) &* 0x9E37_79B9_7F4A_7C15
+        h ^= UInt64(p.y.bitPattern) &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= UInt64(p.z.bitPattern) &* 0x1656_67B1_9E37_79F9
+        if withColors {
+            let c = color(c / 3)
+            h ^= UInt64(c.x.bitPattern ^ (c.y.bitPattern << 7) ^ (c.z.bitPattern << 13)) &* 0x27D4_EB2F_1656_67C5
+        }
+        return h ^ (h >> 29)
+    }
+
+    /// Whether corners `a` and `b` weld: the same position (and facet color).
+    @inline(__always)
+    func same(_ a: Int, _ b: Int, withColors: Bool) -> Bool {
+        corner(a) == corner(b) && (!withColors || color(a / 3) == color(b / 3))
+    }
+
+    /// The color of facet `f`: its own, Materialise's default, or white.
+    func color(_ f: Int) -> SIMD4<Float> {
+        let a = attribute(f)
+        if let defaultColor {
+            return a & 0x8000 == 0 ? facetColor(red: a & 31, green: (a >> 5) & 31, blue: (a >> 10) & 31) : defaultColor
+        }
+        return a & 0x8000 != 0 ? facetColor(red: (a >> 10) & 31, green: (a >> 5) & 31, blue: a & 31) : .one
+    }
+}
+
+/// Welds the corners of `facets` by exact position (and facet color), numbering vertices in order of first use, as
+/// `VertexWelder` does, on `threads` workers: corners are sorted into 16 pools by hash (in corner order), each
+/// pool finds the first corner equal to each of its corners with a table that fits in cache, and one pass in corner
+/// order numbers the vertices. The result does not depend on `threads`.
+private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([UInt32], VertexWelder) {
+    let corners = facets.count * 3
+    let poolBits = 4
+    let pools = 1 << poolBits
+    // Corners per (chunk, pool), then each chunk writes its corners into its place in the pools, in order.
+    let chunks = (facets.count + chunkFacets - 1) / chunkFacets
+    let counts = parallelMap(chunks, threads: threads) { chunk in
+        var count = [Int](repeating: 0, count: pools)
+        for c in chunk * chunkFacets * 3..<min(corners, (chunk + 1) * chunkFacets * 3) {
+            count[Int(facets.hash(c, withColors: withColors) >> UInt64(64 - poolBits))] += 1
+        }
+        return count
+    }
+    var poolStart = [Int](repeating: 0, count: pools + 1)
+    var chunkStart = [[Int]](repeating: [], count: chunks)
+    var running = 0
+    for pool in 0..<pools {
+        poolStart[pool] = running
+        for chunk in 0..<chunks {
+            if pool == 0 { chunkStart[chunk] = [Int](repeating: 0, count: pools) }
+            chunkStart[chunk][pool] = running
+            running += counts[chunk][pool]
         }
     }
-    return colored
+    poolStart[pools] = running
+    var byPool = [UInt32](repeating: 0, count: corners)
+    var first = [UInt32](repeating: 0, count: corners)
+    byPool.withUnsafeMutableBufferPointer { byPool in
+        first.withUnsafeMutableBufferPointer { first in
+            nonisolated(unsafe) let byPool = byPool
+            nonisolated(unsafe) let first = first
+            let starts = chunkStart
+            parallelFor(chunks, threads: threads) { chunk in
+                var next = starts[chunk]
+                for c in chunk * chunkFacets * 3..<min(corners, (chunk + 1) * chunkFacets * 3) {
+                    let pool = Int(facets.hash(c, withColors: withColors) >> UInt64(64 - poolBits))
+                    byPool[next[pool]] = UInt32(c)
+                    next[pool] += 1
+                }
+            }
+            // Each pool: the first (lowest) corner equal to each of its corners.
+            let bounds = poolStart
+            parallelFor(pools, threads: threads) { pool in
+                let members = bounds[pool]..<bounds[pool + 1]
+                var size = 16
+                while size < members.count * 2 { size <<= 1 }
+                var table = [Int32](repeating: -1, count: size)
+                let mask = size - 1
+                for m in members {
+                    let c = Int(byPool[m])
+                    var slot = Int(truncatingIfNeeded: facets.hash(c, withColors: withColors)) & mask
+                    while true {
+                        let existing = table[slot]
+                        if existing < 0 {
+                            table[slot] = Int32(c)
+                            first[c] = UInt32(c)
+                            break
+                        }
+                        if facets.same(Int(existing), c, withColors: withColors) {
+                            first[c] = UInt32(existing)
+                            break
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+    byPool = []
+    // In corner order: a corner that is its own first is a new vertex; the others take their first's number.
+    var welder = VertexWelder(withColors: withColors)
+    for c in 0..<corners {
+        let f = Int(first[c])
+        if f == c {
+            first[c] = welder.append(facets.corner(c), color: withColors ? facets.color(c / 3) : .one)
+        } else {
+            first[c] = first[f]
+        }
+    }
+    return (first, welder)
 }
 
 private func facetColor(red: UInt16, green: UInt16, blue: UInt16) -> SIMD4<Float> {
@@ -232,6 +343,13 @@ struct VertexWelder {
         if withColors { colors.append(color) }
         table[slot] = Int32(index)
         return UInt32(index)
+    }
+
+    /// Adds a vertex known to be new (welded elsewhere), without a table entry: use either this or `add`.
+    mutating func append(_ position: SIMD3<Float>, color: SIMD4<Float>) -> UInt32 {
+        positions.append(position)
+        if withColors { colors.append(color) }
+        return UInt32(positions.count - 1)
     }
 
     private func hash(_ p: SIMD3<Float>, _ c: SIMD4<Float>) -> Int {
