@@ -42,7 +42,10 @@ struct Convert: ParsableCommand {
     @Option(help: "Reader for formats that have a native one: native (default) or assimp (for comparison).")
     var importer: ImporterChoice = .native
 
-    @Option(help: "Simplify: fraction of each mesh's triangles to keep, in (0, 1] (like gltfpack -si).")
+    @Option(
+        help:
+            "Simplify: fraction of the triangles to keep, in (0, 1] (like gltfpack -si); several meshes share it so they deviate alike."
+    )
     var ratio: Float?
 
     @Option(help: "Simplify: triangle budget for the whole scene as drawn, split across meshes by surface area.")

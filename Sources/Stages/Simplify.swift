@@ -8,7 +8,8 @@ import Scene
 
 /// Options of `simplify`. With neither `ratio` nor `triangleBudget`, meshes simplify as far as `targetError` allows.
 public struct SimplifyOptions: Sendable, Equatable {
-    /// Fraction of each mesh's triangles to keep, in (0, 1].
+    /// Fraction of the triangles to keep, in (0, 1]: of each mesh alone, or, for a scene of several meshes (up to
+    /// `errorMatchedTriangles` triangles in all), of the scene as drawn, split so the meshes deviate alike.
     public var ratio: Float?
     /// Triangles for the whole scene as drawn (a mesh drawn by 3 nodes counts 3×), split across meshes by their
     /// world-space surface area. When both are set, each mesh gets the smaller of the two targets.
@@ -94,8 +95,9 @@ public func simplify(
 ) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("simplify", &scene) { scene in
-        var targets = simplifyTargets(scene, options: options)
         let budget = options.triangleBudget ?? ratioBudget(scene, options.ratio)
+        var targets =
+            errorMatchedTargets(scene, options: options, threads: threads) ?? simplifyTargets(scene, options: options)
         // The budget rebalance simplifies meshes again from their originals; it can only do so when there is more
         // than one mesh, and only then are the originals kept (which makes the first pass work on copies).
         let originals = scene.meshes.filter { triangleCount($0) > 0 }.count > 1 ? scene.meshes : nil
@@ -146,10 +148,7 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
         guard let m = node.mesh else { continue }
         for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
             instances[m] += 1
-            let det =
-                w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2]) - w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
-                + w[0, 2] * (w[1, 0] * w[2, 1] - w[2, 0] * w[1, 1])
-            areaScale[m] += pow(Double(abs(det)), 2.0 / 3.0)
+            areaScale[m] += pow(Double(abs(determinant(w))), 2.0 / 3.0)
         }
     }
     var weight = scene.meshes.indices.map { m in areaScale[m] * surfaceArea(scene.meshes[m]) }
@@ -173,6 +172,95 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
         targets[m] = min(targets[m], Int(share[m].rounded()))
     }
     return targets
+}
+
+/// Scenes of up to this many triangles (in meshes drawn at least once) split a ratio by a common deviation.
+public let errorMatchedTriangles = 1 << 18
+
+/// The targets of a ratio over several drawn meshes, as a merged mesh would split it: the smallest deviation (in
+/// world units, the same for every mesh, each capped at `targetError` of its own extent) at which the meshes,
+/// simplified as far as it allows, draw at most the ratio's triangles, found by regula falsi on logarithms; each
+/// mesh's target is what it reached there, plus its part of the rest of the budget. nil (targets in proportion instead) for a budget, a single mesh, a scene
+/// over `errorMatchedTriangles`, or when even the largest deviation leaves too many triangles.
+func errorMatchedTargets(_ scene: Scene, options: SimplifyOptions, threads: Int) -> [Int?]? {
+    guard let ratio = options.ratio, options.triangleBudget == nil, ratio < 1 else { return nil }
+    let world = scene.worldTransforms()
+    var instances = [Int](repeating: 0, count: scene.meshes.count)
+    var scale = [Float](repeating: 0, count: scene.meshes.count)
+    for (n, node) in scene.nodes.enumerated() {
+        guard let m = node.mesh, m >= 0, m < scene.meshes.count else { continue }
+        for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
+            instances[m] += 1
+            scale[m] = max(scale[m], cbrt(abs(determinant(w))))
+        }
+    }
+    let triangles = scene.meshes.map(triangleCount)
+    let drawn = scene.meshes.indices.filter { instances[$0] > 0 && triangles[$0] > 0 }
+    guard drawn.count > 1, drawn.reduce(0, { $0 + triangles[$1] }) <= errorMatchedTriangles,
+        let budget = ratioBudget(scene, ratio)
+    else { return nil }
+    let reach = drawn.map { m in scale[m] * meshExtent(scene.meshes[m]) }
+    guard reach.allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
+
+    /// Triangles of each drawn mesh simplified to `deviation` (no target), and their total as drawn.
+    func reached(_ deviation: Float) -> (counts: [Int], total: Int) {
+        let counts = parallelMap(drawn.count, threads: threads) { k in
+            var mesh = scene.meshes[drawn[k]]
+            var bounded = options
+            bounded.ratio = nil
+            bounded.aggressive = false
+            bounded.targetError = min(options.targetError, deviation / reach[k])
+            return simplifyMesh(&mesh, target: nil, options: bounded, threads: 1)?.achieved ?? triangles[drawn[k]]
+        }
+        return (counts, drawn.indices.reduce(0) { $0 + instances[drawn[$1]] * counts[$1] })
+    }
+    var high = options.targetError * reach.max()!
+    var best = reached(high)
+    guard best.total <= budget else { return nil }
+    var low: Float = high * 1e-4
+    var above = (counts: drawn.map { triangles[$0] }, total: drawn.reduce(0) { $0 + instances[$1] * triangles[$1] })
+    // Regula falsi on log deviation against log triangles, each guess kept inside the middle 80 % of the bracket.
+    for _ in 0..<12 where Double(best.total) < Double(budget) * 0.95 && high > low * 1.5 {
+        let span = log(high / low)
+        let toward = log(Double(above.total) / Double(budget)) / log(Double(above.total) / Double(max(1, best.total)))
+        let middle = low * exp(span * Float(toward.isFinite ? min(0.9, max(0.1, toward)) : 0.5))
+        let trial = reached(middle)
+        if trial.total <= budget {
+            (high, best) = (middle, trial)
+        } else {
+            (low, above) = (middle, trial)
+        }
+    }
+    // Counts jump where many edges deviate alike (regular meshes): the meshes share what is left of the budget in
+    // proportion to what they keep between the two deviations that bracket it.
+    let gaps = drawn.indices.map { k in max(0, above.counts[k] - best.counts[k]) }
+    let spread = drawn.indices.reduce(0) { $0 + instances[drawn[$1]] * gaps[$1] }
+    let fraction = spread > 0 ? Double(budget - best.total) / Double(spread) : 0
+    var targets = simplifyTargets(scene, options: options)
+    for (k, m) in drawn.enumerated() { targets[m] = best.counts[k] + Int(fraction * Double(gaps[k])) }
+    return targets
+}
+
+/// The largest side of the bounding box of the vertices a mesh's triangles use.
+private func meshExtent(_ mesh: Mesh) -> Float {
+    var lo = SIMD3<Float>(repeating: .infinity)
+    var hi = SIMD3<Float>(repeating: -.infinity)
+    for p in mesh.primitives where p.mode == .triangles {
+        for i in p.indices {
+            lo = pointwiseMin(lo, p.vertices.positions[Int(i)])
+            hi = pointwiseMax(hi, p.vertices.positions[Int(i)])
+        }
+    }
+    let side = hi - lo
+    return max(side.x, side.y, side.z)
+}
+
+/// The determinant of a world matrix's upper 3 × 3 (its volume scale).
+private func determinant(_ w: Matrix4) -> Float {
+    let x: Float = w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2])
+    let y: Float = w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
+    let z: Float = w[0, 2] * (w[1, 0] * w[2, 1] - w[2, 0] * w[1, 1])
+    return x - y + z
 }
 
 /// `ratio` of the triangles the scene draws (each mesh times the nodes and instances drawing it).

@@ -234,7 +234,8 @@ struct PLYTests {
         #expect(a.meshes[0].primitives == be.meshes[0].primitives)
         #expect(Summary(le).triangles == 4)
         #expect(abs(Summary(le).area - 16) < 1e-5, "\(Summary(le).area)")
-        let cut = try importPLY(from: try folder.write("c.ply", ply("binary_little_endian", header, binary(false, cut: 5))))
+        let cut = try importPLY(
+            from: try folder.write("c.ply", ply("binary_little_endian", header, binary(false, cut: 5))))
         #expect(Summary(cut).triangles == 2)
         #expect(cut.warnings.contains { $0.contains("2 of the 3") })
         var badIndex = binary(false)

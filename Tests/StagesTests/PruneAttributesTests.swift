@@ -130,6 +130,32 @@ import Testing
         #expect(results[0].reason == nil && results[0].method == .collapse)
     }
 
+    @Test func aRatioOverSeveralMeshesIsSplitSoTheyDeviateAlike() throws {
+        // A coarse and a dense sphere of the same size: halving each alone costs the coarse one far more error.
+        // Split by a common deviation, the dense one gives more, and the scene's worst error drops.
+        let coarse = Geometry.mesh("coarse", [Geometry.uvSphere(rings: 24, segments: 48)])
+        let dense = Geometry.mesh("dense", [Geometry.uvSphere(rings: 96, segments: 192, center: SIMD3(3, 0, 0))])
+        var scene = Geometry.scene([coarse, dense])
+        let before = scene.statistics.triangles
+        let split = try #require(try simplify(&scene, options: SimplifyOptions(ratio: 0.5), threads: 2).simplify)
+        #expect(abs(Double(scene.statistics.triangles) / (Double(before) / 2) - 1) <= 0.02)
+        #expect(split[0].achievedTriangles > split[0].originalTriangles / 2)
+        #expect(split[1].achievedTriangles < split[1].originalTriangles / 2)
+        // Each mesh halved alone (one mesh per scene: proportional).
+        var alone: [Float] = []
+        for mesh in [coarse, dense] {
+            var one = Geometry.scene([mesh])
+            alone += try #require(try simplify(&one, options: SimplifyOptions(ratio: 0.5), threads: 1).simplify).map(
+                \.error)
+        }
+        let worstSplit = split.map(\.error).max()!
+        #expect(worstSplit < alone.max()! * 0.8, "split \(split.map(\.error)), alone \(alone)")
+        // The same split at any thread count.
+        var again = Geometry.scene([coarse, dense])
+        _ = try simplify(&again, options: SimplifyOptions(ratio: 0.5), threads: 1)
+        #expect(again == scene)
+    }
+
     @Test func aggressiveTriesALargerErrorBeforeSloppy() throws {
         var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 32, segments: 64)])])
         var strict = scene
