@@ -64,24 +64,48 @@ def slope(points):
 
 def _large_inputs(records, add):
     """The large-input set: OBJ, binary PLY, binary STL and GLB at 1-10 M triangles, `--ratio 0.5 --preset web`
-    through the native readers and the Assimp route, against `gltfpack -si 0.5 -cc` (on the OBJ twin for PLY/STL)."""
-    rows = _find(records, group="large", variant="optimize --preset web")
-    if not rows:
+    through the native readers and the Assimp route against `gltfpack -si 0.5 -cc`, and plain conversions against
+    `gltfpack -noq` (gltfpack on the OBJ twin for PLY/STL)."""
+    if not _find(records, group="large", variant="optimize --preset web"):
         return
     add("## Large inputs: `--ratio 0.5 --preset web` vs `gltfpack -si 0.5 -cc`\n")
     add("One run each. gltfpack reads only OBJ and glTF, so PLY and STL rows compare with its run on the OBJ twin of "
-        "the same mesh. Ratios below 1 mean optimize is faster / leaner.\n")
-    add("| input | triangles in | optimize wall s | optimize MiB | via Assimp wall s | via Assimp MiB | "
-        "gltfpack wall s | gltfpack MiB | wall ratio | RSS ratio |")
-    add("|---|---|---|---|---|---|---|---|---|---|")
+        "the same mesh. Ratios below 1 mean optimize is faster / leaner. Import is the import stage's share of the "
+        "wall time (from `--report`); per triangle is also given against the smallest OBJ input's.\n")
+    _large_table(records, add, "optimize --preset web", "gltfpack -cc", 0.5,
+                 assimp="optimize --preset web --importer assimp")
+    if _find(records, group="large", variant="optimize"):
+        add("## Large inputs: plain conversion, `optimize` vs `gltfpack -noq`\n")
+        add("No simplification, quantization or compression on either side (float attributes). One run each; PLY and "
+            "STL rows compare with gltfpack's run on the OBJ twin.\n")
+        _large_table(records, add, "optimize", "gltfpack -noq", 1.0)
+
+
+def _large_table(records, add, ours, theirs, ratio, assimp=None):
+    """One row per large input of variant `ours` at `ratio`: wall, RSS, import seconds and share, µs per input
+    triangle (and that against the smallest OBJ input's), the Assimp route's wall and RSS when `assimp` is given,
+    and `theirs` on the OBJ/GLB twin."""
+    rows = [r for r in _find(records, group="large", variant=ours) if r["ratio"] == ratio]
+    obj_rows = [r for r in rows if r["input"].endswith(".obj") and r.get("triangles_in")]
+    smallest = min(obj_rows, key=lambda r: r["triangles_in"]) if obj_rows else None
+    base = smallest["wall"] / smallest["triangles_in"] if smallest else None
+    via = " via Assimp wall s | via Assimp MiB |" if assimp else ""
+    add("| input | triangles in | wall s | MiB | import s | import share | µs / triangle | × smallest OBJ |" + via
+        + f" {theirs} wall s | {theirs} MiB | wall ratio | RSS ratio |")
+    add("|---|---|---|---|---|---|---|---|" + ("---|---|" if assimp else "") + "---|---|---|---|")
     for r in rows:
         source = r["input"]
         twin = source if source.endswith((".obj", ".glb")) else os.path.splitext(source)[0] + ".obj"
-        peer = _one(records, group="large", variant="gltfpack -cc", input=twin)
-        assimp = _one(records, group="large", variant="optimize --preset web --importer assimp", input=source)
-        add(f"| {os.path.basename(source)} | {_fmt(r.get('triangles_in'))} | {_fmt(r['wall'])} | "
-            f"{_fmt(_mib(r['rss']), 0)} | {_fmt(assimp and assimp['wall'])} | {_fmt(_mib(assimp and assimp['rss']), 0)} | "
-            f"{_fmt(peer and peer['wall'])} | {_fmt(_mib(peer and peer['rss']), 0)} | "
+        peer = _one(records, group="large", variant=theirs, input=twin)
+        imported = (r.get("stages") or {}).get("import")
+        per = r["wall"] / r["triangles_in"] if r.get("triangles_in") else None
+        row = (f"| {os.path.basename(source)} | {_fmt(r.get('triangles_in'))} | {_fmt(r['wall'])} | "
+               f"{_fmt(_mib(r['rss']), 0)} | {_fmt(imported)} | {_fmt(imported and imported / r['wall'])} | "
+               f"{_fmt(per and per * 1e6)} | {_fmt(per and base and per / base)} |")
+        if assimp:
+            other = _one(records, group="large", variant=assimp, input=source)
+            row += f" {_fmt(other and other['wall'])} | {_fmt(_mib(other and other['rss']), 0)} |"
+        add(row + f" {_fmt(peer and peer['wall'])} | {_fmt(_mib(peer and peer['rss']), 0)} | "
             f"{_fmt(_ratio(r['wall'], peer and peer['wall']))} | {_fmt(_ratio(r['rss'], peer and peer['rss']))} |")
     add("")
 

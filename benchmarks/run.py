@@ -352,7 +352,7 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
     for variant in ("optimize", "gltfpack"):                    # the fixed cost: start-up, import, write
         bench.run("startup", generate.cube(inputs_folder), variant, 1.0, reps=21, measure_fidelity=False)
     for source in fixture_inputs() + corpus_inputs():
-        for ratio in (1.0, 0.5):
+        for ratio in (1.0, 0.5, 0.1):
             for variant in variants(tools, ratio, compressed=(ratio == 0.5)):
                 bench.run("models", source, variant, ratio, measure_fidelity=ratio < 1)
     bench.samples = 50_000
@@ -370,8 +370,9 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
     for source in (multi, ladder[3]):
         for threads in (1, 2):
             bench.run("threads", source, "optimize", 0.5, threads=threads, measure_fidelity=False)
-    # Large inputs: the scan at about 1, 2, 5 and 10 M triangles as OBJ, binary PLY, binary STL and GLB; gltfpack
-    # reads only OBJ and glTF, so PLY and STL rows are compared with its run on the OBJ twin.
+    # Large inputs: the scan at about 1, 2, 5 and 10 M triangles as OBJ, binary PLY, binary STL and GLB, at ratio 0.5
+    # compressed and as a plain conversion; gltfpack reads only OBJ and glTF, so PLY and STL rows are compared with
+    # its run on the OBJ twin.
     large = generate.large_set(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, [4, 5, 9, 12])
     for source in large:
         twin = source if source.endswith((".obj", ".glb")) else os.path.splitext(source)[0] + ".obj"
@@ -380,6 +381,10 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
             bench.run("large", source, variant, 0.5, reps=1, measure_fidelity=False)
         if twin == source:
             bench.run("large", source, "gltfpack -cc", 0.5, reps=1, measure_fidelity=False)
+        # Plain conversion (float attributes, no simplification) against gltfpack's unquantized output.
+        bench.run("large", source, "optimize", 1.0, reps=1, measure_fidelity=False)
+        if twin == source:
+            bench.run("large", source, "gltfpack -noq", 1.0, reps=1, measure_fidelity=False)
     features(bench, large)
     if tools.blender and (only is None or only & {"blender", "fbx"}):
         blender(bench, inputs_folder, large)
