@@ -14,7 +14,8 @@ public struct SimplifyOptions: Sendable, Equatable {
     /// Triangles for the whole scene as drawn (a mesh drawn by 3 nodes counts 3×), split across meshes by their
     /// world-space surface area. When both are set, each mesh gets the smaller of the two targets.
     public var triangleBudget: Int?
-    /// The largest deviation allowed, relative to each mesh's extent (0.01 = 1 %).
+    /// The largest deviation allowed, relative to each mesh's extent (0.01 = 1 %); when a ratio is split over several
+    /// meshes by a common deviation, relative to the scene's extent as drawn (the extent of the meshes merged).
     public var targetError: Float
     /// Keep vertices on open borders in place (use for meshes that must stay attached to others).
     public var lockBorders: Bool
@@ -96,8 +97,17 @@ public func simplify(
     try validateGeometry(scene)
     return runStage("simplify", &scene) { scene in
         let budget = options.triangleBudget ?? ratioBudget(scene, options.ratio)
-        var targets =
-            errorMatchedTargets(scene, options: options, threads: threads) ?? simplifyTargets(scene, options: options)
+        let plan =
+            errorMatchedPlan(scene, options: options, threads: threads)
+            ?? SimplifyPlan(
+                targets: simplifyTargets(scene, options: options),
+                errors: Array(repeating: nil, count: scene.meshes.count))
+        var targets = plan.targets
+        let meshOptions = plan.errors.map { error in
+            var bounded = options
+            bounded.targetError = error ?? options.targetError
+            return bounded
+        }
         // The budget rebalance simplifies meshes again from their originals; it can only do so when there is more
         // than one mesh, and only then are the originals kept (which makes the first pass work on copies).
         let originals = scene.meshes.filter { triangleCount($0) > 0 }.count > 1 ? scene.meshes : nil
@@ -108,14 +118,14 @@ public func simplify(
         var results = parallelMap(meshes.count, threads: threads) { m in
             var mesh = meshes.take(m)!
             defer { meshes[m] = mesh }
-            return simplifyMesh(&mesh, target: frozenTargets[m], options: options, threads: threads)
+            return simplifyMesh(&mesh, target: frozenTargets[m], options: meshOptions[m], threads: threads)
         }
         if let budget, let originals {
             // With a ratio alone, meshes that cannot go lower (small closed parts at the error bound) leave their
             // excess to the others, so the scene as drawn keeps the ratio, as a merged scene would in gltfpack.
             rebalance(
                 originals, into: meshes, instances: scene.nodes, budget: budget, targets: &targets,
-                results: &results, options: options, threads: threads)
+                results: &results, options: meshOptions, threads: threads)
         }
         scene.meshes = (0..<meshes.count).map { meshes.take($0)! }
         var reports: [MeshSimplification] = []
@@ -177,21 +187,41 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
 /// Scenes of up to this many triangles (in meshes drawn at least once) split a ratio by a common deviation.
 public let errorMatchedTriangles = 1 << 18
 
-/// The targets of a ratio over several drawn meshes, as a merged mesh would split it: the smallest deviation (in
-/// world units, the same for every mesh, each capped at `targetError` of its own extent) at which the meshes,
-/// simplified as far as it allows, draw at most the ratio's triangles, found by regula falsi on logarithms; each
-/// mesh's target is what it reached there, plus its part of the rest of the budget. nil (targets in proportion instead) for a budget, a single mesh, a scene
-/// over `errorMatchedTriangles`, or when even the largest deviation leaves too many triangles.
-func errorMatchedTargets(_ scene: Scene, options: SimplifyOptions, threads: Int) -> [Int?]? {
+/// What each mesh simplifies to: its target (nil: error-bound only) and the error bound relative to its own extent
+/// (nil: `SimplifyOptions.targetError`).
+struct SimplifyPlan {
+    var targets: [Int?]
+    var errors: [Float?]
+}
+
+/// The plan of a ratio over several drawn meshes, as simplifying them merged would split it: the smallest deviation,
+/// in world units and the same for every mesh, at which the meshes, each simplified as far as that allows, draw at
+/// most the ratio's triangles, found by regula falsi on logarithms; each mesh's target is what it reached there plus
+/// its part of the rest of the budget. The deviation is at most `targetError` of the scene's extent as drawn, the
+/// bound of the merged mesh (gltfpack merges such meshes); when even that leaves too many triangles, each mesh goes
+/// toward its proportional share within it. nil (targets in proportion, each mesh within `targetError` of its own
+/// extent) for a budget, a single mesh or a scene over `errorMatchedTriangles`.
+func errorMatchedPlan(_ scene: Scene, options: SimplifyOptions, threads: Int) -> SimplifyPlan? {
     guard let ratio = options.ratio, options.triangleBudget == nil, ratio < 1 else { return nil }
     let world = scene.worldTransforms()
+    let bounds = scene.meshes.map(meshBounds)
     var instances = [Int](repeating: 0, count: scene.meshes.count)
     var scale = [Float](repeating: 0, count: scene.meshes.count)
+    var lo = SIMD3<Float>(repeating: .infinity)
+    var hi = SIMD3<Float>(repeating: -.infinity)
     for (n, node) in scene.nodes.enumerated() {
-        guard let m = node.mesh, m >= 0, m < scene.meshes.count else { continue }
+        guard let m = node.mesh, m >= 0, m < scene.meshes.count, let box = bounds[m] else { continue }
         for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
             instances[m] += 1
             scale[m] = max(scale[m], cbrt(abs(determinant(w))))
+            for corner in 0..<8 {
+                let p = SIMD3(
+                    corner & 1 == 0 ? box.lo.x : box.hi.x, corner & 2 == 0 ? box.lo.y : box.hi.y,
+                    corner & 4 == 0 ? box.lo.z : box.hi.z)
+                let q = w.transformPoint(p)
+                lo = pointwiseMin(lo, q)
+                hi = pointwiseMax(hi, q)
+            }
         }
     }
     let triangles = scene.meshes.map(triangleCount)
@@ -199,24 +229,34 @@ func errorMatchedTargets(_ scene: Scene, options: SimplifyOptions, threads: Int)
     guard drawn.count > 1, drawn.reduce(0, { $0 + triangles[$1] }) <= errorMatchedTriangles,
         let budget = ratioBudget(scene, ratio)
     else { return nil }
-    let reach = drawn.map { m in scale[m] * meshExtent(scene.meshes[m]) }
-    guard reach.allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
+    // A mesh's world-space extent: meshoptimizer measures error relative to the extent of the vertices it gets.
+    let reach = drawn.map { m in
+        let side = bounds[m]!.hi - bounds[m]!.lo
+        return scale[m] * max(side.x, side.y, side.z)
+    }
+    let side = hi - lo
+    let sceneExtent = max(side.x, side.y, side.z)
+    guard reach.allSatisfy({ $0 > 0 && $0.isFinite }), sceneExtent.isFinite else { return nil }
 
-    /// Triangles of each drawn mesh simplified to `deviation` (no target), and their total as drawn.
+    /// Triangles of each drawn mesh simplified within `deviation` (no target), and their total as drawn.
     func reached(_ deviation: Float) -> (counts: [Int], total: Int) {
         let counts = parallelMap(drawn.count, threads: threads) { k in
             var mesh = scene.meshes[drawn[k]]
             var bounded = options
             bounded.ratio = nil
             bounded.aggressive = false
-            bounded.targetError = min(options.targetError, deviation / reach[k])
+            bounded.targetError = deviation / reach[k]
             return simplifyMesh(&mesh, target: nil, options: bounded, threads: 1)?.achieved ?? triangles[drawn[k]]
         }
         return (counts, drawn.indices.reduce(0) { $0 + instances[drawn[$1]] * counts[$1] })
     }
-    var high = options.targetError * reach.max()!
+    var high = options.targetError * sceneExtent
+    var plan = SimplifyPlan(
+        targets: simplifyTargets(scene, options: options), errors: Array(repeating: nil, count: scene.meshes.count))
+    for (k, m) in drawn.enumerated() { plan.errors[m] = high / reach[k] }
     var best = reached(high)
-    guard best.total <= budget else { return nil }
+    // Even the merged mesh's bound leaves too many: each mesh goes toward its share as far as that bound allows.
+    guard best.total <= budget else { return plan }
     var low: Float = high * 1e-4
     var above = (counts: drawn.map { triangles[$0] }, total: drawn.reduce(0) { $0 + instances[$1] * triangles[$1] })
     // Regula falsi on log deviation against log triangles, each guess kept inside the middle 80 % of the bracket.
@@ -236,13 +276,15 @@ func errorMatchedTargets(_ scene: Scene, options: SimplifyOptions, threads: Int)
     let gaps = drawn.indices.map { k in max(0, above.counts[k] - best.counts[k]) }
     let spread = drawn.indices.reduce(0) { $0 + instances[drawn[$1]] * gaps[$1] }
     let fraction = spread > 0 ? Double(budget - best.total) / Double(spread) : 0
-    var targets = simplifyTargets(scene, options: options)
-    for (k, m) in drawn.enumerated() { targets[m] = best.counts[k] + Int(fraction * Double(gaps[k])) }
-    return targets
+    for (k, m) in drawn.enumerated() {
+        plan.targets[m] = best.counts[k] + Int(fraction * Double(gaps[k]))
+        plan.errors[m] = high / reach[k]
+    }
+    return plan
 }
 
-/// The largest side of the bounding box of the vertices a mesh's triangles use.
-private func meshExtent(_ mesh: Mesh) -> Float {
+/// The bounding box of the vertices a mesh's triangles use; nil without triangles.
+private func meshBounds(_ mesh: Mesh) -> (lo: SIMD3<Float>, hi: SIMD3<Float>)? {
     var lo = SIMD3<Float>(repeating: .infinity)
     var hi = SIMD3<Float>(repeating: -.infinity)
     for p in mesh.primitives where p.mode == .triangles {
@@ -251,8 +293,7 @@ private func meshExtent(_ mesh: Mesh) -> Float {
             hi = pointwiseMax(hi, p.vertices.positions[Int(i)])
         }
     }
-    let side = hi - lo
-    return max(side.x, side.y, side.z)
+    return lo.x <= hi.x ? (lo, hi) : nil
 }
 
 /// The determinant of a world matrix's upper 3 × 3 (its volume scale).
@@ -275,10 +316,11 @@ private func ratioBudget(_ scene: Scene, _ ratio: Float?) -> Int? {
 }
 
 /// Meets the budget when some meshes stalled above their targets: lowers the targets of the meshes that met
-/// theirs by the excess, in proportion, and simplifies those again from `originals` (at most two rounds).
+/// theirs by the excess, in proportion, and simplifies those again from `originals` (at most two rounds), each with
+/// its own `options`.
 private func rebalance(
     _ originals: [Mesh], into meshes: Slots<Mesh>, instances nodes: [Node], budget: Int, targets: inout [Int?],
-    results: inout [MeshResult?], options: SimplifyOptions, threads: Int
+    results: inout [MeshResult?], options: [SimplifyOptions], threads: Int
 ) {
     var instances = [Int](repeating: 0, count: originals.count)
     for node in nodes { if let m = node.mesh { instances[m] += max(node.instances.count, 1) } }
@@ -298,7 +340,7 @@ private func rebalance(
         let again = parallelMap(flexible.count, threads: threads) { k in
             var mesh = originals[flexible[k]]
             let result = simplifyMesh(
-                &mesh, target: frozenTargets[flexible[k]], options: options, threads: threads)
+                &mesh, target: frozenTargets[flexible[k]], options: options[flexible[k]], threads: threads)
             return result.map { (mesh, $0) }
         }
         for (k, m) in flexible.enumerated() {

@@ -156,6 +156,24 @@ import Testing
         #expect(again == scene)
     }
 
+    @Test func severalMeshesShareTheBoundOfTheSceneAsDrawn() throws {
+        // Coarse spheres far apart: alone, one cannot halve within 1 % of its own size; merged, the bound is 1 % of
+        // the scene's extent (as gltfpack has it), so together they meet the ratio, none deviating beyond that.
+        let sphere = Geometry.uvSphere(rings: 10, segments: 20)
+        var alone = Geometry.scene([Geometry.mesh("one", [sphere])])
+        let single = try #require(try simplify(&alone, options: SimplifyOptions(ratio: 0.5), threads: 1).simplify)
+        #expect(single[0].reason == .errorLimit)
+        let meshes = (0..<4).map { k in
+            Geometry.mesh("s\(k)", [Geometry.uvSphere(rings: 10, segments: 20, center: SIMD3(Float(k) * 10, 0, 0))])
+        }
+        var scene = Geometry.scene(meshes)
+        let before = scene.statistics.triangles
+        let results = try #require(try simplify(&scene, options: SimplifyOptions(ratio: 0.5), threads: 2).simplify)
+        #expect(Double(scene.statistics.triangles) <= Double(before) / 2 * 1.02)
+        // Errors are relative to each sphere's extent (2); the scene's is 32.
+        #expect(results.allSatisfy { $0.reason == nil && $0.error * 2 <= 0.01 * 32 * 1.0001 }, "\(results)")
+    }
+
     @Test func aggressiveTriesALargerErrorBeforeSloppy() throws {
         var scene = Geometry.scene([Geometry.mesh("sphere", [Geometry.uvSphere(rings: 32, segments: 64)])])
         var strict = scene

@@ -68,6 +68,9 @@ private func readBinary(_ bytes: UnsafeRawBufferPointer, path: String, threads: 
     let header = try cursor.slice(80, "header")
     let count = Int(try cursor.read(UInt32.self, "triangle count"))
     try cursor.require(count, of: 50, "\(count) triangles")
+    guard count * 3 <= Int(UInt32.max) else {
+        throw ProcessingError(.badInput, file: path, "has \(count) triangles, more than 32-bit indices can address")
+    }
     // Materialise: "COLOR=" then the default RGBA in the header.
     var defaultColor: SIMD4<Float>?
     let headerBytes = Array(header)
@@ -160,8 +163,8 @@ private struct Facets: @unchecked Sendable {
 
 /// Welds the corners of `facets` by exact position (and facet color), numbering vertices in order of first use, as
 /// `VertexWelder` does, on `threads` workers: corners are sorted into 16 pools by hash (in corner order), each
-/// pool finds the first corner equal to each of its corners with a table that fits in cache, and one pass in corner
-/// order numbers the vertices. The result does not depend on `threads`.
+/// pool finds the first corner equal to each of its corners with a hash table of its own (a sixteenth of the size),
+/// and one pass in corner order numbers the vertices. The result does not depend on `threads`.
 private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([UInt32], VertexWelder) {
     let corners = facets.count * 3
     let poolBits = 4
