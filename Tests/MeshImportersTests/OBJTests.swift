@@ -71,6 +71,37 @@ struct OBJTests {
         #expect(abs(Summary(scene).area - 6) < 1e-6)  // a fan from corner 0 would give 8 with a fold
     }
 
+    @Test("a convex face is fanned from corner 0, as other tools do, even when it is not planar")
+    func convexFan() throws {
+        // A regular hexagon with one corner lifted: the fan from corner 0 is the surface Assimp, Blender, trimesh
+        // and gltfpack make of it.
+        var text = ""
+        for k in 0..<6 {
+            let angle = Double(k) / 6 * 2 * .pi
+            text += "v \(cos(angle)) \(sin(angle)) \(k == 3 ? 0.5 : 0)\n"
+        }
+        let scene = try read(text + "f 1 2 3 4 5 6\n")
+        let primitive = try #require(scene.meshes.first?.primitives.first)
+        let p = primitive.vertices.positions
+        let triangles = stride(from: 0, to: primitive.indices.count, by: 3).map { t in
+            Set([p[Int(primitive.indices[t])], p[Int(primitive.indices[t + 1])], p[Int(primitive.indices[t + 2])]])
+        }
+        let corner = { (k: Int) -> SIMD3<Float> in
+            let angle = Double(k) / 6 * 2 * .pi
+            return SIMD3(Float(cos(angle)), Float(sin(angle)), k == 3 ? 0.5 : 0)
+        }
+        #expect(Set(triangles) == Set((1..<5).map { Set([corner(0), corner($0), corner($0 + 1)]) }))
+        // A pentagram (every corner turns alike, but it winds twice) is not fanned.
+        var star = ""
+        for k in 0..<5 {
+            let angle = Double(k * 2 % 5) / 5 * 2 * .pi
+            star += "v \(cos(angle)) \(sin(angle)) 0\n"
+        }
+        let stars = try read(star + "f 1 2 3 4 5\n")
+        let corners = try #require(stars.meshes.first?.primitives.first).indices
+        #expect(corners.count == 9 && Array(corners.prefix(6)) != [0, 1, 2, 0, 2, 3])
+    }
+
     @Test("negative indices read like their positive equivalents; 0 and past-the-end are errors")
     func negativeIndices() throws {
         let positive = try read("v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/1 2/2 3/3\nv 1 1 0\nf 2 4 3\n")

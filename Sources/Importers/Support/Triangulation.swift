@@ -1,8 +1,8 @@
 /// Splits polygons of any size into triangles, correctly for concave ones: ear clipping in the plane that fits
 /// the polygon best (its Newell normal), so a non-planar or tilted polygon is handled like its projection.
 ///
-/// Triangles keep the polygon's winding. Quads take the diagonal from corner 0 unless that folds the quad (as
-/// Assimp does). Ear tests only look at reflex corners near the candidate (a uniform grid over them), so convex
+/// Triangles keep the polygon's winding. Quads take the diagonal from corner 0 unless that folds the quad, and other
+/// convex polygons the fan from corner 0 (as Assimp does). Ear tests only look at reflex corners near the candidate (a uniform grid over them), so convex
 /// polygons and ones with local concavities (a noisy circle of 200,000 corners) take about linear time; a
 /// polygon whose tests exceed a fixed budget (a huge, very concave one) finishes by clipping convex corners without
 /// the containment test, and a degenerate remainder (collinear or repeated corners) is clipped as it comes:
@@ -51,7 +51,34 @@ public struct PolygonTriangulator {
             }
             return
         }
+        if isConvex(n, orientation: orientation) {
+            // The fan from corner 0, as Assimp, Blender and gltfpack triangulate convex faces: the same surface
+            // as theirs when the face is not planar.
+            for k in 1..<(n - 1) { emit(0, k, k + 1) }
+            return
+        }
         clipEars(n, orientation: orientation, emit: emit)
+    }
+
+    /// Whether the projected polygon is convex: no corner turns against its orientation (collinear corners
+    /// allowed) and it winds once (its edges go up and down once: a star's corners all turn alike too).
+    private func isConvex(_ n: Int, orientation: Double) -> Bool {
+        var firstSign = 0.0
+        var lastSign = 0.0
+        var changes = 0
+        for k in 0..<n {
+            let a = k == 0 ? n - 1 : k - 1
+            let c = k == n - 1 ? 0 : k + 1
+            guard turn(a, k, c) * orientation >= 0 else { return false }
+            let dy = ys[c] - ys[k]
+            guard dy != 0 else { continue }
+            let sign: Double = dy > 0 ? 1 : -1
+            if lastSign != 0 && sign != lastSign { changes += 1 }
+            if firstSign == 0 { firstSign = sign }
+            lastSign = sign
+        }
+        if lastSign != firstSign { changes += 1 }
+        return changes == 2
     }
 
     /// Projects onto the axis plane most parallel to the polygon, relative to corner 0.
