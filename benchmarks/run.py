@@ -269,8 +269,12 @@ class Bench:
             if variant.startswith("optimize") and os.path.exists(report):
                 with open(report) as f:
                     data = json.load(f)
-                record["triangles_in"] = data["before"]["triangles"]
+                # As drawn (a mesh on two nodes counts twice), like `triangles` from the output.
+                record["triangles_in"] = data["before"].get("instancedTriangles", data["before"]["triangles"])
                 record["stages"] = {s["stage"]: s["seconds"] for s in data.get("stages", [])}
+                reasons = sorted({m["reason"] for m in data.get("simplification", []) if m.get("reason")})
+                if reasons:
+                    record["simplify_reasons"] = reasons
                 if data.get("budget"):
                     record["budget"] = data["budget"]
             compressed = " -c" in variant or "--compress" in variant or "--preset" in variant
