@@ -53,7 +53,7 @@ struct Convert: ParsableCommand {
 
     @Option(
         help:
-            "Simplify: largest deviation allowed, relative to each mesh's extent (default \(SimplifyOptions().targetError) when simplifying; like gltfpack -se)."
+            "Simplify: largest deviation allowed, relative to each mesh's extent, or to the scene's for meshes sharing a ratio (default \(SimplifyOptions().targetError) when simplifying; like gltfpack -se)."
     )
     var error: Float?
 
