@@ -33,6 +33,25 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Items per range of `forChunks` and `mapChunks`.
+public let chunkSize = 1 << 16
+
+/// Runs `body` on consecutive ranges of `chunkSize` items of `0..<count`, on at most `threads` workers.
+public func forChunks(of count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    parallelFor((count + chunkSize - 1) / chunkSize, threads: threads) { c in
+        body(c * chunkSize..<min(count, (c + 1) * chunkSize))
+    }
+}
+
+/// `body`'s result for each range of `chunkSize` items of `0..<count`, in range order (see `parallelMap`).
+public func mapChunks<T: Sendable>(
+    of count: Int, threads: Int, _ body: @Sendable (Range<Int>) -> T
+) -> [T] {
+    parallelMap((count + chunkSize - 1) / chunkSize, threads: threads) { c in
+        body(c * chunkSize..<min(count, (c + 1) * chunkSize))
+    }
+}
+
 /// Per-index result slots that parallel workers fill (each index by exactly one worker), read back in order.
 public final class Slots<T>: @unchecked Sendable {
     private var storage: UnsafeMutableBufferPointer<T?>

@@ -65,21 +65,31 @@ extension Scene {
         return world
     }
 
+    /// Every mesh a node draws, once per world transform it is drawn at (the node's, or each of its instances').
+    public func meshPlacements() -> [(mesh: Int, transform: Matrix4)] {
+        let world = worldTransforms()
+        var placements: [(mesh: Int, transform: Matrix4)] = []
+        for (i, node) in nodes.enumerated() {
+            guard let m = node.mesh, meshes.indices.contains(m) else { continue }
+            if node.instances.isEmpty {
+                placements.append((m, world[i]))
+            } else {
+                placements += node.instances.map { (m, world[i] * $0.matrix) }
+            }
+        }
+        return placements
+    }
+
     /// The axis-aligned bounds of all mesh vertices in world space (rest pose, every instance), or nil for no geometry.
     public func worldBounds() -> (min: SIMD3<Float>, max: SIMD3<Float>)? {
-        let world = worldTransforms()
         var lo = SIMD3<Float>(repeating: .infinity)
         var hi = SIMD3<Float>(repeating: -.infinity)
-        for (i, node) in nodes.enumerated() {
-            guard let m = node.mesh else { continue }
-            let placements = node.instances.isEmpty ? [world[i]] : node.instances.map { world[i] * $0.matrix }
-            for placement in placements {
-                for p in meshes[m].primitives {
-                    for v in p.vertices.positions {
-                        let w = placement.transformPoint(v)
-                        lo = pointwiseMin(lo, w)
-                        hi = pointwiseMax(hi, w)
-                    }
+        for (m, placement) in meshPlacements() {
+            for p in meshes[m].primitives {
+                for v in p.vertices.positions {
+                    let w = placement.transformPoint(v)
+                    lo = pointwiseMin(lo, w)
+                    hi = pointwiseMax(hi, w)
                 }
             }
         }

@@ -151,15 +151,11 @@ func simplifyTargets(_ scene: Scene, options: SimplifyOptions) -> [Int?] {
     guard let budget = options.triangleBudget else { return targets }
 
     // Instances and world-space area of every mesh (area scales with |det|^(2/3) of the world matrix).
-    let world = scene.worldTransforms()
     var instances = [Int](repeating: 0, count: scene.meshes.count)
     var areaScale = [Double](repeating: 0, count: scene.meshes.count)
-    for (n, node) in scene.nodes.enumerated() {
-        guard let m = node.mesh else { continue }
-        for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
-            instances[m] += 1
-            areaScale[m] += pow(Double(abs(determinant(w))), 2.0 / 3.0)
-        }
+    for (m, w) in scene.meshPlacements() {
+        instances[m] += 1
+        areaScale[m] += pow(Double(abs(w.determinant3)), 2.0 / 3.0)
     }
     var weight = scene.meshes.indices.map { m in areaScale[m] * surfaceArea(scene.meshes[m]) }
 
@@ -203,38 +199,21 @@ struct SimplifyPlan {
 /// extent) for a budget, a single mesh or a scene over `errorMatchedTriangles`.
 func errorMatchedPlan(_ scene: Scene, options: SimplifyOptions, threads: Int) -> SimplifyPlan? {
     guard let ratio = options.ratio, options.triangleBudget == nil, ratio < 1 else { return nil }
-    let world = scene.worldTransforms()
-    let bounds = scene.meshes.map(meshBounds)
+    let placements = scene.meshPlacements()
     var instances = [Int](repeating: 0, count: scene.meshes.count)
     var scale = [Float](repeating: 0, count: scene.meshes.count)
-    var lo = SIMD3<Float>(repeating: .infinity)
-    var hi = SIMD3<Float>(repeating: -.infinity)
-    for (n, node) in scene.nodes.enumerated() {
-        guard let m = node.mesh, m >= 0, m < scene.meshes.count, let box = bounds[m] else { continue }
-        for w in node.instances.isEmpty ? [world[n]] : node.instances.map({ world[n] * $0.matrix }) {
-            instances[m] += 1
-            scale[m] = max(scale[m], cbrt(abs(determinant(w))))
-            for corner in 0..<8 {
-                let p = SIMD3(
-                    corner & 1 == 0 ? box.lo.x : box.hi.x, corner & 2 == 0 ? box.lo.y : box.hi.y,
-                    corner & 4 == 0 ? box.lo.z : box.hi.z)
-                let q = w.transformPoint(p)
-                lo = pointwiseMin(lo, q)
-                hi = pointwiseMax(hi, q)
-            }
-        }
+    for (m, w) in placements {
+        instances[m] += 1
+        scale[m] = max(scale[m], cbrt(abs(w.determinant3)))
     }
     let triangles = scene.meshes.map(triangleCount)
     let drawn = scene.meshes.indices.filter { instances[$0] > 0 && triangles[$0] > 0 }
     guard drawn.count > 1, drawn.reduce(0, { $0 + triangles[$1] }) <= errorMatchedTriangles,
-        let budget = ratioBudget(scene, ratio)
+        let budget = ratioBudget(scene, ratio), let world = scene.worldBounds()
     else { return nil }
     // A mesh's world-space extent: meshoptimizer measures error relative to the extent of the vertices it gets.
-    let reach = drawn.map { m in
-        let side = bounds[m]!.hi - bounds[m]!.lo
-        return scale[m] * max(side.x, side.y, side.z)
-    }
-    let side = hi - lo
+    let reach = drawn.map { m in scale[m] * usedExtent(scene.meshes[m]) }
+    let side = world.max - world.min
     let sceneExtent = max(side.x, side.y, side.z)
     guard reach.allSatisfy({ $0 > 0 && $0.isFinite }), sceneExtent.isFinite else { return nil }
 
@@ -250,13 +229,20 @@ func errorMatchedPlan(_ scene: Scene, options: SimplifyOptions, threads: Int) ->
         }
         return (counts, drawn.indices.reduce(0) { $0 + instances[drawn[$1]] * counts[$1] })
     }
+    /// Targets (proportional unless given per drawn mesh) and every drawn mesh's bound at `deviation`.
+    func plan(deviation: Float, counts: [Int]? = nil) -> SimplifyPlan {
+        var plan = SimplifyPlan(
+            targets: simplifyTargets(scene, options: options), errors: Array(repeating: nil, count: scene.meshes.count))
+        for (k, m) in drawn.enumerated() {
+            plan.errors[m] = deviation / reach[k]
+            if let counts { plan.targets[m] = counts[k] }
+        }
+        return plan
+    }
     var high = options.targetError * sceneExtent
-    var plan = SimplifyPlan(
-        targets: simplifyTargets(scene, options: options), errors: Array(repeating: nil, count: scene.meshes.count))
-    for (k, m) in drawn.enumerated() { plan.errors[m] = high / reach[k] }
     var best = reached(high)
     // Even the merged mesh's bound leaves too many: each mesh goes toward its share as far as that bound allows.
-    guard best.total <= budget else { return plan }
+    guard best.total <= budget else { return plan(deviation: high) }
     var low: Float = high * 1e-4
     var above = (counts: drawn.map { triangles[$0] }, total: drawn.reduce(0) { $0 + instances[$1] * triangles[$1] })
     // Regula falsi on log deviation against log triangles, each guess kept inside the middle 80 % of the bracket.
@@ -276,15 +262,11 @@ func errorMatchedPlan(_ scene: Scene, options: SimplifyOptions, threads: Int) ->
     let gaps = drawn.indices.map { k in max(0, above.counts[k] - best.counts[k]) }
     let spread = drawn.indices.reduce(0) { $0 + instances[drawn[$1]] * gaps[$1] }
     let fraction = spread > 0 ? Double(budget - best.total) / Double(spread) : 0
-    for (k, m) in drawn.enumerated() {
-        plan.targets[m] = best.counts[k] + Int(fraction * Double(gaps[k]))
-        plan.errors[m] = high / reach[k]
-    }
-    return plan
+    return plan(deviation: high, counts: drawn.indices.map { best.counts[$0] + Int(fraction * Double(gaps[$0])) })
 }
 
-/// The bounding box of the vertices a mesh's triangles use; nil without triangles.
-private func meshBounds(_ mesh: Mesh) -> (lo: SIMD3<Float>, hi: SIMD3<Float>)? {
+/// The largest side of the bounding box of the vertices a mesh's triangles use.
+private func usedExtent(_ mesh: Mesh) -> Float {
     var lo = SIMD3<Float>(repeating: .infinity)
     var hi = SIMD3<Float>(repeating: -.infinity)
     for p in mesh.primitives where p.mode == .triangles {
@@ -293,15 +275,8 @@ private func meshBounds(_ mesh: Mesh) -> (lo: SIMD3<Float>, hi: SIMD3<Float>)? {
             hi = pointwiseMax(hi, p.vertices.positions[Int(i)])
         }
     }
-    return lo.x <= hi.x ? (lo, hi) : nil
-}
-
-/// The determinant of a world matrix's upper 3 × 3 (its volume scale).
-private func determinant(_ w: Matrix4) -> Float {
-    let x: Float = w[0, 0] * (w[1, 1] * w[2, 2] - w[2, 1] * w[1, 2])
-    let y: Float = w[0, 1] * (w[1, 0] * w[2, 2] - w[2, 0] * w[1, 2])
-    let z: Float = w[0, 2] * (w[1, 0] * w[2, 1] - w[2, 0] * w[1, 1])
-    return x - y + z
+    let side = hi - lo
+    return max(side.x, side.y, side.z)
 }
 
 /// `ratio` of the triangles the scene draws (each mesh times the nodes and instances drawing it).

@@ -214,11 +214,3 @@ private func packVertices(_ p: Primitive, threads: Int) -> (words: [UInt32], str
     }
     return (words, stride)
 }
-
-/// Runs `body` on consecutive ranges of 65,536 items of `0..<count`, on at most `threads` workers.
-private func forChunks(of count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-    let chunk = 1 << 16
-    parallelFor((count + chunk - 1) / chunk, threads: threads) { c in
-        body(c * chunk..<min(count, (c + 1) * chunk))
-    }
-}

@@ -80,10 +80,10 @@ private func readBinary(_ bytes: UnsafeRawBufferPointer, path: String, threads: 
     }
     let facets = Facets(base: bytes.baseAddress! + cursor.offset, count: count, defaultColor: defaultColor)
     // Every coordinate finite, and whether any facet has its own color.
-    let checks = parallelMap((count + chunkFacets - 1) / chunkFacets, threads: threads) { chunk in
+    let checks = mapChunks(of: count, threads: threads) { range in
         var finite = true
         var colored = false
-        for f in chunk * chunkFacets..<min(count, (chunk + 1) * chunkFacets) {
+        for f in range {
             for k in 0..<3 {
                 let p = facets.corner(f * 3 + k)
                 finite = finite && p.x.isFinite && p.y.isFinite && p.z.isFinite
@@ -100,9 +100,6 @@ private func readBinary(_ bytes: UnsafeRawBufferPointer, path: String, threads: 
     (solid.indices, solid.welder) = weldCorners(facets, withColors: withColors, threads: threads)
     return solid
 }
-
-/// Facets handled per parallel work item.
-private let chunkFacets = 1 << 16
 
 /// The facet records of a binary STL in place (50 bytes each: normal, three corners, attribute).
 private struct Facets: @unchecked Sendable {
@@ -131,19 +128,9 @@ private struct Facets: @unchecked Sendable {
     @inline(__always)
     func hasOwnColor(_ f: Int) -> Bool { (attribute(f) & 0x8000 == 0) == (defaultColor != nil) }
 
-    /// A hash of corner `c`'s position (and facet color).
+    /// `weldHash` of corner `c` (and its facet's color).
     @inline(__always)
-    func hash(_ c: Int, withColors: Bool) -> UInt64 {
-        let p = corner(c)
-        var h = UInt64(p.x.bitPattern) &* 0x9E37_79B9_7F4A_7C15
-        h ^= UInt64(p.y.bitPattern) &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= UInt64(p.z.bitPattern) &* 0x1656_67B1_9E37_79F9
-        if withColors {
-            let c = color(c / 3)
-            h ^= UInt64(c.x.bitPattern ^ (c.y.bitPattern << 7) ^ (c.z.bitPattern << 13)) &* 0x27D4_EB2F_1656_67C5
-        }
-        return h ^ (h >> 29)
-    }
+    func hash(_ c: Int, withColors: Bool) -> UInt64 { weldHash(corner(c), withColors ? color(c / 3) : .one) }
 
     /// Whether corners `a` and `b` weld: the same position (and facet color).
     @inline(__always)
@@ -169,16 +156,16 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
     let corners = facets.count * 3
     let poolBits = 4
     let pools = 1 << poolBits
-    // Corners per (chunk, pool), then each chunk writes its corners into its place in the pools, in order.
-    let chunks = (facets.count + chunkFacets - 1) / chunkFacets
-    let counts = parallelMap(chunks, threads: threads) { chunk in
+    // Corners per (chunk of facets, pool), then each chunk writes its corners into its place in the pools, in order.
+    let counts = mapChunks(of: facets.count, threads: threads) { range in
         var count = [Int](repeating: 0, count: pools)
-        for c in chunk * chunkFacets * 3..<min(corners, (chunk + 1) * chunkFacets * 3) {
+        for c in range.lowerBound * 3..<range.upperBound * 3 {
             count[Int(facets.hash(c, withColors: withColors) >> UInt64(64 - poolBits))] += 1
         }
         return count
     }
     var poolStart = [Int](repeating: 0, count: pools + 1)
+    let chunks = counts.count
     var chunkStart = [[Int]](repeating: [], count: chunks)
     var running = 0
     for pool in 0..<pools {
@@ -197,9 +184,9 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
             nonisolated(unsafe) let byPool = byPool
             nonisolated(unsafe) let first = first
             let starts = chunkStart
-            parallelFor(chunks, threads: threads) { chunk in
-                var next = starts[chunk]
-                for c in chunk * chunkFacets * 3..<min(corners, (chunk + 1) * chunkFacets * 3) {
+            forChunks(of: facets.count, threads: threads) { range in
+                var next = starts[range.lowerBound / chunkSize]
+                for c in range.lowerBound * 3..<range.upperBound * 3 {
                     let pool = Int(facets.hash(c, withColors: withColors) >> UInt64(64 - poolBits))
                     byPool[next[pool]] = UInt32(c)
                     next[pool] += 1
@@ -355,13 +342,7 @@ struct VertexWelder {
         return UInt32(positions.count - 1)
     }
 
-    private func hash(_ p: SIMD3<Float>, _ c: SIMD4<Float>) -> Int {
-        var h = UInt64(p.x.bitPattern) &* 0x9E37_79B9_7F4A_7C15
-        h ^= UInt64(p.y.bitPattern) &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= UInt64(p.z.bitPattern) &* 0x1656_67B1_9E37_79F9
-        h ^= UInt64(c.x.bitPattern ^ (c.y.bitPattern << 7) ^ (c.z.bitPattern << 13)) &* 0x27D4_EB2F_1656_67C5
-        return Int(truncatingIfNeeded: h ^ (h >> 29))
-    }
+    private func hash(_ p: SIMD3<Float>, _ c: SIMD4<Float>) -> Int { Int(truncatingIfNeeded: weldHash(p, c)) }
 
     private mutating func grow() {
         table = Array(repeating: -1, count: table.count * 2)
@@ -372,4 +353,14 @@ struct VertexWelder {
             table[slot] = Int32(index)
         }
     }
+}
+
+/// The hash both welders key vertices by: position bits and color bits, mixed.
+@inline(__always)
+private func weldHash(_ p: SIMD3<Float>, _ c: SIMD4<Float>) -> UInt64 {
+    var h = UInt64(p.x.bitPattern) &* 0x9E37_79B9_7F4A_7C15
+    h ^= UInt64(p.y.bitPattern) &* 0xC2B2_AE3D_27D4_EB4F
+    h ^= UInt64(p.z.bitPattern) &* 0x1656_67B1_9E37_79F9
+    h ^= UInt64(c.x.bitPattern ^ (c.y.bitPattern << 7) ^ (c.z.bitPattern << 13)) &* 0x27D4_EB2F_1656_67C5
+    return h ^ (h >> 29)
 }

@@ -2,11 +2,11 @@
 /// the polygon best (its Newell normal), so a non-planar or tilted polygon is handled like its projection.
 ///
 /// Triangles keep the polygon's winding. Quads take the diagonal from corner 0 unless that folds the quad, and other
-/// convex polygons the fan from corner 0 (as Assimp does). Ear tests only look at reflex corners near the candidate (a uniform grid over them), so convex
-/// polygons and ones with local concavities (a noisy circle of 200,000 corners) take about linear time; a
-/// polygon whose tests exceed a fixed budget (a huge, very concave one) finishes by clipping convex corners without
-/// the containment test, and a degenerate remainder (collinear or repeated corners) is clipped as it comes:
-/// the work stays bounded and every corner ends up in a triangle.
+/// convex polygons the fan from corner 0 (as Assimp does). Ear tests only look at reflex corners near the candidate
+/// (a uniform grid over them), so polygons with local concavities (a noisy circle of 200,000 corners) take about
+/// linear time; a polygon whose tests exceed a fixed budget (a huge, very concave one) finishes by clipping convex
+/// corners without the containment test, and a degenerate remainder (collinear or repeated corners) is clipped as it
+/// comes: the work stays bounded and every corner ends up in a triangle.
 ///
 /// Reuse one triangulator for many polygons: its scratch buffers are kept between calls.
 public struct PolygonTriangulator {
