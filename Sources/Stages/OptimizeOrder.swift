@@ -23,18 +23,22 @@ public func optimizeOrder(
 ) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("optimizeOrder", &scene) { scene in
-        _ = transformPrimitives(&scene, threads: threads) { optimizeOrder($0, options: options, threads: threads) }
+        _ = transformPrimitives(&scene, threads: threads) {
+            optimizeOrder(&$0, options: options, threads: threads)
+            return true
+        }
         return (nil, [])
     }
 }
 
-/// Reorders one primitive (see `optimizeOrder(_:options:threads:)`); unused vertices are dropped. The triangles of a
-/// large primitive are ordered for the vertex cache in regions (`inRegions`), side by side on `threads` workers.
-public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderOptions(), threads: Int = 1) -> Primitive
-{
+/// Reorders one primitive in place (see `optimizeOrder(_:options:threads:)`); unused vertices are dropped. The
+/// triangles of a large primitive are ordered for the vertex cache in regions (`inRegions`), side by side on `threads`
+/// workers.
+public func optimizeOrder(_ primitive: inout Primitive, options: OrderOptions = OrderOptions(), threads: Int = 1) {
     let vertexCount = primitive.vertexCount
-    guard vertexCount > 0 else { return primitive }
+    guard vertexCount > 0 else { return }
     var indices = primitive.effectiveIndices
+    primitive.indices = []
     if primitive.mode == .triangles && !indices.isEmpty {
         let cache: @Sendable ([UInt32], Int) -> [UInt32] = { indices, vertexCount in
             options.forCompression
@@ -55,7 +59,10 @@ public func optimizeOrder(_ primitive: Primitive, options: OrderOptions = OrderO
         }
     }
     let (remap, unique) = MeshoptOptimizer.optimizeVertexFetchRemap(indices, vertexCount: vertexCount)
-    var sources = [Int](repeating: 0, count: unique)
-    for v in 0..<vertexCount where remap[v] != UInt32.max { sources[Int(remap[v])] = v }
-    return primitive.selectingVertices(sources, newIndices: indices.map { remap[Int($0)] })
+    var sources = [UInt32](repeating: 0, count: unique)
+    for v in 0..<vertexCount where remap[v] != UInt32.max { sources[Int(remap[v])] = UInt32(v) }
+    primitive.indices = indices
+    indices = []
+    primitive.remapIndices(remap)
+    primitive.selectVertices(sources)
 }

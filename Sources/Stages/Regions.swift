@@ -27,8 +27,16 @@ func inRegions<R: Sendable>(
     let pieces = Slots<[UInt32]>(parts)
     do {
         let region = regions(positions, parts: parts)
-        var buckets = [[UInt32]](repeating: [], count: parts)
-        for t in stride(from: 0, to: indices.count - indices.count % 3, by: 3) {
+        let whole = indices.count - indices.count % 3
+        // Sized first, so the buckets never grow (a growing buffer leaves holes the size of its earlier copies).
+        var sizes = [Int](repeating: 0, count: parts)
+        for t in stride(from: 0, to: whole, by: 3) { sizes[Int(region[Int(indices[t])])] += 3 }
+        var buckets = sizes.map { size in
+            var bucket: [UInt32] = []
+            bucket.reserveCapacity(size)
+            return bucket
+        }
+        for t in stride(from: 0, to: whole, by: 3) {
             buckets[Int(region[Int(indices[t])])].append(contentsOf: indices[t..<t + 3])
         }
         indices = []

@@ -368,7 +368,8 @@ private func simplifyMesh(
     var prims = triangleSlots.map { slot in
         var p = Primitive()
         swap(&p, &mesh.primitives[slot])
-        return p.droppingUnusedVertices(p.indices)
+        p.dropUnusedVertices()
+        return p
     }
     // The --aggressive fallbacks start over from the input, so it is kept (and the first pass works on a copy).
     let input = options.aggressive ? prims : []
@@ -420,7 +421,8 @@ private func simplifyMesh(
     }
 
     for (k, slot) in triangleSlots.enumerated() {
-        mesh.primitives[slot] = prims[k].droppingUnusedVertices(prims[k].indices)
+        prims[k].dropUnusedVertices()
+        swap(&mesh.primitives[slot], &prims[k])
     }
     // A material may have lost all its triangles; drop such primitives rather than keep empty ones.
     let emptied = Set(triangleSlots.filter { mesh.primitives[$0].indices.isEmpty })

@@ -28,26 +28,31 @@ func validateGeometry(_ scene: Scene) throws {
     }
 }
 
-/// Replaces every primitive of the scene by `transform` of it, one primitive per work item on at most `threads`
-/// workers (results are placed by index, so the scene is the same for any thread count). A primitive for which
-/// `transform` returns nil stays as it was; the (mesh, primitive) pairs of those are returned.
+/// Runs `transform` on every primitive of the scene in place, one primitive per work item on at most `threads`
+/// workers (each primitive is moved out of the scene while it is worked on, so its buffers have one owner and
+/// nothing old stays alive beside the new; the scene is the same for any thread count). A primitive for which
+/// `transform` returns false must be left as it was; the (mesh, primitive) pairs of those are returned.
 func transformPrimitives(
     _ scene: inout Scene, threads: Int,
-    _ transform: @Sendable (Primitive) -> Primitive?
+    _ transform: @Sendable (inout Primitive) -> Bool
 ) -> [(mesh: Int, primitive: Int)] {
     let slots = scene.meshes.indices.flatMap { m in scene.meshes[m].primitives.indices.map { (mesh: m, primitive: $0) }
     }
-    let input = scene.meshes
-    let results = parallelMap(slots.count, threads: threads) { i in
-        transform(input[slots[i].mesh].primitives[slots[i].primitive])
+    let work = Slots<Primitive>(slots.count)
+    for (i, slot) in slots.enumerated() {
+        var primitive = Primitive()
+        swap(&primitive, &scene.meshes[slot.mesh].primitives[slot.primitive])
+        work[i] = primitive
+    }
+    let changed = parallelMap(slots.count, threads: threads) { i in
+        var primitive = work.take(i)!
+        defer { work[i] = primitive }
+        return transform(&primitive)
     }
     var unchanged: [(mesh: Int, primitive: Int)] = []
     for (i, slot) in slots.enumerated() {
-        if let result = results[i] {
-            scene.meshes[slot.mesh].primitives[slot.primitive] = result
-        } else {
-            unchanged.append(slot)
-        }
+        scene.meshes[slot.mesh].primitives[slot.primitive] = work.take(i)!
+        if !changed[i] { unchanged.append(slot) }
     }
     return unchanged
 }
@@ -58,64 +63,62 @@ extension Primitive {
         indices.isEmpty ? (0..<UInt32(vertexCount)).map { $0 } : indices
     }
 
-    /// A copy holding only the vertices `sources` (old indices, in new order) with `newIndices` referring to them.
-    func selectingVertices(_ sources: [Int], newIndices: [UInt32]) -> Primitive {
-        func pick<T>(_ stream: [T]) -> [T] {
-            guard !stream.isEmpty else { return [] }
-            return stream.withUnsafeBufferPointer { from in
+    /// Keeps only the vertices `sources` (old vertex numbers, in their new order) in every stream and morph target,
+    /// one stream at a time; the caller renumbers `indices`.
+    mutating func selectVertices(_ sources: [UInt32]) {
+        func pick<T>(_ stream: inout [T]) {
+            guard !stream.isEmpty else { return }
+            let picked = stream.withUnsafeBufferPointer { from in
                 sources.withUnsafeBufferPointer { sources in
                     [T](unsafeUninitializedCapacity: sources.count) { to, count in
-                        for (k, v) in sources.enumerated() { (to.baseAddress! + k).initialize(to: from[v]) }
+                        for (k, v) in sources.enumerated() { (to.baseAddress! + k).initialize(to: from[Int(v)]) }
                         count = sources.count
                     }
                 }
             }
+            stream = picked
         }
-        var out = self
-        out.indices = newIndices
-        out.vertices.positions = pick(vertices.positions)
-        out.vertices.normals = pick(vertices.normals)
-        out.vertices.tangents = pick(vertices.tangents)
-        out.vertices.texcoords = vertices.texcoords.map(pick)
-        out.vertices.colors = pick(vertices.colors)
-        out.vertices.joints = pick(vertices.joints)
-        out.vertices.weights = pick(vertices.weights)
-        out.targets = targets.map { t in
-            var t = t
-            t.positions = pick(t.positions)
-            t.normals = pick(t.normals)
-            t.tangents = pick(t.tangents)
-            return t
+        pick(&vertices.positions)
+        pick(&vertices.normals)
+        pick(&vertices.tangents)
+        for k in vertices.texcoords.indices { pick(&vertices.texcoords[k]) }
+        pick(&vertices.colors)
+        pick(&vertices.joints)
+        pick(&vertices.weights)
+        for k in targets.indices {
+            pick(&targets[k].positions)
+            pick(&targets[k].normals)
+            pick(&targets[k].tangents)
         }
-        return out
     }
 
-    /// Keeps only the vertices `indices` use, in ascending original order (so the result is a subset of the input).
-    func droppingUnusedVertices(_ indices: [UInt32]) -> Primitive {
+    /// Drops the vertices `indices` do not use, keeping the others in their order (so the result is a subset of the
+    /// input), and renumbers `indices`.
+    mutating func dropUnusedVertices() {
         let vertexCount = vertexCount
-        var used = [Bool](repeating: false, count: vertexCount)
-        let usedCount = used.withUnsafeMutableBufferPointer { used in
-            indices.withUnsafeBufferPointer { indices in
-                var count = 0
-                for i in indices where !used[Int(i)] {
-                    used[Int(i)] = true
-                    count += 1
-                }
-                return count
+        var newIndex = [UInt32](repeating: .max, count: vertexCount)
+        var usedCount = 0
+        newIndex.withUnsafeMutableBufferPointer { newIndex in
+            for i in indices where newIndex[Int(i)] == .max { newIndex[Int(i)] = 0 }
+            for v in 0..<vertexCount where newIndex[v] == 0 {
+                newIndex[v] = UInt32(usedCount)
+                usedCount += 1
             }
         }
-        if usedCount == vertexCount {  // every vertex stays where it is: no copy of the streams
-            var out = self
-            out.indices = indices
-            return out
+        guard usedCount < vertexCount else { return }  // every vertex stays where it is: no copy of the streams
+        var sources = [UInt32](repeating: 0, count: usedCount)
+        for v in 0..<vertexCount where newIndex[v] != .max { sources[Int(newIndex[v])] = UInt32(v) }
+        remapIndices(newIndex)
+        newIndex = []
+        selectVertices(sources)
+    }
+
+    /// Replaces every index i by `table[i]`, in place.
+    mutating func remapIndices(_ table: [UInt32]) {
+        table.withUnsafeBufferPointer { table in
+            indices.withUnsafeMutableBufferPointer { indices in
+                for k in indices.indices { indices[k] = table[Int(indices[k])] }
+            }
         }
-        var newIndex = [UInt32](repeating: 0, count: vertexCount)
-        var sources: [Int] = []
-        sources.reserveCapacity(usedCount)
-        for v in 0..<vertexCount where used[v] {
-            newIndex[v] = UInt32(sources.count)
-            sources.append(v)
-        }
-        return selectingVertices(sources, newIndices: indices.map { newIndex[Int($0)] })
     }
 }

@@ -19,7 +19,7 @@ public func weld(
 ) throws -> StageReport {
     try validateGeometry(scene)
     return runStage("weld", &scene) { scene in
-        let unwelded = transformPrimitives(&scene, threads: threads) { weld($0, options: options, threads: threads) }
+        let unwelded = transformPrimitives(&scene, threads: threads) { weld(&$0, options: options, threads: threads) }
         return (
             nil,
             unwelded.map { "mesh \($0.mesh) primitive \($0.primitive): not welded, vertices larger than 4096 bytes" }
@@ -27,64 +27,80 @@ public func weld(
     }
 }
 
-/// Welds one primitive (see `weld(_:options:threads:)`); nil when its vertices are too large for meshoptimizer
-/// (over 16 streams of 256 bytes, i.e. more than about 110 morph targets). A large primitive's vertices are packed
-/// and compared on `threads` workers (`remapInPools`); the result does not depend on `threads`.
-public func weld(_ primitive: Primitive, options: WeldOptions = WeldOptions(), threads: Int = 1) -> Primitive? {
+/// Welds one primitive in place (see `weld(_:options:threads:)`); false, leaving it as it was, when its vertices are
+/// too large for meshoptimizer (over 16 streams of 256 bytes, i.e. more than about 110 morph targets). A large
+/// primitive's vertices are packed and compared on `threads` workers (`remapInPools`); the result does not depend on
+/// `threads`.
+public func weld(_ primitive: inout Primitive, options: WeldOptions = WeldOptions(), threads: Int = 1) -> Bool {
     let vertexCount = primitive.vertexCount
-    guard vertexCount > 0 else { return primitive }
-    let (words, wordsPerVertex) = packVertices(primitive, threads: threads)
+    guard vertexCount > 0 else { return true }
+    let packed = packVertices(primitive, threads: threads)
+    var words = packed.words
+    let wordsPerVertex = packed.stride
     let strideBytes = wordsPerVertex * 4
-    guard (strideBytes + 255) / 256 <= MeshoptOptimizer.maximumRemapStreams else { return nil }
+    guard (strideBytes + 255) / 256 <= MeshoptOptimizer.maximumRemapStreams else { return false }
 
-    let indices = primitive.effectiveIndices
-    let (remap, unique) =
+    var indices = primitive.effectiveIndices
+    primitive.indices = []
+    let found =
         threads > 1 && vertexCount >= pooledWeldVertices
         ? remapInPools(
             indices, vertexCount: vertexCount, words: words, wordsPerVertex: wordsPerVertex, threads: threads)
         : MeshoptOptimizer.generateVertexRemap(indices, vertexCount: vertexCount, vertices: words, stride: strideBytes)
+    var remap = found.remap
+    let unique = found.unique
     // Remapped index buffer without degenerate primitives.
     let perPrimitive = primitive.mode == .triangles ? 3 : primitive.mode == .lines ? 2 : 1
     // Welded vertices are numbered in order of first use (meshoptimizer's remap), which also gives the later stages
     // the memory locality of the index order; `first` is the old vertex of each.
-    var first = [Int](repeating: -1, count: unique)
-    for v in 0..<vertexCount where remap[v] != UInt32.max && first[Int(remap[v])] < 0 { first[Int(remap[v])] = v }
-    let positions = primitive.vertices.positions
+    words = []
+    var first = [UInt32](repeating: .max, count: unique)
+    for v in 0..<vertexCount where remap[v] != UInt32.max && first[Int(remap[v])] == .max {
+        first[Int(remap[v])] = UInt32(v)
+    }
     var kept: [UInt32] = []
     kept.reserveCapacity(indices.count)
     // Only whole primitives: an unindexed primitive's vertex count need not be a multiple of the corner count.
-    indices.withUnsafeBufferPointer { index in
-        remap.withUnsafeBufferPointer { remap in
-            func corner(_ i: Int) -> UInt32 { remap[Int(index[i])] }
-            func position(_ v: UInt32) -> SIMD3<Float> { positions[first[Int(v)]] }
-            for start in stride(from: 0, to: index.count - index.count % perPrimitive, by: perPrimitive) {
-                switch primitive.mode {
-                case .triangles:
-                    let (a, b, c) = (corner(start), corner(start + 1), corner(start + 2))
-                    if a == b || b == c || a == c { continue }
-                    if options.removeZeroAreaTriangles {
-                        let (pa, pb, pc) = (position(a), position(b), position(c))
-                        let longest = max(length(pb - pa), length(pc - pb), length(pa - pc))
-                        let doubleArea: Float = length(cross(pb - pa, pc - pa))
-                        if doubleArea <= 1e-7 * longest * longest { continue }
+    do {
+        let positions = primitive.vertices.positions
+        indices.withUnsafeBufferPointer { index in
+            remap.withUnsafeBufferPointer { remap in
+                func corner(_ i: Int) -> UInt32 { remap[Int(index[i])] }
+                func position(_ v: UInt32) -> SIMD3<Float> { positions[Int(first[Int(v)])] }
+                for start in stride(from: 0, to: index.count - index.count % perPrimitive, by: perPrimitive) {
+                    switch primitive.mode {
+                    case .triangles:
+                        let (a, b, c) = (corner(start), corner(start + 1), corner(start + 2))
+                        if a == b || b == c || a == c { continue }
+                        if options.removeZeroAreaTriangles {
+                            let (pa, pb, pc) = (position(a), position(b), position(c))
+                            let longest = max(length(pb - pa), length(pc - pb), length(pa - pc))
+                            let doubleArea: Float = length(cross(pb - pa, pc - pa))
+                            if doubleArea <= 1e-7 * longest * longest { continue }
+                        }
+                        kept.append(a)
+                        kept.append(b)
+                        kept.append(c)
+                    case .lines:
+                        let (a, b) = (corner(start), corner(start + 1))
+                        if a == b { continue }
+                        kept.append(a)
+                        kept.append(b)
+                    case .points:
+                        kept.append(corner(start))
                     }
-                    kept.append(a)
-                    kept.append(b)
-                    kept.append(c)
-                case .lines:
-                    let (a, b) = (corner(start), corner(start + 1))
-                    if a == b { continue }
-                    kept.append(a)
-                    kept.append(b)
-                case .points:
-                    kept.append(corner(start))
                 }
             }
         }
     }
+    indices = []
+    remap = []
     // Welded vertex j comes from old vertex first[j]; dropping degenerates may leave some unused.
-    let welded = primitive.selectingVertices(first, newIndices: kept)
-    return welded.droppingUnusedVertices(kept)
+    primitive.indices = kept
+    kept = []
+    primitive.selectVertices(first)
+    primitive.dropUnusedVertices()
+    return true
 }
 
 /// Vertices from which a primitive is welded in pools, on several workers.

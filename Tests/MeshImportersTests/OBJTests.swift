@@ -144,6 +144,40 @@ struct OBJTests {
         #expect(primitives[0].vertices.normals.count == 4)
     }
 
+    @Test("texture-coordinate and normal indices that follow the position index, then do not, read as written")
+    func indicesFollowingPositions() throws {
+        let vertices =
+            "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\n"
+            + "vn 0 0 1\nvn 0 1 0\nvn 1 0 0\nvn 0 0 -1\n"
+        func primitive(_ faces: String) throws -> Primitive {
+            try #require(try read(vertices + faces).meshes.first?.primitives.first)
+        }
+        // Following, then a corner whose normal is another: position 1 makes two vertices.
+        let diverging = try primitive("f 1/1/1 2/2/2 3/3/3\nf 1/1/2 3/3/3 4/4/4\n")
+        #expect(diverging.vertexCount == 5)
+        let atOrigin = diverging.vertices.positions.indices.filter { diverging.vertices.positions[$0] == .zero }
+        #expect(Set(atOrigin.map { diverging.vertices.normals[$0] }) == [SIMD3(0, 0, 1), SIMD3(0, 1, 0)])
+        #expect(diverging.vertices.texcoords.first?.count == 5)
+        // No normals first, then following: the first corners have none, so the primitive keeps none.
+        let late = try primitive("f 1/1 2/2 3/3\nf 1/1/1 3/3/3 4/4/4\n")
+        #expect(late.vertices.normals.isEmpty)
+        #expect(late.vertexCount == 6)
+        // Following throughout: each corner has the normal of its position's number.
+        let following = try primitive("f 1//1 2//2 3//3\nf 1//1 3//3 4//4\n")
+        #expect(following.vertexCount == 4)
+        for v in 0..<4 {
+            let expected: [SIMD3<Float>: SIMD3<Float>] = [
+                SIMD3(0, 0, 0): SIMD3(0, 0, 1), SIMD3(1, 0, 0): SIMD3(0, 1, 0), SIMD3(1, 1, 0): SIMD3(1, 0, 0),
+                SIMD3(0, 1, 0): SIMD3(0, 0, -1)
+            ]
+            #expect(following.vertices.normals[v] == expected[following.vertices.positions[v]])
+        }
+        // Following, then a corner without a normal: normals are dropped, vertices still split by index triple.
+        let stopping = try primitive("f 1//1 2//2 3//3\nf 1 3 4\n")
+        #expect(stopping.vertices.normals.isEmpty)
+        #expect(stopping.vertexCount == 6)
+    }
+
     @Test("vertex colors are linearized; vertices without color are white")
     func vertexColors() throws {
         let scene = try read("v 0 0 0 1 0 0\nv 1 0 0 0.5 0.5 0.5\nv 0 1 0\nf 1 2 3\n")

@@ -1,5 +1,6 @@
 import Foundation
 import Scene
+import Stages
 
 /// Test meshes generated in code.
 enum Geometry {
@@ -144,4 +145,17 @@ enum Check {
             return parts.joined(separator: "|")
         }
     }
+}
+
+/// `primitive` welded (nil when `weld` leaves it as it was).
+func weldedCopy(_ primitive: Primitive, options: WeldOptions = WeldOptions(), threads: Int = 1) -> Primitive? {
+    var primitive = primitive
+    return weld(&primitive, options: options, threads: threads) ? primitive : nil
+}
+
+/// `primitive` reordered by `optimizeOrder`.
+func orderedCopy(_ primitive: Primitive, options: OrderOptions = OrderOptions(), threads: Int = 1) -> Primitive {
+    var primitive = primitive
+    optimizeOrder(&primitive, options: options, threads: threads)
+    return primitive
 }

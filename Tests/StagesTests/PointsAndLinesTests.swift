@@ -12,20 +12,20 @@ import Testing
     }
 
     @Test func weldMergesDuplicatePointsAndKeepsEveryPoint() throws {
-        let welded = try #require(weld(primitive(.points, indices: [0, 1, 2, 3])))
+        let welded = try #require(weldedCopy(primitive(.points, indices: [0, 1, 2, 3])))
         #expect(welded.vertexCount == 3)
         #expect(welded.indices.count == 4)
         #expect(Set(welded.indices.map { welded.vertices.positions[Int($0)] }).count == 3)
     }
 
     @Test func weldDropsDegenerateLinesAndUnusedVertices() throws {
-        let welded = try #require(weld(primitive(.lines, indices: [0, 1, 1, 2, 3, 4])))
+        let welded = try #require(weldedCopy(primitive(.lines, indices: [0, 1, 1, 2, 3, 4])))
         #expect(welded.indices.count == 4)  // 1–2 collapses to one vertex: that line is degenerate
         #expect(welded.vertexCount == 4)
     }
 
     @Test func reorderPutsVerticesInFirstUseOrder() {
-        let ordered = optimizeOrder(primitive(.lines, indices: [4, 3, 3, 0, 0, 1, 1, 2, 2, 4]))
+        let ordered = orderedCopy(primitive(.lines, indices: [4, 3, 3, 0, 0, 1, 1, 2, 2, 4]))
         #expect(ordered.indices == [0, 1, 1, 2, 2, 3, 3, 4, 4, 0])
         #expect(ordered.vertices.positions == [[0, 0, 1], [0, 1, 0], [0, 0, 0], [1, 0, 0], [1, 0, 0]])
     }

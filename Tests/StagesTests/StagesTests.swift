@@ -39,15 +39,15 @@ import Testing
         p.vertices.texcoords[0] += p.vertices.texcoords[0]
         for t in stride(from: 0, to: p.indices.count, by: 6) { p.indices[t] += n }
         #expect(p.vertexCount >= pooledWeldVertices)
-        let one = try #require(weld(p, threads: 1))
-        let two = try #require(weld(p, threads: 2))
+        let one = try #require(weldedCopy(p, threads: 1))
+        let two = try #require(weldedCopy(p, threads: 2))
         #expect(one == two)
-        #expect(one.vertexCount == (try #require(weld(original))).vertexCount)
+        #expect(one.vertexCount == (try #require(weldedCopy(original))).vertexCount)
         #expect(one.triangleCount == p.triangleCount)
     }
 
     @Test func positionOnlyCubeWeldsTo8Vertices() throws {
-        let welded = try #require(weld(Geometry.cube(normals: false)))
+        let welded = try #require(weldedCopy(Geometry.cube(normals: false)))
         #expect(welded.vertexCount == 8)
         #expect(welded.triangleCount == 12)
         #expect(Check.isValid(welded))
@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func cubeWithNormalsKeeps24Vertices() throws {
-        let welded = try #require(weld(Geometry.cube(normals: true)))
+        let welded = try #require(weldedCopy(Geometry.cube(normals: true)))
         #expect(welded.vertexCount == 24)
         #expect(welded.triangleCount == 12)
     }
@@ -66,10 +66,10 @@ import Testing
         p.indices += [0, 0, 1]  // repeated index
         p.vertices.positions += [SIMD3(0, 0, 0), SIMD3(1, 0, 0), SIMD3(2, 0, 0)]  // collinear: zero area
         p.indices += [25, 26, 27]
-        let kept = try #require(weld(p))
+        let kept = try #require(weldedCopy(p))
         #expect(kept.triangleCount == 13)
         #expect(kept.vertexCount == 11)
-        let cleaned = try #require(weld(p, options: WeldOptions(removeZeroAreaTriangles: true)))
+        let cleaned = try #require(weldedCopy(p, options: WeldOptions(removeZeroAreaTriangles: true)))
         #expect(cleaned.triangleCount == 12)
         #expect(cleaned.vertexCount == 8)
     }
@@ -81,11 +81,11 @@ import Testing
         var target = MorphTarget(name: "bulge")
         target.positions = (0..<24).map { SIMD3(Float($0 / 4), 0, 0) }  // differs per face
         p.targets = [target]
-        let welded = try #require(weld(p))
+        let welded = try #require(weldedCopy(p))
         #expect(welded.vertexCount == 24)
         #expect(Check.isValid(welded))
         p.targets = []
-        #expect(try #require(weld(p)).vertexCount == 8)
+        #expect(try #require(weldedCopy(p)).vertexCount == 8)
     }
 }
 
@@ -394,7 +394,7 @@ import Testing
             triangles.swapAt(i, Int(state >> 33) % (i + 1))
         }
         p.indices = triangles.flatMap { $0 }
-        let out = optimizeOrder(p)
+        let out = orderedCopy(p)
         #expect(Check.isValid(out))
         func triangleSet(_ q: Primitive) -> [String] {
             let keys = Check.vertexKeys(q)
@@ -417,7 +417,7 @@ import Testing
     @Test func largePrimitiveIsOrderedInRegions() throws {
         let p = SimplifyTests.largeSphere().meshes[0].primitives[0]
         #expect(partCount(triangles: p.triangleCount) == 2)
-        let outs = [1, 2].map { optimizeOrder(p, options: OrderOptions(), threads: $0) }
+        let outs = [1, 2].map { orderedCopy(p, options: OrderOptions(), threads: $0) }
         #expect(outs[0] == outs[1])
         let out = outs[0]
         #expect(Check.isValid(out))

@@ -10,7 +10,7 @@ import Testing
     func unindexedPartialPrimitive(mode: Primitive.Mode, vertices: Int) throws {
         var primitive = Primitive(mode: mode)
         primitive.vertices.positions = (0..<vertices).map { SIMD3(Float($0), Float($0 % 2), 0) }
-        let welded = try #require(weld(primitive))
+        let welded = try #require(weldedCopy(primitive))
         let corners = mode == .triangles ? 3 : mode == .lines ? 2 : 1
         #expect(welded.indices.count == vertices / corners * corners)
         #expect(welded.indices.allSatisfy { Int($0) < welded.vertexCount })

@@ -6,11 +6,12 @@ import Scene
 /// material and kind (triangles from `f`, lines from `l` and two-corner faces, points from `p` and one-corner
 /// faces), in order of first use.
 ///
-/// The mapped file is cut into fixed 1 MiB pieces at line ends, independent of `threads`; the pieces are counted,
-/// then parsed in parallel straight into the shared vertex arrays (each piece knows where its vertices start).
-/// Faces are then triangulated (`PolygonTriangulator`: concave polygons of any size) and welded per primitive in
-/// parallel: one vertex per distinct position/UV/normal index triple, numbered in order of first use. The output
-/// is the same for any thread count.
+/// The mapped file is cut into fixed 1 MiB pieces at line ends, independent of `threads`; the pieces are counted
+/// (vertices, elements, corners), then parsed in parallel straight into the shared vertex arrays (each piece knows
+/// where its vertices start) and into corner arrays sized by the count. Faces are then triangulated
+/// (`PolygonTriangulator`: concave polygons of any size) and welded per primitive in parallel: one vertex per
+/// distinct position/UV/normal index triple, numbered in order of first use; the pieces are released before each
+/// primitive gathers its vertices. The output is the same for any thread count.
 ///
 /// Indices may be negative (relative to the vertices read so far) and refer to any vertex of the file; 0, or one
 /// past the end, is a bad-input error naming the line's byte offset, as are NaN or infinite positions that a face
@@ -40,7 +41,7 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     let parsed = Slots<ParsedPiece>(pieces.count)
     parallelFor(pieces.count, threads: threads) { index in
         var parser = PieceParser(
-            bytes: file.bytes, range: pieces[index], start: starts[index], total: total,
+            bytes: file.bytes, range: pieces[index], expected: counts[index], start: starts[index], total: total,
             data: data, path: path)
         parsed[index] = parser.parse()
         file.release(pieces[index])
@@ -53,33 +54,38 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
         pieceResults.append(piece)
     }
     let colors = data.gatherColors(pieceResults, count: total.positions)
+    let name = pieceResults.lazy.compactMap(\.objectName).first ?? url.deletingPathExtension().lastPathComponent
 
     var libraries = MaterialLibraries(folder: ModelFolder(modelURL: url), modelPath: path)
     for piece in pieceResults { for name in piece.libraries { libraries.load(name) } }
     let plan = PrimitivePlan(pieceResults, materialNames: &libraries)
 
+    // Corners first, for every primitive; then the pieces go, before the vertices are gathered.
+    let welded = Slots<WeldedCorners>(plan.keys.count)
+    let workers = max(1, min(threads, plan.keys.count))
+    parallelFor(workers, threads: workers) { worker in
+        var welder = CornerWelder(positions: data.positions)
+        for key in stride(from: worker, to: plan.keys.count, by: workers) {
+            welded[key] = welder.weld(plan.keys[key], segments: plan.segments[key], pieces: pieceResults)
+        }
+    }
+    pieceResults = []
     let uvTransforms = plan.keys.map { libraries.uvTransform(of: $0.material) }
     let primitives = Slots<Primitive>(plan.keys.count)
     let failures = Slots<ProcessingError>(plan.keys.count)
-    let workers = max(1, min(threads, plan.keys.count))
-    parallelFor(workers, threads: workers) { worker in
-        var builder = PrimitiveBuilder(data: data, colors: colors, positionCount: total.positions, path: path)
-        for key in stride(from: worker, to: plan.keys.count, by: workers) {
-            do {
-                primitives[key] = try builder.build(
-                    plan.keys[key], segments: plan.segments[key], pieces: pieceResults,
-                    uvTransform: uvTransforms[key])
-            } catch let error as ProcessingError {
-                failures[key] = error
-            } catch {
-                failures[key] = ProcessingError(.internal, file: path, "\(error)")
-            }
+    parallelFor(plan.keys.count, threads: threads) { key in
+        do {
+            primitives[key] = try gatherPrimitive(
+                welded.take(key)!, data: data, colors: colors, uvTransform: uvTransforms[key], path: path)
+        } catch let error as ProcessingError {
+            failures[key] = error
+        } catch {
+            failures[key] = ProcessingError(.internal, file: path, "\(error)")
         }
     }
     for key in plan.keys.indices { if let failure = failures[key] { throw failure } }
 
     var scene = Scene()
-    let name = pieceResults.lazy.compactMap(\.objectName).first ?? url.deletingPathExtension().lastPathComponent
     var mesh = Mesh(name: name)
     var materialIndex: [Int: Int] = [:]
     for key in plan.keys.indices {
@@ -138,13 +144,18 @@ private func cutIntoPieces(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
     return starts.indices.map { i in starts[i]..<(i + 1 < starts.count ? starts[i + 1] : bytes.count) }
 }
 
+/// What a piece (or the file) holds: vertices of each kind, and elements (`f`, `l`, `p`) with their corners (at
+/// most: a malformed element is counted but fails to parse).
 struct VertexCounts {
     var positions = 0, texcoords = 0, normals = 0
+    var elements = 0, corners = 0
 
     mutating func add(_ other: VertexCounts) {
         positions += other.positions
         texcoords += other.texcoords
         normals += other.normals
+        elements += other.elements
+        corners += other.corners
     }
 }
 
@@ -166,6 +177,20 @@ private func countVertices(
                 } else if i + 2 < scanner.end, p[i + 2] == 32 || p[i + 2] == 9 {
                     if c == 116 { counts.texcoords += 1 } else if c == 110 { counts.normals += 1 }
                 }
+            } else if i + 1 < scanner.end, p[i] == 102 || p[i] == 108 || p[i] == 112, p[i + 1] == 32 || p[i + 1] == 9 {
+                // f, l, p: the words up to the line end or a comment, so the parser's arrays never grow.
+                counts.elements += 1
+                var q = i + 1
+                var previousIsSpace = true
+                while q < scanner.end {
+                    let c = p[q]
+                    if c == 10 || c == 35 { break }
+                    let isSpace = c <= 32
+                    counts.corners += previousIsSpace && !isSpace ? 1 : 0
+                    previousIsSpace = isSpace
+                    q += 1
+                }
+                scanner.offset = q
             }
             scanner.skipLine()
         }
@@ -220,11 +245,10 @@ enum ElementKind: UInt32 {
 
 /// Faces, lines and points of one piece, with corner indices already resolved to the whole file's vertices.
 struct ParsedPiece {
-    /// Per corner: the position index; texture-coordinate and normal indices (`absent` where the corner has none)
-    /// are stored only once some corner of the piece has one.
+    /// Per corner: the position index, the texture-coordinate index and the normal index.
     var cornerPositions: [UInt32] = []
-    var cornerTexcoords: [UInt32] = []
-    var cornerNormals: [UInt32] = []
+    var cornerTexcoords = CornerIndices()
+    var cornerNormals = CornerIndices()
     /// Per element: kind << 30 | corner count.
     var elements: [UInt32] = []
     /// `usemtl` statements: the element they precede and the material name.
@@ -238,6 +262,45 @@ struct ParsedPiece {
 
 /// Marks a corner without a texture coordinate or normal.
 let absent = UInt32.max
+
+/// The texture-coordinate (or normal) index of every corner of a piece, stored only when some corner has one and
+/// not every such index equals the corner's position index (files written as `f 1//1 2//2 3//3` need no copy).
+struct CornerIndices {
+    /// Per corner (`absent` where a corner has none); empty while no corner has one or all follow their positions.
+    private var stored: [UInt32] = []
+    /// Some corner has an index.
+    private(set) var isPresent = false
+    /// The corners expected, reserved once an index has to be stored.
+    private var capacity = 0
+
+    init(capacity: Int = 0) { self.capacity = capacity }
+
+    /// The index of `corner`, whose position index is `position`.
+    @inline(__always)
+    subscript(corner: Int, position position: UInt32) -> UInt32 {
+        !stored.isEmpty ? stored[corner] : isPresent ? position : absent
+    }
+
+    /// Adds the index of the next corner (`corner` of `positions`, which already holds its position index).
+    @inline(__always)
+    mutating func append(_ index: UInt32, corner: Int, positions: [UInt32]) {
+        if stored.isEmpty {
+            if index == positions[corner] && (isPresent || corner == 0) {  // following the positions so far
+                isPresent = true
+                return
+            }
+            if index == absent && !isPresent { return }  // none so far
+            stored.reserveCapacity(max(capacity, corner + 1))
+            if isPresent {
+                stored.append(contentsOf: positions[0..<corner])
+            } else {
+                stored.append(contentsOf: repeatElement(absent, count: corner))
+            }
+            isPresent = true
+        }
+        stored.append(index)
+    }
+}
 private let maxCorners = (1 << 30) - 1
 
 private struct PieceParser {
@@ -250,10 +313,14 @@ private struct PieceParser {
     var piece = ParsedPiece()
 
     init(
-        bytes: UnsafeRawBufferPointer, range: Range<Int>, start: VertexCounts, total: VertexCounts,
-        data: VertexData, path: String
+        bytes: UnsafeRawBufferPointer, range: Range<Int>, expected: VertexCounts, start: VertexCounts,
+        total: VertexCounts, data: VertexData, path: String
     ) {
         scanner = TextScanner(bytes, from: range.lowerBound, to: range.upperBound)
+        piece.elements.reserveCapacity(expected.elements)
+        piece.cornerPositions.reserveCapacity(expected.corners)
+        piece.cornerTexcoords = CornerIndices(capacity: expected.corners)
+        piece.cornerNormals = CornerIndices(capacity: expected.corners)
         self.start = start
         self.total = total
         self.data = data
@@ -379,15 +446,10 @@ private struct PieceParser {
 
     @inline(__always)
     private mutating func append(_ position: UInt32, _ texcoord: UInt32, _ normal: UInt32) {
-        if texcoord != absent, piece.cornerTexcoords.isEmpty, !piece.cornerPositions.isEmpty {
-            piece.cornerTexcoords = Array(repeating: absent, count: piece.cornerPositions.count)
-        }
-        if normal != absent, piece.cornerNormals.isEmpty, !piece.cornerPositions.isEmpty {
-            piece.cornerNormals = Array(repeating: absent, count: piece.cornerPositions.count)
-        }
+        let corner = piece.cornerPositions.count
         piece.cornerPositions.append(position)
-        if !piece.cornerTexcoords.isEmpty || texcoord != absent { piece.cornerTexcoords.append(texcoord) }
-        if !piece.cornerNormals.isEmpty || normal != absent { piece.cornerNormals.append(normal) }
+        piece.cornerTexcoords.append(texcoord, corner: corner, positions: piece.cornerPositions)
+        piece.cornerNormals.append(normal, corner: corner, positions: piece.cornerPositions)
     }
 
     /// A 1-based (or negative, relative) OBJ index → a 0-based index into the whole file's list.

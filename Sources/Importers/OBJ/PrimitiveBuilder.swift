@@ -79,47 +79,78 @@ struct PrimitivePlan {
     }
 }
 
+/// One primitive's triangulated, welded corners: its indices and, per vertex, the file's position, texture-coordinate
+/// and normal index (the last two only when some corner has one).
+struct WeldedCorners {
+    var key: PrimitiveKey
+    var indices: [UInt32] = []
+    var positions: [UInt32] = []
+    var texcoords: [UInt32]?
+    var normals: [UInt32]?
+}
+
 /// Triangulates and welds the elements of one primitive: one vertex per distinct index triple, in order of first
 /// use, found through a chain per position index (no hashing). Reused across primitives by one worker.
-struct PrimitiveBuilder {
-    let data: VertexData
-    let colors: [SIMD4<Float>]
-    let path: String
+struct CornerWelder {
+    let positions: UnsafeMutableBufferPointer<SIMD3<Float>>
     /// First vertex per position index (-1: none yet); reset after each primitive.
     private var head: [Int32]
     private var chain: [Int32] = []
-    private var vertexPositions: [UInt32] = []
-    private var vertexTexcoords: [UInt32] = []
-    private var vertexNormals: [UInt32] = []
     private var polygon: [UInt32] = []
     private var triangulator = PolygonTriangulator()
 
-    init(data: VertexData, colors: [SIMD4<Float>], positionCount: Int, path: String) {
-        self.data = data
-        self.colors = colors
-        self.path = path
-        head = Array(repeating: -1, count: positionCount)
+    init(positions: UnsafeMutableBufferPointer<SIMD3<Float>>) {
+        self.positions = positions
+        head = Array(repeating: -1, count: positions.count)
     }
 
-    mutating func build(
-        _ key: PrimitiveKey, segments: [Segment], pieces: [ParsedPiece],
-        uvTransform: (scale: SIMD2<Float>, offset: SIMD2<Float>)?
-    ) throws -> Primitive {
-        var indices: [UInt32] = []
+    mutating func weld(_ key: PrimitiveKey, segments: [Segment], pieces: [ParsedPiece]) -> WeldedCorners {
+        var out = WeldedCorners(key: key)
+        var indexCount = 0
         var hasTexcoords = false
         var hasNormals = false
-        defer {
-            for position in vertexPositions { head[Int(position)] = -1 }
-            chain.removeAll(keepingCapacity: true)
-            vertexPositions.removeAll(keepingCapacity: true)
-            vertexTexcoords.removeAll(keepingCapacity: true)
-            vertexNormals.removeAll(keepingCapacity: true)
-        }
         for segment in segments {
             let piece = pieces[segment.piece]
-            hasTexcoords = hasTexcoords || !piece.cornerTexcoords.isEmpty
-            hasNormals = hasNormals || !piece.cornerNormals.isEmpty
+            hasTexcoords = hasTexcoords || piece.cornerTexcoords.isPresent
+            hasNormals = hasNormals || piece.cornerNormals.isPresent
+            for element in segment.elements {
+                let count = Int(piece.elements[element] & 0x3FFF_FFFF)
+                switch key.mode {
+                case .triangles: indexCount += (count - 2) * 3
+                case .lines: indexCount += max(count - 1, 0) * 2
+                case .points: indexCount += count
+                }
+            }
         }
+        var vertexTexcoords: [UInt32] = []
+        var vertexNormals: [UInt32] = []
+        defer {
+            for position in out.positions { head[Int(position)] = -1 }
+            chain.removeAll(keepingCapacity: true)
+        }
+        /// The welded vertex for one corner.
+        func vertex(_ piece: ParsedPiece, _ corner: Int) -> UInt32 {
+            let position = piece.cornerPositions[corner]
+            let texcoord = piece.cornerTexcoords[corner, position: position]
+            let normal = piece.cornerNormals[corner, position: position]
+            var candidate = head[Int(position)]
+            while candidate >= 0 {
+                let c = Int(candidate)
+                if (!hasTexcoords || vertexTexcoords[c] == texcoord) && (!hasNormals || vertexNormals[c] == normal) {
+                    return UInt32(c)
+                }
+                candidate = chain[c]
+            }
+            let index = out.positions.count
+            out.positions.append(position)
+            if hasTexcoords { vertexTexcoords.append(texcoord) }
+            if hasNormals { vertexNormals.append(normal) }
+            chain.append(head[Int(position)])
+            head[Int(position)] = Int32(index)
+            return UInt32(index)
+        }
+
+        out.indices.reserveCapacity(indexCount)
         for segment in segments {
             let piece = pieces[segment.piece]
             var corner = segment.firstCorner
@@ -128,84 +159,69 @@ struct PrimitiveBuilder {
                 defer { corner += count }
                 switch key.mode {
                 case .triangles where count == 3:
-                    for k in 0..<3 { indices.append(vertex(piece, corner + k, hasTexcoords, hasNormals)) }
+                    for k in 0..<3 { out.indices.append(vertex(piece, corner + k)) }
                 case .triangles:
                     polygon.removeAll(keepingCapacity: true)
-                    for k in 0..<count { polygon.append(vertex(piece, corner + k, hasTexcoords, hasNormals)) }
-                    let positions = data.positions
+                    for k in 0..<count { polygon.append(vertex(piece, corner + k)) }
+                    let positions = positions
                     let cornerPositions = piece.cornerPositions
                     let base = corner
                     let welded = polygon
                     let point: (Int) -> SIMD3<Float> = { positions[Int(cornerPositions[base + $0])] }
                     triangulator.triangulate(count: count, point: point) {
-                        indices.append(welded[$0])
-                        indices.append(welded[$1])
-                        indices.append(welded[$2])
+                        out.indices.append(welded[$0])
+                        out.indices.append(welded[$1])
+                        out.indices.append(welded[$2])
                     }
                 case .lines:
-                    var previous = vertex(piece, corner, hasTexcoords, hasNormals)
+                    var previous = vertex(piece, corner)
                     for k in 1..<max(count, 1) {
-                        let current = vertex(piece, corner + k, hasTexcoords, hasNormals)
-                        indices.append(previous)
-                        indices.append(current)
+                        let current = vertex(piece, corner + k)
+                        out.indices.append(previous)
+                        out.indices.append(current)
                         previous = current
                     }
                 case .points:
-                    for k in 0..<count { indices.append(vertex(piece, corner + k, hasTexcoords, hasNormals)) }
+                    for k in 0..<count { out.indices.append(vertex(piece, corner + k)) }
                 }
             }
         }
-
-        var primitive = Primitive(mode: key.mode)
-        primitive.indices = indices
-        var streams = VertexStreams()
-        streams.positions = vertexPositions.map { data.positions[Int($0)] }
-        guard streams.positions.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite }) else {
-            throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
-        }
-        if hasTexcoords, vertexTexcoords.contains(where: { $0 != absent }) {
-            let (scale, offset) = uvTransform ?? (SIMD2(1, 1), SIMD2(0, 0))
-            streams.texcoords = [
-                vertexTexcoords.map { index in
-                    let uv = index == absent ? .zero : data.texcoords[Int(index)] * scale + offset
-                    return SIMD2(uv.x.isFinite ? uv.x : 0, uv.y.isFinite ? 1 - uv.y : 0)
-                }
-            ]
-        }
-        if hasNormals, !vertexNormals.contains(absent) {
-            streams.normals = vertexNormals.map { index in
-                let n = data.normals[Int(index)]
-                let length = (n * n).sum().squareRoot()
-                return length > 0 && length.isFinite ? n / length : SIMD3(0, 0, 1)
-            }
-        }
-        if !colors.isEmpty { streams.colors = vertexPositions.map { colors[Int($0)] } }
-        primitive.vertices = streams
-        return primitive
+        if hasTexcoords, vertexTexcoords.contains(where: { $0 != absent }) { out.texcoords = vertexTexcoords }
+        if hasNormals, !vertexNormals.contains(absent) { out.normals = vertexNormals }
+        return out
     }
+}
 
-    /// The welded vertex for one corner.
-    @inline(__always)
-    private mutating func vertex(_ piece: ParsedPiece, _ corner: Int, _ hasTexcoords: Bool, _ hasNormals: Bool)
-        -> UInt32
-    {
-        let position = piece.cornerPositions[corner]
-        let texcoord = piece.cornerTexcoords.isEmpty ? absent : piece.cornerTexcoords[corner]
-        let normal = piece.cornerNormals.isEmpty ? absent : piece.cornerNormals[corner]
-        var candidate = head[Int(position)]
-        while candidate >= 0 {
-            let c = Int(candidate)
-            if (!hasTexcoords || vertexTexcoords[c] == texcoord) && (!hasNormals || vertexNormals[c] == normal) {
-                return UInt32(c)
-            }
-            candidate = chain[c]
-        }
-        let index = vertexPositions.count
-        vertexPositions.append(position)
-        if hasTexcoords { vertexTexcoords.append(texcoord) }
-        if hasNormals { vertexNormals.append(normal) }
-        chain.append(head[Int(position)])
-        head[Int(position)] = Int32(index)
-        return UInt32(index)
+/// The primitive of welded corners: its vertices gathered from the file's arrays. Texture coordinates go through
+/// the material's `uvTransform` (OBJ's `-o`/`-s`) and are flipped to glTF's orientation; normals are normalized.
+func gatherPrimitive(
+    _ corners: WeldedCorners, data: VertexData, colors: [SIMD4<Float>],
+    uvTransform: (scale: SIMD2<Float>, offset: SIMD2<Float>)?, path: String
+) throws -> Primitive {
+    var primitive = Primitive(mode: corners.key.mode)
+    primitive.indices = corners.indices
+    var streams = VertexStreams()
+    streams.positions = corners.positions.map { data.positions[Int($0)] }
+    guard streams.positions.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite }) else {
+        throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
     }
+    if let texcoords = corners.texcoords {
+        let (scale, offset) = uvTransform ?? (SIMD2(1, 1), SIMD2(0, 0))
+        streams.texcoords = [
+            texcoords.map { index in
+                let uv = index == absent ? .zero : data.texcoords[Int(index)] * scale + offset
+                return SIMD2(uv.x.isFinite ? uv.x : 0, uv.y.isFinite ? 1 - uv.y : 0)
+            }
+        ]
+    }
+    if let normals = corners.normals {
+        streams.normals = normals.map { index in
+            let n = data.normals[Int(index)]
+            let length = (n * n).sum().squareRoot()
+            return length > 0 && length.isFinite ? n / length : SIMD3(0, 0, 1)
+        }
+    }
+    if !colors.isEmpty { streams.colors = corners.positions.map { colors[Int($0)] } }
+    primitive.vertices = streams
+    return primitive
 }
