@@ -12,23 +12,30 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Valgrind cannot read this toolchain's .debug_names; the symbol table is enough.
 strip --strip-debug -o "$work/optimize" "$binary"
+# Most common first: each run adds the functions the runs before it did not use, so the start-up and a plain OBJ or
+# glTF conversion sit together at the front and rarer paths (compression, FBX, inspect) follow.
 runs=(
     "--version"
     "fixtures/models/obj/spider/spider.obj -o $work/out.glb"
-    "fixtures/models/obj/spider/spider.obj -o $work/out.glb --preset web --ratio 0.5"
-    "fixtures/models/glb/BoxTextured.glb -o $work/out.glb --quantize"
+    "fixtures/models/glb/BoxTextured.glb -o $work/out.glb"
     "fixtures/models/gltf/BoxTextured/BoxTextured.gltf -o $work/out.glb"
     "fixtures/models/stl/soup.stl -o $work/out.glb"
+    "fixtures/models/obj/spider/spider.obj -o $work/out.glb --preset web --ratio 0.5"
+    "fixtures/models/glb/BoxTextured.glb -o $work/out.glb --quantize"
     "fixtures/models/ply/cube_binary.ply -o $work/out.glb --compress draco"
     "fixtures/models/fbx/global_settings.fbx -o $work/out.glb"
     "inspect fixtures/models/glb/BoxTextured.glb"
 )
+: >"$work/seen"
+: >Sources/CLI/link-order.txt
 for i in "${!runs[@]}"; do
     # shellcheck disable=SC2086 # each entry is a command line
     valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/run.$i" "$work/optimize" ${runs[$i]} \
         >/dev/null 2>&1
+    # callgrind names a function once ("fn=(7) name"), then by number only; sorted within a run, so the list only
+    # changes when the code does.
+    sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' "$work/run.$i" | grep -v '^0x' | LC_ALL=C sort -u >"$work/names"
+    LC_ALL=C comm -23 "$work/names" "$work/seen" >>Sources/CLI/link-order.txt
+    LC_ALL=C sort -u "$work/seen" "$work/names" -o "$work/seen"
 done
-# callgrind names a function once ("fn=(7) name"), then by number only; sorted, so the list only changes when the code does.
-cat "$work"/run.* | sed -nE 's/^c?fn=\([0-9]+\) (.+)$/\1/p' | grep -v '^0x' | LC_ALL=C sort -u \
-    >Sources/CLI/link-order.txt
 echo "link-order.sh: $(wc -l <Sources/CLI/link-order.txt) functions in Sources/CLI/link-order.txt"
