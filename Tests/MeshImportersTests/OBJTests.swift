@@ -100,6 +100,17 @@ struct OBJTests {
         let stars = try read(star + "f 1 2 3 4 5\n")
         let corners = try #require(stars.meshes.first?.primitives.first).indices
         #expect(corners.count == 9 && Array(corners.prefix(6)) != [0, 1, 2, 0, 2, 3])
+        // A square with a fifth corner raised above one side (corpus trimesh polygonfaces.obj): its projection
+        // folds back along that side, and it is fanned from corner 0 like Assimp, trimesh and gltfpack do.
+        let folded = try read(
+            "v -1 0 1\nv 1 0 1\nv 1 0 -1\nv -1 0 -1\nv 0 1 -1\nf 1 2 3 4 5\n")
+        let fold = try #require(folded.meshes.first?.primitives.first)
+        let q = fold.vertices.positions
+        let foldTriangles = stride(from: 0, to: fold.indices.count, by: 3).map { t in
+            Set((t..<t + 3).map { q[Int(fold.indices[$0])] })
+        }
+        let v: [SIMD3<Float>] = [SIMD3(-1, 0, 1), SIMD3(1, 0, 1), SIMD3(1, 0, -1), SIMD3(-1, 0, -1), SIMD3(0, 1, -1)]
+        #expect(Set(foldTriangles) == Set((1..<4).map { Set([v[0], v[$0], v[$0 + 1]]) }))
     }
 
     @Test("negative indices read like their positive equivalents; 0 and past-the-end are errors")

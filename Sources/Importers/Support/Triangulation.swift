@@ -2,7 +2,7 @@
 /// the polygon best (its Newell normal), so a non-planar or tilted polygon is handled like its projection.
 ///
 /// Triangles keep the polygon's winding. Quads take the diagonal from corner 0 unless that folds the quad, and other
-/// convex polygons the fan from corner 0 (as Assimp does). Ear tests only look at reflex corners near the candidate
+/// convex polygons, or polygons whose projection folds back on itself, the fan from corner 0 (as Assimp does). Ear tests only look at reflex corners near the candidate
 /// (a uniform grid over them), so polygons with local concavities (a noisy circle of 200,000 corners) take about
 /// linear time; a polygon whose tests exceed a fixed budget (a huge, very concave one) finishes by clipping convex
 /// corners without the containment test, and a degenerate remainder (collinear or repeated corners) is clipped as it
@@ -51,9 +51,10 @@ public struct PolygonTriangulator {
             }
             return
         }
-        if isConvex(n, orientation: orientation) {
+        if isConvex(n, orientation: orientation) || foldsBack(n) {
             // The fan from corner 0, as Assimp, Blender and gltfpack triangulate convex faces: the same surface
-            // as theirs when the face is not planar.
+            // as theirs when the face is not planar. A projection that folds back on itself (a corner whose two
+            // edges overlap) says nothing about the face's shape, so it gets the same fan as in those tools.
             for k in 1..<(n - 1) { emit(0, k, k + 1) }
             return
         }
@@ -79,6 +80,22 @@ public struct PolygonTriangulator {
         }
         if lastSign != firstSign { changes += 1 }
         return changes == 2
+    }
+
+    /// Whether some corner's outgoing edge runs back along its incoming one in the projection (a zero-width spike:
+    /// the projected outline overlaps itself there).
+    private func foldsBack(_ n: Int) -> Bool {
+        for k in 0..<n {
+            let a = k == 0 ? n - 1 : k - 1
+            let c = k == n - 1 ? 0 : k + 1
+            let incoming = SIMD2(xs[k] - xs[a], ys[k] - ys[a])
+            let outgoing = SIMD2(xs[c] - xs[k], ys[c] - ys[k])
+            let dot = (incoming * outgoing).sum()
+            let cross = incoming.x * outgoing.y - incoming.y * outgoing.x
+            let lengths = ((incoming * incoming).sum() * (outgoing * outgoing).sum()).squareRoot()
+            if dot < 0 && abs(cross) <= 1e-9 * lengths { return true }
+        }
+        return false
     }
 
     /// Projects onto the axis plane most parallel to the polygon, relative to corner 0.
