@@ -6,7 +6,8 @@ import Foundation
 #endif
 
 /// Posts JSON events to a URL, signed with `X-Optimize-Signature: sha256=<hex HMAC-SHA256 of the body>` when a
-/// secret is set. Best effort: a failed delivery is logged, never fails the job.
+/// secret is set. Best effort: a failed delivery is logged, never fails the job, and an attempt gives up after 15 s
+/// whatever URLSession does (`withDeadline`).
 struct Webhook: Sendable {
     var url: URL
     var secret: String?
@@ -39,7 +40,9 @@ struct Webhook: Sendable {
         for attempt in 0..<3 {
             if attempt > 0 { await pause(seconds: 0.2 * Double(attempt)) }
             do {
-                let (_, response) = try await session.upload(for: request, from: body)
+                let (_, response) = try await withDeadline(seconds: 15) { [session, request] in
+                    try await session.upload(for: request, from: body)
+                }
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 if (200..<300).contains(status) { return nil }
                 problem = "HTTP \(status)"
