@@ -113,6 +113,7 @@ public func convert(
     } else {
         files = [(scene, output)]
     }
+    returnFreedMemory()
     let encodedFiles =
         try budget.map { [$0.encoded] }
         ?? timed("encode") { try files.map { try encodeGLB($0.scene, options: options) } }

@@ -21,7 +21,7 @@ import Scene
 public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     let file = try MappedFile(url)
     let path = url.path
-    let pieces = cutIntoPieces(file.bytes)
+    let pieces = cutIntoPieces(file)
     // Each pass lets go of a piece's pages once done with it: a large file is never resident as a whole.
     let counts = countVertices(file.bytes, pieces: pieces, threads: threads, release: file.release)
     var start = VertexCounts()
@@ -131,12 +131,18 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
 private let pieceSize = 1 << 20
 
 /// Splits the text into ranges that start at line starts, about `pieceSize` apart.
-private func cutIntoPieces(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+///
+/// Each look lets go of the pages around it: where the page cache holds the file in large folios (as after a
+/// sequential read), one touched page can map a whole folio, and a look every MiB would map the whole file.
+private func cutIntoPieces(_ file: MappedFile) -> [Range<Int>] {
+    let bytes = file.bytes
+    let largestFolio = 2 << 20
     var starts = [0]
     var position = pieceSize
     while position < bytes.count {
         var scanner = TextScanner(bytes, from: position - 1)
         scanner.skipLine()
+        file.release(max(0, position - 1 - largestFolio)..<(scanner.offset + largestFolio))
         guard scanner.offset < bytes.count else { break }
         if scanner.offset > starts.last! { starts.append(scanner.offset) }
         position = max(scanner.offset + 1, position + pieceSize)
