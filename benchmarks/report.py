@@ -287,7 +287,8 @@ def write(results: dict, folder: str) -> None:
     add(f"Each number is the median of {results['reps']} runs (1 run for inputs over 300 MB and for the ratio "
         "sweep); ratios compare tools within this one run. Wall time, user+sys CPU and peak RSS are those of the "
         "child process (os.wait4 rusage; RSS through GNU time, see run.py). Triangles are counted from the output "
-        "GLB's JSON. `optimize` runs with `--threads 2` unless stated.\n")
+        "GLB's JSON. `optimize` runs with `--threads 2` unless stated. Each input is read once before its runs, so "
+        "none of them reads the disk.\n")
     add("## What was compared\n")
     add("| tool | command | notes |\n|---|---|---|")
     add("| optimize | `optimize IN -o OUT.glb --threads 2 --report R.json [--ratio R]` | float32 attributes, "
