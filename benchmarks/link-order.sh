@@ -16,7 +16,7 @@ strip --strip-debug -o "$work/optimize" "$binary"
 # glTF conversion sit together at the front and rarer paths (compression, FBX, inspect) follow.
 runs=(
     "--version"
-    "fixtures/models/obj/spider/spider.obj -o $work/out.glb"
+    "fixtures/models/obj/spider/spider.obj -o $work/out.glb --report $work/report.json"
     "fixtures/models/glb/BoxTextured.glb -o $work/out.glb"
     "fixtures/models/gltf/BoxTextured/BoxTextured.gltf -o $work/out.glb"
     "fixtures/models/stl/soup.stl -o $work/out.glb"

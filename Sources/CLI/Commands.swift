@@ -149,7 +149,7 @@ struct Convert: ParsableCommand {
             settings: settings, progress: progress.stageFinished)
         for warning in result.warnings { progress.warn(warning) }
         if let report {
-            try writeAtomically(Array(try result.jsonData()), to: URL(fileURLWithPath: report))
+            try writeAtomically(try result.json(), to: URL(fileURLWithPath: report))
         }
         progress.summary(result)
     }

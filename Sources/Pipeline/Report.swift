@@ -48,11 +48,7 @@ public struct Report: Sendable, Codable, Equatable {
     public var warnings: [String]
 
     /// The report as pretty, key-sorted JSON.
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(self)
-    }
+    public func json() throws -> [UInt8] { try encodeJSON(self) }
 }
 
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), or 0 where unknown.
