@@ -202,9 +202,7 @@ struct Inspect: ParsableCommand {
             input: URL(fileURLWithPath: file), importer: importer,
             isolation: isolationArguments.isolation(for: file))
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(InspectJSON(result)), as: UTF8.self))
+            print(String(decoding: try encodeJSON(InspectJSON(result)), as: UTF8.self))
             return
         }
         let s = result.statistics
