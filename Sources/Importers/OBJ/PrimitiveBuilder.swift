@@ -151,6 +151,13 @@ struct CornerWelder {
         }
 
         out.indices.reserveCapacity(indexCount)
+        // Vertices: usually one per position used (fewer for a part of the file, more at seams), never more than
+        // corners; reserved so the tables do not grow through copies.
+        let expectedVertices = min(positions.count, indexCount)
+        out.positions.reserveCapacity(expectedVertices)
+        chain.reserveCapacity(expectedVertices)
+        if hasTexcoords { vertexTexcoords.reserveCapacity(expectedVertices) }
+        if hasNormals { vertexNormals.reserveCapacity(expectedVertices) }
         for segment in segments {
             let piece = pieces[segment.piece]
             var corner = segment.firstCorner
