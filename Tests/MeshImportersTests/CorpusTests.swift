@@ -65,7 +65,9 @@ struct CorpusTests {
                     && all(pointwiseMax(high, -high) .<= SIMD3(repeating: tolerance)),
                 "native \(summary), assimp \(reference)")
         }
-        if reference.area > 0 {
+        // polygonfaces.obj has a face whose projection folds back on itself: Assimp's library fans it from its last
+        // corner, trimesh, gltfpack and `assimp export -tri` from its first, as the native reader does.
+        if reference.area > 0, row.path.range(of: "polygonfaces") == nil {
             #expect(
                 abs(summary.area - reference.area) <= reference.area * 1e-4, "native \(summary), assimp \(reference)")
         }
