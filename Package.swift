@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "optimize",
             dependencies: [
-                "CommandSupport", "ExitStatus", "Pipeline", "ImportSupport", "Importers", "Stages", "Textures", "GLB",
+                "CommandSupport", "ExitStatus", "Pipeline", "ImportSupport", "Importers", "Stages", "Textures", "GLB", "Scene",
                 "Preview",
                 "Spawn", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],

@@ -1,3 +1,5 @@
+import Scene
+
 /// What a bufferView holds, for `ByteBreakdown`.
 enum ByteCategory {
     case geometry, animation, skin, images
@@ -18,6 +20,8 @@ struct BinaryLayout {
     }
 
     private(set) var views: [View] = []
+    /// Bytes written between two `returnFreedMemory` calls in `write`.
+    static let trimInterval = 32 << 20
     /// Length of the BIN chunk data so far, always a multiple of 4.
     private(set) var length = 0
 
@@ -35,12 +39,24 @@ struct BinaryLayout {
     }
 
     /// Fills `destination` (exactly `length` bytes) with every view and zero padding.
-    func write(into destination: UnsafeMutableRawPointer) {
-        for view in views {
-            view.fill(destination + view.offset)
-            let end = view.offset + view.length
+    ///
+    /// Each fill is let go of once it has run, so the data it copies can go while the rest is written; every
+    /// `trimInterval` bytes the freed heap goes back to the kernel, so the file and the data it was copied from are
+    /// not both resident.
+    mutating func write(into destination: UnsafeMutableRawPointer) {
+        var untrimmed = 0
+        for i in views.indices {
+            let (offset, length) = (views[i].offset, views[i].length)
+            views[i].fill(destination + offset)
+            views[i].fill = { _ in }
+            let end = offset + length
             let padded = alignedTo4(end)
             if padded > end { (destination + end).initializeMemory(as: UInt8.self, repeating: 0, count: padded - end) }
+            untrimmed += length
+            if untrimmed >= BinaryLayout.trimInterval || (i == views.count - 1 && untrimmed > 0) {
+                returnFreedMemory()
+                untrimmed = 0
+            }
         }
     }
 }

@@ -44,10 +44,13 @@ public struct EncodedGLB: Sendable {
 /// result would exceed 4 GiB (checked from computed sizes before allocating the output) and
 /// `ProcessingError(.internal)` when the scene breaks its own invariants (an index out of range, a stream of the
 /// wrong length), since that is a bug in whatever produced it.
-public func encodeGLB(_ scene: Scene, options: GLBOptions) throws -> EncodedGLB {
-    var encoder = try SceneEncoder(scene: scene, options: options)
-    let json = try encoder.encodeDocument(generator: options.generator)
-    let layout = encoder.layout
+///
+/// The scene is consumed: each primitive's buffers are let go of once they are laid out (quantized, compressed or
+/// waiting to be copied), and the rest of the scene before the file is filled in, so a caller that hands over its
+/// last reference never holds the scene and the file at once.
+public func encodeGLB(_ scene: consuming Scene, options: GLBOptions) throws -> EncodedGLB {
+    var (json, layout) = try planGLB(scene, options: options)
+    returnFreedMemory()  // what the layout does not copy from is free now
 
     var jsonBytes: [UInt8] = []
     json.write(to: &jsonBytes)
@@ -87,6 +90,14 @@ public func encodeGLB(_ scene: Scene, options: GLBOptions) throws -> EncodedGLB 
     return EncodedGLB(bytes: bytes, breakdown: breakdown)
 }
 
+/// The document and the BIN chunk's plan. The encoder, and the scene with it, is gone when this returns, so the
+/// layout's fills hold the only references to the data they copy.
+private func planGLB(_ scene: consuming Scene, options: GLBOptions) throws -> (JSONValue, BinaryLayout) {
+    var encoder = try SceneEncoder(scene: scene, options: options)
+    let json = try encoder.encodeDocument(generator: options.generator)
+    return (json, encoder.layout)
+}
+
 /// Size of a GLB with the given JSON and BIN chunk data lengths (before padding).
 func glbFileSize(jsonLength: Int, binLength: Int) -> Int {
     12 + 8 + alignedTo4(jsonLength) + (binLength > 0 ? 8 + alignedTo4(binLength) : 0)
@@ -111,8 +122,9 @@ enum GL {
 }
 
 struct SceneEncoder {
-    /// The scene as written: with quantization, its nodes and skins carry the position grids.
-    let scene: Scene
+    /// The scene as written: with quantization, its nodes and skins carry the position grids. `encodeMeshes` takes
+    /// the primitives out as it lays them out.
+    var scene: Scene
     let options: GLBOptions
     let plan: QuantizationPlan?
     /// Bytes of the uri-less placeholder buffer that required-mode compressed views point at.
@@ -124,15 +136,20 @@ struct SceneEncoder {
     var extensionsRequired: Set<String> = []
     /// Output index of each scene mesh (nil when it had no drawable primitive and was dropped).
     var meshIndex: [Int?] = []
+    /// Morph targets of each scene mesh, for animations of their weights (read after the primitives are gone).
+    var targetCounts: [Int] = []
     /// Small geometry streams waiting to share bufferViews (ViewPools.swift), and the accessors that point into them.
     var pools: [ViewPool] = []
     var poolIndex: [ViewPool.Key: Int] = [:]
     var pooledAccessors: [(accessor: Int, pool: Int, offset: Int)] = []
 
-    init(scene: Scene, options: GLBOptions) throws {
-        var scene = scene
+    init(scene: consuming Scene, options: GLBOptions) throws {
         let quantization = if case .draco = options.compression { Quantization?.none } else { options.quantization }
-        plan = try quantization.map { try QuantizationPlan(scene: &scene, settings: $0) }
+        if let quantization {
+            plan = try QuantizationPlan(scene: &scene, settings: quantization)
+        } else {
+            plan = nil
+        }
         self.scene = scene
         self.options = options
         if plan.map({ !$0.positions.isEmpty }) ?? false {
@@ -257,15 +274,23 @@ struct SceneEncoder {
 
     mutating func encodeMeshes() throws -> [JSONValue] {
         var result: [JSONValue] = []
-        for (m, mesh) in scene.meshes.enumerated() {
-            let drawable = mesh.primitives.enumerated().filter { !$0.element.vertices.positions.isEmpty }
-            guard !drawable.isEmpty else {
+        for m in scene.meshes.indices {
+            // Taken out of the scene, so each primitive's buffers go once it is laid out.
+            var taken = scene.meshes[m].primitives
+            scene.meshes[m].primitives = []
+            let mesh = scene.meshes[m]
+            let drawable = taken.indices.filter { !taken[$0].vertices.positions.isEmpty }
+            let targetCount = drawable.first.map { taken[$0].targets.count } ?? 0
+            targetCounts.append(targetCount)
+            guard let first = drawable.first else {
                 meshIndex.append(nil)
                 continue
             }
-            let targetCount = drawable[0].element.targets.count
+            let names = taken[first].targets.map(\.name)
             var primitives: [JSONValue] = []
-            for (p, primitive) in drawable {
+            for p in drawable {
+                let primitive = taken[p]
+                taken[p] = Primitive()
                 let place = "mesh \(m) primitive \(p)"
                 guard primitive.targets.count == targetCount else {
                     throw ProcessingError(
@@ -295,7 +320,6 @@ struct SceneEncoder {
                     ($0, encodeExtensionValue(members[$0]!))
                 }
             }
-            let names = drawable[0].element.targets.map(\.name)
             if targetCount > 0, names.contains(where: { !$0.isEmpty }) {
                 extras.append(("targetNames", .array(names.map { .string($0) })))
             }
@@ -605,8 +629,7 @@ struct SceneEncoder {
                 case .translation, .scale: (components, type) = (3, "VEC3")
                 case .rotation: (components, type) = (4, "VEC4")
                 case .weights:
-                    let targets =
-                        scene.nodes[channel.node].mesh.flatMap { scene.meshes[$0].primitives.first?.targets.count } ?? 0
+                    let targets = scene.nodes[channel.node].mesh.map { targetCounts[$0] } ?? 0
                     guard targets > 0 else {
                         throw ProcessingError(.internal, "\(place): animates weights of a node without morph targets")
                     }

@@ -105,56 +105,82 @@ public func convert(
         textureImages = images
     }
     // One file, or with --lod-files one per level (level 0 at `output`); all are validated before any is written.
-    let files: [(scene: Scene, url: URL)]
+    let after = scene.statistics
+    var warnings = scene.warnings
+    var scenes: [Scene]
+    var urls = [output]
     if settings.lodFiles, let count = levels?.count {
-        let scenes = splitLevels(scene, levels: count, originalNodeCount: originalNodeCount)
-        files = scenes.enumerated().map { ($1, $0 == 0 ? output : levelFileURL(output, level: $0)) }
-        for k in 1..<count { levels?[k].file = files[k].url.path }
+        scenes = splitLevels(scene, levels: count, originalNodeCount: originalNodeCount)
+        urls += (1..<count).map { levelFileURL(output, level: $0) }
+        for k in 1..<count { levels?[k].file = urls[k].path }
     } else {
-        files = [(scene, output)]
+        scenes = [scene]
+    }
+    scene = Scene()
+    // The preview is drawn before the encoder consumes the scene, and written after the GLB.
+    let preview = settings.preview.map { request in
+        timed("preview") { drawPreview(scenes[0], request: request, threads: threads) }
     }
     returnFreedMemory()
     let encodedFiles =
         try budget.map { [$0.encoded] }
-        ?? timed("encode") { try files.map { try encodeGLB($0.scene, options: options) } }
+        ?? timed("encode") {
+            try scenes.indices.map { k in
+                let level = scenes[k]
+                scenes[k] = Scene()
+                return try encodeGLB(consume level, options: options)
+            }
+        }
     try timed("validate") {
-        for (file, encoded) in zip(files, encodedFiles) {
+        for (url, encoded) in zip(urls, encodedFiles) {
             let issues = validateGLB(encoded.bytes)
             if let first = issues.first {
                 throw ProcessingError(
-                    .internal, file: file.url.path,
+                    .internal, file: url.path,
                     "output failed validation (\(issues.count) issue(s)), nothing written; first: \(first)")
             }
         }
     }
     let encoded = encodedFiles[0]
     try timed("write") {
-        for (file, encoded) in zip(files, encodedFiles) { try writeAtomically(encoded.bytes, to: file.url) }
+        for (url, encoded) in zip(urls, encodedFiles) { try writeAtomically(encoded.bytes, to: url) }
     }
-    let preview = settings.preview.flatMap { request in
-        timed("preview") { writePreview(files[0].scene, request: request, threads: threads, warnings: &scene.warnings) }
-    }
+    let previewReport = preview.flatMap { writePreview($0, warnings: &warnings) }
 
     return Report(
         input: input.path, output: output.path, format: format.rawValue,
-        before: before, after: scene.statistics,
+        before: before, after: after,
         inputBytes: fileSize(input), outputBytes: encoded.bytes.count, outputBreakdown: encoded.breakdown,
         stages: timings, notes: notes, simplification: simplification, textures: textureImages,
-        budget: budget?.report, levels: levels, preview: preview, peakRSSBytes: peakResidentBytes(),
-        warnings: scene.warnings)
+        budget: budget?.report, levels: levels, preview: previewReport, peakRSSBytes: peakResidentBytes(),
+        warnings: warnings)
 }
 
-/// Renders and writes the preview; a failure is a warning (the GLB is already written), never an error.
-func writePreview(_ scene: Scene, request: PreviewRequest, threads: Int, warnings: inout [String]) -> PreviewReport? {
+/// A preview drawn before encoding, to be written once the GLB is: the picture or why there is none.
+struct PendingPreview {
+    var request: PreviewRequest
+    var result: Result<RenderedPreview, any Error>
+    var seconds: Double
+}
+
+/// Renders the preview of the scene about to be encoded.
+func drawPreview(_ scene: Scene, request: PreviewRequest, threads: Int) -> PendingPreview {
     let start = DispatchTime.now()
+    let result = Result { try renderPreview(scene, options: request.options, threads: threads) }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    return PendingPreview(request: request, result: result, seconds: seconds)
+}
+
+/// Writes the rendered preview; a failure is a warning (the GLB is already written), never an error.
+func writePreview(_ preview: PendingPreview, warnings: inout [String]) -> PreviewReport? {
+    let request = preview.request
     do {
-        let rendered = try renderPreview(scene, options: request.options, threads: threads)
+        let rendered = try preview.result.get()
         try writeAtomically(rendered.png, to: URL(fileURLWithPath: request.path))
         warnings += rendered.warnings.map { "preview: \($0)" }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         return PreviewReport(
             file: request.path, width: rendered.width, height: rendered.height,
-            bytes: rendered.png.count, trianglesDrawn: rendered.trianglesDrawn, seconds: seconds,
+            bytes: rendered.png.count, trianglesDrawn: rendered.trianglesDrawn, seconds: preview.seconds,
             camera: rendered.camera)
     } catch {
         warnings.append("preview: \(request.path): not rendered: \(error)")

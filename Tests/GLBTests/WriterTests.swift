@@ -206,6 +206,35 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
     }
 }
 
+@Test func encodingLeavesASharedSceneAlone() throws {
+    // The encoder takes the primitives out of the scene it is given; a caller that keeps its copy (the budget
+    // search encodes one scene many times) must find it unchanged.
+    for scene in [TestScenes.cube(), TestScenes.skinnedRig(), TestScenes.morph()] {
+        let kept = scene
+        _ = try encodeGLB(scene, options: GLBOptions(generator: "t", quantization: Quantization()))
+        #expect(scene == kept)
+        #expect(scene.meshes.allSatisfy { !$0.primitives.isEmpty })
+    }
+}
+
+@Test func layoutLetsGoOfEachFillOnceWritten() {
+    // What a fill copies from (a primitive's buffers) must be free to go before the next view is written.
+    final class Source {}
+    weak var first: Source?
+    var layout = BinaryLayout()
+    do {
+        let source = Source()
+        first = source
+        _ = layout.append(length: 4, category: .geometry) { _ in _ = source }
+    }
+    var firstGoneBeforeSecond = false
+    _ = layout.append(length: 4, category: .geometry) { _ in firstGoneBeforeSecond = first == nil }
+    #expect(first != nil)
+    var bytes = [UInt8](repeating: 1, count: layout.length)
+    bytes.withUnsafeMutableBytes { layout.write(into: $0.baseAddress!) }
+    #expect(firstGoneBeforeSecond)
+}
+
 @Test func degenerateDataIsRepaired() throws {
     var scene = TestScenes.cube()
     scene.meshes[0].primitives[0].vertices.normals[0] = .zero
