@@ -54,7 +54,9 @@ public struct PolygonTriangulator {
         if isConvex(n, orientation: orientation) || foldsBack(n) {
             // The fan from corner 0, as Assimp, Blender and gltfpack triangulate convex faces: the same surface
             // as theirs when the face is not planar. A projection that folds back on itself (a corner whose two
-            // edges overlap) says nothing about the face's shape, so it gets the same fan as in those tools.
+            // edges overlap) says nothing about the face's shape, so it gets the fan too, as trimesh, gltfpack and
+            // `assimp export -tri` make it (Assimp's library, as our Assimp route calls it, fans it from its last
+            // corner instead).
             for k in 1..<(n - 1) { emit(0, k, k + 1) }
             return
         }
