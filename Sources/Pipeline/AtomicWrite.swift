@@ -8,18 +8,24 @@ import Scene
 /// Writes `bytes` so that `url` is either untouched or complete: into an unnamed file in `url`'s folder (O_TMPFILE),
 /// flushed, then linked under a temporary name and renamed over `url` in the same instant. An interrupted or killed
 /// run leaves nothing behind (the unnamed file vanishes with the process). Where the file system has no O_TMPFILE,
-/// a named temporary `.NAME.PID.tmp` is used; such leftovers of processes that no longer run are removed first.
+/// a named temporary `.NAME.PID.tmp` is used; such leftovers of processes that no longer run are removed first
+/// (only then: reading a folder of thousands of outputs costs milliseconds, a small conversion's whole write).
 public func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+    try writeAtomically(bytes, to: url, unnamedFirst: true)
+}
+
+/// `writeAtomically`; `unnamedFirst: false` takes the named-temporary path (tests of the fallback).
+func writeAtomically(_ bytes: [UInt8], to url: URL, unnamedFirst: Bool) throws {
     let dir = url.deletingLastPathComponent()
-    removeStaleTemporaries(in: dir, for: url.lastPathComponent)
     let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
     func failure(_ what: String) -> ProcessingError {
         ProcessingError(.io, file: url.path, "\(what): \(String(cString: strerror(errno)))")
     }
-    var unnamed = true
-    var fd = open(dir.path, O_TMPFILE_ | O_WRONLY | O_CLOEXEC, 0o644)
+    var unnamed = unnamedFirst
+    var fd = unnamedFirst ? open(dir.path, O_TMPFILE_ | O_WRONLY | O_CLOEXEC, 0o644) : -1
     if fd < 0 {
         unnamed = false
+        removeStaleTemporaries(in: dir, for: url.lastPathComponent)
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     }
     guard fd >= 0 else { throw failure("cannot create output") }
