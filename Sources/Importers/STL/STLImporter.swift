@@ -100,8 +100,8 @@ private func readBinary(_ file: MappedFile, path: String, threads: Int) throws -
                 for f in range {
                     let record = records + f * 50
                     for k in 0..<9 {
-                        let v = Float(
-                            bitPattern: UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 12 + 4 * k, as: UInt32.self)))
+                        let bits = record.loadUnaligned(fromByteOffset: 12 + 4 * k, as: UInt32.self)
+                        let v = Float(bitPattern: UInt32(littleEndian: bits))
                         finite = finite && v.isFinite
                         coordinates[f * 9 + k] = v + 0
                     }
