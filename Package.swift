@@ -104,8 +104,8 @@ let package = Package(
         .executableTarget(
             name: "optimize",
             dependencies: [
-                "CommandSupport", "ExitStatus", "Pipeline", "ImportSupport", "Importers", "Stages", "Textures", "GLB", "Scene",
-                "Preview",
+                "CommandSupport", "ExitStatus", "Pipeline", "ImportSupport", "Importers", "Stages", "Textures", "GLB",
+                "Scene", "Preview",
                 "Spawn", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Sources/CLI", exclude: ["link-order.txt"], linkerSettings: leanStartup + startupOrder),
