@@ -410,7 +410,8 @@ def write(results: dict, folder: str) -> None:
             continue
         what = ("16 copies of one mesh as separate meshes" if source == results.get("multi")
                 else "one mesh (the ladder's scan)")
-        add(f"`{source}`: {what} ({_fmt(t1.get('triangles_in'))} triangles), `optimize --ratio 0.5`.\n")
+        add(f"`{source}`: {what} ({_fmt(t1.get('triangles_in'))} triangles), `optimize --ratio 0.5`; medians of "
+            f"{t1.get('reps')} runs per thread count, the two counts taken in turn.\n")
         add("| threads | wall s | CPU s | peak MiB |\n|---|---|---|---|")
         for r in (t1, t2):
             add(f"| {r['threads']} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {_fmt(_mib(r['rss']), 0)} |")

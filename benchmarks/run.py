@@ -216,16 +216,17 @@ class Bench:
         """One measured case; `extra` arguments are appended to the command (`variant` then only labels it)."""
         return self.run_alternating(group, [source], variant, ratio, threads, reps, measure_fidelity, extra)[0]
 
-    def run_alternating(self, group: str, sources: list[str], variant: str, ratio: float, threads: int = 2,
+    def run_alternating(self, group: str, sources: list, variant: str, ratio: float, threads: int = 2,
                         reps: int | None = None, measure_fidelity: bool = True, extra: tuple[str, ...] = ()) -> list:
         """One case per source, their runs taken in turn (A B A B …) so that the machine's drift during the runs
-        falls on every source alike; one record each (medians of `reps` runs)."""
+        falls on every source alike; one record each (medians of `reps` runs). A source may be a (path, threads)
+        pair, to alternate thread counts."""
         reps = reps or self.reps
+        pairs = [(s, threads) if isinstance(s, str) else s for s in sources]
         if self.only is not None and group not in self.only:
-            return [self.kept.get(self._case_id(group, os.path.abspath(s), variant, ratio, threads), {})
-                    for s in sources]
+            return [self.kept.get(self._case_id(group, os.path.abspath(s), variant, ratio, t), {}) for s, t in pairs]
         cases = []
-        for source in sources:
+        for source, threads in pairs:
             key = json.dumps([group, source, variant, ratio, threads, reps, measure_fidelity, self.samples]
                              + ([list(extra)] if extra else []))
             name = os.path.basename(source).replace(".", "_")  # an input and its twin of another format differ
@@ -234,7 +235,7 @@ class Bench:
             report = os.path.join(self.work, tag + ".report.json")
             command = self.tools.command(variant, source, output, ratio, threads, report) + list(extra)
             cases.append({"key": key, "source": source, "tag": tag, "output": output, "report": report,
-                          "command": command, "runs": []})
+                          "command": command, "runs": [], "threads": threads})
         pending = [c for c in cases if c["key"] not in self.cache]   # others finished in an interrupted earlier run
         for case in pending:
             warm(case["source"])
@@ -252,7 +253,7 @@ class Bench:
                 self.records.append(self.cache[case["key"]])
                 records.append(self.cache[case["key"]])
             else:
-                records.append(self._record(group, case, variant, ratio, threads, measure_fidelity))
+                records.append(self._record(group, case, variant, ratio, case["threads"], measure_fidelity))
         return records
 
     def _record(self, group: str, case: dict, variant: str, ratio: float, threads: int,
@@ -387,9 +388,9 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
             bench.run("sweep", sweep, variant, ratio, reps=1)
     # The 1 → 2 thread speed-up: a 16-mesh scene, and one 4.4 M-triangle mesh (the simplify and reorder stages cut
     # it into regions, the weld compares its vertices in pools).
+    # The two thread counts alternate (1 2 1 2 …, five runs each), so the machine's drift falls on both alike.
     for source in (multi, ladder[3]):
-        for threads in (1, 2):
-            bench.run("threads", source, "optimize", 0.5, threads=threads, measure_fidelity=False)
+        bench.run_alternating("threads", [(source, 1), (source, 2)], "optimize", 0.5, reps=5, measure_fidelity=False)
     # Large inputs: the scan at about 1, 2, 5 and 10 M triangles as OBJ, binary PLY, binary STL and GLB, at ratio 0.5
     # compressed and as a plain conversion; gltfpack reads only OBJ and glTF, so PLY and STL rows are compared with
     # its run on the OBJ twin.

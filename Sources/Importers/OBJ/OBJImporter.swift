@@ -344,7 +344,9 @@ private struct PieceParser {
         return piece
     }
 
-    private func fail(_ message: String, at offset: Int) -> ProcessingError {
+    // `fail` and `resolve` are static: as methods they made the optimizer copy the whole parser (320 bytes) onto the
+    // stack at every corner, about a tenth of the parse.
+    private static func fail(_ message: String, at offset: Int, path: String) -> ProcessingError {
         ProcessingError(.badInput, file: path, "\(message) (statement at byte \(offset))")
     }
 
@@ -376,7 +378,7 @@ private struct PieceParser {
                 counts.texcoords += 1
             } else if p[keyword.lowerBound + 1] == 110 {  // vn
                 guard let x = scanner.float(), let y = scanner.float(), let z = scanner.float() else {
-                    throw fail("a normal needs three numbers", at: lineStart)
+                    throw Self.fail("a normal needs three numbers", at: lineStart, path: path)
                 }
                 data.normals[start.normals + counts.normals] = SIMD3(x, y, z)
                 counts.normals += 1
@@ -399,7 +401,7 @@ private struct PieceParser {
 
     private mutating func position(_ lineStart: Int) throws {
         guard let x = scanner.float(), let y = scanner.float(), let z = scanner.float() else {
-            throw fail("a vertex needs three numbers", at: lineStart)
+            throw Self.fail("a vertex needs three numbers", at: lineStart, path: path)
         }
         let index = start.positions + counts.positions
         data.positions[index] = SIMD3(x, y, z)
@@ -419,24 +421,26 @@ private struct PieceParser {
             scanner.skipSpaces()
             guard let rawPosition = parseInteger(p, &scanner.offset, scanner.end) else {
                 if scanner.atLineEnd() || p[scanner.offset] == 35 { break }  // end or a comment
-                throw fail(
-                    "malformed \(kind == .face ? "face" : kind == .line ? "line" : "point") corner", at: lineStart)
+                throw Self.fail(
+                    "malformed \(kind == .face ? "face" : kind == .line ? "line" : "point") corner", at: lineStart,
+                    path: path)
             }
-            let position = try resolve(
-                rawPosition, start.positions + counts.positions, total.positions, "vertex", lineStart)
+            let position = try Self.resolve(
+                rawPosition, start.positions + counts.positions, total.positions, "vertex", lineStart, path: path)
             var texcoord = absent
             var normal = absent
             if scanner.offset < scanner.end, p[scanner.offset] == 47 {  // /
                 scanner.offset += 1
                 if let raw = parseInteger(p, &scanner.offset, scanner.end) {
-                    texcoord = try resolve(
-                        raw, start.texcoords + counts.texcoords, total.texcoords,
-                        "texture coordinate", lineStart)
+                    texcoord = try Self.resolve(
+                        raw, start.texcoords + counts.texcoords, total.texcoords, "texture coordinate", lineStart,
+                        path: path)
                 }
                 if scanner.offset < scanner.end, p[scanner.offset] == 47 {
                     scanner.offset += 1
                     if let raw = parseInteger(p, &scanner.offset, scanner.end) {
-                        normal = try resolve(raw, start.normals + counts.normals, total.normals, "normal", lineStart)
+                        normal = try Self.resolve(
+                            raw, start.normals + counts.normals, total.normals, "normal", lineStart, path: path)
                     }
                 }
             }
@@ -446,7 +450,7 @@ private struct PieceParser {
             count += 1
         }
         guard count > 0 else { return }
-        guard count <= maxCorners else { throw fail("too many corners in one element", at: lineStart) }
+        guard count <= maxCorners else { throw Self.fail("too many corners in one element", at: lineStart, path: path) }
         piece.elements.append(kind.rawValue << 30 | UInt32(count))
     }
 
@@ -460,10 +464,12 @@ private struct PieceParser {
 
     /// A 1-based (or negative, relative) OBJ index → a 0-based index into the whole file's list.
     @inline(__always)
-    private func resolve(_ raw: Int, _ seen: Int, _ count: Int, _ what: String, _ lineStart: Int) throws -> UInt32 {
+    private static func resolve(
+        _ raw: Int, _ seen: Int, _ count: Int, _ what: String, _ lineStart: Int, path: String
+    ) throws -> UInt32 {
         let index = raw > 0 ? raw - 1 : seen + raw
         guard raw != 0, index >= 0, index < count else {
-            throw fail("\(what) index \(raw) is out of range (the file has \(count))", at: lineStart)
+            throw Self.fail("\(what) index \(raw) is out of range (the file has \(count))", at: lineStart, path: path)
         }
         return UInt32(index)
     }
