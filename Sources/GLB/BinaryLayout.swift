@@ -53,11 +53,12 @@ struct BinaryLayout {
             let padded = alignedTo4(end)
             if padded > end { (destination + end).initializeMemory(as: UInt8.self, repeating: 0, count: padded - end) }
             untrimmed += length
-            if untrimmed >= BinaryLayout.trimInterval || (i == views.count - 1 && untrimmed > 0) {
+            if untrimmed >= BinaryLayout.trimInterval {
                 returnFreedMemory()
                 untrimmed = 0
             }
         }
+        if untrimmed > 0 { returnFreedMemory() }
     }
 }
 

@@ -21,10 +21,9 @@ func writeAtomically(_ bytes: [UInt8], to url: URL, unnamedFirst: Bool) throws {
     func failure(_ what: String) -> ProcessingError {
         ProcessingError(.io, file: url.path, "\(what): \(String(cString: strerror(errno)))")
     }
-    var unnamed = unnamedFirst
     var fd = unnamedFirst ? open(dir.path, O_TMPFILE_ | O_WRONLY | O_CLOEXEC, 0o644) : -1
-    if fd < 0 {
-        unnamed = false
+    let unnamed = fd >= 0
+    if !unnamed {
         removeStaleTemporaries(in: dir, for: url.lastPathComponent)
         fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     }

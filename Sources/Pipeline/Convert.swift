@@ -121,7 +121,6 @@ public func convert(
     let preview = settings.preview.map { request in
         timed("preview") { drawPreview(scenes[0], request: request, threads: threads) }
     }
-    returnFreedMemory()
     let encodedFiles =
         try budget.map { [$0.encoded] }
         ?? timed("encode") {

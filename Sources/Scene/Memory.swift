@@ -27,8 +27,8 @@ public func keepFreedMemoryForReuse() {
 /// With `keepFreedMemoryForReuse`, the heap after the stages holds the high-water mark of the import and the stages,
 /// largely free but resident. The encoded file is the largest single buffer of a plain conversion; when no free block
 /// of its size is left it lands past all of that, and the peak depended on where the threads' earlier buffers
-/// happened to sit (a 1.7 M-triangle OBJ: 119 or 163 MiB from run to run). Trimmed first, the heap is resident only
-/// where it is used; the GLB writer trims again as it lets go of the scene's buffers.
+/// happened to sit (a 1.7 M-triangle OBJ: 119 or 163 MiB from run to run). The GLB writer trims once it has planned
+/// the file (the scene's buffers it does not copy from are free then) and again as it lets go of the rest.
 public func returnFreedMemory() {
     typealias MallocTrim = @convention(c) (Int) -> Int32
     _ = glibcFunction("malloc_trim", as: MallocTrim.self)?(0)
