@@ -237,6 +237,48 @@ struct OBJTests {
         #expect(Summary(one).triangles == 299 * 299 * 2)
     }
 
+    @Test("large triangle, line and point primitives welded on several workers equal the serial weld")
+    func parallelWeld() throws {
+        // A 200 × 200 grid: every triangle's corners carry a texture coordinate (a seam at column 100, where one
+        // position has two) and a normal; then chained lines and points, each primitive over 32,768 elements.
+        let side = 200
+        var text = ""
+        text.reserveCapacity(4 << 20)
+        for row in 0..<side {
+            for column in 0..<side {
+                text += "v \(column) \(row) \((column * row) % 7)\nvt \(Float(column) / 200) \(Float(row) / 200)\n"
+            }
+        }
+        text += "vt 0.9 0.9\nvn 0 0 1\nvn 0 1 0\n"
+        let seamTexcoord = side * side + 1
+        func corner(_ row: Int, _ column: Int, left: Bool) -> String {
+            let v = row * side + column + 1
+            let t = column == side / 2 && !left ? seamTexcoord : v
+            return "\(v)/\(t)/\(1 + (row + column) % 2)"
+        }
+        for row in 0..<side - 1 {
+            for column in 0..<side - 1 {
+                let left = column < side / 2
+                let (a, b) = (corner(row, column, left: left), corner(row, column + 1, left: left))
+                let (c, d) = (corner(row + 1, column + 1, left: left), corner(row + 1, column, left: left))
+                text += "f \(a) \(b) \(c)\nf \(a) \(c) \(d)\n"
+            }
+        }
+        for i in 0..<33_000 { text += "l \(i % 39_000 + 1) \((i * 7) % 39_000 + 2) \((i * 13) % 39_000 + 3)\n" }
+        for i in 0..<33_000 { text += "p \((i * 31) % (side * side) + 1)\n" }
+        let one = try read(text, threads: 1)
+        let (sameOnTwo, sameOnThree) = (try read(text, threads: 2) == one, try read(text, threads: 3) == one)
+        #expect(sameOnTwo)
+        #expect(sameOnThree)
+        let primitives = try #require(one.meshes.first?.primitives)
+        #expect(primitives.map(\.mode) == [.triangles, .lines, .points])
+        #expect(primitives[0].triangleCount == 2 * (side - 1) * (side - 1))
+        #expect(primitives[0].vertices.texcoords.count == 1 && primitives[0].vertices.normals.count > 0)
+        // Each position once per normal it takes, and the seam's positions once more.
+        #expect(primitives[0].vertexCount > side * side)
+        #expect(primitives[1].indices.count == 33_000 * 4)
+    }
+
     @Test("a 200,000-corner polygon and 100,000 objects read completely")
     func largeStatements() throws {
         // A convex circle and a concave star, each one face.

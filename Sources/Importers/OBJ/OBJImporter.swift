@@ -9,9 +9,10 @@ import Scene
 /// The mapped file is cut into fixed 1 MiB pieces at line ends, independent of `threads`; the pieces are counted
 /// (vertices, elements, corners), then parsed in parallel straight into the shared vertex arrays (each piece knows
 /// where its vertices start) and into corner arrays sized by the count. Faces are then triangulated
-/// (`PolygonTriangulator`: concave polygons of any size) and welded per primitive in parallel: one vertex per
-/// distinct position/UV/normal index triple, numbered in order of first use; the pieces are released before each
-/// primitive gathers its vertices. The output is the same for any thread count.
+/// (`PolygonTriangulator`: concave polygons of any size) and welded: one vertex per distinct position/UV/normal index
+/// triple, numbered in order of first use; a large primitive on all workers (`weldInParallel`), the others one per
+/// worker. The pieces are released before each primitive gathers its vertices. The output is the same for any thread
+/// count.
 ///
 /// Indices may be negative (relative to the vertices read so far) and refer to any vertex of the file; 0, or one
 /// past the end, is a bad-input error naming the line's byte offset, as are NaN or infinite positions that a face
@@ -60,13 +61,24 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     for piece in pieceResults { for name in piece.libraries { libraries.load(name) } }
     let plan = PrimitivePlan(pieceResults, materialNames: &libraries)
 
-    // Corners first, for every primitive; then the pieces go, before the vertices are gathered.
+    // Corners first, for every primitive: a large one on all workers, the others one per worker; then the pieces go,
+    // before the vertices are gathered.
     let welded = Slots<WeldedCorners>(plan.keys.count)
-    let workers = max(1, min(threads, plan.keys.count))
+    let large = plan.keys.indices.filter { key in
+        threads > 1 && plan.segments[key].reduce(0) { $0 + $1.elements.count } >= parallelWeldElements
+    }
+    for key in large {
+        welded[key] = weldInParallel(
+            plan.keys[key], segments: plan.segments[key], pieces: pieceResults, positions: data.positions,
+            threads: threads)
+    }
+    let small = plan.keys.indices.filter { !large.contains($0) }
+    let workers = min(threads, small.count)
     parallelFor(workers, threads: workers) { worker in
         var welder = CornerWelder(positions: data.positions)
-        for key in stride(from: worker, to: plan.keys.count, by: workers) {
-            welded[key] = welder.weld(plan.keys[key], segments: plan.segments[key], pieces: pieceResults)
+        for key in stride(from: worker, to: small.count, by: workers) {
+            welded[small[key]] = welder.weld(
+                plan.keys[small[key]], segments: plan.segments[small[key]], pieces: pieceResults)
         }
     }
     pieceResults = []
@@ -76,7 +88,8 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     parallelFor(plan.keys.count, threads: threads) { key in
         do {
             primitives[key] = try gatherPrimitive(
-                welded.take(key)!, data: data, colors: colors, uvTransform: uvTransforms[key], path: path)
+                welded.take(key)!, data: data, colors: colors, uvTransform: uvTransforms[key], path: path,
+                threads: threads)
         } catch let error as ProcessingError {
             failures[key] = error
         } catch {
@@ -102,7 +115,7 @@ public func importOBJ(from url: URL, threads: Int) throws -> Scene {
     if mesh.primitives.isEmpty, total.positions > 0 {
         // Only vertices: a point cloud.
         var points = Primitive(mode: .points)
-        points.vertices.positions = Array(data.positions)
+        points.vertices.positions = (0..<total.positions).map { data.positions[$0] }
         guard points.vertices.positions.allSatisfy({ $0.x.isFinite && $0.y.isFinite && $0.z.isFinite }) else {
             throw ProcessingError(.badInput, file: path, "has vertex positions that are NaN or infinite")
         }
@@ -208,16 +221,39 @@ private func countVertices(
 
 // MARK: - Shared vertex arrays
 
+/// Three-float vectors stored without SIMD3's padding lane: 12 bytes each, not 16.
+struct PackedVectors: @unchecked Sendable {
+    private let floats: UnsafeMutableBufferPointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        floats = .allocate(capacity: count * 3)
+        self.count = count
+    }
+
+    @inline(__always)
+    subscript(index: Int) -> SIMD3<Float> {
+        get { SIMD3(floats[3 * index], floats[3 * index + 1], floats[3 * index + 2]) }
+        nonmutating set {
+            floats[3 * index] = newValue.x
+            floats[3 * index + 1] = newValue.y
+            floats[3 * index + 2] = newValue.z
+        }
+    }
+
+    func deallocate() { floats.deallocate() }
+}
+
 /// The file's positions, texture coordinates and normals, filled in place by the piece parsers.
 final class VertexData: @unchecked Sendable {
-    let positions: UnsafeMutableBufferPointer<SIMD3<Float>>
+    let positions: PackedVectors
     let texcoords: UnsafeMutableBufferPointer<SIMD2<Float>>
-    let normals: UnsafeMutableBufferPointer<SIMD3<Float>>
+    let normals: PackedVectors
 
     init(_ counts: VertexCounts) {
-        positions = .allocate(capacity: counts.positions)
+        positions = PackedVectors(count: counts.positions)
         texcoords = .allocate(capacity: counts.texcoords)
-        normals = .allocate(capacity: counts.normals)
+        normals = PackedVectors(count: counts.normals)
     }
 
     func deallocate() {
