@@ -25,27 +25,44 @@ func inRegions<R: Sendable>(
     _ body: @Sendable (_ piece: inout [UInt32], _ own: [SIMD3<Float>]) -> R
 ) -> [R] {
     let pieces = Slots<[UInt32]>(parts)
+    let results: [R]
     do {
-        let region = regions(positions, parts: parts)
-        let whole = indices.count - indices.count % 3
-        // Sized first, so the buckets never grow (a growing buffer leaves holes the size of its earlier copies).
-        var sizes = [Int](repeating: 0, count: parts)
-        for t in stride(from: 0, to: whole, by: 3) { sizes[Int(region[Int(indices[t])])] += 3 }
-        var buckets = sizes.map { size in
-            var bucket: [UInt32] = []
-            bucket.reserveCapacity(size)
-            return bucket
+        // Each region's triangles (a counting sort over chunks of triangles: each chunk writes its own stretch of
+        // every region's run), copied into an array by the worker that takes the region.
+        let region = regions(positions, parts: parts, threads: threads)
+        let triangles = indices.count / 3
+        nonisolated(unsafe) let source = indices
+        let counts = mapChunks(of: triangles, threads: threads) { range -> [Int] in
+            var count = [Int](repeating: 0, count: parts)
+            for t in range { count[Int(region[Int(source[3 * t])])] += 1 }
+            return count
         }
-        for t in stride(from: 0, to: whole, by: 3) {
-            buckets[Int(region[Int(indices[t])])].append(contentsOf: indices[t..<t + 3])
+        nonisolated(unsafe) let runs = (0..<parts).map { k in
+            UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * counts.reduce(0) { $0 + $1[k] })
+        }
+        // Where each chunk writes its first triangle of each region.
+        var cursor = [Int](repeating: 0, count: parts)
+        let starts = counts.map { count in
+            defer { for k in 0..<parts { cursor[k] += 3 * count[k] } }
+            return cursor
+        }
+        forChunks(of: triangles, threads: threads) { range in
+            var next = starts[range.lowerBound / chunkSize]
+            for t in range {
+                let k = Int(region[Int(source[3 * t])])
+                runs[k][next[k]] = source[3 * t]
+                runs[k][next[k] + 1] = source[3 * t + 1]
+                runs[k][next[k] + 2] = source[3 * t + 2]
+                next[k] += 3
+            }
         }
         indices = []
-        for (k, bucket) in buckets.enumerated() { pieces[k] = bucket }
-    }
-    let results = parallelMap(parts, threads: threads) { k -> R in
-        var piece = pieces.take(k)!
-        defer { pieces[k] = piece }
-        return withOwnVertices(&piece, positions: positions, body)
+        results = parallelMap(parts, threads: threads) { k -> R in
+            var piece = Array(runs[k])
+            runs[k].deallocate()
+            defer { pieces[k] = piece }
+            return withOwnVertices(&piece, positions: positions, body)
+        }
     }
     indices.reserveCapacity((0..<parts).reduce(0) { $0 + (pieces[$1]?.count ?? 0) })
     for k in 0..<parts { indices.append(contentsOf: pieces.take(k)!) }
@@ -91,71 +108,96 @@ func extent(_ positions: [SIMD3<Float>]) -> Float {
 
 /// The region (0..<parts) of every vertex: the positions are halved at the median of the longest side of each
 /// region's bounding box until there are `parts` (a power of two) regions. Medians come from a histogram, so the
-/// halves are equal to within a bin; vertices with a non-finite coordinate go with the lower half.
-func regions(_ positions: [SIMD3<Float>], parts: Int) -> [UInt8] {
-    var region = [UInt8](repeating: 0, count: positions.count)
+/// halves are equal to within a bin; vertices with a non-finite coordinate go with the lower half. Each pass runs
+/// over chunks of vertices on `threads` workers; counts and bounds are merged exactly, so the regions do not depend
+/// on `threads`.
+func regions(_ positions: [SIMD3<Float>], parts: Int, threads: Int) -> [UInt8] {
     let bins = 1024
-    func finite(_ p: SIMD3<Float>) -> Bool { p.x.isFinite && p.y.isFinite && p.z.isFinite }
-    var lo = [SIMD3<Float>(repeating: .infinity)]
-    var hi = [SIMD3<Float>(repeating: -.infinity)]
-    for p in positions where finite(p) {
-        lo[0] = pointwiseMin(lo[0], p)
-        hi[0] = pointwiseMax(hi[0], p)
+    @Sendable func finite(_ p: SIMD3<Float>) -> Bool { p.x.isFinite && p.y.isFinite && p.z.isFinite }
+    /// Bounds merged from per-chunk bounds, region by region.
+    func merged(_ boxes: [[(lo: SIMD3<Float>, hi: SIMD3<Float>)]], count: Int) -> [(lo: SIMD3<Float>, hi: SIMD3<Float>)]
+    {
+        var result = [(lo: SIMD3<Float>, hi: SIMD3<Float>)](
+            repeating: (SIMD3(repeating: .infinity), SIMD3(repeating: -.infinity)), count: count)
+        for box in boxes {
+            for r in 0..<count {
+                result[r].lo = pointwiseMin(result[r].lo, box[r].lo)
+                result[r].hi = pointwiseMax(result[r].hi, box[r].hi)
+            }
+        }
+        return result
     }
-    positions.withUnsafeBufferPointer { position in
-        region.withUnsafeMutableBufferPointer { region in
-            var count = 1
-            while count < parts {
-                // Each region's longest side, and where along it a coordinate falls in the histogram.
-                var axis: [Int] = []
-                var origin: [Float] = []
-                var scale: [Float] = []
-                for r in 0..<count {
-                    let side = hi[r] - lo[r]
-                    let a = side.x >= side.y && side.x >= side.z ? 0 : (side.y >= side.z ? 1 : 2)
-                    axis.append(a)
-                    origin.append(lo[r][a])
-                    scale.append(side[a] > 0 ? Float(bins) / side[a] : 0)
+    var region = [UInt8](repeating: 0, count: positions.count)
+    region.withUnsafeMutableBufferPointer { region in
+        nonisolated(unsafe) let region = region
+        var bounds = merged(
+            mapChunks(of: positions.count, threads: threads) { range in
+                var box = (lo: SIMD3<Float>(repeating: .infinity), hi: SIMD3<Float>(repeating: -.infinity))
+                for v in range where finite(positions[v]) {
+                    box.lo = pointwiseMin(box.lo, positions[v])
+                    box.hi = pointwiseMax(box.hi, positions[v])
                 }
-                var histogram = [Int](repeating: 0, count: count * bins)
-                histogram.withUnsafeMutableBufferPointer { histogram in
-                    for v in 0..<position.count {
+                return [box]
+            }, count: 1)
+        var count = 1
+        while count < parts {
+            // Each region's longest side, and where along it a coordinate falls in the histogram.
+            var axis: [Int] = []
+            var origin: [Float] = []
+            var scale: [Float] = []
+            for r in 0..<count {
+                let side = bounds[r].hi - bounds[r].lo
+                let a = side.x >= side.y && side.x >= side.z ? 0 : (side.y >= side.z ? 1 : 2)
+                axis.append(a)
+                origin.append(bounds[r].lo[a])
+                scale.append(side[a] > 0 ? Float(bins) / side[a] : 0)
+            }
+            let (regions, axes, origins, scales) = (count, axis, origin, scale)
+            var histogram = [Int](repeating: 0, count: count * bins)
+            for partial in mapChunks(
+                of: positions.count, threads: threads,
+                { range -> [Int] in
+                    var histogram = [Int](repeating: 0, count: regions * bins)
+                    for v in range {
                         let r = Int(region[v])
-                        let x = position[v][axis[r]]
-                        let b = x.isFinite ? min(bins - 1, max(0, Int((x - origin[r]) * scale[r]))) : 0
+                        let x = positions[v][axes[r]]
+                        let b = x.isFinite ? min(bins - 1, max(0, Int((x - origins[r]) * scales[r]))) : 0
                         histogram[r * bins + b] += 1
                     }
+                    return histogram
+                })
+            {
+                for i in histogram.indices { histogram[i] += partial[i] }
+            }
+            // The upper half starts at the first bin where the running count passes half the region.
+            let threshold = (0..<count).map { r -> Float in
+                let row = histogram[r * bins..<(r + 1) * bins]
+                let half = (row.reduce(0, +) + 1) / 2
+                var running = 0
+                for (b, n) in row.enumerated() {
+                    running += n
+                    if running >= half { return scale[r] > 0 ? origin[r] + Float(b + 1) / scale[r] : .infinity }
                 }
-                // The upper half starts at the first bin where the running count passes half the region.
-                let threshold = (0..<count).map { r -> Float in
-                    let row = histogram[r * bins..<(r + 1) * bins]
-                    let half = (row.reduce(0, +) + 1) / 2
-                    var running = 0
-                    for (b, n) in row.enumerated() {
-                        running += n
-                        if running >= half { return scale[r] > 0 ? origin[r] + Float(b + 1) / scale[r] : .infinity }
-                    }
-                    return .infinity
-                }
-                // Halve, and bound the new regions for the next level.
-                lo = [SIMD3<Float>](repeating: SIMD3(repeating: .infinity), count: 2 * count)
-                hi = [SIMD3<Float>](repeating: SIMD3(repeating: -.infinity), count: 2 * count)
-                lo.withUnsafeMutableBufferPointer { lo in
-                    hi.withUnsafeMutableBufferPointer { hi in
-                        for v in 0..<position.count {
-                            let r = Int(region[v])
-                            let p = position[v]
-                            let next = p[axis[r]] >= threshold[r] ? r + count : r
-                            region[v] = UInt8(next)
-                            if finite(p) {
-                                lo[next] = pointwiseMin(lo[next], p)
-                                hi[next] = pointwiseMax(hi[next], p)
-                            }
+                return .infinity
+            }
+            // Halve, and bound the new regions for the next level.
+            bounds = merged(
+                mapChunks(of: positions.count, threads: threads) { range in
+                    var boxes = [(lo: SIMD3<Float>, hi: SIMD3<Float>)](
+                        repeating: (SIMD3(repeating: .infinity), SIMD3(repeating: -.infinity)), count: 2 * regions)
+                    for v in range {
+                        let r = Int(region[v])
+                        let p = positions[v]
+                        let next = p[axes[r]] >= threshold[r] ? r + regions : r
+                        region[v] = UInt8(next)
+                        if finite(p) {
+                            boxes[next].lo = pointwiseMin(boxes[next].lo, p)
+                            boxes[next].hi = pointwiseMax(boxes[next].hi, p)
                         }
                     }
-                }
-                count *= 2
-            }
+                    return boxes
+                }, count: 2 * count)
+            count *= 2
         }
     }
     return region

@@ -207,8 +207,12 @@ import Testing
     }
 
     @Test func regionsHalveAtTheMedian() {
-        let positions = Geometry.uvSphere(rings: 64, segments: 128).vertices.positions.map { $0 * SIMD3(4, 1, 1) }
-        let region = regions(positions, parts: 4)
+        // Several chunks of vertices, so the counts and bounds of chunks are merged.
+        let positions = Geometry.uvSphere(rings: 400, segments: 800).vertices.positions.map { $0 * SIMD3(4, 1, 1) }
+        #expect(positions.count > 4 * chunkSize)
+        let region = regions(positions, parts: 4, threads: 2)
+        let (serial, three) = (regions(positions, parts: 4, threads: 1), regions(positions, parts: 4, threads: 3))
+        #expect(region == serial && region == three)
         var counts = [Int](repeating: 0, count: 4)
         for r in region { counts[Int(r)] += 1 }
         for c in counts { #expect(abs(Double(c) / Double(positions.count) - 0.25) < 0.02, "\(counts)") }
