@@ -69,6 +69,12 @@ struct Convert: ParsableCommand {
     @Flag(help: "Keep triangle and vertex order as imported.")
     var noReorder = false
 
+    @Flag(
+        help:
+            "Keep normals that equal each triangle's own (flat) normal; by default they are dropped, since glTF viewers must compute flat normals where none are given, and the vertices they split are welded."
+    )
+    var keepFlatNormals = false
+
     @Flag(help: "Draw sibling copies of a mesh as one node with EXT_mesh_gpu_instancing (required; like gltfpack -mi).")
     var instancing = false
 
@@ -127,6 +133,7 @@ struct Convert: ParsableCommand {
         settings.isolation = isolationArguments.isolation(for: input)
         settings.weld = !noWeld
         settings.reorder = !noReorder
+        settings.dropFlatNormals = !keepFlatNormals
         settings.instancing = instancing
         if let flatten { settings.flatten = flatten }
         settings.textures = textureArguments.options

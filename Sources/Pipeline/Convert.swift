@@ -63,6 +63,7 @@ public func convert(
     stage { pruneAttributes(&$0) }
     if settings.flatten { stage { flattenStaticNodes(&$0) } }
     stage { mergePrimitives(&$0) }
+    if settings.dropFlatNormals { stage { dropFlatNormals(&$0, positionBits: settings.coarsestPositionBits) } }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     let originalNodeCount = scene.nodes.count
     var levels: [LevelReport]?

@@ -21,6 +21,9 @@ public struct Settings: Sendable, Equatable {
     public var instancing = false
     /// Bake the meshes of static nodes into one mesh on one node (`--flatten`, on in `--preset web`).
     public var flatten = false
+    /// Drop normals that equal the flat normals viewers compute where none are given (`dropFlatNormals`;
+    /// `--keep-flat-normals` turns it off).
+    public var dropFlatNormals = true
     /// Reduce triangles; nil keeps every triangle.
     public var simplify: SimplifyOptions?
     /// Reorder triangles and vertices for the GPU's vertex cache, overdraw and vertex fetch (lossless).
@@ -47,6 +50,16 @@ public struct Settings: Sendable, Equatable {
 
     /// The thread count to use: `threads`, or the container's CPU limit when it is 0.
     var effectiveThreads: Int { threads > 0 ? threads : defaultThreadCount() }
+
+    /// The fewest bits positions may be stored with on a grid: by quantization, by Draco, or by what the `--max-bytes`
+    /// search may try; nil when they stay floats.
+    var coarsestPositionBits: Int? {
+        var bits: [Int] = []
+        if let quantization { bits.append(quantization.positionBits) }
+        if case .draco(let draco) = compression { bits.append(draco.positionBits) }
+        if maxBytes != nil { bits += [(quantization ?? Quantization()).positionBits, DracoSettings().positionBits] }
+        return bits.min()
+    }
 }
 
 /// Where and how to render the preview image.

@@ -1,0 +1,100 @@
+import Scene
+
+/// Drops NORMAL where it only repeats what a viewer computes itself: glTF viewers draw a triangle primitive without
+/// normals with flat normals (each triangle's own, glTF 2.0 § 3.7.2.1), so where every vertex normal is the face
+/// normal of each triangle using the vertex, the picture stays the same without them, and the weld that follows
+/// shares the vertices the normals split (a cube's 24 become 8), which also frees the simplifier from those seams.
+///
+/// A primitive qualifies when every non-degenerate triangle's corner normals lie within `flatNormalTolerance` of its
+/// face normal, and, when positions will be stored on a grid of `positionBits` over the mesh's bounds (quantization,
+/// Draco), the face normal a viewer computes from the grid's positions is provably within the same tolerance of the
+/// exact one (a primitive with small or thin triangles off the grid's axes keeps its normals). Primitives with morph targets, and materials with a
+/// normal map or other extensions (which read the normals' tangent frame), keep theirs.
+public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?) -> StageReport {
+    runStage("drop flat normals", &scene) { scene in
+        var dropped = 0
+        for m in scene.meshes.indices {
+            let mesh = scene.meshes[m]
+            guard !mesh.primitives.contains(where: { !$0.targets.isEmpty }) else { continue }
+            let step = positionBits.map { gridStep(mesh, bits: $0) } ?? 0
+            for p in mesh.primitives.indices {
+                let primitive = mesh.primitives[p]
+                guard primitive.mode == .triangles, !primitive.vertices.normals.isEmpty else { continue }
+                if let material = primitive.material, material >= 0, material < scene.materials.count {
+                    let material = scene.materials[material]
+                    guard material.normalTexture == nil, material.extensions.isEmpty else { continue }
+                }
+                guard hasFlatNormals(primitive, gridStep: step) else { continue }
+                scene.meshes[m].primitives[p].vertices.normals = []
+                dropped += 1
+            }
+        }
+        return (nil, dropped > 0 ? ["dropped NORMAL (flat: viewers compute it) from \(dropped) primitive(s)"] : [])
+    }
+}
+
+/// The largest angle between a normal dropped and the flat normal a viewer computes: 1°, as its cosine and sine.
+let flatNormalTolerance = (cosine: 0.999_847_695_156_391_2, sine: 0.017_452_406_437_283_51)
+
+/// The step of the position grid the encoder puts `mesh` on: its bounds' longest side over 2^bits − 1.
+private func gridStep(_ mesh: Mesh, bits: Int) -> Double {
+    var lo = SIMD3<Float>(repeating: .infinity)
+    var hi = SIMD3<Float>(repeating: -.infinity)
+    for primitive in mesh.primitives {
+        for p in primitive.vertices.positions {
+            lo = pointwiseMin(lo, p)
+            hi = pointwiseMax(hi, p)
+        }
+    }
+    let side = hi - lo
+    return Double(max(side.x, side.y, side.z)) / Double((1 << bits) - 1)
+}
+
+/// Whether every corner normal is its triangle's face normal (see `dropFlatNormals`); stops at the first that is
+/// not, so smooth meshes cost one triangle.
+///
+/// On a grid of step h each coordinate moves by at most h/2, and two coordinates that are equal move alike. Only
+/// moves across a triangle's plane tilt it: relative to corner a, corner v moves across by at most
+/// D_v = h · Σ |n_k| over the axes k where v's coordinate differs from a's, so the plane tilts by at most
+/// (D_b·|e2| + D_c·|e1|) / |e1 × e2| (e1 = b − a, e2 = c − a; a is the corner opposite the longest edge); that
+/// tilt, plus 10 % for the second-order terms, must stay within the tolerance.
+private func hasFlatNormals(_ primitive: Primitive, gridStep h: Double) -> Bool {
+    let positions = primitive.vertices.positions
+    let normals = primitive.vertices.normals
+    let indices = primitive.effectiveIndices
+    let (cosine, sine) = flatNormalTolerance
+    var faces = 0
+    for t in stride(from: 0, to: indices.count - indices.count % 3, by: 3) {
+        var corners = [Int(indices[t]), Int(indices[t + 1]), Int(indices[t + 2])]
+        let face = cross(
+            SIMD3<Double>(positions[corners[1]]) - SIMD3<Double>(positions[corners[0]]),
+            SIMD3<Double>(positions[corners[2]]) - SIMD3<Double>(positions[corners[0]]))
+        let area2 = length(face)
+        guard area2.isFinite else { return false }
+        if area2 == 0 { continue }  // draws nothing
+        let unit = face / area2
+        for v in corners {
+            let n = SIMD3<Double>(normals[v])
+            let size = length(n)
+            guard size > 0, size.isFinite, dot(unit, n) >= cosine * size else { return false }
+        }
+        if h > 0 {
+            // Corner a opposite the longest edge, then the tilt bound.
+            let p = corners.map { positions[$0] }
+            let lengths = (0..<3).map { length(SIMD3<Double>(p[($0 + 2) % 3]) - SIMD3<Double>(p[($0 + 1) % 3])) }
+            let a = lengths.firstIndex(of: lengths.max()!)!
+            corners = [corners[a], corners[(a + 1) % 3], corners[(a + 2) % 3]]
+            let (pa, pb, pc) = (positions[corners[0]], positions[corners[1]], positions[corners[2]])
+            func across(_ q: SIMD3<Float>) -> Double {
+                var d = 0.0
+                for k in 0..<3 where q[k] != pa[k] { d += abs(unit[k]) }
+                return h * d
+            }
+            let e1 = length(SIMD3<Double>(pb) - SIMD3<Double>(pa))
+            let e2 = length(SIMD3<Double>(pc) - SIMD3<Double>(pa))
+            guard 1.1 * (across(pb) * e2 + across(pc) * e1) <= area2 * sine else { return false }
+        }
+        faces += 1
+    }
+    return faces > 0
+}
