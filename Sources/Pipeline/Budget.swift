@@ -89,6 +89,10 @@ func searchBudget(_ prepared: Scene, budget: Int, settings: Settings, threads: I
                 targetError: 1, lockBorders: options?.lockBorders ?? false, aggressive: true)
         }
         if let options { simplification = try simplify(&scene, options: options, threads: threads).simplify }
+        if settings.dropFlatNormals {
+            _ = dropFlatNormals(
+                &scene, positionBits: settings.coarsestPositionBits, weld: settings.weld, threads: threads)
+        }
         if settings.reorder {
             _ = try optimizeOrder(&scene, options: OrderOptions(forCompression: true), threads: threads)
         }

@@ -63,7 +63,6 @@ public func convert(
     stage { pruneAttributes(&$0) }
     if settings.flatten { stage { flattenStaticNodes(&$0) } }
     stage { mergePrimitives(&$0) }
-    if settings.dropFlatNormals { stage { dropFlatNormals(&$0, positionBits: settings.coarsestPositionBits) } }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
     let originalNodeCount = scene.nodes.count
     var levels: [LevelReport]?
@@ -91,6 +90,11 @@ public func convert(
         if let options = settings.simplify { try stage { try simplify(&$0, options: options, threads: threads) } }
         if !settings.lods.isEmpty {
             levels = try timed("lods") { try addLevelsOfDetail(&scene, ratios: settings.lods, threads: threads) }
+        }
+        if settings.dropFlatNormals {
+            stage {
+                dropFlatNormals(&$0, positionBits: settings.coarsestPositionBits, weld: settings.weld, threads: threads)
+            }
         }
         if settings.reorder {
             // Strip order (as gltfpack -cc): smaller compressed indices, meshopt or gzip/brotli on the wire. One order

@@ -2,15 +2,18 @@ import Scene
 
 /// Drops NORMAL where it only repeats what a viewer computes itself: glTF viewers draw a triangle primitive without
 /// normals with flat normals (each triangle's own, glTF 2.0 § 3.7.2.1), so where every vertex normal is the face
-/// normal of each triangle using the vertex, the picture stays the same without them, and the weld that follows
-/// shares the vertices the normals split (a cube's 24 become 8), which also frees the simplifier from those seams.
+/// normal of each triangle using the vertex, the picture stays the same without them; with `weld`, the primitive is
+/// then welded, sharing the vertices the normals split (a cube's 24 become 8).
+///
+/// It runs after simplification: the split vertices are seams the simplifier keeps, as gltfpack's (which keeps the
+/// normals) does; welded first, a thin box could fold flat at a small error by the simplifier's measure.
 ///
 /// A primitive qualifies when every non-degenerate triangle's corner normals lie within `flatNormalTolerance` of its
 /// face normal, and, when positions will be stored on a grid of `positionBits` over the mesh's bounds (quantization,
 /// Draco), the face normal a viewer computes from the grid's positions is provably within the same tolerance of the
 /// exact one (a primitive with small or thin triangles off the grid's axes keeps its normals). Primitives with morph targets, and materials with a
 /// normal map or other extensions (which read the normals' tangent frame), keep theirs.
-public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?) -> StageReport {
+public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?, weld: Bool, threads: Int) -> StageReport {
     runStage("drop flat normals", &scene) { scene in
         var dropped = 0
         for m in scene.meshes.indices {
@@ -26,6 +29,7 @@ public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?) -> StageRe
                 }
                 guard hasFlatNormals(primitive, gridStep: step) else { continue }
                 scene.meshes[m].primitives[p].vertices.normals = []
+                if weld { _ = Stages.weld(&scene.meshes[m].primitives[p], threads: threads) }
                 dropped += 1
             }
         }
