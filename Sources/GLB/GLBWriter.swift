@@ -287,20 +287,42 @@ struct SceneEncoder {
                 continue
             }
             let names = taken[first].targets.map(\.name)
-            var primitives: [JSONValue] = []
-            for p in drawable {
-                let primitive = taken[p]
-                taken[p] = Primitive()
-                let place = "mesh \(m) primitive \(p)"
-                guard primitive.targets.count == targetCount else {
+            var written: [Int: JSONValue] = [:]
+            for group in vertexGroups(taken, drawable: drawable, mesh: m) {
+                let members = group.map { taken[$0] }
+                for p in group { taken[p] = Primitive() }
+                for (p, primitive) in zip(group, members) where primitive.targets.count != targetCount {
                     throw ProcessingError(
                         .internal,
-                        "\(place): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)"
+                        "mesh \(m) primitive \(p): has \(primitive.targets.count) morph targets, the mesh's first primitive \(targetCount)"
                     )
                 }
-                primitives.append(
-                    try addVariants(primitive, to: try encodePrimitive(primitive, mesh: m, place: place), place: place))
+                guard group.count > 1 else {
+                    let place = "mesh \(m) primitive \(group[0])"
+                    written[group[0]] = try addVariants(
+                        members[0], to: try encodePrimitive(members[0], mesh: m, place: place), place: place)
+                    continue
+                }
+                // One set of vertex streams for the group; each member's indices point into its part of them.
+                var shared = Primitive(mode: members[0].mode)
+                shared.material = members[0].material
+                shared.vertices = members[0].vertices
+                for member in members.dropFirst() { shared.vertices.append(member.vertices) }
+                let attributes = try encodeAttributes(shared, mesh: m, place: "mesh \(m) primitives \(group)")
+                var base: UInt32 = 0
+                for (p, var member) in zip(group, members) {
+                    let place = "mesh \(m) primitive \(p)"
+                    let count = UInt32(member.vertexCount)
+                    member.indices = member.indices.map { $0 &+ base }
+                    written[p] = try addVariants(
+                        member,
+                        to: try primitiveJSON(
+                            member, attributes: attributes, vertexCount: shared.vertexCount, grid: nil, place: place),
+                        place: place)
+                    base += count
+                }
             }
+            let primitives = drawable.map { written[$0]! }
             var json = JSONObjectBuilder()
             json.set("name", mesh.name.isEmpty ? nil : .string(mesh.name))
             json.set("primitives", .array(primitives))
@@ -330,6 +352,39 @@ struct SceneEncoder {
         return result
     }
 
+    /// The mesh's drawable primitives in groups that share one set of vertex streams (a group of one keeps its own):
+    /// indexed primitives with the same streams, on the same texture-coordinate grids, together at most 65,535
+    /// vertices (so 16-bit indices still reach them), neither morphed nor Draco-compressed. Groups are in the order
+    /// of their first primitive; one set compresses better than several and takes one accessor per stream.
+    func vertexGroups(_ primitives: [Primitive], drawable: [Int], mesh: Int) -> [[Int]] {
+        struct Layout: Equatable {
+            var normals, tangents, colors, skinned: Bool
+            var texcoords: [UVGrid?]
+        }
+        func layout(_ p: Primitive) -> Layout? {
+            if case .draco = options.compression { return nil }
+            guard p.targets.isEmpty, !p.indices.isEmpty, p.vertexCount <= 65_535 else { return nil }
+            let v = p.vertices
+            guard !v.texcoords.contains(where: \.isEmpty) else { return nil }
+            return Layout(
+                normals: !v.normals.isEmpty, tangents: !v.tangents.isEmpty, colors: !v.colors.isEmpty,
+                skinned: !v.joints.isEmpty,
+                texcoords: v.texcoords.indices.map { i in p.material.flatMap { plan?.texcoords[$0]?[i] } })
+        }
+        var groups: [(layout: Layout?, vertices: Int, members: [Int])] = []
+        for p in drawable {
+            let l = layout(primitives[p])
+            let n = primitives[p].vertexCount
+            if let l, let g = groups.firstIndex(where: { $0.layout == l && $0.vertices + n <= 65_535 }) {
+                groups[g].members.append(p)
+                groups[g].vertices += n
+            } else {
+                groups.append((l, n, [p]))
+            }
+        }
+        return groups.map(\.members)
+    }
+
     mutating func encodePrimitive(_ primitive: Primitive, mesh: Int, place: String) throws -> JSONValue {
         let v = primitive.vertices
         let n = v.positions.count
@@ -353,7 +408,15 @@ struct SceneEncoder {
         {
             return json
         }
+        let attributes = try encodeAttributes(primitive, mesh: mesh, place: place)
+        return try primitiveJSON(
+            primitive, attributes: attributes, vertexCount: n, grid: plan?.positions[mesh], place: place)
+    }
 
+    /// The accessors of a primitive's vertex streams, by attribute name.
+    mutating func encodeAttributes(_ primitive: Primitive, mesh: Int, place: String) throws -> [(String, JSONValue)] {
+        let v = primitive.vertices
+        let n = v.positions.count
         var attributes: [(String, JSONValue)] = []
         let (lo, hi) = try bounds(v.positions, place: place, what: "POSITION")
         let grid = plan?.positions[mesh]
@@ -440,11 +503,19 @@ struct SceneEncoder {
                             : addVertexFloats(v.weights, components: 4, type: "VEC4", normalizedWeights))
                 ))
         }
+        return attributes
+    }
 
+    /// A primitive's JSON: its `attributes`, which hold `vertexCount` vertices (its own, or a group's it shares), its
+    /// indices, material, mode and morph targets.
+    mutating func primitiveJSON(
+        _ primitive: Primitive, attributes: [(String, JSONValue)], vertexCount n: Int, grid: PositionGrid?,
+        place: String
+    ) throws -> JSONValue {
         var json = JSONObjectBuilder()
         json.set("attributes", .object(attributes))
         if !primitive.indices.isEmpty {
-            json.set("indices", .int(try encodeIndices(primitive, place: place)))
+            json.set("indices", .int(try encodeIndices(primitive, vertexCount: n, place: place)))
         }
         json.set("material", primitive.material.map { .int($0) })
         json.set("mode", primitive.mode == .triangles ? nil : .int(primitive.mode.rawValue))
@@ -476,9 +547,8 @@ struct SceneEncoder {
         return .object(members)
     }
 
-    mutating func encodeIndices(_ primitive: Primitive, place: String) throws -> Int {
+    mutating func encodeIndices(_ primitive: Primitive, vertexCount n: Int, place: String) throws -> Int {
         let indices = primitive.indices
-        let n = primitive.vertexCount
         let perElement = primitive.mode == .triangles ? 3 : primitive.mode == .lines ? 2 : 1
         guard indices.count % perElement == 0 else {
             throw ProcessingError(.internal, "\(place): \(indices.count) indices is not a multiple of \(perElement)")

@@ -69,7 +69,7 @@ struct PositionGrid: Hashable {
 }
 
 /// One UV set of one material: `uv = offset + (q / 65535) · textureScale`, the `KHR_texture_transform` values.
-struct UVGrid {
+struct UVGrid: Equatable {
     var offset: SIMD2<Float>
     var range: SIMD2<Float>
     var bits: Int

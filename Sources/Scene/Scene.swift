@@ -239,6 +239,17 @@ public struct VertexStreams: Sendable, Equatable, Codable {
     public var weights: [SIMD4<Float>] = []
 
     public init() {}
+
+    /// Appends `other`'s vertices (the same streams present).
+    public mutating func append(_ other: VertexStreams) {
+        positions += other.positions
+        normals += other.normals
+        tangents += other.tangents
+        for s in texcoords.indices { texcoords[s] += other.texcoords[s] }
+        colors += other.colors
+        joints += other.joints
+        weights += other.weights
+    }
 }
 
 /// Morph-target displacements, each empty or with one element per vertex.

@@ -53,13 +53,7 @@ extension Primitive {
     mutating func append(_ other: Primitive) {
         let base = UInt32(vertexCount)
         indices += other.indices.map { $0 + base }
-        vertices.positions += other.vertices.positions
-        vertices.normals += other.vertices.normals
-        vertices.tangents += other.vertices.tangents
-        for s in vertices.texcoords.indices { vertices.texcoords[s] += other.vertices.texcoords[s] }
-        vertices.colors += other.vertices.colors
-        vertices.joints += other.vertices.joints
-        vertices.weights += other.vertices.weights
+        vertices.append(other.vertices)
         for t in targets.indices {
             targets[t].positions += other.targets[t].positions
             targets[t].normals += other.targets[t].normals

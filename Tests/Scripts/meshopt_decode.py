@@ -443,6 +443,11 @@ def positions(quantized_path, float_path, bits):
         for p, (qp, fp) in enumerate(zip(docs[0][0]["meshes"][m]["primitives"], docs[1][0]["meshes"][m]["primitives"])):
             q = read_accessor(docs[0][0], docs[0][1], qp["attributes"]["POSITION"], {})
             f = read_accessor(docs[1][0], docs[1][1], fp["attributes"]["POSITION"], {})
+            # Primitives of a mesh may share their vertex streams, grouped differently in the two files: compare the
+            # positions each primitive's indices reach, corner by corner.
+            if "indices" in qp and "indices" in fp:
+                q = q[read_accessor(docs[0][0], docs[0][1], qp["indices"], {}).reshape(-1).astype(np.int64)]
+                f = f[read_accessor(docs[1][0], docs[1][1], fp["indices"], {}).reshape(-1).astype(np.int64)]
             local_extent = max(
                 max(np.ptp(read_accessor(docs[1][0], docs[1][1], x["attributes"]["POSITION"], {}), axis=0))
                 for x in docs[1][0]["meshes"][m]["primitives"])
