@@ -74,6 +74,43 @@ struct STLTests {
         #expect(m[3] == SIMD4(1, 0, 0, 1))  // bit 15 set: the header's default color
     }
 
+    @Test("a large binary file welds alike on 1, 2 and 3 threads, colors splitting vertices across chunks")
+    func largeBinary() throws {
+        // A 300 × 300 grid of squares (180,000 facets: several chunks of the weld), the left half blue.
+        let side = 300
+        var triangles: [[SIMD3<Float>]] = []
+        var attributes: [UInt16] = []
+        for y in 0..<side {
+            for x in 0..<side {
+                let (a, b) = (SIMD3<Float>(Float(x), Float(y), 0), SIMD3<Float>(Float(x + 1), Float(y), 0))
+                let (c, d) = (SIMD3<Float>(Float(x + 1), Float(y + 1), 0), SIMD3<Float>(Float(x), Float(y + 1), 0))
+                triangles += [[a, b, c], [a, c, d]]
+                attributes += Array(repeating: x < side / 2 ? 0x8000 | 31 : 0, count: 2)
+            }
+        }
+        let folder = try TemporaryFolder()
+        defer { folder.cleanup() }
+        let url = try folder.write("grid.stl", binarySTL(triangles, attributes: attributes))
+        let one = try importSTL(from: url, threads: 1)
+        let (two, three) = (try importSTL(from: url, threads: 2), try importSTL(from: url, threads: 3))
+        let (sameOnTwo, sameOnThree) = (one == two, one == three)
+        #expect(sameOnTwo && sameOnThree)
+        let primitive = try #require(one.meshes.first?.primitives.first)
+        #expect(primitive.triangleCount == 2 * side * side)
+        // Every grid point once, the column where the colors meet twice.
+        #expect(primitive.vertexCount == (side + 1) * (side + 1) + (side + 1))
+        #expect(primitive.vertices.colors.count == primitive.vertexCount)
+        // Each facet's corners, through the indices, are the file's.
+        let positions = primitive.vertices.positions
+        let wrong = triangles.indices.count { t in
+            (0..<3).contains { k in
+                let index = Int(primitive.indices[3 * t + k])
+                return index >= positions.count || positions[index] != triangles[t][k]
+            }
+        }
+        #expect(wrong == 0, "facets read wrong")
+    }
+
     @Test("ASCII: several solids become several meshes; polygons in a loop are triangulated")
     func ascii() throws {
         let folder = try TemporaryFolder()

@@ -166,8 +166,9 @@ private struct Facets: @unchecked Sendable {
 
 /// Welds the corners of `facets` by exact position (and facet color), numbering vertices in order of first use, as
 /// `VertexWelder` does, on `threads` workers: corners are sorted into 16 pools by hash (in corner order), each
-/// pool finds the first corner equal to each of its corners with a hash table of its own (a sixteenth of the size),
-/// and one pass in corner order numbers the vertices. The result does not depend on `threads`.
+/// pool finds the first corner equal to each of its corners with a hash table of its own (a sixteenth of the size);
+/// then the corners that are their own first are numbered in corner order (counted per chunk of facets, numbered per
+/// chunk side by side) and the others take their first's number. The result does not depend on `threads`.
 private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([UInt32], VertexWelder) {
     let corners = facets.count * 3
     let poolBits = 4
@@ -237,17 +238,48 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
         }
     }
     byPool = []
-    // In corner order: a corner that is its own first is a new vertex; the others take their first's number.
-    var welder = VertexWelder(withColors: withColors)
-    for c in 0..<corners {
-        let f = Int(first[c])
-        if f == c {
-            first[c] = welder.append(facets.corner(c), color: withColors ? facets.color(c / 3) : .one)
-        } else {
-            first[c] = first[f]
+    // A corner that is its own first is a new vertex, numbered by the new corners before it (counted per chunk of
+    // facets, then numbered per chunk side by side); the others then take their first's number.
+    let newCorners = first.withUnsafeBufferPointer { first in
+        nonisolated(unsafe) let first = first
+        return mapChunks(of: facets.count, threads: threads) { range in
+            (range.lowerBound * 3..<range.upperBound * 3).reduce(0) { $0 + (first[$1] == UInt32($1) ? 1 : 0) }
         }
     }
-    return (first, welder)
+    var chunkBase = [Int](repeating: 0, count: newCorners.count)
+    for k in 1..<max(newCorners.count, 1) { chunkBase[k] = chunkBase[k - 1] + newCorners[k - 1] }
+    let vertices = newCorners.reduce(0, +)
+    // One bit per corner: new (each chunk's corners start at a multiple of 64, so chunks own whole words).
+    var isNew = [UInt64](repeating: 0, count: (corners + 63) / 64)
+    var positions = [SIMD3<Float>](repeating: .zero, count: vertices)
+    var colors = [SIMD4<Float>](repeating: .one, count: withColors ? vertices : 0)
+    first.withUnsafeMutableBufferPointer { first in
+        isNew.withUnsafeMutableBufferPointer { isNew in
+            positions.withUnsafeMutableBufferPointer { positions in
+                colors.withUnsafeMutableBufferPointer { colors in
+                    nonisolated(unsafe) let (first, isNew, positions, colors) = (first, isNew, positions, colors)
+                    let base = chunkBase
+                    forChunks(of: facets.count, threads: threads) { range in
+                        var number = base[range.lowerBound / chunkSize]
+                        for c in range.lowerBound * 3..<range.upperBound * 3 where first[c] == UInt32(c) {
+                            positions[number] = facets.corner(c)
+                            if withColors { colors[number] = facets.color(c / 3) }
+                            first[c] = UInt32(number)
+                            isNew[c >> 6] |= 1 << UInt64(c & 63)
+                            number += 1
+                        }
+                    }
+                    forChunks(of: facets.count, threads: threads) { range in
+                        for c in range.lowerBound * 3..<range.upperBound * 3
+                        where isNew[c >> 6] & (1 << UInt64(c & 63)) == 0 {
+                            first[c] = first[Int(first[c])]
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (first, VertexWelder(withColors: withColors, positions: positions, colors: colors))
 }
 
 private func facetColor(red: UInt16, green: UInt16, blue: UInt16) -> SIMD4<Float> {
@@ -324,6 +356,13 @@ struct VertexWelder {
 
     init(withColors: Bool) { self.withColors = withColors }
 
+    /// Vertices welded elsewhere (no table: `add` must not follow).
+    init(withColors: Bool, positions: [SIMD3<Float>], colors: [SIMD4<Float>]) {
+        self.withColors = withColors
+        self.positions = positions
+        self.colors = colors
+    }
+
     mutating func reserve(_ triangles: Int) {
         var capacity = 1024
         while capacity < triangles * 2 { capacity <<= 1 }  // a closed mesh has about half as many vertices as triangles
@@ -349,13 +388,6 @@ struct VertexWelder {
         if withColors { colors.append(color) }
         table[slot] = Int32(index)
         return UInt32(index)
-    }
-
-    /// Adds a vertex known to be new (welded elsewhere), without a table entry: use either this or `add`.
-    mutating func append(_ position: SIMD3<Float>, color: SIMD4<Float>) -> UInt32 {
-        positions.append(position)
-        if withColors { colors.append(color) }
-        return UInt32(positions.count - 1)
     }
 
     private func hash(_ p: SIMD3<Float>, _ c: SIMD4<Float>) -> Int { Int(truncatingIfNeeded: weldHash(p, c)) }
