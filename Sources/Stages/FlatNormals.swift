@@ -69,33 +69,31 @@ private func hasFlatNormals(_ primitive: Primitive, gridStep h: Double) -> Bool 
     let (cosine, sine) = flatNormalTolerance
     var faces = 0
     for t in stride(from: 0, to: indices.count - indices.count % 3, by: 3) {
-        var corners = [Int(indices[t]), Int(indices[t + 1]), Int(indices[t + 2])]
-        let face = cross(
-            SIMD3<Double>(positions[corners[1]]) - SIMD3<Double>(positions[corners[0]]),
-            SIMD3<Double>(positions[corners[2]]) - SIMD3<Double>(positions[corners[0]]))
+        let corners = SIMD3<Int32>(Int32(indices[t]), Int32(indices[t + 1]), Int32(indices[t + 2]))
+        let p = (positions[Int(corners[0])], positions[Int(corners[1])], positions[Int(corners[2])])
+        let q = (SIMD3<Double>(p.0), SIMD3<Double>(p.1), SIMD3<Double>(p.2))
+        let face = cross(q.1 - q.0, q.2 - q.0)
         let area2 = length(face)
         guard area2.isFinite else { return false }
         if area2 == 0 { continue }  // draws nothing
         let unit = face / area2
-        for v in corners {
-            let n = SIMD3<Double>(normals[v])
+        for k in 0..<3 {
+            let n = SIMD3<Double>(normals[Int(corners[k])])
             let size = length(n)
             guard size > 0, size.isFinite, dot(unit, n) >= cosine * size else { return false }
         }
         if h > 0 {
-            // Corner a opposite the longest edge, then the tilt bound.
-            let p = corners.map { positions[$0] }
-            let lengths = (0..<3).map { length(SIMD3<Double>(p[($0 + 2) % 3]) - SIMD3<Double>(p[($0 + 1) % 3])) }
-            let a = lengths.firstIndex(of: lengths.max()!)!
-            corners = [corners[a], corners[(a + 1) % 3], corners[(a + 2) % 3]]
-            let (pa, pb, pc) = (positions[corners[0]], positions[corners[1]], positions[corners[2]])
-            func across(_ q: SIMD3<Float>) -> Double {
+            // Corner a opposite the longest edge (edge k joins corners k + 1 and k + 2), then the tilt bound.
+            let edges = SIMD3(length(q.2 - q.1), length(q.0 - q.2), length(q.1 - q.0))
+            let a = edges[0] >= edges[1] && edges[0] >= edges[2] ? 0 : edges[1] >= edges[2] ? 1 : 2
+            let (pa, pb, pc) = a == 0 ? (p.0, p.1, p.2) : a == 1 ? (p.1, p.2, p.0) : (p.2, p.0, p.1)
+            func across(_ v: SIMD3<Float>) -> Double {
                 var d = 0.0
-                for k in 0..<3 where q[k] != pa[k] { d += abs(unit[k]) }
+                for k in 0..<3 where v[k] != pa[k] { d += abs(unit[k]) }
                 return h * d
             }
-            let e1 = length(SIMD3<Double>(pb) - SIMD3<Double>(pa))
-            let e2 = length(SIMD3<Double>(pc) - SIMD3<Double>(pa))
+            // e1 = b − a and e2 = c − a: the edges opposite c and b.
+            let (e1, e2) = (edges[(a + 2) % 3], edges[(a + 1) % 3])
             guard 1.1 * (across(pb) * e2 + across(pc) * e1) <= area2 * sine else { return false }
         }
         faces += 1
