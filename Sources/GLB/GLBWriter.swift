@@ -304,6 +304,7 @@ struct SceneEncoder {
                     continue
                 }
                 // One set of vertex streams for the group; each member's indices point into its part of them.
+                for (p, member) in zip(group, members) { try checkStreams(member, place: "mesh \(m) primitive \(p)") }
                 var shared = Primitive(mode: members[0].mode)
                 shared.material = members[0].material
                 shared.vertices = members[0].vertices
@@ -354,11 +355,12 @@ struct SceneEncoder {
 
     /// The mesh's drawable primitives in groups that share one set of vertex streams (a group of one keeps its own):
     /// indexed primitives with the same streams, on the same texture-coordinate grids, together at most 65,535
-    /// vertices (so 16-bit indices still reach them), neither morphed nor Draco-compressed. Groups are in the order
-    /// of their first primitive; one set compresses better than several and takes one accessor per stream.
+    /// vertices (so 16-bit indices still reach them), neither morphed nor Draco-compressed; triangles, lines and
+    /// points alike. Groups are in the order of their first primitive; one set compresses better than several and
+    /// takes one accessor per stream. Viewers then bound each primitive by the group's POSITION bounds.
     func vertexGroups(_ primitives: [Primitive], drawable: [Int], mesh: Int) -> [[Int]] {
         struct Layout: Equatable {
-            var normals, tangents, colors, skinned: Bool
+            var normals, tangents, colors, joints, weights: Bool
             var texcoords: [UVGrid?]
         }
         func layout(_ p: Primitive) -> Layout? {
@@ -368,7 +370,7 @@ struct SceneEncoder {
             guard !v.texcoords.contains(where: \.isEmpty) else { return nil }
             return Layout(
                 normals: !v.normals.isEmpty, tangents: !v.tangents.isEmpty, colors: !v.colors.isEmpty,
-                skinned: !v.joints.isEmpty,
+                joints: !v.joints.isEmpty, weights: !v.weights.isEmpty,
                 texcoords: v.texcoords.indices.map { i in p.material.flatMap { plan?.texcoords[$0]?[i] } })
         }
         var groups: [(layout: Layout?, vertices: Int, members: [Int])] = []
@@ -386,6 +388,20 @@ struct SceneEncoder {
     }
 
     mutating func encodePrimitive(_ primitive: Primitive, mesh: Int, place: String) throws -> JSONValue {
+        try checkStreams(primitive, place: place)
+        if case .draco(let settings) = options.compression,
+            let json = try encodeDracoPrimitive(primitive, settings: settings, place: place)
+        {
+            return json
+        }
+        let attributes = try encodeAttributes(primitive, mesh: mesh, place: place)
+        return try primitiveJSON(
+            primitive, attributes: attributes, vertexCount: primitive.vertexCount, grid: plan?.positions[mesh],
+            place: place)
+    }
+
+    /// Every stream has one element per vertex, joints come with weights, the material exists.
+    func checkStreams(_ primitive: Primitive, place: String) throws {
         let v = primitive.vertices
         let n = v.positions.count
         func checkCount(_ count: Int, _ name: String) throws {
@@ -403,14 +419,6 @@ struct SceneEncoder {
             throw ProcessingError(.internal, "\(place): JOINTS_0 and WEIGHTS_0 must come together")
         }
         if let material = primitive.material { try check(material, scene.materials.count, "\(place) material") }
-        if case .draco(let settings) = options.compression,
-            let json = try encodeDracoPrimitive(primitive, settings: settings, place: place)
-        {
-            return json
-        }
-        let attributes = try encodeAttributes(primitive, mesh: mesh, place: place)
-        return try primitiveJSON(
-            primitive, attributes: attributes, vertexCount: n, grid: plan?.positions[mesh], place: place)
     }
 
     /// The accessors of a primitive's vertex streams, by attribute name.

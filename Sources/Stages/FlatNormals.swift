@@ -8,11 +8,12 @@ import Scene
 /// It runs after simplification: the split vertices are seams the simplifier keeps, as gltfpack's (which keeps the
 /// normals) does; welded first, a thin box could fold flat at a small error by the simplifier's measure.
 ///
-/// A primitive qualifies when every non-degenerate triangle's corner normals lie within `flatNormalTolerance` of its
-/// face normal, and, when positions will be stored on a grid of `positionBits` over the mesh's bounds (quantization,
-/// Draco), the face normal a viewer computes from the grid's positions is provably within the same tolerance of the
-/// exact one (a primitive with small or thin triangles off the grid's axes keeps its normals). Primitives with morph targets, and materials with a
-/// normal map or other extensions (which read the normals' tangent frame), keep theirs.
+/// A primitive qualifies when every non-degenerate triangle's corner normals lie within `flatNormalTolerance` (1°) of
+/// its face normal, and, when positions will be stored on a grid of `positionBits` over the mesh's bounds
+/// (quantization, Draco), the grid provably cannot tilt any triangle by more than another 1° (a primitive with small
+/// or thin triangles off the grid's axes keeps its normals). Meshes with morph targets, and primitives whose material
+/// or a variant's has a normal map or other extensions (which read the normals' tangent frame), keep theirs. A skinned
+/// mesh then shades each deformed triangle flat, as its normals did at rest.
 public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?, weld: Bool, threads: Int) -> StageReport {
     runStage("drop flat normals", &scene) { scene in
         var dropped = 0
@@ -23,10 +24,14 @@ public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?, weld: Bool
             for p in mesh.primitives.indices {
                 let primitive = mesh.primitives[p]
                 guard primitive.mode == .triangles, !primitive.vertices.normals.isEmpty else { continue }
-                if let material = primitive.material, material >= 0, material < scene.materials.count {
-                    let material = scene.materials[material]
-                    guard material.normalTexture == nil, material.extensions.isEmpty else { continue }
-                }
+                // Its material and every KHR_materials_variants alternative.
+                let materials = ([primitive.material] + primitive.variantMaterials.map(\.material)).compactMap { $0 }
+                guard
+                    !materials.contains(where: { m in
+                        m >= 0 && m < scene.materials.count
+                            && (scene.materials[m].normalTexture != nil || !scene.materials[m].extensions.isEmpty)
+                    })
+                else { continue }
                 guard hasFlatNormals(primitive, gridStep: step) else { continue }
                 scene.meshes[m].primitives[p].vertices.normals = []
                 if weld { _ = Stages.weld(&scene.meshes[m].primitives[p], threads: threads) }
@@ -37,7 +42,8 @@ public func dropFlatNormals(_ scene: inout Scene, positionBits: Int?, weld: Bool
     }
 }
 
-/// The largest angle between a normal dropped and the flat normal a viewer computes: 1°, as its cosine and sine.
+/// The largest angle between a normal dropped and its triangle's exact face normal (and, on a grid, the most the grid
+/// may tilt the triangle): 1°, as its cosine and sine.
 let flatNormalTolerance = (cosine: 0.999_847_695_156_391_2, sine: 0.017_452_406_437_283_51)
 
 /// The step of the position grid the encoder puts `mesh` on: its bounds' longest side over 2^bits − 1.
@@ -69,19 +75,20 @@ private func hasFlatNormals(_ primitive: Primitive, gridStep h: Double) -> Bool 
     let (cosine, sine) = flatNormalTolerance
     var faces = 0
     for t in stride(from: 0, to: indices.count - indices.count % 3, by: 3) {
-        let corners = SIMD3<Int32>(Int32(indices[t]), Int32(indices[t + 1]), Int32(indices[t + 2]))
-        let p = (positions[Int(corners[0])], positions[Int(corners[1])], positions[Int(corners[2])])
+        let corners = (Int(indices[t]), Int(indices[t + 1]), Int(indices[t + 2]))
+        let p = (positions[corners.0], positions[corners.1], positions[corners.2])
         let q = (SIMD3<Double>(p.0), SIMD3<Double>(p.1), SIMD3<Double>(p.2))
         let face = cross(q.1 - q.0, q.2 - q.0)
         let area2 = length(face)
         guard area2.isFinite else { return false }
         if area2 == 0 { continue }  // draws nothing
         let unit = face / area2
-        for k in 0..<3 {
-            let n = SIMD3<Double>(normals[Int(corners[k])])
+        func agrees(_ v: Int) -> Bool {
+            let n = SIMD3<Double>(normals[v])
             let size = length(n)
-            guard size > 0, size.isFinite, dot(unit, n) >= cosine * size else { return false }
+            return size > 0 && size.isFinite && dot(unit, n) >= cosine * size
         }
+        guard agrees(corners.0), agrees(corners.1), agrees(corners.2) else { return false }
         if h > 0 {
             // Corner a opposite the longest edge (edge k joins corners k + 1 and k + 2), then the tilt bound.
             let edges = SIMD3(length(q.2 - q.1), length(q.0 - q.2), length(q.1 - q.0))

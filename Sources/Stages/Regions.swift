@@ -25,48 +25,54 @@ func inRegions<R: Sendable>(
     _ body: @Sendable (_ piece: inout [UInt32], _ own: [SIMD3<Float>]) -> R
 ) -> [R] {
     let pieces = Slots<[UInt32]>(parts)
-    let results: [R]
-    do {
-        // Each region's triangles (a counting sort over chunks of triangles: each chunk writes its own stretch of
-        // every region's run), copied into an array by the worker that takes the region.
-        let region = regions(positions, parts: parts, threads: threads)
-        let triangles = indices.count / 3
-        nonisolated(unsafe) let source = indices
-        let counts = mapChunks(of: triangles, threads: threads) { range -> [Int] in
-            var count = [Int](repeating: 0, count: parts)
-            for t in range { count[Int(region[Int(source[3 * t])])] += 1 }
-            return count
-        }
-        nonisolated(unsafe) let runs = (0..<parts).map { k in
-            UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * counts.reduce(0) { $0 + $1[k] })
-        }
-        // Where each chunk writes its first triangle of each region.
-        var cursor = [Int](repeating: 0, count: parts)
-        let starts = counts.map { count in
-            defer { for k in 0..<parts { cursor[k] += 3 * count[k] } }
-            return cursor
-        }
-        forChunks(of: triangles, threads: threads) { range in
-            var next = starts[range.lowerBound / chunkSize]
-            for t in range {
-                let k = Int(region[Int(source[3 * t])])
-                runs[k][next[k]] = source[3 * t]
-                runs[k][next[k] + 1] = source[3 * t + 1]
-                runs[k][next[k] + 2] = source[3 * t + 2]
-                next[k] += 3
-            }
-        }
-        indices = []
-        results = parallelMap(parts, threads: threads) { k -> R in
-            var piece = Array(runs[k])
-            runs[k].deallocate()
-            defer { pieces[k] = piece }
-            return withOwnVertices(&piece, positions: positions, body)
-        }
+    // Each region's triangles (a counting sort over chunks of triangles: each chunk writes its own stretch of every
+    // region's run), copied into an array by the worker that takes the region. The input buffer is let go of first.
+    nonisolated(unsafe) let runs = sortedByRegion(
+        indices, region: regions(positions, parts: parts, threads: threads),
+        parts: parts, threads: threads)
+    indices = []
+    let results = parallelMap(parts, threads: threads) { k -> R in
+        var piece = Array(runs[k])
+        runs[k].deallocate()
+        defer { pieces[k] = piece }
+        return withOwnVertices(&piece, positions: positions, body)
     }
     indices.reserveCapacity((0..<parts).reduce(0) { $0 + (pieces[$1]?.count ?? 0) })
     for k in 0..<parts { indices.append(contentsOf: pieces.take(k)!) }
     return results
+}
+
+/// The triangles of `indices` in one buffer per region (`region`: of each vertex; a triangle goes with its first
+/// corner), in their order; the caller deallocates the buffers.
+private func sortedByRegion(
+    _ indices: [UInt32], region: [UInt8], parts: Int, threads: Int
+) -> [UnsafeMutableBufferPointer<UInt32>] {
+    let triangles = indices.count / 3
+    let counts = mapChunks(of: triangles, threads: threads) { range -> [Int] in
+        var count = [Int](repeating: 0, count: parts)
+        for t in range { count[Int(region[Int(indices[3 * t])])] += 1 }
+        return count
+    }
+    nonisolated(unsafe) let runs = (0..<parts).map { k in
+        UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * counts.reduce(0) { $0 + $1[k] })
+    }
+    // Where each chunk writes its first triangle of each region.
+    var cursor = [Int](repeating: 0, count: parts)
+    let starts = counts.map { count in
+        defer { for k in 0..<parts { cursor[k] += 3 * count[k] } }
+        return cursor
+    }
+    forChunks(of: triangles, threads: threads) { range in
+        var next = starts[range.lowerBound / chunkSize]
+        for t in range {
+            let k = Int(region[Int(indices[3 * t])])
+            runs[k][next[k]] = indices[3 * t]
+            runs[k][next[k] + 1] = indices[3 * t + 1]
+            runs[k][next[k] + 2] = indices[3 * t + 2]
+            next[k] += 3
+        }
+    }
+    return runs
 }
 
 /// Runs `body` on `piece` renumbered to the vertices it uses (in first-use order) and their positions; then maps

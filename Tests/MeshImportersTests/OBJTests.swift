@@ -266,12 +266,27 @@ struct OBJTests {
         }
         for i in 0..<33_000 { text += "l \(i % 39_000 + 1) \((i * 7) % 39_000 + 2) \((i * 13) % 39_000 + 3)\n" }
         for i in 0..<33_000 { text += "p \((i * 31) % (side * side) + 1)\n" }
-        let one = try read(text, threads: 1)
-        let (sameOnTwo, sameOnThree) = (try read(text, threads: 2) == one, try read(text, threads: 3) == one)
+        // Quads and triangles under a second material, one element per cell (39,601): the polygon path (indices
+        // expanded in element order).
+        text += "usemtl second\n"
+        for row in 0..<side - 1 {
+            for column in 0..<side - 1 {
+                let (a, b) = (corner(row, column, left: true), corner(row, column + 1, left: true))
+                let (c, d) = (corner(row + 1, column + 1, left: true), corner(row + 1, column, left: true))
+                text += column % 2 == 0 ? "f \(a) \(b) \(c) \(d)\n" : "f \(a) \(b) \(c)\n"
+            }
+        }
+        let mtl = ["m.mtl": "newmtl second\nKd 1 0 0\n"]
+        text = "mtllib m.mtl\n" + text
+        let one = try read(text, threads: 1, extra: mtl)
+        let (two, three) = (try read(text, threads: 2, extra: mtl), try read(text, threads: 3, extra: mtl))
+        let (sameOnTwo, sameOnThree) = (two == one, three == one)
         #expect(sameOnTwo)
         #expect(sameOnThree)
         let primitives = try #require(one.meshes.first?.primitives)
-        #expect(primitives.map(\.mode) == [.triangles, .lines, .points])
+        #expect(primitives.map(\.mode) == [.triangles, .lines, .points, .triangles])
+        let quads = (side - 1) * (side / 2)
+        #expect(primitives[3].indices.count == quads * 6 + ((side - 1) * (side - 1) - quads) * 3)
         #expect(primitives[0].triangleCount == 2 * (side - 1) * (side - 1))
         #expect(primitives[0].vertices.texcoords.count == 1 && primitives[0].vertices.normals.count > 0)
         // Each position once per normal it takes, and the seam's positions once more.
