@@ -74,9 +74,12 @@ struct STLTests {
         #expect(m[3] == SIMD4(1, 0, 0, 1))  // bit 15 set: the header's default color
     }
 
-    @Test("a large binary file welds alike on 1, 2 and 3 threads, colors splitting vertices across chunks")
-    func largeBinary() throws {
-        // A 300 × 300 grid of squares (180,000 facets: several chunks of the weld), the left half blue.
+    @Test(
+        "a large binary file welds alike on 1, 2 and 3 threads, colors splitting vertices across chunks",
+        arguments: [false, true])
+    func largeBinary(scrambled: Bool) throws {
+        // A 300 × 300 grid of squares (180,000 facets: several chunks of the weld), the left half blue; scrambled,
+        // neighbouring facets are far apart in the file, so few corners weld within a block of facets.
         let side = 300
         var triangles: [[SIMD3<Float>]] = []
         var attributes: [UInt16] = []
@@ -87,6 +90,10 @@ struct STLTests {
                 triangles += [[a, b, c], [a, c, d]]
                 attributes += Array(repeating: x < side / 2 ? 0x8000 | 31 : 0, count: 2)
             }
+        }
+        if scrambled {
+            let order = triangles.indices.map { $0 * 7919 % triangles.count }  // 7919 is prime to 180,000
+            (triangles, attributes) = (order.map { triangles[$0] }, order.map { attributes[$0] })
         }
         let folder = try TemporaryFolder()
         defer { folder.cleanup() }
@@ -109,6 +116,13 @@ struct STLTests {
             }
         }
         #expect(wrong == 0, "facets read wrong")
+        // Vertices are numbered in order of first use, as the serial welder numbers them.
+        var seen = 0
+        let outOfOrder = primitive.indices.count { index in
+            defer { seen = max(seen, Int(index) + 1) }
+            return Int(index) > seen
+        }
+        #expect(outOfOrder == 0)
     }
 
     @Test("ASCII: several solids become several meshes; polygons in a loop are triangulated")

@@ -165,51 +165,87 @@ private struct Facets: @unchecked Sendable {
 }
 
 /// Welds the corners of `facets` by exact position (and facet color), numbering vertices in order of first use, as
-/// `VertexWelder` does, on `threads` workers: corners are sorted into 16 pools by hash (in corner order), each
-/// pool finds the first corner equal to each of its corners with a hash table of its own (a sixteenth of the size);
-/// then the corners that are their own first are numbered in corner order (counted per chunk of facets, numbered per
-/// chunk side by side) and the others take their first's number. The result does not depend on `threads`.
+/// `VertexWelder` does, on `threads` workers, in three passes whose results do not depend on `threads`:
+/// 1. within each block of 4,096 facets (a table that stays in cache), each corner finds the first equal corner of
+///    its block; neighbouring facets share most corners, so few corners are their block's first;
+/// 2. those are sorted into 256 pools by hash (in corner order) and each pool finds the first equal corner of the
+///    whole file with a small table of its own;
+/// 3. a corner that is its own first is a new vertex, numbered by the new corners before it (counted per chunk of
+///    facets, then numbered per chunk side by side); the others take their first's number.
 private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([UInt32], VertexWelder) {
     let corners = facets.count * 3
-    let poolBits = 4
+    let poolBits = 8
     let pools = 1 << poolBits
-    // Corners per (chunk of facets, pool), then each chunk writes its corners into its place in the pools, in order.
-    let counts = mapChunks(of: facets.count, threads: threads) { range in
-        var count = [Int](repeating: 0, count: pools)
-        for c in range.lowerBound * 3..<range.upperBound * 3 {
-            count[Int(facets.hash(c, withColors: withColors) >> UInt64(64 - poolBits))] += 1
+    let poolOf: @Sendable (Int) -> Int = { Int(facets.hash($0, withColors: withColors) >> UInt64(64 - poolBits)) }
+    var first = [UInt32](unsafeUninitializedCapacity: corners) { $1 = corners }
+    // 1. Per block: `first` is the block's first equal corner; a chunk of blocks counts its own-first corners by pool.
+    let blockFacets = 4096
+    let blockSlots = 1 << 15  // over twice a block's 12,288 corners
+    let counts = first.withUnsafeMutableBufferPointer { first in
+        nonisolated(unsafe) let first = first
+        return mapChunks(of: facets.count, threads: threads) { range in
+            var count = [Int](repeating: 0, count: pools)
+            // A slot holding a corner from before the block counts as empty, so the table is never cleared.
+            var table = [Int32](repeating: -1, count: blockSlots)
+            for block in stride(from: range.lowerBound, to: range.upperBound, by: blockFacets) {
+                let blockCorners = block * 3..<min(block + blockFacets, range.upperBound) * 3
+                let lowest = Int32(blockCorners.lowerBound)
+                for c in blockCorners {
+                    let hash = facets.hash(c, withColors: withColors)
+                    var slot = Int(truncatingIfNeeded: hash) & (blockSlots - 1)
+                    while true {
+                        let existing = table[slot]
+                        if existing < lowest {
+                            table[slot] = Int32(c)
+                            first[c] = UInt32(c)
+                            count[Int(hash >> UInt64(64 - poolBits))] += 1
+                            break
+                        }
+                        if facets.same(Int(existing), c, withColors: withColors) {
+                            first[c] = UInt32(existing)
+                            break
+                        }
+                        slot = (slot + 1) & (blockSlots - 1)
+                    }
+                }
+            }
+            return count
         }
-        return count
     }
+    // 2. Each chunk writes its blocks' own-first corners into its stretch of every pool. When they are few (a
+    // quarter of the corners or fewer) their positions go beside them, so the pools never read the coordinates of
+    // an earlier corner (a random read); otherwise the corner alone, as compact as one number per corner.
     var poolStart = [Int](repeating: 0, count: pools + 1)
-    let chunks = counts.count
-    var chunkStart = [[Int]](repeating: [], count: chunks)
+    var chunkStart = [[Int]](repeating: [Int](repeating: 0, count: pools), count: counts.count)
     var running = 0
     for pool in 0..<pools {
         poolStart[pool] = running
-        for chunk in 0..<chunks {
-            if pool == 0 { chunkStart[chunk] = [Int](repeating: 0, count: pools) }
+        for chunk in counts.indices {
             chunkStart[chunk][pool] = running
             running += counts[chunk][pool]
         }
     }
     poolStart[pools] = running
-    var byPool = [UInt32](repeating: 0, count: corners)
-    var first = [UInt32](repeating: 0, count: corners)
-    byPool.withUnsafeMutableBufferPointer { byPool in
+    let width = running * 4 <= corners ? 4 : 1  // UInt32s per entry: x, y, z bits and the corner, or the corner
+    var entries = [UInt32](unsafeUninitializedCapacity: running * width) { $1 = running * width }
+    entries.withUnsafeMutableBufferPointer { entries in
         first.withUnsafeMutableBufferPointer { first in
-            nonisolated(unsafe) let byPool = byPool
-            nonisolated(unsafe) let first = first
+            nonisolated(unsafe) let (entries, first) = (entries, first)
             let starts = chunkStart
             forChunks(of: facets.count, threads: threads) { range in
                 var next = starts[range.lowerBound / chunkSize]
-                for c in range.lowerBound * 3..<range.upperBound * 3 {
-                    let pool = Int(facets.hash(c, withColors: withColors) >> UInt64(64 - poolBits))
-                    byPool[next[pool]] = UInt32(c)
+                for c in range.lowerBound * 3..<range.upperBound * 3 where first[c] == UInt32(c) {
+                    let pool = poolOf(c)
+                    let at = next[pool] * width
+                    if width == 4 {
+                        let p = facets.corner(c)
+                        (entries[at], entries[at + 1], entries[at + 2]) = (p.x.bitPattern, p.y.bitPattern, p.z.bitPattern)
+                    }
+                    entries[at + width - 1] = UInt32(c)
                     next[pool] += 1
                 }
             }
-            // Each pool: the first (lowest) corner equal to each of its corners.
+            // Each pool: the first (lowest) corner equal to each of its entries, with a table of entry numbers.
             let bounds = poolStart
             parallelFor(pools, threads: threads) { pool in
                 let members = bounds[pool]..<bounds[pool + 1]
@@ -218,17 +254,24 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
                 var table = [Int32](repeating: -1, count: size)
                 let mask = size - 1
                 for m in members {
-                    let c = Int(byPool[m])
+                    let c = Int(entries[m * width + width - 1])
                     var slot = Int(truncatingIfNeeded: facets.hash(c, withColors: withColors)) & mask
                     while true {
                         let existing = table[slot]
                         if existing < 0 {
-                            table[slot] = Int32(c)
-                            first[c] = UInt32(c)
+                            table[slot] = Int32(m - members.lowerBound)
                             break
                         }
-                        if facets.same(Int(existing), c, withColors: withColors) {
-                            first[c] = UInt32(existing)
+                        let o = (members.lowerBound + Int(existing)) * width
+                        let other = Int(entries[o + width - 1])
+                        let equal =
+                            width == 4
+                            ? entries[o] == entries[m * 4] && entries[o + 1] == entries[m * 4 + 1]
+                                && entries[o + 2] == entries[m * 4 + 2]
+                                && (!withColors || facets.color(other / 3) == facets.color(c / 3))
+                            : facets.same(other, c, withColors: withColors)
+                        if equal {
+                            first[c] = UInt32(other)
                             break
                         }
                         slot = (slot + 1) & mask
@@ -237,9 +280,9 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
             }
         }
     }
-    byPool = []
-    // A corner that is its own first is a new vertex, numbered by the new corners before it (counted per chunk of
-    // facets, then numbered per chunk side by side); the others then take their first's number.
+    entries = []
+    // 3. Numbering. A corner that is not its own first has a lower one in its block (whose number is known by the
+    // time the corner's turn comes: the same worker maps it first) or is a block's first whose first is new.
     let newCorners = first.withUnsafeBufferPointer { first in
         nonisolated(unsafe) let first = first
         return mapChunks(of: facets.count, threads: threads) { range in
