@@ -239,7 +239,9 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
                     let at = next[pool] * width
                     if width == 4 {
                         let p = facets.corner(c)
-                        (entries[at], entries[at + 1], entries[at + 2]) = (p.x.bitPattern, p.y.bitPattern, p.z.bitPattern)
+                        entries[at] = p.x.bitPattern
+                        entries[at + 1] = p.y.bitPattern
+                        entries[at + 2] = p.z.bitPattern
                     }
                     entries[at + width - 1] = UInt32(c)
                     next[pool] += 1
