@@ -1,3 +1,4 @@
+import Meshopt
 import Scene
 
 /// Settings for `encodeGLB`.
@@ -308,19 +309,22 @@ struct SceneEncoder {
                 var shared = Primitive(mode: members[0].mode)
                 shared.material = members[0].material
                 shared.vertices = members[0].vertices
-                for member in members.dropFirst() { shared.vertices.append(member.vertices) }
+                var indices: [[UInt32]] = []
+                for (k, member) in members.enumerated() {
+                    let base = UInt32(k == 0 ? 0 : shared.vertexCount)
+                    if k > 0 { shared.vertices.append(member.vertices) }
+                    indices.append(member.indices.map { $0 &+ base })
+                }
+                storeSharedVerticesOnce(&shared, indices: &indices)
                 let attributes = try encodeAttributes(shared, mesh: m, place: "mesh \(m) primitives \(group)")
-                var base: UInt32 = 0
-                for (p, var member) in zip(group, members) {
+                for (k, (p, var member)) in zip(group, members).enumerated() {
                     let place = "mesh \(m) primitive \(p)"
-                    let count = UInt32(member.vertexCount)
-                    member.indices = member.indices.map { $0 &+ base }
+                    member.indices = indices[k]
                     written[p] = try addVariants(
                         member,
                         to: try primitiveJSON(
                             member, attributes: attributes, vertexCount: shared.vertexCount, grid: nil, place: place),
                         place: place)
-                    base += count
                 }
             }
             let primitives = drawable.map { written[$0]! }
@@ -385,6 +389,22 @@ struct SceneEncoder {
             }
         }
         return groups.map(\.members)
+    }
+
+    /// Stores a vertex that several members of a group use (a border between two materials, a line along a
+    /// triangle's edge) once: vertices identical in every stream are merged and numbered in order of first use over
+    /// the members' `indices`, which are renumbered. Left as it is when no two vertices are identical.
+    func storeSharedVerticesOnce(_ shared: inout Primitive, indices: inout [[UInt32]]) {
+        let (words, stride) = shared.packedVertexWords(threads: 1)
+        let (remap, unique) = MeshoptOptimizer.generateVertexRemap(
+            indices.flatMap { $0 }, vertexCount: shared.vertexCount, vertices: words, stride: stride * 4)
+        guard unique < shared.vertexCount else { return }
+        var first = [UInt32](repeating: .max, count: unique)
+        for v in remap.indices where remap[v] != .max && first[Int(remap[v])] == .max {
+            first[Int(remap[v])] = UInt32(v)
+        }
+        shared.selectVertices(first)
+        indices = indices.map { $0.map { remap[Int($0)] } }
     }
 
     mutating func encodePrimitive(_ primitive: Primitive, mesh: Int, place: String) throws -> JSONValue {

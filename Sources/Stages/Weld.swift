@@ -34,7 +34,7 @@ public func weld(
 public func weld(_ primitive: inout Primitive, options: WeldOptions = WeldOptions(), threads: Int = 1) -> Bool {
     let vertexCount = primitive.vertexCount
     guard vertexCount > 0 else { return true }
-    let packed = packVertices(primitive, threads: threads)
+    let packed = primitive.packedVertexWords(threads: threads)
     var words = packed.words
     let wordsPerVertex = packed.stride
     let strideBytes = wordsPerVertex * 4
@@ -167,66 +167,4 @@ func remapInPools(
         remap[Int(index)] = number[group]
     }
     return (remap, Int(unique))
-}
-
-/// Every stream of every vertex as 32-bit words, one fixed-size record per vertex (SIMD padding excluded), packed
-/// in chunks of vertices on `threads` workers.
-private func packVertices(_ p: Primitive, threads: Int) -> (words: [UInt32], stride: Int) {
-    let v = p.vertices
-    let count = p.vertexCount
-    // Each column writes its words for a range of vertices at (vertex × stride + offset).
-    typealias Writer = (Range<Int>, UnsafeMutablePointer<UInt32>, Int, Int) -> Void
-    var columns: [(width: Int, write: Writer)] = []
-    func add<S: SIMD>(_ s: [S]) where S.Scalar == Float {
-        guard !s.isEmpty else { return }
-        columns.append(
-            (
-                S.scalarCount,
-                { range, out, stride, offset in
-                    for i in range {
-                        for k in 0..<S.scalarCount { out[i * stride + offset + k] = s[i][k].bitPattern }
-                    }
-                }
-            ))
-    }
-    add(v.positions)
-    add(v.normals)
-    add(v.tangents)
-    for uv in v.texcoords { add(uv) }
-    add(v.colors)
-    if !v.joints.isEmpty {
-        let j = v.joints
-        columns.append(
-            (
-                2,
-                { range, out, stride, offset in
-                    for i in range {
-                        for k in 0..<2 {
-                            out[i * stride + offset + k] = UInt32(j[i][2 * k]) | UInt32(j[i][2 * k + 1]) << 16
-                        }
-                    }
-                }
-            ))
-    }
-    add(v.weights)
-    for t in p.targets {
-        add(t.positions)
-        add(t.normals)
-        add(t.tangents)
-    }
-    let stride = columns.reduce(0) { $0 + $1.width }
-    guard stride * count > 0 else { return ([], stride) }
-    let words = [UInt32](unsafeUninitializedCapacity: stride * count) { buffer, initialized in
-        nonisolated(unsafe) let out = buffer.baseAddress!
-        let layout = columns
-        forChunks(of: count, threads: threads) { range in
-            var offset = 0
-            for column in layout {
-                column.write(range, out, stride, offset)
-                offset += column.width
-            }
-        }
-        initialized = stride * count
-    }
-    return (words, stride)
 }

@@ -315,14 +315,15 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
 }
 
 @Test func primitivesOfALayoutShareTheirVertexStreams() throws {
-    // Two cube halves under two materials and a wire over the same layout share one set of streams; a primitive
-    // with normals has its own, as does one too large to share 16-bit indices.
+    // Two cube halves under two materials and a wire over the same layout share one set of streams, in which a
+    // vertex they have in common is stored once; a primitive with normals has its own, as does one too large to
+    // share 16-bit indices.
     var scene = TestScenes.cube()
     var cube = scene.meshes[0].primitives[0]
     cube.vertices.texcoords = []
     scene.materials.append(Material(name: "second"))
     var bare = cube
-    bare.vertices.normals = []
+    bare.vertices.normals = []  // 24 vertices, 8 distinct: each corner thrice
     var top = bare
     top.indices = Array(bare.indices[0..<18])
     top.material = 0
@@ -330,7 +331,7 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
     bottom.indices = Array(bare.indices[18...])
     bottom.material = 1
     var wire = Primitive(mode: .lines)
-    wire.vertices.positions = [SIMD3(0, 0, 0), SIMD3(2, 2, 2)]
+    wire.vertices.positions = [bare.vertices.positions[0], SIMD3(2, 2, 2)]
     wire.indices = [0, 1]
     let large = TestScenes.strip(vertexCount: 65_520).meshes[0].primitives[0]
     scene.meshes[0].primitives = [top, cube, bottom, wire, large]
@@ -341,18 +342,23 @@ private func checkLayout(_ bytes: [UInt8], _ json: [String: Any]) throws {
     #expect(positions[1] != positions[0] && positions[4] != positions[0] && positions[4] != positions[1])
     #expect(primitives.map { $0["material"] as? Int } == [0, 0, 1, nil, nil])
     let shared = json.array("accessors")[positions[0]!]
-    #expect(shared["count"] as? Int == 24 + 24 + 2)
+    let distinct = Set((bare.vertices.positions + wire.vertices.positions).map { [$0.x, $0.y, $0.z] })
+    #expect(shared["count"] as? Int == distinct.count)
     #expect(shared["max"] as? [Double] == [2, 2, 2])
-    // Each member's indices reach its own vertices: the bottom half past the top half's, the wire past both.
+    // Each member's indices reach its own positions in the shared stream.
     func indices(_ p: Int) -> [Int] {
         let accessor = json.array("accessors")[primitives[p]["indices"] as! Int]
         let view = json.array("bufferViews")[accessor["bufferView"] as! Int]
         let start = (view["byteOffset"] as? Int ?? 0) + (accessor["byteOffset"] as? Int ?? 0)
         return (0..<(accessor["count"] as! Int)).map { Int(bin[start + 2 * $0]) | Int(bin[start + 2 * $0 + 1]) << 8 }
     }
-    #expect(indices(0) == top.indices.map(Int.init))
-    #expect(indices(2) == bottom.indices.map { Int($0) + 24 })
-    #expect(indices(3) == [48, 49])
-    let wireEnd = (0..<3).map { GLBFile.float(json, bin, accessor: positions[0]!, index: 49 * 3 + $0) }
-    #expect(wireEnd == [2, 2, 2])
+    func drawn(_ p: Int) -> [[Float]] {
+        indices(p).map { i in (0..<3).map { GLBFile.float(json, bin, accessor: positions[0]!, index: i * 3 + $0) } }
+    }
+    func expected(_ primitive: Primitive) -> [[Float]] {
+        primitive.indices.map { primitive.vertices.positions[Int($0)] }.map { [$0.x, $0.y, $0.z] }
+    }
+    #expect(drawn(0) == expected(top))
+    #expect(drawn(2) == expected(bottom))
+    #expect(drawn(3) == expected(wire))
 }
