@@ -185,24 +185,25 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
         nonisolated(unsafe) let first = first
         return mapChunks(of: facets.count, threads: threads) { range in
             var count = [Int](repeating: 0, count: pools)
-            // A slot holding a corner from before the block counts as empty, so the table is never cleared.
-            var table = [Int32](repeating: -1, count: blockSlots)
+            // A slot holds a corner + 1 (0: never used); one holding a corner from before the block counts as empty,
+            // so the table is never cleared.
+            var table = [UInt32](repeating: 0, count: blockSlots)
             for block in stride(from: range.lowerBound, to: range.upperBound, by: blockFacets) {
                 let blockCorners = block * 3..<min(block + blockFacets, range.upperBound) * 3
-                let lowest = Int32(blockCorners.lowerBound)
+                let lowest = UInt32(blockCorners.lowerBound) + 1
                 for c in blockCorners {
                     let hash = facets.hash(c, withColors: withColors)
                     var slot = Int(truncatingIfNeeded: hash) & (blockSlots - 1)
                     while true {
                         let existing = table[slot]
                         if existing < lowest {
-                            table[slot] = Int32(c)
+                            table[slot] = UInt32(c) + 1
                             first[c] = UInt32(c)
                             count[Int(hash >> UInt64(64 - poolBits))] += 1
                             break
                         }
-                        if facets.same(Int(existing), c, withColors: withColors) {
-                            first[c] = UInt32(existing)
+                        if facets.same(Int(existing) - 1, c, withColors: withColors) {
+                            first[c] = existing - 1
                             break
                         }
                         slot = (slot + 1) & (blockSlots - 1)
@@ -247,24 +248,24 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
                     next[pool] += 1
                 }
             }
-            // Each pool: the first (lowest) corner equal to each of its entries, with a table of entry numbers.
+            // Each pool: the first (lowest) corner equal to each of its entries.
             let bounds = poolStart
             parallelFor(pools, threads: threads) { pool in
                 let members = bounds[pool]..<bounds[pool + 1]
                 var size = 16
                 while size < members.count * 2 { size <<= 1 }
-                var table = [Int32](repeating: -1, count: size)
+                var table = [UInt32](repeating: 0, count: size)  // entry number in the pool + 1; 0: empty
                 let mask = size - 1
                 for m in members {
                     let c = Int(entries[m * width + width - 1])
                     var slot = Int(truncatingIfNeeded: facets.hash(c, withColors: withColors)) & mask
                     while true {
                         let existing = table[slot]
-                        if existing < 0 {
-                            table[slot] = Int32(m - members.lowerBound)
+                        if existing == 0 {
+                            table[slot] = UInt32(m - members.lowerBound + 1)
                             break
                         }
-                        let o = (members.lowerBound + Int(existing)) * width
+                        let o = (members.lowerBound + Int(existing) - 1) * width
                         let other = Int(entries[o + width - 1])
                         let equal =
                             width == 4
