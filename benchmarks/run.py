@@ -393,19 +393,22 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
         bench.run_alternating("threads", [(source, 1), (source, 2)], "optimize", 0.5, reps=5, measure_fidelity=False)
     # Large inputs: the scan at about 1, 2, 5 and 10 M triangles as OBJ, binary PLY, binary STL and GLB, at ratio 0.5
     # compressed and as a plain conversion; gltfpack reads only OBJ and glTF, so PLY and STL rows are compared with
-    # its run on the OBJ twin.
+    # its run on the OBJ twin. The formats of one size are run in turn (OBJ PLY STL GLB OBJ …), so the machine's drift
+    # falls on all four alike; the 1 and 2 M sizes, whose runs take about a second, are medians of three.
     large = generate.large_set(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, [4, 5, 9, 12])
-    for source in large:
-        twin = source if source.endswith((".obj", ".glb")) else os.path.splitext(source)[0] + ".obj"
-        for variant in [v for v in ("optimize --preset web", "optimize --preset web --importer assimp")
-                        if v in tools.optimize_variants]:
-            bench.run("large", source, variant, 0.5, reps=1, measure_fidelity=False)
-        if twin == source:
-            bench.run("large", source, "gltfpack -cc", 0.5, reps=1, measure_fidelity=False)
+    for size in [large[k:k + 4] for k in range(0, len(large), 4)]:
+        reps = 3 if re.search(r"-k[45]\.", os.path.basename(size[0])) else 1
+        twins = [p for p in size if p.endswith((".obj", ".glb"))]
+        if "optimize --preset web" in tools.optimize_variants:
+            bench.run_alternating("large", size, "optimize --preset web", 0.5, reps=reps, measure_fidelity=False)
+        if "optimize --preset web --importer assimp" in tools.optimize_variants:
+            for source in size:
+                bench.run("large", source, "optimize --preset web --importer assimp", 0.5, reps=1,
+                          measure_fidelity=False)
+        bench.run_alternating("large", twins, "gltfpack -cc", 0.5, reps=reps, measure_fidelity=False)
         # Plain conversion (float attributes, no simplification) against gltfpack's unquantized output.
-        bench.run("large", source, "optimize", 1.0, reps=1, measure_fidelity=False)
-        if twin == source:
-            bench.run("large", source, "gltfpack -noq", 1.0, reps=1, measure_fidelity=False)
+        bench.run_alternating("large", size, "optimize", 1.0, reps=reps, measure_fidelity=False)
+        bench.run_alternating("large", twins, "gltfpack -noq", 1.0, reps=reps, measure_fidelity=False)
     features(bench, large)
     if tools.blender and (only is None or only & {"blender", "fbx"}):
         blender(bench, inputs_folder, large)
