@@ -108,8 +108,7 @@ def _large_inputs(records, add):
     if not _find(records, group="large", variant="optimize --preset web"):
         return
     add("## Large inputs: `--ratio 0.5 --preset web` vs `gltfpack -si 0.5 -cc`\n")
-    add("The four formats of a size run in turn; medians of three runs at 1 and 2 M triangles, one run each above "
-        "(the Assimp route: one run each). gltfpack reads only OBJ and glTF, so PLY and STL rows compare with its run "
+    add("The four formats of a size run in turn, each a median of the runs (the Assimp route: one run each). gltfpack reads only OBJ and glTF, so PLY and STL rows compare with its run "
         "on the OBJ twin of the same mesh. Ratios below 1 mean optimize is faster / leaner. Import is the import stage's share of the "
         "wall time (from `--report`); per triangle is also given against the smallest OBJ input's.\n")
     _large_table(records, add, "optimize --preset web", "gltfpack -cc", 0.5,

@@ -394,10 +394,9 @@ def full(tools: Tools, work: str, reps: int, fresh: bool, only: set[str] | None 
     # Large inputs: the scan at about 1, 2, 5 and 10 M triangles as OBJ, binary PLY, binary STL and GLB, at ratio 0.5
     # compressed and as a plain conversion; gltfpack reads only OBJ and glTF, so PLY and STL rows are compared with
     # its run on the OBJ twin. The formats of one size are run in turn (OBJ PLY STL GLB OBJ …), so the machine's drift
-    # falls on all four alike; the 1 and 2 M sizes, whose runs take about a second, are medians of three.
+    # falls on all four alike; medians of `reps` runs (the Assimp route: one).
     large = generate.large_set(inputs_folder, CORPUS if os.path.isdir(CORPUS) else None, [4, 5, 9, 12])
     for size in [large[k:k + 4] for k in range(0, len(large), 4)]:
-        reps = 3 if re.search(r"-k[45]\.", os.path.basename(size[0])) else 1
         twins = [p for p in size if p.endswith((".obj", ".glb"))]
         if "optimize --preset web" in tools.optimize_variants:
             bench.run_alternating("large", size, "optimize --preset web", 0.5, reps=reps, measure_fidelity=False)
