@@ -108,7 +108,8 @@ def _large_inputs(records, add):
     if not _find(records, group="large", variant="optimize --preset web"):
         return
     add("## Large inputs: `--ratio 0.5 --preset web` vs `gltfpack -si 0.5 -cc`\n")
-    add("The four formats of a size run in turn, each a median of the runs (the Assimp route: one run each). gltfpack reads only OBJ and glTF, so PLY and STL rows compare with its run "
+    add("The four formats of a size run in turn, each a median of the runs (the Assimp route: one run each). "
+        "gltfpack reads only OBJ and glTF, so PLY and STL rows compare with its run "
         "on the OBJ twin of the same mesh. Ratios below 1 mean optimize is faster / leaner. Import is the import stage's share of the "
         "wall time (from `--report`); per triangle is also given against the smallest OBJ input's.\n")
     _large_table(records, add, "optimize --preset web", "gltfpack -cc", 0.5,
@@ -284,8 +285,8 @@ def write(results: dict, folder: str) -> None:
         add(f"Rows of the groups {', '.join(run['groups'])}: re-measured on {run['date']} with `run.sh --full --only` "
             "(same machine type, another instance); rows of groups not named in such a line are from the earlier "
             "full run.\n")
-    add(f"Each number is the median of {results['reps']} runs (1 run for inputs over 300 MB and for the ratio "
-        "sweep); ratios compare tools within this one run. Wall time, user+sys CPU and peak RSS are those of the "
+    add(f"Each number is the median of {results['reps']} runs (1 run for the ladder's inputs over 300 MB, the "
+        "ratio sweep and the large set's Assimp route); ratios compare tools within this one run. Wall time, user+sys CPU and peak RSS are those of the "
         "child process (os.wait4 rusage; RSS through GNU time, see run.py). Triangles are counted from the output "
         "GLB's JSON. `optimize` runs with `--threads 2` unless stated. Each input is read once before its runs, so "
         "none of them reads the disk.\n")
