@@ -306,20 +306,16 @@ struct SceneEncoder {
                 }
                 // One set of vertex streams for the group; each member's indices point into its part of them.
                 for (p, member) in zip(group, members) { try checkStreams(member, place: "mesh \(m) primitive \(p)") }
-                var shared = Primitive(mode: members[0].mode)
-                shared.material = members[0].material
-                shared.vertices = members[0].vertices
-                var indices: [[UInt32]] = []
-                for (k, member) in members.enumerated() {
-                    let base = UInt32(k == 0 ? 0 : shared.vertexCount)
-                    if k > 0 { shared.vertices.append(member.vertices) }
-                    indices.append(member.indices.map { $0 &+ base })
-                }
-                storeSharedVerticesOnce(&shared, indices: &indices)
+                var shared = members[0]
+                for member in members.dropFirst() { shared.append(member) }
+                storeSharedVerticesOnce(&shared)
                 let attributes = try encodeAttributes(shared, mesh: m, place: "mesh \(m) primitives \(group)")
-                for (k, (p, var member)) in zip(group, members).enumerated() {
+                var start = 0
+                for (p, var member) in zip(group, members) {
                     let place = "mesh \(m) primitive \(p)"
-                    member.indices = indices[k]
+                    let end = start + member.indices.count
+                    member.indices = Array(shared.indices[start..<end])
+                    start = end
                     written[p] = try addVariants(
                         member,
                         to: try primitiveJSON(
@@ -392,19 +388,15 @@ struct SceneEncoder {
     }
 
     /// Stores a vertex that several members of a group use (a border between two materials, a line along a
-    /// triangle's edge) once: vertices identical in every stream are merged and numbered in order of first use over
-    /// the members' `indices`, which are renumbered. Left as it is when no two vertices are identical.
-    func storeSharedVerticesOnce(_ shared: inout Primitive, indices: inout [[UInt32]]) {
+    /// triangle's edge) once: `shared` (the members appended) has its vertices identical in every stream merged and
+    /// numbered in order of first use over its indices. Left as it is when no two vertices are identical.
+    func storeSharedVerticesOnce(_ shared: inout Primitive) {
         let (words, stride) = shared.packedVertexWords(threads: 1)
         let (remap, unique) = MeshoptOptimizer.generateVertexRemap(
-            indices.flatMap { $0 }, vertexCount: shared.vertexCount, vertices: words, stride: stride * 4)
+            shared.indices, vertexCount: shared.vertexCount, vertices: words, stride: stride * 4)
         guard unique < shared.vertexCount else { return }
-        var first = [UInt32](repeating: .max, count: unique)
-        for v in remap.indices where remap[v] != .max && first[Int(remap[v])] == .max {
-            first[Int(remap[v])] = UInt32(v)
-        }
-        shared.selectVertices(first)
-        indices = indices.map { $0.map { remap[Int($0)] } }
+        shared.selectVertices(firstOfEach(remap, unique: unique))
+        shared.remapIndices(remap)
     }
 
     mutating func encodePrimitive(_ primitive: Primitive, mesh: Int, place: String) throws -> JSONValue {

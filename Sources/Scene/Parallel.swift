@@ -52,6 +52,24 @@ public func mapChunks<T: Sendable>(
     }
 }
 
+/// The layout of a counting sort over chunks (`counts[chunk][bucket]` items each): buckets one after the other, each
+/// bucket's items in chunk order. `buckets[b]` is where bucket b starts (`buckets[count]` the total), `chunks[c][b]`
+/// where chunk c writes its first item of bucket b.
+public func countingSortLayout(_ counts: [[Int]], buckets count: Int) -> (buckets: [Int], chunks: [[Int]]) {
+    var buckets = [Int](repeating: 0, count: count + 1)
+    var chunks = [[Int]](repeating: [Int](repeating: 0, count: count), count: counts.count)
+    var running = 0
+    for b in 0..<count {
+        buckets[b] = running
+        for c in counts.indices {
+            chunks[c][b] = running
+            running += counts[c][b]
+        }
+    }
+    buckets[count] = running
+    return (buckets, chunks)
+}
+
 /// Per-index result slots that parallel workers fill (each index by exactly one worker), read back in order.
 public final class Slots<T>: @unchecked Sendable {
     private var storage: UnsafeMutableBufferPointer<T?>

@@ -1,5 +1,18 @@
-/// Editing a primitive's vertices: selecting, dropping and renumbering them, and packing them for comparison.
+/// Editing a primitive's vertices: appending, selecting, dropping and renumbering them, and packing them for
+/// comparison.
 extension Primitive {
+    /// Appends `other`'s vertices and elements (same layout), its indices shifted past this primitive's vertices.
+    public mutating func append(_ other: Primitive) {
+        let base = UInt32(vertexCount)
+        indices += other.indices.map { $0 + base }
+        vertices.append(other.vertices)
+        for t in targets.indices {
+            targets[t].positions += other.targets[t].positions
+            targets[t].normals += other.targets[t].normals
+            targets[t].tangents += other.targets[t].tangents
+        }
+    }
+
     /// Keeps only the vertices `sources` (old vertex numbers, in their new order) in every stream and morph target,
     /// one stream at a time; the caller renumbers `indices`.
     public mutating func selectVertices(_ sources: [UInt32]) {
@@ -120,4 +133,14 @@ extension Primitive {
         }
         return (words, stride)
     }
+}
+
+/// The first old vertex of each of `unique` new numbers a vertex remap gives (old vertex → new number; `UInt32.max`
+/// for a vertex left out): what `selectVertices` keeps when the remap merges vertices.
+public func firstOfEach(_ remap: [UInt32], unique: Int) -> [UInt32] {
+    var first = [UInt32](repeating: .max, count: unique)
+    for v in remap.indices where remap[v] != .max && first[Int(remap[v])] == .max {
+        first[Int(remap[v])] = UInt32(v)
+    }
+    return first
 }

@@ -47,17 +47,3 @@ private struct PrimitiveLayout: Hashable {
         targets = p.targets.map { [$0.positions.isEmpty, $0.normals.isEmpty, $0.tangents.isEmpty] }
     }
 }
-
-extension Primitive {
-    /// Appends `other`'s vertices and elements (same layout), its indices shifted past this primitive's vertices.
-    mutating func append(_ other: Primitive) {
-        let base = UInt32(vertexCount)
-        indices += other.indices.map { $0 + base }
-        vertices.append(other.vertices)
-        for t in targets.indices {
-            targets[t].positions += other.targets[t].positions
-            targets[t].normals += other.targets[t].normals
-            targets[t].tangents += other.targets[t].tangents
-        }
-    }
-}

@@ -53,17 +53,13 @@ private func sortedByRegion(
         for t in range { count[Int(region[Int(indices[3 * t])])] += 1 }
         return count
     }
+    // Where each chunk writes its first triangle of each region, in the region's own run.
+    let layout = countingSortLayout(counts, buckets: parts)
     nonisolated(unsafe) let runs = (0..<parts).map { k in
-        UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * counts.reduce(0) { $0 + $1[k] })
-    }
-    // Where each chunk writes its first triangle of each region.
-    var cursor = [Int](repeating: 0, count: parts)
-    let starts = counts.map { count in
-        defer { for k in 0..<parts { cursor[k] += 3 * count[k] } }
-        return cursor
+        UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 3 * (layout.buckets[k + 1] - layout.buckets[k]))
     }
     forChunks(of: triangles, threads: threads) { range in
-        var next = starts[range.lowerBound / chunkSize]
+        var next = (0..<parts).map { k in 3 * (layout.chunks[range.lowerBound / chunkSize][k] - layout.buckets[k]) }
         for t in range {
             let k = Int(region[Int(indices[3 * t])])
             runs[k][next[k]] = indices[3 * t]

@@ -54,10 +54,7 @@ public func weld(_ primitive: inout Primitive, options: WeldOptions = WeldOption
     // Welded vertices are numbered in order of first use (meshoptimizer's remap), which also gives the later stages
     // the memory locality of the index order; `first` is the old vertex of each.
     words = []
-    var first = [UInt32](repeating: .max, count: unique)
-    for v in 0..<vertexCount where remap[v] != UInt32.max && first[Int(remap[v])] == .max {
-        first[Int(remap[v])] = UInt32(v)
-    }
+    let first = firstOfEach(remap, unique: unique)
     var kept: [UInt32] = []
     kept.reserveCapacity(indices.count)
     // Only whole primitives: an unindexed primitive's vertex count need not be a multiple of the corner count.

@@ -216,25 +216,15 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
     // 2. Each chunk writes its blocks' own-first corners into its stretch of every pool. When they are few (a
     // quarter of the corners or fewer) their positions go beside them, so the pools never read the coordinates of
     // an earlier corner (a random read); otherwise the corner alone, as compact as one number per corner.
-    var poolStart = [Int](repeating: 0, count: pools + 1)
-    var chunkStart = [[Int]](repeating: [Int](repeating: 0, count: pools), count: counts.count)
-    var running = 0
-    for pool in 0..<pools {
-        poolStart[pool] = running
-        for chunk in counts.indices {
-            chunkStart[chunk][pool] = running
-            running += counts[chunk][pool]
-        }
-    }
-    poolStart[pools] = running
+    let (poolStart, chunkStart) = countingSortLayout(counts, buckets: pools)
+    let running = poolStart[pools]
     let width = running * 4 <= corners ? 4 : 1  // UInt32s per entry: x, y, z bits and the corner, or the corner
     var entries = [UInt32](unsafeUninitializedCapacity: running * width) { $1 = running * width }
     entries.withUnsafeMutableBufferPointer { entries in
         first.withUnsafeMutableBufferPointer { first in
             nonisolated(unsafe) let (entries, first) = (entries, first)
-            let starts = chunkStart
             forChunks(of: facets.count, threads: threads) { range in
-                var next = starts[range.lowerBound / chunkSize]
+                var next = chunkStart[range.lowerBound / chunkSize]
                 for c in range.lowerBound * 3..<range.upperBound * 3 where first[c] == UInt32(c) {
                     let pool = poolOf(c)
                     let at = next[pool] * width
@@ -249,16 +239,24 @@ private func weldCorners(_ facets: Facets, withColors: Bool, threads: Int) -> ([
                 }
             }
             // Each pool: the first (lowest) corner equal to each of its entries.
-            let bounds = poolStart
             parallelFor(pools, threads: threads) { pool in
-                let members = bounds[pool]..<bounds[pool + 1]
+                let members = poolStart[pool]..<poolStart[pool + 1]
                 var size = 16
                 while size < members.count * 2 { size <<= 1 }
                 var table = [UInt32](repeating: 0, count: size)  // entry number in the pool + 1; 0: empty
                 let mask = size - 1
                 for m in members {
                     let c = Int(entries[m * width + width - 1])
-                    var slot = Int(truncatingIfNeeded: facets.hash(c, withColors: withColors)) & mask
+                    // Hashed from the entry's own bits when it carries them.
+                    let hash =
+                        width == 4
+                        ? weldHash(
+                            SIMD3(
+                                Float(bitPattern: entries[m * 4]), Float(bitPattern: entries[m * 4 + 1]),
+                                Float(bitPattern: entries[m * 4 + 2])),
+                            withColors ? facets.color(c / 3) : .one)
+                        : facets.hash(c, withColors: withColors)
+                    var slot = Int(truncatingIfNeeded: hash) & mask
                     while true {
                         let existing = table[slot]
                         if existing == 0 {
