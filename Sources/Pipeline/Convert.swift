@@ -62,8 +62,8 @@ public func convert(
     if settings.instancing { stage { instanceMeshes(&$0) } }
     stage { pruneAttributes(&$0) }
     if settings.flatten { stage { flattenStaticNodes(&$0) } }
-    stage { mergePrimitives(&$0) }
     if settings.weld { try stage { try weld(&$0, threads: threads) } }
+    stage { mergePrimitives(&$0, weld: settings.weld, threads: threads) }
     let originalNodeCount = scene.nodes.count
     var levels: [LevelReport]?
     var budget: BudgetResult?

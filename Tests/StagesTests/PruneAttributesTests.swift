@@ -112,6 +112,39 @@ import Testing
         #expect(scene.meshes[0].primitives[1] == c)
         #expect(report.notes == ["merged 1 primitive(s) into others of the same mesh and material"])
     }
+
+    @Test func weldedPiecesMergeBeyondTheirUnweldedCount() throws {
+        // A 120 × 120 grid in 12 strips of 10 rows, each an unwelded primitive: 86,400 corners in all, more than
+        // 16-bit indices reach, but 14,641 vertices once welded.
+        let side = 120
+        func strip(_ s: Int) -> Primitive {
+            var p = Primitive()
+            for row in s * 10..<(s + 1) * 10 {
+                for column in 0..<side {
+                    let (x, y) = (Float(column), Float(row))
+                    p.vertices.positions += [
+                        SIMD3(x, y, 0), SIMD3(x + 1, y, 0), SIMD3(x + 1, y + 1, 0),
+                        SIMD3(x, y, 0), SIMD3(x + 1, y + 1, 0), SIMD3(x, y + 1, 0)
+                    ]
+                }
+            }
+            p.indices = (0..<UInt32(p.vertices.positions.count)).map { $0 }
+            return p
+        }
+        let pieces = (0..<12).map(strip)
+        var unwelded = Geometry.scene([Geometry.mesh("grid", pieces)])
+        _ = mergePrimitives(&unwelded)
+        #expect(unwelded.meshes[0].primitives.count == 2)  // counted before the weld, the strips do not fit in one
+
+        var scene = Geometry.scene([Geometry.mesh("grid", pieces)])
+        _ = try weld(&scene, threads: 2)
+        _ = mergePrimitives(&scene, weld: true, threads: 2)
+        let merged = try #require(scene.meshes[0].primitives.first)
+        #expect(scene.meshes[0].primitives.count == 1)
+        // The strips' shared rows are joined: one vertex per grid point, as the whole grid welded at once.
+        #expect(merged.vertexCount == (side + 1) * (side + 1) && merged.triangleCount == 2 * side * side)
+        #expect(Check.isValid(merged) && Check.openEdges([merged]) == 4 * side)
+    }
 }
 
 @Suite struct SimplifyRatioTests {
