@@ -2,7 +2,7 @@
 """Render a GLB in headless Chromium with Debian's three.js (r111) and check the result.
 
 Usage: render.py FILE.glb OUT.png [--size=WxH] [--camera=PX,PY,PZ,TX,TY,TZ,FOV,NEAR,FAR] [--background=R,G,B]
-       render.py --compare [--depth] [--size=WxH] REFERENCE OUT_DIR CANDIDATE...
+       render.py --compare [--depth | --albedo] [--size=WxH] REFERENCE OUT_DIR CANDIDATE...
 
 The size defaults to 640x480 and the background to 40,44,52. The camera is framed on the model's bounding box unless
 --camera puts a perspective camera at P looking at T (+Y up, vertical field of view FOV degrees): the preview
@@ -12,7 +12,9 @@ Compare mode renders REFERENCE (GLB, glTF or OBJ, read from its own folder so .b
 each CANDIDATE with the same camera (framed on the reference's bounding box) and prints one JSON line per candidate:
 its covered fraction, the fraction of pixels whose color differs by more than 24 of 255 in some channel, and the
 structural similarity (SSIM, 7×7 windows over luminance) to the reference picture. `--depth` shades every mesh by
-depth instead of its material (for inputs whose materials three.js maps differently, such as OBJ). PNGs go to OUT_DIR.
+depth instead of its material (for inputs whose materials three.js maps differently, such as OBJ); `--albedo` draws
+every mesh unlit in its base color, texture and vertex colors (an OBJ's, read with its MTL, linearized from sRGB as
+glTF's are), so colors lost or shifted show without the lighting models' differences. PNGs go to OUT_DIR.
 
 Serves a small page, three.js, GLTFLoader and the GLB over http on 127.0.0.1 (random free port). The page loads
 the GLB, rejects extensionsRequired that r111 silently ignores (it would draw garbage), frames the camera on its bounding box, lights it and renders one frame, then POSTs its verdict
@@ -38,6 +40,7 @@ PAGE = """<!doctype html>
 <script src="/three/three.min.js"></script>
 <script src="/three/examples/js/loaders/GLTFLoader.js"></script>
 <script src="/three/examples/js/loaders/OBJLoader.js"></script>
+<script src="/three/examples/js/loaders/MTLLoader.js"></script>
 </head><body><script>
 function report(text) {
   document.title = text;
@@ -106,15 +109,64 @@ try {
         }
       });
     }
+    if (query.get('albedo')) unlit(gltf.scene, /\.obj$/i.test(model));
     renderer.render(scene, camera);
     report('ok meshes=' + gltf.scene.children.length + ' viewport=' + width + 'x' + height +
-           ' box=' + box.min.toArray().concat(box.max.toArray()).join(','));
+           ' box=' + box.min.toArray().concat(box.max.toArray()).join(',') + (undefinedColors ? ' nan-colors' : ''));
+  };
+  // Albedo: every mesh unlit in its base color, texture and vertex colors, independent of lights and normals. An
+  // OBJ's colors (MTL Kd, map_Kd, vertex colors) are sRGB: linearized, as glTF's are.
+  var undefinedColors = false;  // a NaN vertex color: the GPU's rendering of it means nothing
+  var unlit = function (root, srgb) {
+    var linear = function (c) { return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    root.traverse(function (o) {
+      if (!o.isMesh) return;
+      var colors = o.geometry.attributes && o.geometry.attributes.color;
+      if (colors && srgb && !colors.linearized) {
+        for (var i = 0; i < colors.array.length; i++) colors.array[i] = linear(colors.array[i]);
+        colors.linearized = true;
+      }
+      if (colors) undefinedColors = undefinedColors || Array.prototype.some.call(colors.array, isNaN);
+      var convert = function (m) {
+        var basic = new THREE.MeshBasicMaterial({
+          color: m.color ? m.color.clone() : new THREE.Color(1, 1, 1), map: m.map || null, side: THREE.DoubleSide,
+          transparent: !!m.transparent, opacity: m.opacity === undefined ? 1 : m.opacity, alphaTest: m.alphaTest || 0,
+          vertexColors: colors ? THREE.VertexColors : THREE.NoColors,
+          skinning: !!o.isSkinnedMesh, morphTargets: !!o.morphTargetInfluences});
+        if (srgb) {
+          basic.color.convertSRGBToLinear();
+          if (basic.map) { basic.map.encoding = THREE.sRGBEncoding; basic.map.needsUpdate = true; }
+        }
+        return basic;
+      };
+      o.material = Array.isArray(o.material) ? o.material.map(convert) : convert(o.material);
+    });
+  };
+  // The MTL's textures load after the OBJ (GLTFLoader waits for its own): wait for their images, a while at most.
+  var whenTexturesLoad = function (root, then) {
+    var maps = [];
+    root.traverse(function (o) {
+      if (o.isMesh) [].concat(o.material).forEach(function (m) { if (m.map) maps.push(m.map); });
+    });
+    var tries = 0;
+    (function wait() {
+      if (tries++ > 200 || maps.every(function (t) { return t.image; })) then(); else setTimeout(wait, 25);
+    })();
   };
   var failed = function (error) {
     report('error loader: ' + (error && error.message ? error.message : error && error.target && error.target.src ? 'cannot load ' + error.target.src : String(error)));
   };
-  if (/\.obj$/i.test(model)) {
-    new THREE.OBJLoader().load(model, function (group) { done({scene: group}); }, undefined, failed);
+  if (/\.obj$/i.test(model)) {  // with its first material library, when it names one that loads
+    new THREE.OBJLoader().load(model, function (group) {
+      if (!group.materialLibraries.length) { done({scene: group}); return; }
+      new THREE.MTLLoader().setPath(model.substring(0, model.lastIndexOf('/') + 1)).load(
+        group.materialLibraries[0], function (materials) {
+          materials.preload();
+          new THREE.OBJLoader().setMaterials(materials).load(model, function (g) {
+            whenTexturesLoad(g, function () { done({scene: g}); });
+          }, undefined, failed);
+        }, undefined, function () { done({scene: group}); });
+    }, undefined, failed);
   } else {
     new THREE.GLTFLoader().load(model, done, undefined, failed);
   }
@@ -133,7 +185,9 @@ def serve(model_path, background):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            path = urllib.parse.unquote(self.path.split("?", 1)[0])
+            # MTL files written on Windows name their textures with backslashes (map_Kd .\\tex.jpg); Chromium
+            # turns them into slashes, Python's urllib does not.
+            path = urllib.parse.unquote(self.path.split("?", 1)[0]).replace("\\", "/")
             if path == "/" or path.startswith("/index.html"):
                 self.send(page, "text/html")
             elif path.startswith("/model/") and ".." not in path:
@@ -184,17 +238,17 @@ def non_background_fraction(png_path, background=BACKGROUND):
 
 
 def render(model, png, size="640x480", box=None, depth=False, camera=None, background=BACKGROUND, attempts=3,
-           file_lights=True):
+           file_lights=True, albedo=False):
     """Renders `model` into `png`; returns (message, error): message is the page's "ok ..." line, error a reason.
     A Chromium that does not finish (a loaded machine) is tried again, up to `attempts` times."""
     for _ in range(attempts - 1):
-        message, error = render_once(model, png, size, box, depth, camera, background, file_lights)
+        message, error = render_once(model, png, size, box, depth, camera, background, file_lights, albedo)
         if error is None or "did not finish" not in error:
             return message, error
-    return render_once(model, png, size, box, depth, camera, background, file_lights)
+    return render_once(model, png, size, box, depth, camera, background, file_lights, albedo)
 
 
-def render_once(model, png, size, box, depth, camera, background, file_lights=True):
+def render_once(model, png, size, box, depth, camera, background, file_lights=True, albedo=False):
     width, height = size.split("x")
     server, results = serve(model, background)
     query = {"w": width, "h": height, "model": "/model/" + urllib.parse.quote(os.path.basename(model))}
@@ -202,6 +256,8 @@ def render_once(model, png, size, box, depth, camera, background, file_lights=Tr
         query["box"] = box
     if depth:
         query["depth"] = "1"
+    if albedo:
+        query["albedo"] = "1"
     if not file_lights:
         query["nolights"] = "1"
     if camera:
@@ -257,19 +313,24 @@ def ssim(a, b):
     return float(s.mean())
 
 
-def compare(reference, out_dir, candidates, size="320x240", depth=False, file_lights=True):
+def compare(reference, out_dir, candidates, size="320x240", depth=False, file_lights=True, albedo=False):
     """Renders the reference and each candidate with the reference's camera; yields one result dict each."""
     os.makedirs(out_dir, exist_ok=True)
-    ref_png = os.path.join(out_dir, "reference.png")
-    message, error = render(reference, ref_png, size, depth=depth, file_lights=file_lights)
+    prefix = "albedo-" if albedo else ""
+    ref_png = os.path.join(out_dir, prefix + "reference.png")
+    message, error = render(reference, ref_png, size, depth=depth, file_lights=file_lights, albedo=albedo)
     if error:
         yield {"file": reference, "error": "reference: " + error}
         return
     box = message.split("box=", 1)[1].split()[0]
+    if "nan-colors" in message.split():
+        for candidate in candidates:
+            yield {"file": candidate, "skipped": "the reference's vertex colors include NaN (no color to compare with)"}
+        return
     ref = load_pixels(ref_png)
     for i, candidate in enumerate(candidates):
-        png = os.path.join(out_dir, f"candidate{i}.png")
-        _, error = render(candidate, png, size, box=box, depth=depth, file_lights=file_lights)
+        png = os.path.join(out_dir, f"{prefix}candidate{i}.png")
+        _, error = render(candidate, png, size, box=box, depth=depth, file_lights=file_lights, albedo=albedo)
         if error:
             yield {"file": candidate, "error": error}
             continue
@@ -288,7 +349,8 @@ def main(argv):
             print("usage: render.py --compare [--depth] [--size=WxH] REFERENCE OUT_DIR CANDIDATE...", file=sys.stderr)
             return 2
         failed = False
-        for result in compare(args[0], args[1], args[2:], size or "320x240", depth="--depth" in argv):
+        for result in compare(args[0], args[1], args[2:], size or "320x240", depth="--depth" in argv,
+                              albedo="--albedo" in argv):
             print(json.dumps(result), flush=True)
             failed = failed or "error" in result
         return 1 if failed else 0

@@ -7,8 +7,9 @@ Usage: visual_regression.py OPTIMIZE_BINARY OUT_DIR [--table FILE.md] [--corpus]
 For each model (default: every fixture under fixtures/models; with --corpus also the corpus's renderable
 OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly, with --quantize and with --quantize --flatten (all at ratio 1; with
 --ratio-picture also --ratio 0.5, recorded but never failed), then render the input itself when three.js reads it
-(glTF, GLB, OBJ; OBJ in depth shading because three.js maps OBJ materials differently), else the lossless output,
-next to the outputs with render.py's --compare (same camera). An output fails when SSIM < 0.95 or more than 2 % of
+(glTF, GLB, OBJ), else the lossless output, next to the outputs with render.py's --compare (same camera). An OBJ
+is compared twice, since three.js lights OBJ materials differently: shaded by depth (the geometry) and unlit in its
+colors (`albedo`: MTL colors and textures, vertex colors). An output fails when SSIM < 0.95 or more than 2 % of
 pixels differ visibly (> 24/255), or when it renders blank while the reference does not. Prints one line per
 output, writes the table, exits 1 when anything failed.
 
@@ -97,30 +98,40 @@ def main(argv):
             outputs.reverse()  # the Assimp path's output is the reference
         reference = model if own else outputs[0][1]
         candidates = outputs if own else outputs[1:]
-        depth = model.lower().endswith(".obj") and not against_assimp
-        # Importers compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a PostRotation
-        # the wrong way; the FBX reader's unit tests check light directions).
-        results = render.compare(reference, work, [glb for _, glb in candidates], depth=depth,
-                                 file_lights=not against_assimp)
-        for (name, _), result in zip(candidates, results):
-            verdict = None
-            if "error" in result:
-                verdict = result["error"]
-            elif result["reference_covered"] >= 0.001 and result["covered"] < 0.001:
-                verdict = "blank"
-            elif result["ssim"] < MIN_SSIM or result["differ"] > MAX_DIFFER:
-                verdict = "visible difference"
-            recorded = name.startswith("ratio")
-            failures += verdict is not None and not recorded
-            versus = "" if own else " vs assimp" if against_assimp else " vs lossless"
-            rows.append((model, name + versus + (" depth" if depth else ""), result, verdict))
-            status = "ok" if verdict is None else ("recorded: " if recorded else "FAIL: ") + verdict
-            print(f"{os.path.relpath(model, REPO)} [{name}] {status} {json.dumps({k: round(v, 4) for k, v in result.items() if isinstance(v, float)})}",
-                  flush=True)
+        shadings = ["depth", "albedo"] if model.lower().endswith(".obj") and not against_assimp else [""]
+        for shading in shadings:
+            # Importers compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a
+            # PostRotation the wrong way; the FBX reader's unit tests check light directions).
+            results = render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
+                                     albedo=shading == "albedo", file_lights=not against_assimp)
+            failures += record(rows, model, candidates, results, shading, own, against_assimp)
         if table:
             write_table(table, rows)
     print(f"{failures} failure(s) over {len(models)} model(s)")
     return 1 if failures else 0
+
+
+def record(rows, model, candidates, results, shading, own, against_assimp):
+    """Adds a row and prints a line per compared output; returns the number of failures."""
+    failures = 0
+    for (name, _), result in zip(candidates, results):
+        verdict = None
+        if "skipped" in result:
+            verdict = "skipped: " + result["skipped"]
+        elif "error" in result:
+            verdict = result["error"]
+        elif result["reference_covered"] >= 0.001 and result["covered"] < 0.001:
+            verdict = "blank"
+        elif result["ssim"] < MIN_SSIM or result["differ"] > MAX_DIFFER:
+            verdict = "visible difference"
+        recorded = name.startswith("ratio") or "skipped" in result
+        failures += verdict is not None and not recorded
+        versus = "" if own else " vs assimp" if against_assimp else " vs lossless"
+        rows.append((model, name + versus + (" " + shading if shading else ""), result, verdict))
+        status = "ok" if verdict is None else ("recorded: " if recorded else "FAIL: ") + verdict
+        print(f"{os.path.relpath(model, REPO)} [{name}{' ' + shading if shading else ''}] {status} "
+              f"{json.dumps({k: round(v, 4) for k, v in result.items() if isinstance(v, float)})}", flush=True)
+    return failures
 
 
 def write_table(table, rows):
@@ -129,13 +140,14 @@ def write_table(table, rows):
         f.write("# Visual regression: input vs output in three.js r111\n\n"
                 "Generated by `Tests/Scripts/visual_regression.py` (headless Chromium, 320×240, same camera for input and "
                 "outputs). `differ` = fraction of pixels whose color differs by more than 24/255; SSIM over luminance, "
-                f"7×7 windows. Fails below SSIM {MIN_SSIM} or above {MAX_DIFFER * 100:.0f} % differing pixels; `depth` = "
-                "shaded by depth (OBJ: three.js maps OBJ materials differently); `vs lossless` = three.js cannot read "
+                f"7×7 windows. Fails below SSIM {MIN_SSIM} or above {MAX_DIFFER * 100:.0f} % differing pixels; an OBJ is "
+                "compared twice, as three.js lights OBJ materials differently: `depth` = shaded by depth (the geometry), "
+                "`albedo` = unlit in its colors (MTL colors and textures, vertex colors); `vs lossless` = three.js cannot read "
                 "the input, so the lossless output is the reference.\n\n"
                 "| model | output | covered % | reference covered % | differ % | SSIM | verdict |\n|---|---|---|---|---|---|---|\n")
         for model, name, result, verdict in rows:
             shown = os.path.relpath(model, REPO).replace("../shared/corpus/files/", "corpus: ")
-            if result is None or "error" in result:
+            if result is None or "error" in result or "skipped" in result:
                 f.write(f"| {shown} | {name} | | | | | {verdict} |\n")
             else:
                 f.write(f"| {shown} | {name} | {result['covered'] * 100:.1f} | {result['reference_covered'] * 100:.1f} | "
