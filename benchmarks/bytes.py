@@ -1,6 +1,10 @@
 """Bytes against gltfpack on untextured models, by hand (not part of run.sh): `optimize --quantize` vs plain
+`gltfpack`, `optimize --quantize --flatten` (gltfpack's default layout: meshes merged, hierarchy flattened) vs plain
 `gltfpack`, `optimize --preset web` vs `gltfpack -cc`, optionally at a ratio (`--ratio R` vs `-si R`) with
 triangle counts and fidelity.py's Hausdorff/RMS.
+
+Each row also says what the input carries that gltfpack's output lacks and ours keeps (`dropped`, read from the two
+outputs' JSON); the geometric means are given over all models and over those where nothing is dropped.
 
 Usage: .venv/bin/python benchmarks/bytes.py OPTIMIZE_BINARY [--ratio R] [--fidelity] [MODEL ...]
 Without models: the untextured fixtures plus a fixed list of corpus models (skipped when ../shared is absent).
@@ -49,6 +53,28 @@ def triangles(path):
     return total
 
 
+def dropped(ours, theirs):
+    """What `ours` (a glTF document) carries that `theirs` lacks: vertex colours, lines or points, material
+    colours, node extras."""
+    def prims(doc):
+        return [p for m in doc.get("meshes", []) for p in m["primitives"]]
+
+    def colours(doc):
+        return {tuple(m.get("pbrMetallicRoughness", {}).get("baseColorFactor", [1, 1, 1, 1]))
+                for m in doc.get("materials", [])}
+    found = []
+    if (any("COLOR_0" in p["attributes"] for p in prims(ours))
+            and not any("COLOR_0" in p["attributes"] for p in prims(theirs))):
+        found.append("vertex colours")
+    if {p.get("mode", 4) for p in prims(ours)} - {p.get("mode", 4) for p in prims(theirs)}:
+        found.append("lines/points")
+    if len(colours(ours)) > len(colours(theirs)):
+        found.append("material colours")
+    if any("extras" in n for n in ours.get("nodes", [])) and not any("extras" in n for n in theirs.get("nodes", [])):
+        found.append("node extras")
+    return found
+
+
 def run(command):
     result = subprocess.run(command, capture_output=True, text=True)
     return result.returncode == 0
@@ -73,16 +99,18 @@ def main(argv):
     if fidelity:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import fidelity as fid
-    quantized, compressed = [], []
-    print("| model | tris in | optimize --quantize | gltfpack | × | --preset web | gltfpack -cc | × | tris ours | tris gltfpack |"
-          + (" HD ours % | HD gltfpack % | RMS ours % | RMS gltfpack % |" if fidelity else ""))
+    quantized, flattened, compressed, same = [], [], [], []
+    print("| model | tris in | optimize --quantize | gltfpack | × | --quantize --flatten | × | --preset web | gltfpack -cc | × |"
+          " tris ours | tris gltfpack |" + (" HD ours % | HD gltfpack % | RMS ours % | RMS gltfpack % |" if fidelity else "")
+          + " dropped by gltfpack |")
     with tempfile.TemporaryDirectory() as work:
         for model in models:
             name = os.path.basename(model)
             simplify = ["--ratio", str(ratio)] if ratio else []
             gsimplify = ["-si", str(ratio)] if ratio else []
-            outs = {k: os.path.join(work, k + ".glb") for k in ("q", "w", "g", "gc")}
+            outs = {k: os.path.join(work, k + ".glb") for k in ("q", "qf", "w", "g", "gc")}
             ok = (run([binary, model, "-o", outs["q"], "--quantize", "--threads", "2"] + simplify)
+                  and run([binary, model, "-o", outs["qf"], "--quantize", "--flatten", "--threads", "2"] + simplify)
                   and run([binary, model, "-o", outs["w"], "--preset", "web", "--threads", "2"] + simplify)
                   and run(["gltfpack", "-i", model, "-o", outs["g"]] + gsimplify)
                   and run(["gltfpack", "-i", model, "-o", outs["gc"], "-cc"] + gsimplify))
@@ -93,8 +121,14 @@ def main(argv):
                 continue
             b = {k: os.path.getsize(v) for k, v in outs.items()}
             quantized.append(b["q"] / b["g"])
+            flattened.append(b["qf"] / b["g"])
             compressed.append(b["w"] / b["gc"])
+            lost = sorted(set(dropped(glb_json(outs["q"]), glb_json(outs["g"])))
+                          | set(dropped(glb_json(outs["w"]), glb_json(outs["gc"]))))
+            if not lost:
+                same.append(len(compressed) - 1)
             row = (f"| {name} | {triangles(outs['g']) if not ratio else ''} | {b['q']} | {b['g']} | {b['q'] / b['g']:.2f} | "
+                   f"{b['qf']} | {b['qf'] / b['g']:.2f} | "
                    f"{b['w']} | {b['gc']} | {b['w'] / b['gc']:.2f} | {triangles(outs['q'])} | {triangles(outs['g'])} |")
             if fidelity:
                 try:
@@ -105,8 +139,12 @@ def main(argv):
                             f" {theirs['rms_pct']:.4f} |")
                 except Exception as e:  # noqa: BLE001 - a model trimesh cannot read
                     row += f" {type(e).__name__} | | | |"
-            print(row, flush=True)
-    print(f"geometric mean ×: quantized {geomean(quantized):.3f}, compressed {geomean(compressed):.3f} over {len(quantized)} models")
+            print(row + f" {', '.join(lost) or '–'} |", flush=True)
+    print(f"geometric mean ×: quantized {geomean(quantized):.3f}, quantized and flattened {geomean(flattened):.3f},"
+          f" compressed {geomean(compressed):.3f} over {len(quantized)} models")
+    print(f"where gltfpack drops nothing ours keeps: quantized {geomean([quantized[i] for i in same]):.3f},"
+          f" quantized and flattened {geomean([flattened[i] for i in same]):.3f},"
+          f" compressed {geomean([compressed[i] for i in same]):.3f} over {len(same)} models")
 
 
 if __name__ == "__main__":
