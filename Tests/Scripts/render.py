@@ -185,9 +185,7 @@ def serve(model_path, background):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            # MTL files written on Windows name their textures with backslashes (map_Kd .\\tex.jpg); Chromium
-            # turns them into slashes, Python's urllib does not.
-            path = urllib.parse.unquote(self.path.split("?", 1)[0]).replace("\\", "/")
+            path = urllib.parse.unquote(self.path.split("?", 1)[0])
             if path == "/" or path.startswith("/index.html"):
                 self.send(page, "text/html")
             elif path.startswith("/model/") and ".." not in path:
