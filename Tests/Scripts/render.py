@@ -11,7 +11,8 @@ renderer's camera from `optimize --report`, for comparing its picture with this 
 Compare mode renders REFERENCE (GLB, glTF or OBJ, read from its own folder so .bin, .mtl and images resolve) and
 each CANDIDATE with the same camera (framed on the reference's bounding box) and prints one JSON line per candidate:
 its covered fraction, the fraction of pixels whose color differs by more than 24 of 255 in some channel, and the
-structural similarity (SSIM, 7×7 windows over luminance) to the reference picture. `--depth` shades every mesh by
+structural similarity (SSIM, 7×7 windows over luminance) to the reference picture; a reference whose lighting or
+colors are undefined (zero-length normals, NaN vertex colors) is not compared: each candidate's line says so. `--depth` shades every mesh by
 depth instead of its material (for inputs whose materials three.js maps differently, such as OBJ); `--albedo` draws
 every mesh unlit in its base color, texture and vertex colors (an OBJ's, read with its MTL, linearized from sRGB as
 glTF's are), so colors lost or shifted show without the lighting models' differences. PNGs go to OUT_DIR.
@@ -110,9 +111,19 @@ try {
       });
     }
     if (query.get('albedo')) unlit(gltf.scene, /\.obj$/i.test(model));
+    var zeroNormals = false;  // lit, a zero-length normal shades as NaN: the GPU's picture of it means nothing
+    if (!query.get('depth') && !query.get('albedo')) {
+      gltf.scene.traverse(function (o) {
+        var n = o.isMesh && o.geometry.attributes && o.geometry.attributes.normal;
+        for (var i = 0; n && i < n.count && !zeroNormals; i++) {
+          zeroNormals = !(n.getX(i) * n.getX(i) + n.getY(i) * n.getY(i) + n.getZ(i) * n.getZ(i) > 0);
+        }
+      });
+    }
     renderer.render(scene, camera);
     report('ok meshes=' + gltf.scene.children.length + ' viewport=' + width + 'x' + height +
-           ' box=' + box.min.toArray().concat(box.max.toArray()).join(',') + (undefinedColors ? ' nan-colors' : ''));
+           ' box=' + box.min.toArray().concat(box.max.toArray()).join(',') + (undefinedColors ? ' nan-colors' : '') +
+           (zeroNormals ? ' zero-normals' : ''));
   };
   // Albedo: every mesh unlit in its base color, texture and vertex colors, independent of lights and normals. An
   // OBJ's colors (MTL Kd, map_Kd, vertex colors) are sRGB: linearized, as glTF's are.
@@ -324,6 +335,11 @@ def compare(reference, out_dir, candidates, size="320x240", depth=False, file_li
     if "nan-colors" in message.split():
         for candidate in candidates:
             yield {"file": candidate, "skipped": "the reference's vertex colors include NaN (no color to compare with)"}
+        return
+    if "zero-normals" in message.split():
+        for candidate in candidates:
+            yield {"file": candidate, "skipped": "the reference has zero-length normals (its lighting is undefined)",
+                   "unlit": True}
         return
     ref = load_pixels(ref_png)
     for i, candidate in enumerate(candidates):

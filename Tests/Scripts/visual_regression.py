@@ -10,7 +10,8 @@ OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly, with --qua
 (glTF, GLB, OBJ), else the lossless output, next to the outputs with render.py's --compare (same camera). An OBJ
 is compared twice, since three.js lights OBJ materials differently: shaded by depth (the geometry) and unlit in its
 colors (`albedo`: MTL colors and textures, vertex colors). An output fails when SSIM < 0.95 or more than 2 % of
-pixels differ visibly (> 24/255), or when it renders blank while the reference does not. Prints one line per
+pixels differ visibly (> 24/255), or when it renders blank while the reference does not. A reference whose
+lighting is undefined (zero-length normals) is compared by depth and albedo instead. Prints one line per
 output, writes the table, exits 1 when anything failed.
 
 --against-assimp compares importers instead: the lossless conversion through the default (native) reader against
@@ -99,11 +100,14 @@ def main(argv):
         reference = model if own else outputs[0][1]
         candidates = outputs if own else outputs[1:]
         shadings = ["depth", "albedo"] if model.lower().endswith(".obj") and not against_assimp else [""]
-        for shading in shadings:
+        while shadings:
+            shading = shadings.pop(0)
             # Importers compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a
             # PostRotation the wrong way; the FBX reader's unit tests check light directions).
-            results = render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
-                                     albedo=shading == "albedo", file_lights=not against_assimp)
+            results = list(render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
+                                          albedo=shading == "albedo", file_lights=not against_assimp))
+            if shading == "" and any(r.get("unlit") for r in results):
+                shadings += ["depth", "albedo"]  # the reference's lighting is undefined: geometry and colors instead
             failures += record(rows, model, candidates, results, shading, own, against_assimp)
         if table:
             write_table(table, rows)
