@@ -28,14 +28,15 @@ struct VisualRegressionTests {
         try compare(Tools.fixtureFiles().map { Tools.repo.appendingPathComponent($0).path }, label: "fixtures")
     }
 
-    /// Skinned (these rendered blank when quantized before the grid went on the node), morphed and multi-part models.
+    /// Skinned (these rendered blank when quantized before the grid went on the node), morphed and multi-part models;
+    /// OBJ colors from an MTL (regr01) and from the vertices (cube_with_vertexcolors), compared unlit too.
     @Test("skinned, morphed and multi-part corpus models", .enabled(if: enabled, "no Python venv or chromium"))
     func corpusModels() throws {
         let files = [
             "gltf/assimp__simple_skin.gltf", "gltf/assimp__simple_skin_quad_skin.glb",
             "gltf/khr__AnimatedMorphSphere/AnimatedMorphSphere.gltf", "obj/assimp__regr01/regr01.obj",
             "gltf/trimesh__mode5.gltf", "gltf/trimesh__boolean.glb", "gltf/bevy__alien.glb", "gltf/bevy__faces.glb",
-            "gltf/trimesh__TestScene/TestScene.gltf"
+            "gltf/trimesh__TestScene/TestScene.gltf", "obj/assimp__cube_with_vertexcolors.obj"
         ].map { Tools.corpus.appendingPathComponent("files/" + $0).path }
         let present = files.filter { FileManager.default.fileExists(atPath: $0) }
         guard !present.isEmpty else { return }  // corpus not present

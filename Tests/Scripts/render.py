@@ -153,15 +153,18 @@ try {
       o.material = Array.isArray(o.material) ? o.material.map(convert) : convert(o.material);
     });
   };
-  // The MTL's textures load after the OBJ (GLTFLoader waits for its own): wait for their images, a while at most.
+  // The MTL's textures load after the OBJ (GLTFLoader waits for its own): wait for their images, a while at most;
+  // a texture that did not load (a missing file) is left out, so the material keeps its color (as our readers do).
   var whenTexturesLoad = function (root, then) {
-    var maps = [];
+    var materials = [];
     root.traverse(function (o) {
-      if (o.isMesh) [].concat(o.material).forEach(function (m) { if (m.map) maps.push(m.map); });
+      if (o.isMesh) [].concat(o.material).forEach(function (m) { if (m.map) materials.push(m); });
     });
     var tries = 0;
     (function wait() {
-      if (tries++ > 200 || maps.every(function (t) { return t.image; })) then(); else setTimeout(wait, 25);
+      if (tries++ < 200 && !materials.every(function (m) { return m.map.image; })) { setTimeout(wait, 25); return; }
+      materials.forEach(function (m) { if (!m.map.image) { m.map = null; m.needsUpdate = true; } });
+      then();
     })();
   };
   var failed = function (error) {

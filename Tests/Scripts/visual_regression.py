@@ -11,7 +11,8 @@ OBJ/glTF/GLB rows that are not tagged broken): convert it losslessly, with --qua
 is compared twice, since three.js lights OBJ materials differently: shaded by depth (the geometry) and unlit in its
 colors (`albedo`: MTL colors and textures, vertex colors). An output fails when SSIM < 0.95 or more than 2 % of
 pixels differ visibly (> 24/255), or when it renders blank while the reference does not. A reference whose
-lighting is undefined (zero-length normals) is compared by depth and albedo instead. Prints one line per
+lighting is undefined (zero-length normals) is compared by depth and albedo instead; an input of which three.js draws
+nothing is replaced by the lossless output as the reference. Prints one line per
 output, writes the table, exits 1 when anything failed.
 
 --against-assimp compares importers instead: the lossless conversion through the default (native) reader against
@@ -104,11 +105,18 @@ def main(argv):
             shading = shadings.pop(0)
             # Importers compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a
             # PostRotation the wrong way; the FBX reader's unit tests check light directions).
-            results = list(render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
-                                          albedo=shading == "albedo", file_lights=not against_assimp))
+            def compare(reference, candidates):
+                return list(render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
+                                           albedo=shading == "albedo", file_lights=not against_assimp))
+            results, versus = compare(reference, candidates), own
+            if own and results and all(r.get("reference_covered", 1) < 0.001 for r in results) and len(outputs) > 1:
+                # three.js draws nothing of the input (elements or an MTL opacity it reads otherwise): the lossless
+                # output is the reference, as for a format it cannot read.
+                results, versus = compare(outputs[0][1], outputs[1:]), False
             if shading == "" and any(r.get("unlit") for r in results):
                 shadings += ["depth", "albedo"]  # the reference's lighting is undefined: geometry and colors instead
-            failures += record(rows, model, candidates, results, shading, own, against_assimp)
+            failures += record(rows, model, candidates if versus else outputs[1:], results, shading, versus,
+                               against_assimp)
         if table:
             write_table(table, rows)
     print(f"{failures} failure(s) over {len(models)} model(s)")
