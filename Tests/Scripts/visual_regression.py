@@ -103,24 +103,28 @@ def main(argv):
         shadings = ["depth", "albedo"] if model.lower().endswith(".obj") and not against_assimp else [""]
         while shadings:
             shading = shadings.pop(0)
-            # Importers compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a
-            # PostRotation the wrong way; the FBX reader's unit tests check light directions).
-            def compare(reference, candidates):
-                return list(render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
-                                           albedo=shading == "albedo", file_lights=not against_assimp))
-            results, versus = compare(reference, candidates), own
-            if own and results and all(r.get("reference_covered", 1) < 0.001 for r in results) and len(outputs) > 1:
+            compared, versus = candidates, own
+            results = compare(reference, compared, work, shading, against_assimp)
+            if own and len(outputs) > 1 and results and all(r.get("reference_covered", 1) < 0.001 for r in results):
                 # three.js draws nothing of the input (elements or an MTL opacity it reads otherwise): the lossless
                 # output is the reference, as for a format it cannot read.
-                results, versus = compare(outputs[0][1], outputs[1:]), False
+                compared, versus = outputs[1:], False
+                results = compare(outputs[0][1], compared, work, shading, against_assimp)
             if shading == "" and any(r.get("unlit") for r in results):
                 shadings += ["depth", "albedo"]  # the reference's lighting is undefined: geometry and colors instead
-            failures += record(rows, model, candidates if versus else outputs[1:], results, shading, versus,
-                               against_assimp)
+            failures += record(rows, model, compared, results, shading, versus, against_assimp)
         if table:
             write_table(table, rows)
     print(f"{failures} failure(s) over {len(models)} model(s)")
     return 1 if failures else 0
+
+
+def compare(reference, candidates, work, shading, against_assimp):
+    """render.compare's results for the named `candidates` in one shading ("", "depth" or "albedo"). Importers
+    compared: the file's own lights are left out (Assimp 5.2.5 turns FBX lights with a PostRotation the wrong way;
+    the FBX reader's unit tests check light directions)."""
+    return list(render.compare(reference, work, [glb for _, glb in candidates], depth=shading == "depth",
+                               albedo=shading == "albedo", file_lights=not against_assimp))
 
 
 def record(rows, model, candidates, results, shading, own, against_assimp):
